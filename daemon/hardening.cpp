@@ -1,0 +1,26 @@
+#include "daemon/hardening.hpp"
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "proto/secret.hpp"
+
+namespace okxvault {
+
+void harden_process() {
+  const rlimit no_core{0, 0};
+  if (::setrlimit(RLIMIT_CORE, &no_core) != 0) {
+    throw std::runtime_error(std::string("cannot disable core dumps: ") + std::strerror(errno));
+  }
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    throw std::runtime_error(std::string("cannot mark the process non-dumpable: ") + std::strerror(errno));
+  }
+  ensure_sodium();
+}
+
+}  // namespace okxvault

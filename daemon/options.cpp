@@ -1,0 +1,76 @@
+#include "daemon/options.hpp"
+
+#include <boost/program_options.hpp>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "proto/messages.hpp"
+
+namespace okxvault {
+namespace po = boost::program_options;
+
+std::optional<DaemonOptions> parse_options(int argc, const char* const argv[]) {
+  DaemonOptions o;
+  std::string config;
+  unsigned threads = 0;
+  std::int64_t max_skew_ms = 0, idle_ms = 0, request_ms = 0;
+
+  po::options_description cli("Command line only");
+  cli.add_options()
+      ("help,h", "show this help and exit")
+      ("version", "show the version and exit")
+      ("config", po::value(&config), "read options from this file (key = value lines)")
+      ("init", po::bool_switch(&o.init), "create a new empty vault (and a key file if there is none), then exit");
+
+  po::options_description common("Options (command line or config file)");
+  common.add_options()
+      ("socket", po::value(&o.socket)->default_value(std::string(proto::kDefaultSocket)), "Unix socket to listen on")
+      ("state-dir", po::value(&o.state_dir)->default_value("/var/lib/okx-vault"), "directory holding vault.store")
+      ("master-key-file", po::value(&o.master_key_file), "32-byte master key file (default: STATE-DIR/master.key)")
+      ("threads", po::value(&threads)->default_value(0), "I/O threads (0: one per core)")
+      ("log-level", po::value(&o.log_level)->default_value("info"), "trace, debug, info, warn, error or off")
+      ("max-skew-ms", po::value(&max_skew_ms)->default_value(30'000), "refuse client timestamps further than this from now")
+      ("max-connections", po::value(&o.max_connections)->default_value(1024), "open connections at most")
+      ("idle-timeout-ms", po::value(&idle_ms)->default_value(60'000), "close a connection idle this long between requests")
+      ("request-timeout-ms", po::value(&request_ms)->default_value(10'000), "time to receive a whole request once it started");
+
+  po::options_description all;
+  all.add(cli).add(common);
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, all), vm);
+    if (vm.count("config")) {
+      const std::string path = vm["config"].as<std::string>();
+      std::ifstream file(path);
+      if (!file) throw UsageError("cannot read config file " + path);
+      po::store(po::parse_config_file(file, common), vm);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+
+  if (vm.count("help")) {
+    std::cout << "Usage: okx-vaultd [options]\n\nThe okx-vault daemon: keeps OKX V5 API keys encrypted at rest and "
+                 "signs requests for local bots over a Unix socket.\n\n"
+              << all << '\n';
+    return std::nullopt;
+  }
+  if (vm.count("version")) {
+    std::cout << "okx-vaultd " << proto::kVersion << '\n';
+    return std::nullopt;
+  }
+
+  if (o.master_key_file.empty()) o.master_key_file = o.state_dir / "master.key";
+  o.threads = threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
+  if (max_skew_ms <= 0) throw UsageError("--max-skew-ms must be positive");
+  if (idle_ms <= 0 || request_ms <= 0) throw UsageError("timeouts must be positive");
+  if (o.max_connections == 0) throw UsageError("--max-connections must be positive");
+  o.max_skew = std::chrono::milliseconds(max_skew_ms);
+  o.idle_timeout = std::chrono::milliseconds(idle_ms);
+  o.request_timeout = std::chrono::milliseconds(request_ms);
+  return o;
+}
+
+}  // namespace okxvault

@@ -1,0 +1,35 @@
+#pragma once
+// okx-vaultd's command line and config file (Boost.ProgramOptions). A value on
+// the command line wins over the same key in the --config file.
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace okxvault {
+
+struct DaemonOptions {
+  std::filesystem::path socket;
+  std::filesystem::path state_dir;
+  std::filesystem::path master_key_file;
+  bool init = false;
+  unsigned threads = 1;
+  std::string log_level = "info";
+  std::chrono::milliseconds max_skew{30'000};
+  std::size_t max_connections = 1024;
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds request_timeout{10'000};
+
+  std::filesystem::path store_file() const { return state_dir / "vault.store"; }
+};
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Returns nullopt when --help or --version was answered. Throws UsageError.
+std::optional<DaemonOptions> parse_options(int argc, const char* const argv[]);
+
+}  // namespace okxvault

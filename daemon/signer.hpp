@@ -1,0 +1,53 @@
+#pragma once
+// OKX V5 request signing: sign = base64(HMAC-SHA256(secret, prehash)), where the
+// secret is used as its ASCII bytes. The HMAC key schedule is computed once per
+// key and kept in guarded memory; each signature starts from a copy of it.
+// A Signer is immutable after construction and safe to use from many threads.
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "proto/messages.hpp"
+#include "proto/secret.hpp"
+
+namespace okxvault {
+
+class Signer {
+ public:
+  explicit Signer(const SecretBytes& secret);
+
+  // base64(HMAC-SHA256(secret, timestamp + method + request_path + body)).
+  std::string sign(std::string_view timestamp, std::string_view method,
+                   std::string_view request_path, std::string_view body) const;
+
+ private:
+  SecretBytes state_;  // a prepared crypto_auth_hmacsha256_state
+};
+
+// What an OKX V5 key signs with: its api key, passphrase and demo flag.
+struct Credentials {
+  std::string api_key;
+  SecretBytes passphrase;
+  bool simulated = false;
+};
+
+// The OK-ACCESS-* headers (and x-simulated-trading for demo keys) for one request.
+// method must already be upper case; the body is signed byte for byte.
+proto::Headers rest_headers(const Signer& signer, const Credentials& credentials,
+                            std::string_view timestamp, std::string_view method,
+                            std::string_view request_path, std::string_view body);
+
+// The WebSocket login frame for the given epoch-seconds timestamp.
+proto::WsLoginFrame ws_login(const Signer& signer, const Credentials& credentials,
+                             std::string_view timestamp);
+
+// Timestamps as OKX expects them.
+using Clock = std::chrono::system_clock;
+std::string iso8601_ms(Clock::time_point time);         // 2020-12-08T09:08:57.715Z
+std::string epoch_seconds(Clock::time_point time);      // 1538054050
+// Strict parsers; throw Error(bad_request) for anything else.
+Clock::time_point parse_iso8601_ms(std::string_view text);
+Clock::time_point parse_epoch_seconds(std::string_view text);
+
+}  // namespace okxvault

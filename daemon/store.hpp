@@ -1,0 +1,100 @@
+#pragma once
+// The store file format, version 1: pure functions from records and keys to bytes
+// and back, with no I/O. Layout (all integers little endian):
+//
+//   "OKXVAULT"  magic, 8 bytes
+//   u16         format version (1)
+//   u16         slot count S (1..16)
+//   S slots:    u8 kind (1 key file, 2 passphrase), u16 P, P bytes of parameters,
+//               u16 L, L bytes: nonce(24) || XChaCha20-Poly1305(data key) sealed with
+//               the slot's key, associated data "okx-vault slot v1" || kind || parameters
+//   u32         record count R
+//   R records:  u8 N, name; u16 A, api key; u32 M, metadata (JSON, not secret);
+//               u32 C, C bytes: nonce(24) || XChaCha20-Poly1305(u16 len || secret ||
+//               u16 len || passphrase) under the record key, associated data
+//               "okx-vault record v1" || u8 N || name || u16 A || api key
+//   32 bytes    BLAKE2b-256 keyed with the MAC key over everything before it
+//   32 bytes    BLAKE2b-256 (unkeyed) over everything before it
+//
+// The record key and MAC key are derived from the random data key with
+// crypto_kdf (context "okxvault", ids 1 and 2). The unkeyed checksum tells
+// accidental corruption from a wrong master key; the keyed MAC detects records
+// removed, reordered or edited by someone who recomputed the checksum.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proto/secret.hpp"
+
+namespace okxvault::store {
+
+inline constexpr std::uint16_t kFormatVersion = 1;
+inline constexpr std::size_t kMasterKeyBytes = 32;
+inline constexpr std::size_t kMaxApiKeyBytes = 256;
+inline constexpr std::size_t kMaxSecretBytes = 512;
+inline constexpr std::size_t kMaxPassphraseBytes = 256;
+
+enum class SlotKind : std::uint8_t { key_file = 1, passphrase = 2 };
+
+struct Slot {
+  SlotKind kind = SlotKind::key_file;
+  std::vector<unsigned char> params;
+  std::vector<unsigned char> sealed;  // nonce || ciphertext || tag
+};
+
+struct Record {
+  std::string name;
+  std::string api_key;
+  std::string metadata;  // JSON object; authenticated by the file MAC
+  std::vector<unsigned char> sealed;
+};
+
+struct Image {
+  std::vector<Slot> slots;
+  std::vector<Record> records;
+};
+
+// The random key every record is sealed under, with its derived subkeys.
+// Not copyable; wiped on destruction.
+class DataKey {
+ public:
+  static DataKey generate();
+  static DataKey from(SecretBytes key);
+
+  const SecretBytes& key() const { return key_; }
+  const SecretBytes& record_key() const { return record_key_; }
+  const SecretBytes& mac_key() const { return mac_key_; }
+
+ private:
+  explicit DataKey(SecretBytes key);
+  SecretBytes key_, record_key_, mac_key_;
+};
+
+struct KeyMaterial {
+  SecretBytes secret;
+  SecretBytes passphrase;
+};
+
+// Input validation at the store boundary; throw Error(invalid_name / bad_request).
+void validate_name(std::string_view name);
+void validate_field(std::string_view what, std::span<const unsigned char> value, std::size_t max);
+
+Slot wrap_with_key_file(const DataKey& data_key, const SecretBytes& master_key);
+// Opens the first key-file slot with master_key; Error(wrong_master_key) if none opens.
+DataKey unwrap_with_key_file(const Image& image, const SecretBytes& master_key);
+
+Record seal_record(const DataKey& data_key, std::string name, std::string api_key,
+                   std::string metadata, const SecretBytes& secret, const SecretBytes& passphrase);
+// Error(tampered_store) if the record was altered or moved to another name or api key.
+KeyMaterial open_record(const DataKey& data_key, const Record& record);
+
+std::vector<unsigned char> serialize(const Image& image, const DataKey& data_key);
+// Checks magic, checksum, version and structure; Error(corrupt_store / unsupported_version).
+Image parse(std::span<const unsigned char> bytes);
+// Checks the keyed MAC of a parsed file; Error(tampered_store).
+void verify_mac(std::span<const unsigned char> bytes, const DataKey& data_key);
+
+}  // namespace okxvault::store

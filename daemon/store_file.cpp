@@ -1,0 +1,144 @@
+#include "daemon/store_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "daemon/store.hpp"
+#include "proto/error.hpp"
+
+namespace okxvault {
+namespace {
+
+[[noreturn]] void fail(Code code, const std::filesystem::path& path, const std::string& what) {
+  throw Error(code, path.string() + ": " + what);
+}
+
+[[noreturn]] void fail_errno(const std::filesystem::path& path, const std::string& what) {
+  fail(Code::io_error, path, what + ": " + std::strerror(errno));
+}
+
+// Closes the descriptor on every path out of a scope.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(other.release()) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+Fd open_private(const std::filesystem::path& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (fd.get() < 0) fail_errno(path, "cannot open");
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) fail_errno(path, "cannot stat");
+  if (!S_ISREG(st.st_mode)) fail(Code::io_error, path, "not a regular file");
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%03o", st.st_mode & 0777);
+    fail(Code::insecure_permissions, path,
+         std::string("group or others may access this file (mode ") + mode + "); run chmod 600 on it");
+  }
+  return fd;
+}
+
+void write_all(int fd, std::span<const unsigned char> bytes, const std::filesystem::path& path) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail_errno(path, "cannot write");
+    bytes = bytes.subspan(static_cast<std::size_t>(n));
+  }
+}
+
+void fsync_directory(const std::filesystem::path& dir) {
+  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0 || ::fsync(fd.get()) != 0) fail_errno(dir, "cannot sync directory");
+}
+
+std::filesystem::path directory_of(const std::filesystem::path& path) {
+  return path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+}
+
+}  // namespace
+
+std::vector<unsigned char> read_private_file(const std::filesystem::path& path) {
+  Fd fd = open_private(path);
+  std::vector<unsigned char> bytes;
+  unsigned char chunk[64 * 1024];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail_errno(path, "cannot read");
+    if (n == 0) break;
+    bytes.insert(bytes.end(), chunk, chunk + n);
+  }
+  return bytes;
+}
+
+void write_file_atomically(const std::filesystem::path& path, std::span<const unsigned char> bytes) {
+  const std::filesystem::path dir = directory_of(path);
+  std::string temp = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
+  Fd fd(::mkostemp(temp.data(), O_CLOEXEC));  // created with mode 0600
+  if (fd.get() < 0) fail_errno(temp, "cannot create temporary file");
+  try {
+    write_all(fd.get(), bytes, temp);
+    if (::fsync(fd.get()) != 0) fail_errno(temp, "cannot sync");
+    if (::close(fd.release()) != 0) fail_errno(temp, "cannot close");
+    if (::rename(temp.c_str(), path.c_str()) != 0) fail_errno(path, "cannot replace");
+  } catch (...) {
+    ::unlink(temp.c_str());
+    throw;
+  }
+  fsync_directory(dir);
+}
+
+SecretBytes read_key_file(const std::filesystem::path& path) {
+  Fd fd = open_private(path);
+  SecretBytes key(store::kMasterKeyBytes);
+  // One byte more than a key, to notice a file that is too long.
+  SecretBytes buffer(store::kMasterKeyBytes + 1);
+  std::size_t total = 0;
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buffer.data() + total, buffer.size() - total);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail_errno(path, "cannot read");
+    if (n == 0 || (total += static_cast<std::size_t>(n)) == buffer.size()) break;
+  }
+  if (total != store::kMasterKeyBytes) {
+    fail(Code::wrong_master_key, path, "a key file must hold exactly 32 bytes");
+  }
+  std::memcpy(key.data(), buffer.data(), key.size());
+  return key;
+}
+
+SecretBytes create_key_file(const std::filesystem::path& path) {
+  SecretBytes key = SecretBytes::random(store::kMasterKeyBytes);
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (fd.get() < 0) fail_errno(path, "cannot create key file");
+  try {
+    write_all(fd.get(), key.bytes(), path);
+    if (::fsync(fd.get()) != 0) fail_errno(path, "cannot sync");
+  } catch (...) {
+    ::unlink(path.c_str());
+    throw;
+  }
+  fsync_directory(directory_of(path));
+  return key;
+}
+
+}  // namespace okxvault

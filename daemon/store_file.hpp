@@ -1,0 +1,25 @@
+#pragma once
+// The files the vault keeps on disk: the store and its master key file.
+// Writes replace a file atomically and durably (temp file in the same directory,
+// fsync, rename, fsync of the directory), so a crash leaves the old or the new
+// file, never a mix. Reads refuse files that group or others may read.
+// Errors are Error(io_error / insecure_permissions / wrong_master_key) whose
+// message names the file.
+
+#include <filesystem>
+#include <span>
+#include <vector>
+
+#include "proto/secret.hpp"
+
+namespace okxvault {
+
+std::vector<unsigned char> read_private_file(const std::filesystem::path& path);
+void write_file_atomically(const std::filesystem::path& path, std::span<const unsigned char> bytes);
+
+// The 32-byte master key: read it, or create a new random one (mode 0600,
+// never replacing an existing file).
+SecretBytes read_key_file(const std::filesystem::path& path);
+SecretBytes create_key_file(const std::filesystem::path& path);
+
+}  // namespace okxvault

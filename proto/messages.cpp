@@ -1,0 +1,307 @@
+#include "proto/messages.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <array>
+
+namespace okxvault::proto {
+namespace json = boost::json;
+
+namespace {
+
+json::value parse(std::string_view text) {
+  boost::system::error_code ec;
+  json::value value = json::parse(text, ec);
+  if (ec) throw Error(Code::invalid_json, "request body is not valid JSON: " + ec.message());
+  return value;
+}
+
+// Reads the fields of one JSON object, strictly: wrong types and fields the
+// protocol does not define are errors, so a typo never silently changes meaning.
+class Fields {
+ public:
+  Fields(const json::value& value, std::string_view what) : what_(what) {
+    object_ = value.if_object();
+    if (object_ == nullptr) fail("expected a JSON object");
+  }
+
+  const json::string& required_string(std::string_view key) {
+    const json::value* v = find(key);
+    if (v == nullptr) fail("missing field '" + std::string(key) + "'");
+    return as_string(key, *v);
+  }
+
+  std::optional<std::string> optional_string(std::string_view key) {
+    const json::value* v = find(key);
+    if (v == nullptr || v->is_null()) return std::nullopt;
+    return std::string(as_string(key, *v));
+  }
+
+  bool optional_bool(std::string_view key, bool fallback) {
+    const json::value* v = find(key);
+    if (v == nullptr) return fallback;
+    if (!v->is_bool()) fail("field '" + std::string(key) + "' must be a boolean");
+    return v->get_bool();
+  }
+
+  bool required_bool(std::string_view key) {
+    if (find(key) == nullptr) fail("missing field '" + std::string(key) + "'");
+    return optional_bool(key, false);
+  }
+
+  std::uint64_t required_uint(std::string_view key) {
+    const json::value* v = find(key);
+    if (v == nullptr) fail("missing field '" + std::string(key) + "'");
+    if (v->is_uint64()) return v->get_uint64();
+    if (v->is_int64() && v->get_int64() >= 0) return static_cast<std::uint64_t>(v->get_int64());
+    fail("field '" + std::string(key) + "' must be a non-negative integer");
+  }
+
+  const json::value& required(std::string_view key) {
+    const json::value* v = find(key);
+    if (v == nullptr) fail("missing field '" + std::string(key) + "'");
+    return *v;
+  }
+
+  // Requests call this once every known field was read; replies do not, so that
+  // a client keeps working with a newer daemon that adds fields.
+  void finish() const {
+    for (const auto& entry : *object_) {
+      if (std::find(seen_.begin(), seen_.end(), entry.key()) == seen_.end()) {
+        fail("unknown field '" + std::string(entry.key()) + "'");
+      }
+    }
+  }
+
+ private:
+  const json::value* find(std::string_view key) {
+    seen_.push_back(key);
+    return object_->if_contains(key);
+  }
+
+  const json::string& as_string(std::string_view key, const json::value& v) const {
+    if (!v.is_string()) fail("field '" + std::string(key) + "' must be a string");
+    return v.get_string();
+  }
+
+  [[noreturn]] void fail(const std::string& message) const {
+    throw Error(Code::bad_request, std::string(what_) + ": " + message);
+  }
+
+  const json::object* object_ = nullptr;
+  std::string_view what_;
+  std::vector<std::string_view> seen_;
+};
+
+json::object headers_object(const Headers& headers) {
+  json::object out;
+  for (const auto& [name, value] : headers) out[name] = value;
+  return out;
+}
+
+json::object key_info_object(const KeyInfo& key) {
+  json::object item{{"name", key.name},
+                    {"api_key", key.api_key},
+                    {"simulated", key.simulated},
+                    {"created", key.created},
+                    {"sign_count", key.sign_count}};
+  item["last_used"] = key.last_used ? json::value(*key.last_used) : json::value(nullptr);
+  return item;
+}
+
+KeyInfo key_info_from(const json::value& value) {
+  Fields k(value, "key");
+  KeyInfo info;
+  info.name = k.required_string("name");
+  info.api_key = k.required_string("api_key");
+  info.simulated = k.required_bool("simulated");
+  info.created = k.required_string("created");
+  info.last_used = k.optional_string("last_used");
+  info.sign_count = k.required_uint("sign_count");
+  return info;
+}
+
+}  // namespace
+
+std::string encode(const StatusReply& reply) {
+  return json::serialize(json::object{{"version", reply.version},
+                                      {"locked", reply.locked},
+                                      {"keys", reply.keys},
+                                      {"uptime_seconds", reply.uptime_seconds}});
+}
+
+StatusReply decode_status(std::string_view text) {
+  json::value value = parse(text);
+  Fields f(value, "status");
+  StatusReply reply;
+  reply.version = f.required_string("version");
+  reply.locked = f.required_bool("locked");
+  reply.keys = f.required_uint("keys");
+  reply.uptime_seconds = f.required_uint("uptime_seconds");
+  return reply;
+}
+
+std::string encode(const KeyInfo& key) { return json::serialize(key_info_object(key)); }
+
+KeyInfo decode_key_info(std::string_view text) { return key_info_from(parse(text)); }
+
+std::string encode(const std::vector<KeyInfo>& keys) {
+  json::array list;
+  for (const auto& key : keys) list.push_back(key_info_object(key));
+  return json::serialize(json::object{{"keys", std::move(list)}});
+}
+
+std::vector<KeyInfo> decode_key_list(std::string_view text) {
+  json::value value = parse(text);
+  Fields f(value, "key list");
+  const json::value& list = f.required("keys");
+  if (!list.is_array()) throw Error(Code::bad_request, "key list: 'keys' must be an array");
+  std::vector<KeyInfo> keys;
+  for (const json::value& item : list.get_array()) keys.push_back(key_info_from(item));
+  return keys;
+}
+
+SecretBytes encode(const AddKeyRequest& request) {
+  // Everything that holds the secrets (the JSON tree and the serialized text)
+  // lives in guarded memory that is wiped when freed.
+  const std::size_t capacity =
+      4 * (request.name.size() + request.api_key.size() + request.secret.size() +
+           request.passphrase.size()) +
+      1024;
+  SecretBytes arena(capacity);
+  json::static_resource resource(arena.data(), arena.size());
+  json::value tree(json::object({{"name", request.name},
+                                 {"api_key", request.api_key},
+                                 {"secret", request.secret.reveal()},
+                                 {"passphrase", request.passphrase.reveal()},
+                                 {"simulated", request.simulated}},
+                                &resource));
+  SecretBytes text(capacity);
+  json::serializer serializer;
+  serializer.reset(&tree);
+  std::string_view written = serializer.read(reinterpret_cast<char*>(text.data()), text.size());
+  if (!serializer.done()) throw Error(Code::internal, "add request does not fit its buffer");
+  return SecretBytes::copy_of(written);
+}
+
+AddKeyRequest decode_add_key(std::string_view text) {
+  // Parser scratch space and the parsed tree both live in guarded memory.
+  SecretBytes scratch(text.size() + 1024);
+  SecretBytes arena(4 * text.size() + 4096);
+  json::static_resource resource(arena.data(), arena.size());
+  json::parser parser(&resource, {}, scratch.data(), scratch.size());
+  parser.reset(&resource);
+  boost::system::error_code ec;
+  parser.write(text.data(), text.size(), ec);
+  if (ec) throw Error(Code::invalid_json, "request body is not valid JSON: " + ec.message());
+  json::value value = parser.release();
+
+  Fields f(value, "add key");
+  AddKeyRequest request;
+  request.name = f.required_string("name");
+  request.api_key = f.required_string("api_key");
+  const json::string& secret = f.required_string("secret");
+  request.secret = SecretBytes::copy_of(std::string_view(secret));
+  const json::string& passphrase = f.required_string("passphrase");
+  request.passphrase = SecretBytes::copy_of(std::string_view(passphrase));
+  request.simulated = f.optional_bool("simulated", false);
+  f.finish();
+  return request;
+}
+
+std::string encode(const SignRequest& request) {
+  json::object out{{"method", request.method}, {"path", request.path}, {"body", request.body}};
+  if (request.timestamp) out["timestamp"] = *request.timestamp;
+  return json::serialize(out);
+}
+
+SignRequest decode_sign(std::string_view text) {
+  json::value value = parse(text);
+  Fields f(value, "sign");
+  SignRequest request;
+  request.method = f.required_string("method");
+  request.path = f.required_string("path");
+  request.body = f.optional_string("body").value_or("");
+  request.timestamp = f.optional_string("timestamp");
+  f.finish();
+  return request;
+}
+
+std::string encode(const SignReply& reply) {
+  return json::serialize(
+      json::object{{"timestamp", reply.timestamp}, {"headers", headers_object(reply.headers)}});
+}
+
+SignReply decode_sign_reply(std::string_view text) {
+  json::value value = parse(text);
+  Fields f(value, "sign reply");
+  SignReply reply;
+  reply.timestamp = f.required_string("timestamp");
+  const json::value& headers = f.required("headers");
+  if (!headers.is_object()) throw Error(Code::bad_request, "sign reply: 'headers' must be an object");
+  for (const auto& entry : headers.get_object()) {
+    if (!entry.value().is_string()) throw Error(Code::bad_request, "sign reply: header values must be strings");
+    reply.headers.emplace_back(entry.key(), entry.value().get_string());
+  }
+  return reply;
+}
+
+std::string encode(const WsLoginRequest& request) {
+  json::object out;
+  if (request.timestamp) out["timestamp"] = *request.timestamp;
+  return json::serialize(out);
+}
+
+WsLoginRequest decode_ws_login(std::string_view text) {
+  WsLoginRequest request;
+  if (text.empty()) return request;  // no body: the daemon picks the timestamp
+  json::value value = parse(text);
+  Fields f(value, "ws-login");
+  request.timestamp = f.optional_string("timestamp");
+  f.finish();
+  return request;
+}
+
+std::string encode(const WsLoginFrame& frame) {
+  json::object arg{{"apiKey", frame.api_key},
+                   {"passphrase", frame.passphrase},
+                   {"timestamp", frame.timestamp},
+                   {"sign", frame.sign}};
+  return json::serialize(json::object{{"op", "login"}, {"args", json::array{std::move(arg)}}});
+}
+
+WsLoginFrame decode_ws_login_frame(std::string_view text) {
+  json::value value = parse(text);
+  Fields f(value, "login frame");
+  if (f.required_string("op") != "login") throw Error(Code::bad_request, "login frame: op must be 'login'");
+  const json::value& args = f.required("args");
+  if (!args.is_array() || args.get_array().size() != 1) {
+    throw Error(Code::bad_request, "login frame: args must hold one object");
+  }
+  Fields a(args.get_array()[0], "login frame");
+  WsLoginFrame frame;
+  frame.api_key = a.required_string("apiKey");
+  frame.passphrase = a.required_string("passphrase");
+  frame.timestamp = a.required_string("timestamp");
+  frame.sign = a.required_string("sign");
+  return frame;
+}
+
+std::string encode(const ErrorReply& reply) {
+  return json::serialize(json::object{
+      {"error", json::object{{"code", code_name(reply.code)}, {"message", reply.message}}}});
+}
+
+ErrorReply decode_error(std::string_view text) {
+  json::value value = parse(text);
+  Fields f(value, "error");
+  const json::value& error = f.required("error");
+  Fields e(error, "error");
+  ErrorReply reply;
+  reply.code = code_from_name(e.required_string("code"));
+  reply.message = e.required_string("message");
+  return reply;
+}
+
+}  // namespace okxvault::proto

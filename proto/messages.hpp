@@ -1,0 +1,103 @@
+#pragma once
+// Request and reply types of the /v1 protocol and their JSON codec, shared by the
+// daemon and the clients. proto/PROTOCOL.md is the normative description; this is
+// its only implementation. Decoders are strict: a missing or mistyped field, or a
+// field the protocol does not know, is an Error (bad_request), and text that is
+// not JSON is an Error (invalid_json). All functions are thread-safe.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "proto/error.hpp"
+#include "proto/secret.hpp"
+
+namespace okxvault::proto {
+
+inline constexpr std::string_view kVersion = OKXVAULT_VERSION;
+inline constexpr std::string_view kDefaultSocket = "/run/okx-vault/okx-vault.sock";
+inline constexpr std::string_view kSocketEnv = "OKX_VAULT_SOCKET";
+inline constexpr std::size_t kMaxBodyBytes = 64 * 1024;
+inline constexpr std::size_t kMaxHeaderBytes = 8 * 1024;
+
+struct StatusReply {
+  std::string version;
+  bool locked = false;
+  std::uint64_t keys = 0;
+  std::uint64_t uptime_seconds = 0;
+};
+
+struct KeyInfo {
+  std::string name;
+  std::string api_key;  // masked: "37c5…8418"
+  bool simulated = false;
+  std::string created;                   // ISO 8601 UTC
+  std::optional<std::string> last_used;  // ISO 8601 UTC, absent if never used
+  std::uint64_t sign_count = 0;
+};
+
+struct AddKeyRequest {
+  std::string name;
+  std::string api_key;
+  SecretBytes secret;
+  SecretBytes passphrase;
+  bool simulated = false;
+};
+
+struct SignRequest {
+  std::string method;
+  std::string path;  // request path with its query string, as it will be sent
+  std::string body;  // exact bytes of the body that will be sent; "" for none
+  std::optional<std::string> timestamp;
+};
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct SignReply {
+  std::string timestamp;
+  Headers headers;
+};
+
+struct WsLoginRequest {
+  std::optional<std::string> timestamp;  // Unix epoch seconds
+};
+
+// The ready OKX login frame: {"op":"login","args":[{apiKey,passphrase,timestamp,sign}]}.
+struct WsLoginFrame {
+  std::string api_key;
+  std::string passphrase;
+  std::string timestamp;
+  std::string sign;
+};
+
+struct ErrorReply {
+  Code code = Code::internal;
+  std::string message;
+};
+
+std::string encode(const StatusReply& reply);
+std::string encode(const KeyInfo& key);
+std::string encode(const std::vector<KeyInfo>& keys);
+std::string encode(const SignRequest& request);
+std::string encode(const SignReply& reply);
+std::string encode(const WsLoginRequest& request);
+std::string encode(const WsLoginFrame& frame);
+std::string encode(const ErrorReply& reply);
+// The add request carries secrets: it is serialized into guarded memory.
+SecretBytes encode(const AddKeyRequest& request);
+
+StatusReply decode_status(std::string_view text);
+KeyInfo decode_key_info(std::string_view text);
+std::vector<KeyInfo> decode_key_list(std::string_view text);
+// Parses in guarded memory and wipes every intermediate copy of the secrets.
+AddKeyRequest decode_add_key(std::string_view text);
+SignRequest decode_sign(std::string_view text);
+SignReply decode_sign_reply(std::string_view text);
+WsLoginRequest decode_ws_login(std::string_view text);
+WsLoginFrame decode_ws_login_frame(std::string_view text);
+ErrorReply decode_error(std::string_view text);
+
+}  // namespace okxvault::proto

@@ -1,0 +1,1 @@
+// Anchor for the precompiled Boost headers shared by all targets.

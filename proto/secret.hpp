@@ -1,0 +1,57 @@
+#pragma once
+// SecretBytes: bytes that must never leak. They live in libsodium's guarded,
+// mlock'd memory (sodium_malloc), are wiped when freed, cannot be copied, and have
+// no conversion to a string and no stream or fmt output, so a secret cannot reach
+// a log line or a std::string by accident. Reading them is explicit: bytes() or
+// reveal(). Not thread-safe for concurrent mutation; const access is safe.
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace okxvault {
+
+// Initializes libsodium once; safe to call from any thread, any number of times.
+void ensure_sodium();
+
+class SecretBytes {
+ public:
+  SecretBytes() noexcept = default;
+  // size zero bytes in guarded memory. Throws std::bad_alloc on failure.
+  explicit SecretBytes(std::size_t size);
+  static SecretBytes copy_of(std::span<const unsigned char> bytes);
+  static SecretBytes copy_of(std::string_view text);
+  static SecretBytes random(std::size_t size);
+
+  SecretBytes(const SecretBytes&) = delete;
+  SecretBytes& operator=(const SecretBytes&) = delete;
+  SecretBytes(SecretBytes&& other) noexcept;
+  SecretBytes& operator=(SecretBytes&& other) noexcept;
+  ~SecretBytes();
+
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  unsigned char* data() noexcept { return data_; }
+  const unsigned char* data() const noexcept { return data_; }
+  std::span<const unsigned char> bytes() const noexcept { return {data_, size_}; }
+  // The bytes as text, for the one place they must travel (the passphrase header).
+  std::string_view reveal() const noexcept {
+    return {reinterpret_cast<const char*>(data_), size_};
+  }
+  // Constant-time comparison.
+  bool equals(std::span<const unsigned char> other) const noexcept;
+
+ private:
+  void release() noexcept;
+
+  unsigned char* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// Wipes a buffer that carried secret bytes (a request body, a line read from stdin).
+void wipe(void* data, std::size_t size) noexcept;
+// Wipes the whole capacity of the string, then empties it.
+void wipe(std::string& buffer) noexcept;
+
+}  // namespace okxvault

@@ -1,0 +1,151 @@
+#include "client/client.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cstdlib>
+
+namespace okxvault {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using local = asio::local::stream_protocol;
+
+std::string resolve_socket_path(std::optional<std::string> explicit_path) {
+  if (explicit_path && !explicit_path->empty()) return *explicit_path;
+  if (const char* env = std::getenv(std::string(proto::kSocketEnv).c_str()); env != nullptr && *env != '\0') {
+    return env;
+  }
+  return std::string(proto::kDefaultSocket);
+}
+
+struct Client::Connection {
+  asio::io_context io;
+  beast::basic_stream<local> stream{io};
+  beast::flat_buffer buffer;
+  bool used = false;  // a request has gone over it: the daemon may have closed it while idle
+
+  // Runs one asynchronous operation to completion under the stream's deadline.
+  template <typename Start>
+  beast::error_code run(std::chrono::milliseconds timeout, Start start) {
+    beast::error_code result;
+    stream.expires_after(timeout);
+    start([&](beast::error_code ec, auto&&...) { result = ec; });
+    io.restart();
+    io.run();
+    return result;
+  }
+};
+
+Client::Client(std::string socket_path, std::chrono::milliseconds timeout)
+    : socket_path_(std::move(socket_path)), timeout_(timeout) {}
+Client::~Client() = default;
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
+
+Client::RawReply Client::request(std::string_view method, std::string_view target, std::string_view body) {
+  http::request<http::span_body<const char>> req{http::string_to_verb(method), target, 11};
+  if (req.method() == http::verb::unknown) throw Error(Code::bad_request, "unknown HTTP method");
+  req.set(http::field::host, "okx-vault");
+  req.set(http::field::content_type, "application/json");
+  req.body() = {body.data(), body.size()};
+  req.keep_alive(true);
+  req.prepare_payload();
+
+  for (int attempt = 0;; ++attempt) {
+    if (!connection_) {
+      connection_ = std::make_unique<Connection>();
+      const auto ec = connection_->run(timeout_, [&](auto handler) {
+        connection_->stream.async_connect(local::endpoint(socket_path_), handler);
+      });
+      if (ec) {
+        connection_.reset();
+        throw Error(Code::unreachable, "cannot connect to okx-vaultd at " + socket_path_ + ": " + ec.message());
+      }
+    }
+    Connection& c = *connection_;
+    const bool reused = c.used;
+    c.used = true;
+    http::response<http::string_body> res;
+    auto ec = c.run(timeout_, [&](auto handler) { http::async_write(c.stream, req, handler); });
+    if (!ec) ec = c.run(timeout_, [&](auto handler) { http::async_read(c.stream, c.buffer, res, handler); });
+    if (!ec) {
+      if (!res.keep_alive()) connection_.reset();
+      return RawReply{static_cast<int>(res.result_int()), std::move(res.body())};
+    }
+    connection_.reset();
+    // A kept-alive connection the daemon closed while idle: the request never
+    // reached a handler, so sending it once more on a new connection is safe.
+    const bool closed_while_idle = ec == http::error::end_of_stream || ec == asio::error::eof ||
+                                   ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
+    if (reused && closed_while_idle && attempt == 0) continue;
+    if (ec == beast::error::timeout) {
+      throw Error(Code::unreachable, "okx-vaultd at " + socket_path_ + " did not answer in time");
+    }
+    throw Error(Code::unreachable, "lost the connection to okx-vaultd at " + socket_path_ + ": " + ec.message());
+  }
+}
+
+std::string Client::expect(RawReply reply, int status) {
+  if (reply.status == status) return std::move(reply.body);
+  proto::ErrorReply error;
+  try {
+    error = proto::decode_error(reply.body);
+  } catch (const Error&) {
+    throw Error(Code::protocol_error, "okx-vaultd answered HTTP " + std::to_string(reply.status) +
+                                          " without an error body");
+  }
+  throw Error(error.code, error.message);
+}
+
+namespace {
+
+// Replies that do not parse are the daemon's fault, not the caller's input.
+template <typename Decode>
+auto decode_reply(Decode decode, const std::string& body) {
+  try {
+    return decode(body);
+  } catch (const Error& e) {
+    throw Error(Code::protocol_error, std::string("unexpected reply from okx-vaultd: ") + e.what());
+  }
+}
+
+std::string key_target(std::string_view name, std::string_view action = {}) {
+  std::string target = "/v1/keys/";
+  target += name;
+  if (!action.empty()) {
+    target += '/';
+    target += action;
+  }
+  return target;
+}
+
+}  // namespace
+
+proto::StatusReply Client::status() {
+  return decode_reply(proto::decode_status, expect(request("GET", "/v1/status"), 200));
+}
+
+std::vector<proto::KeyInfo> Client::list() {
+  return decode_reply(proto::decode_key_list, expect(request("GET", "/v1/keys"), 200));
+}
+
+proto::KeyInfo Client::add(const proto::AddKeyRequest& add_request) {
+  const SecretBytes body = proto::encode(add_request);
+  return decode_reply(proto::decode_key_info, expect(request("POST", "/v1/keys", body.reveal()), 201));
+}
+
+void Client::revoke(std::string_view name) { expect(request("DELETE", key_target(name)), 204); }
+
+proto::SignReply Client::sign(std::string_view name, const proto::SignRequest& sign_request) {
+  return decode_reply(proto::decode_sign_reply,
+                      expect(request("POST", key_target(name, "sign"), proto::encode(sign_request)), 200));
+}
+
+std::string Client::ws_login(std::string_view name, std::optional<std::string> timestamp) {
+  return expect(request("POST", key_target(name, "ws-login"), proto::encode(proto::WsLoginRequest{std::move(timestamp)})),
+                200);
+}
+
+}  // namespace okxvault

@@ -1,0 +1,66 @@
+#pragma once
+// libokxvault-client: talk to okx-vaultd from C++.
+//
+// A Client holds one keep-alive connection to the daemon's Unix socket, opened on
+// first use and reopened once if the daemon closed it while idle. Calls are
+// synchronous and a Client is not thread-safe: give each thread its own.
+// Every call throws okxvault::Error: the daemon's stable code and message
+// (key_not_found, forbidden, ...), Code::unreachable when the socket cannot be
+// reached or the call times out, Code::protocol_error for a reply that is not
+// the protocol.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proto/error.hpp"
+#include "proto/messages.hpp"
+
+namespace okxvault {
+
+// The socket to use: explicit if given, else $OKX_VAULT_SOCKET, else the default
+// /run/okx-vault/okx-vault.sock.
+std::string resolve_socket_path(std::optional<std::string> explicit_path = std::nullopt);
+
+class Client {
+ public:
+  explicit Client(std::string socket_path = resolve_socket_path(),
+                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  ~Client();
+  Client(Client&&) noexcept;
+  Client& operator=(Client&&) noexcept;
+
+  proto::StatusReply status();
+  // Metadata of the keys this caller may see; never secrets.
+  std::vector<proto::KeyInfo> list();
+  // Adds a key; the serialized request is wiped after it was sent.
+  proto::KeyInfo add(const proto::AddKeyRequest& request);
+  // Revokes a key: wiped from the daemon's memory and removed from disk.
+  void revoke(std::string_view name);
+  // Headers for one OKX V5 REST request; sign exactly the path (with its query)
+  // and body bytes you will send.
+  proto::SignReply sign(std::string_view name, const proto::SignRequest& request);
+  // The ready WebSocket login frame, as JSON text to send as is.
+  std::string ws_login(std::string_view name, std::optional<std::string> timestamp = std::nullopt);
+
+  // A raw exchange, for tools and tests: any method, target and body; returns the
+  // HTTP status and body without interpreting them.
+  struct RawReply {
+    int status = 0;
+    std::string body;
+  };
+  RawReply request(std::string_view method, std::string_view target, std::string_view body = {});
+
+ private:
+  // Throws the daemon's Error unless the reply has the expected status.
+  std::string expect(RawReply reply, int status);
+
+  struct Connection;
+  std::string socket_path_;
+  std::chrono::milliseconds timeout_;
+  std::unique_ptr<Connection> connection_;
+};
+
+}  // namespace okxvault

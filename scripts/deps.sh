@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that okx-vault builds, runs and tests with,
+# skipping those already installed. Needs root (or sudo) only if something is missing.
+set -euo pipefail
+
+packages=(
+  cmake g++ make pkg-config ccache
+  libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
+  libsodium-dev libspdlog-dev libsystemd-dev libgtest-dev
+  curl util-linux
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$package")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+echo "Installing: ${missing[*]}"
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

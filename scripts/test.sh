@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds okx-vault and runs every test, twice: a normal build, then a build with
+# AddressSanitizer + UndefinedBehaviorSanitizer. Installs what is missing first.
+# Usage: scripts/test.sh            (both builds)
+#        OKXVAULT_SKIP_SANITIZE=1 scripts/test.sh   (normal build only)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/deps.sh
+jobs=$(nproc)
+
+run_suite() {
+  local dir=$1
+  shift
+  echo "== $dir: configure and build"
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" > /dev/null
+  cmake --build "$dir" -j "$jobs"
+  echo "== $dir: test"
+  ctest --test-dir "$dir" --output-on-failure -j "$jobs"
+}
+
+run_suite build
+if [ -z "${OKXVAULT_SKIP_SANITIZE:-}" ]; then
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_suite build-sanitize -DOKXVAULT_SANITIZE=ON
+fi
+echo "== all tests passed"

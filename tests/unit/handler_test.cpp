@@ -1,0 +1,138 @@
+// The request handler without a socket: requests in, responses out, with the
+// peer's identity as the kernel would report it.
+
+#include "daemon/handler.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include "daemon/store_file.hpp"
+#include "tests/support/process.hpp"
+
+namespace okxvault {
+namespace {
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+constexpr uid_t kDaemonUid = 4242;
+const Peer kRoot{0, 0, 1};
+const Peer kDaemonUser{kDaemonUid, kDaemonUid, 2};
+const Peer kStranger{1000, 1000, 3};
+
+class HandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    vault_ = Vault::create(dir_ / "vault.store", SecretBytes::random(32));
+    handler_ = std::make_unique<Handler>(*vault_, HandlerOptions{std::chrono::seconds(30), kDaemonUid});
+  }
+
+  Response call(http::verb verb, std::string target, std::string body = {}, const Peer& peer = kRoot) {
+    Request request{verb, target, 11};
+    request.body() = std::move(body);
+    request.prepare_payload();
+    return handler_->handle(request, peer);
+  }
+
+  std::string add_body(const std::string& name) {
+    return R"({"name":")" + name +
+           R"(","api_key":"ak-0123456789abcdef","secret":"S3CRET-VALUE-XYZ","passphrase":"Pass#Phrase-1"})";
+  }
+
+  static std::string code(const Response& response) {
+    return std::string(json::parse(response.body()).at("error").at("code").as_string());
+  }
+
+  test::TempDir dir_;
+  std::unique_ptr<Vault> vault_;
+  std::unique_ptr<Handler> handler_;
+};
+
+TEST_F(HandlerTest, StatusIsOpenToAnyConnectedPeer) {
+  const Response response = call(http::verb::get, "/v1/status", {}, kStranger);
+  EXPECT_EQ(response.result(), http::status::ok);
+  const json::value status = json::parse(response.body());
+  EXPECT_EQ(status.at("keys"), 0);
+  EXPECT_EQ(status.at("locked"), false);
+  EXPECT_EQ(response[http::field::content_type], "application/json");
+}
+
+TEST_F(HandlerTest, KeyEndpointsAreForRootAndTheDaemonUserOnly) {
+  EXPECT_EQ(call(http::verb::post, "/v1/keys", add_body("main"), kDaemonUser).result(), http::status::created);
+  for (const auto& [verb, target] : std::vector<std::pair<http::verb, std::string>>{
+           {http::verb::get, "/v1/keys"},
+           {http::verb::post, "/v1/keys"},
+           {http::verb::delete_, "/v1/keys/main"},
+           {http::verb::post, "/v1/keys/main/sign"},
+           {http::verb::post, "/v1/keys/main/ws-login"}}) {
+    const Response response = call(verb, target, add_body("other"), kStranger);
+    EXPECT_EQ(response.result(), http::status::forbidden) << target;
+    EXPECT_EQ(code(response), "forbidden");
+  }
+  EXPECT_EQ(vault_->size(), 1u);
+}
+
+TEST_F(HandlerTest, AddWipesTheRequestBodyThatCarriedTheSecret) {
+  Request request{http::verb::post, "/v1/keys", 11};
+  request.body() = add_body("main");
+  request.prepare_payload();
+  const Response response = handler_->handle(request, kRoot);
+  EXPECT_EQ(response.result(), http::status::created);
+  EXPECT_TRUE(request.body().empty());
+  EXPECT_EQ(response.body().find("S3CRET-VALUE-XYZ"), std::string::npos);
+  EXPECT_EQ(response.body().find("Pass#Phrase-1"), std::string::npos);
+}
+
+TEST_F(HandlerTest, AFailedAddAlsoWipesTheBody) {
+  Request request{http::verb::post, "/v1/keys", 11};
+  request.body() = R"({"name":"BAD NAME","api_key":"k","secret":"S3CRET-VALUE-XYZ","passphrase":"p"})";
+  request.prepare_payload();
+  const Response response = handler_->handle(request, kRoot);
+  EXPECT_EQ(code(response), "invalid_name");
+  EXPECT_TRUE(request.body().empty());
+}
+
+TEST_F(HandlerTest, RoutesAndMethods) {
+  ASSERT_EQ(call(http::verb::post, "/v1/keys", add_body("main")).result(), http::status::created);
+  EXPECT_EQ(code(call(http::verb::get, "/v2/status")), "not_found");
+  EXPECT_EQ(code(call(http::verb::get, "/v1/keys/main/other")), "not_found");
+  const Response wrong = call(http::verb::get, "/v1/keys/main/sign");
+  EXPECT_EQ(wrong.result(), http::status::method_not_allowed);
+  EXPECT_EQ(wrong[http::field::allow], "POST");
+  EXPECT_EQ(call(http::verb::get, "/v1/status?verbose=1").result(), http::status::ok);
+  EXPECT_EQ(call(http::verb::delete_, "/v1/keys/main").result(), http::status::no_content);
+  EXPECT_EQ(code(call(http::verb::delete_, "/v1/keys/main")), "key_not_found");
+}
+
+TEST_F(HandlerTest, SignRejectsRequestsOkxWouldNotAccept) {
+  ASSERT_EQ(call(http::verb::post, "/v1/keys", add_body("main")).result(), http::status::created);
+  const auto sign = [&](const std::string& body) { return code(call(http::verb::post, "/v1/keys/main/sign", body)); };
+  EXPECT_EQ(sign(R"({"method":"get","path":"/api/v5/account/balance"})"), "bad_request");
+  EXPECT_EQ(sign(R"({"method":"GET","path":"/api/v5/account/balance","body":"{}"})"), "bad_request");
+  EXPECT_EQ(sign(R"({"method":"GET","path":"/api/v5/account/bal ance"})"), "bad_request");
+  EXPECT_EQ(sign(R"({"method":"GET","path":"/api/v5/account/balance#frag"})"), "bad_request");
+  EXPECT_EQ(sign(R"({"method":"GET","path":"api/v5/account/balance"})"), "bad_request");
+  EXPECT_EQ(sign(R"({"method":"GET","path":"/api/v5/account/balance","timestamp":1})"), "bad_request");
+  EXPECT_EQ(sign(R"(["GET"])"), "bad_request");
+  EXPECT_EQ(sign(R"({"method":"GET","path":"/api/v5/account/balance","timestamp":"2020-12-08T09:08:57.715Z"})"),
+            "timestamp_skew");
+}
+
+TEST_F(HandlerTest, WsLoginChecksItsTimestampToo) {
+  ASSERT_EQ(call(http::verb::post, "/v1/keys", add_body("main")).result(), http::status::created);
+  EXPECT_EQ(call(http::verb::post, "/v1/keys/main/ws-login").result(), http::status::ok);
+  EXPECT_EQ(code(call(http::verb::post, "/v1/keys/main/ws-login", R"({"timestamp":"1538054050"})")),
+            "timestamp_skew");
+  EXPECT_EQ(code(call(http::verb::post, "/v1/keys/main/ws-login", R"({"timestamp":"soon"})")), "bad_request");
+  EXPECT_EQ(code(call(http::verb::post, "/v1/keys/main/ws-login", R"({"ts":"1"})")), "bad_request");
+}
+
+TEST_F(HandlerTest, KeepAliveFollowsTheRequest) {
+  Request request{http::verb::get, "/v1/status", 11};
+  request.keep_alive(false);
+  EXPECT_FALSE(handler_->handle(request, kRoot).keep_alive());
+  request.keep_alive(true);
+  EXPECT_TRUE(handler_->handle(request, kRoot).keep_alive());
+}
+
+}  // namespace
+}  // namespace okxvault

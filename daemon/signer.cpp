@@ -55,6 +55,8 @@ proto::Headers rest_headers(const Signer& signer, const Credentials& credentials
       {"OK-ACCESS-TIMESTAMP", std::string(timestamp)},
       {"OK-ACCESS-PASSPHRASE", std::string(credentials.passphrase.reveal())},
   };
+  // OKX requires it on every POST; returning it makes the set complete.
+  if (method == "POST") headers.emplace_back("Content-Type", "application/json");
   if (credentials.simulated) headers.emplace_back("x-simulated-trading", "1");
   return headers;
 }
@@ -88,6 +90,12 @@ std::string epoch_seconds(Clock::time_point time) {
 
 namespace {
 
+// The clock counts nanoseconds in 64 bits: only years 1970 to 2200 are accepted,
+// so no timestamp can wrap around into another instant.
+constexpr int kFirstYear = 1970;
+constexpr int kLastYear = 2200;
+constexpr std::int64_t kLastEpochSecond = 7'258'118'399;  // 2199-12-31T23:59:59Z
+
 // Reads exactly `width` decimal digits at `pos`.
 int digits(std::string_view text, std::size_t pos, std::size_t width) {
   int value = 0;
@@ -116,6 +124,9 @@ Clock::time_point parse_iso8601_ms(std::string_view text) {
   if (!date.ok() || h > 23 || m > 59 || s > 59) {
     throw Error(Code::bad_request, "timestamp is not a valid date and time");
   }
+  if (static_cast<int>(date.year()) < kFirstYear || static_cast<int>(date.year()) > kLastYear) {
+    throw Error(Code::bad_request, "timestamp must lie between the years 1970 and 2200");
+  }
   return sys_days{date} + hours{h} + minutes{m} + seconds{s} + milliseconds{digits(text, 20, 3)};
 }
 
@@ -130,6 +141,7 @@ Clock::time_point parse_epoch_seconds(std::string_view text) {
     }
     value = value * 10 + (c - '0');
   }
+  if (value > kLastEpochSecond) throw Error(Code::bad_request, "timestamp must lie before the year 2200");
   return Clock::time_point{std::chrono::seconds{value}};
 }
 

@@ -32,7 +32,8 @@ struct Credentials {
   bool simulated = false;
 };
 
-// The OK-ACCESS-* headers (and x-simulated-trading for demo keys) for one request.
+// The headers for one request: the four OK-ACCESS-* headers, Content-Type:
+// application/json on POST, and x-simulated-trading: 1 for demo keys.
 // method must already be upper case; the body is signed byte for byte.
 proto::Headers rest_headers(const Signer& signer, const Credentials& credentials,
                             std::string_view timestamp, std::string_view method,
@@ -46,7 +47,7 @@ proto::WsLoginFrame ws_login(const Signer& signer, const Credentials& credential
 using Clock = std::chrono::system_clock;
 std::string iso8601_ms(Clock::time_point time);         // 2020-12-08T09:08:57.715Z
 std::string epoch_seconds(Clock::time_point time);      // 1538054050
-// Strict parsers; throw Error(bad_request) for anything else.
+// Strict parsers for years 1970 to 2200; throw Error(bad_request) for anything else.
 Clock::time_point parse_iso8601_ms(std::string_view text);
 Clock::time_point parse_epoch_seconds(std::string_view text);
 

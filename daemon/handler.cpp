@@ -15,23 +15,6 @@ namespace {
 constexpr std::string_view kKeysPrefix = "/v1/keys/";
 constexpr std::size_t kMaxRequestPath = 4096;
 
-Response json_response(const Request& request, http::status status, std::string body) {
-  Response response{status, request.version()};
-  response.set(http::field::content_type, "application/json");
-  response.keep_alive(request.keep_alive());
-  response.body() = std::move(body);
-  response.prepare_payload();
-  return response;
-}
-
-Response method_not_allowed(const Request& request, std::string_view allowed) {
-  Response response = Handler::error_response(
-      Code::method_not_allowed, "method " + std::string(request.method_string()) + " is not allowed here",
-      request.version(), request.keep_alive());
-  response.set(http::field::allow, allowed);
-  return response;
-}
-
 // OKX V5 signs only GET and POST; the path is what the bot will put on the wire.
 void validate_sign_request(const proto::SignRequest& request) {
   if (request.method != "GET" && request.method != "POST") {
@@ -48,97 +31,191 @@ void validate_sign_request(const proto::SignRequest& request) {
   }
 }
 
+std::int64_t to_ms(const std::string& iso) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(parse_iso8601_ms(iso).time_since_epoch()).count();
+}
+
+std::string from_ms(std::int64_t ms) { return iso8601_ms(Clock::time_point{std::chrono::milliseconds{ms}}); }
+
+// Names are resolved once, when the grant is made: the kernel reports ids.
+Grant to_grant(const proto::GrantInfo& info) {
+  Grant grant;
+  grant.kind = info.kind == proto::GrantInfo::Kind::user ? Grant::Kind::user : Grant::Kind::group;
+  bool found = false;
+  if (grant.kind == Grant::Kind::user) {
+    uid_t uid = 0;
+    found = lookup_user(info.name, uid, grant.name);
+    grant.id = uid;
+  } else {
+    gid_t gid = 0;
+    found = lookup_group(info.name, gid, grant.name);
+    grant.id = gid;
+  }
+  if (!found) throw Error(Code::bad_request, "no such " + std::string(grant.kind == Grant::Kind::user ? "user" : "group") + ": " + info.name);
+  grant.read_only = info.read_only;
+  if (info.expires) grant.expires_ms = to_ms(*info.expires);
+  for (const auto& text : info.allow) grant.allow.push_back(Rule::parse(text));
+  for (const auto& text : info.deny) grant.deny.push_back(Rule::parse(text));
+  grant.ws = info.ws;
+  return grant;
+}
+
+proto::GrantInfo to_info(const Grant& grant) {
+  proto::GrantInfo info;
+  info.kind = grant.kind == Grant::Kind::user ? proto::GrantInfo::Kind::user : proto::GrantInfo::Kind::group;
+  info.name = grant.name;
+  info.id = grant.id;
+  info.read_only = grant.read_only;
+  if (grant.expires_ms) info.expires = from_ms(*grant.expires_ms);
+  for (const Rule& rule : grant.allow) info.allow.push_back(rule.text());
+  for (const Rule& rule : grant.deny) info.deny.push_back(rule.text());
+  info.ws = grant.ws;
+  return info;
+}
+
 }  // namespace
 
-Handler::Handler(Vault& vault, HandlerOptions options) : vault_(vault), options_(options) {}
+// One request in flight: what the handlers need, in one place.
+struct Handler::Call {
+  Request& request;
+  const Peer& peer;
+  Caller caller;
 
-Response Handler::error_response(Code code, const std::string& message, unsigned http_version, bool keep_alive) {
-  Response response{static_cast<http::status>(http_status(code)), http_version};
+  Response reply(http::status status, std::string body = {}) const {
+    Response response{status, request.version()};
+    response.keep_alive(request.keep_alive());
+    if (!body.empty() || status != http::status::no_content) {
+      response.set(http::field::content_type, "application/json");
+      response.body() = std::move(body);
+    }
+    response.prepare_payload();
+    return response;
+  }
+};
+
+Handler::Handler(Vault& vault, Audit& audit, HandlerOptions options)
+    : vault_(vault), audit_(audit), options_(options) {}
+
+Response Handler::error_response(const Error& error, unsigned http_version, bool keep_alive) {
+  Response response{static_cast<http::status>(http_status(error.code())), http_version};
   response.set(http::field::content_type, "application/json");
   response.keep_alive(keep_alive);
-  response.body() = proto::encode(proto::ErrorReply{code, message});
+  response.body() = proto::encode(proto::ErrorReply{error.code(), error.what(), error.rule()});
   response.prepare_payload();
   return response;
 }
 
-Response Handler::handle(Request& request, const Peer& peer) const {
+bool Handler::is_admin(const Peer& peer) const {
+  return peer.uid == 0 || peer.uid == options_.daemon_uid ||
+         (options_.admin_group && peer.in_group(*options_.admin_group));
+}
+
+Response Handler::handle(Request& request, const Peer& peer, bool admin_channel) const {
+  Call call{request, peer, Caller{peer, admin_channel && is_admin(peer)}};
   try {
-    return dispatch(request, peer);
+    return dispatch(call);
   } catch (const Error& e) {
-    return error_response(e.code(), e.what(), request.version(), request.keep_alive());
+    return error_response(e, request.version(), request.keep_alive());
   } catch (const std::exception& e) {
     spdlog::error("request {} {} failed: {}", request.method_string(), request.target(), e.what());
-    return error_response(Code::internal, "internal error", request.version(), request.keep_alive());
+    return error_response(Error(Code::internal, "internal error"), request.version(), request.keep_alive());
   }
 }
 
-bool Handler::is_admin(const Peer& peer) const { return peer.uid == 0 || peer.uid == options_.daemon_uid; }
+void Handler::require_admin(Call& call, std::string_view action, std::string_view key) const {
+  if (call.caller.admin) return;
+  audit_.record(call.peer, {action, key, {}, {}, false, "admin only"});
+  throw Error(Code::forbidden, "uid " + std::to_string(call.peer.uid) + " is not an admin of this vault");
+}
 
-Response Handler::dispatch(Request& request, const Peer& peer) const {
-  const std::string_view target = request.target();
+Response Handler::dispatch(Call& call) const {
+  const std::string_view target = call.request.target();
   const std::string_view path = target.substr(0, target.find('?'));
-  const http::verb verb = request.method();
+  const http::verb verb = call.request.method();
+  const auto not_allowed = [&](std::string_view allowed) {
+    Response response = error_response(
+        Error(Code::method_not_allowed, "method " + std::string(call.request.method_string()) + " is not allowed here"),
+        call.request.version(), call.request.keep_alive());
+    response.set(http::field::allow, allowed);
+    return response;
+  };
 
-  if (path == "/v1/status") {
-    return verb == http::verb::get ? status(request) : method_not_allowed(request, "GET");
+  if (path == "/v1/status") return verb == http::verb::get ? status(call) : not_allowed("GET");
+  if (path == "/v1/keys") {
+    if (verb == http::verb::get) return list(call);
+    if (verb == http::verb::post) return add(call);
+    return not_allowed("GET, POST");
   }
-  const bool is_keys = path == "/v1/keys";
-  if (!is_keys && !path.starts_with(kKeysPrefix)) {
-    throw Error(Code::not_found, "no such endpoint: " + std::string(path));
-  }
-  if (!is_admin(peer)) {
-    throw Error(Code::forbidden, "uid " + std::to_string(peer.uid) + " may not use this endpoint");
-  }
-  if (is_keys) {
-    if (verb == http::verb::get) return list(request);
-    if (verb == http::verb::post) return add(request, peer);
-    return method_not_allowed(request, "GET, POST");
-  }
+  if (!path.starts_with(kKeysPrefix)) throw Error(Code::not_found, "no such endpoint: " + std::string(path));
 
   const std::string_view rest = path.substr(kKeysPrefix.size());
   const std::size_t slash = rest.find('/');
   const std::string_view name = rest.substr(0, slash);
-  const std::string_view action = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
-  if (action.empty() && slash == std::string_view::npos) {
-    return verb == http::verb::delete_ ? remove(request, name, peer) : method_not_allowed(request, "DELETE");
-  }
-  if (action == "sign") return verb == http::verb::post ? sign(request, name) : method_not_allowed(request, "POST");
-  if (action == "ws-login") {
-    return verb == http::verb::post ? ws_login(request, name) : method_not_allowed(request, "POST");
+  if (slash == std::string_view::npos) return verb == http::verb::delete_ ? remove(call, name) : not_allowed("DELETE");
+  const std::string_view action = rest.substr(slash + 1);
+  if (action == "sign") return verb == http::verb::post ? sign(call, name) : not_allowed("POST");
+  if (action == "ws-login") return verb == http::verb::post ? ws_login(call, name) : not_allowed("POST");
+  if (action == "grants") {
+    if (verb == http::verb::get) return get_grants(call, name);
+    if (verb == http::verb::put) return put_grants(call, name);
+    return not_allowed("GET, PUT");
   }
   throw Error(Code::not_found, "no such endpoint: " + std::string(path));
 }
 
-Response Handler::status(const Request& request) const {
+Response Handler::status(Call& call) const {
   const auto uptime = std::chrono::steady_clock::now() - started_;
   proto::StatusReply reply{std::string(proto::kVersion), false, vault_.size(),
                            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(uptime).count())};
-  return json_response(request, http::status::ok, proto::encode(reply));
+  return call.reply(http::status::ok, proto::encode(reply));
 }
 
-Response Handler::list(const Request& request) const {
-  return json_response(request, http::status::ok, proto::encode(vault_.list()));
-}
+Response Handler::list(Call& call) const { return call.reply(http::status::ok, proto::encode(vault_.list(call.caller))); }
 
-Response Handler::add(Request& request, const Peer& peer) const {
+Response Handler::add(Call& call) const {
   // The body carries the secret: wipe it whatever happens next.
   struct WipeBody {
     std::string& body;
     ~WipeBody() { wipe(body); }
-  } wipe_body{request.body()};
-  const proto::AddKeyRequest add = proto::decode_add_key(request.body());
+  } wipe_body{call.request.body()};
+  require_admin(call, "add", {});
+  const proto::AddKeyRequest add = proto::decode_add_key(call.request.body());
   const proto::KeyInfo added = vault_.add(add);
-  spdlog::info("key '{}' added ({}) by uid {} pid {}", add.name, add.simulated ? "demo" : "live", peer.uid, peer.pid);
-  return json_response(request, http::status::created, proto::encode(added));
+  audit_.record(call.peer, {"add", add.name, {}, {}, true, add.simulated ? "demo key" : "live key"});
+  spdlog::info("key '{}' added ({}) by uid {} pid {}", add.name, add.simulated ? "demo" : "live", call.peer.uid,
+               call.peer.pid);
+  return call.reply(http::status::created, proto::encode(added));
 }
 
-Response Handler::remove(const Request& request, std::string_view name, const Peer& peer) const {
+Response Handler::remove(Call& call, std::string_view name) const {
+  require_admin(call, "revoke", name);
   vault_.remove(name);
-  spdlog::info("key '{}' revoked by uid {} pid {}", name, peer.uid, peer.pid);
-  Response response{http::status::no_content, request.version()};
-  response.keep_alive(request.keep_alive());
-  response.prepare_payload();
-  return response;
+  audit_.record(call.peer, {"revoke", name, {}, {}, true, {}});
+  spdlog::info("key '{}' revoked by uid {} pid {}", name, call.peer.uid, call.peer.pid);
+  return call.reply(http::status::no_content);
+}
+
+Response Handler::get_grants(Call& call, std::string_view name) const {
+  require_admin(call, "grants", name);
+  std::vector<proto::GrantInfo> infos;
+  for (const Grant& grant : vault_.grants(name)) infos.push_back(to_info(grant));
+  return call.reply(http::status::ok, proto::encode(infos));
+}
+
+Response Handler::put_grants(Call& call, std::string_view name) const {
+  require_admin(call, "set-grants", name);
+  std::vector<Grant> grants;
+  for (const proto::GrantInfo& info : proto::decode_grants(call.request.body())) grants.push_back(to_grant(info));
+  vault_.set_grants(name, grants);
+  std::string summary;
+  std::vector<proto::GrantInfo> infos;
+  for (const Grant& grant : grants) {
+    summary += (summary.empty() ? "" : ", ") + grant.who();
+    infos.push_back(to_info(grant));
+  }
+  audit_.record(call.peer, {"set-grants", name, {}, {}, true, summary});
+  spdlog::info("grants of key '{}' set to [{}] by uid {} pid {}", name, summary, call.peer.uid, call.peer.pid);
+  return call.reply(http::status::ok, proto::encode(infos));
 }
 
 std::string Handler::timestamp(const std::optional<std::string>& requested, bool epoch) const {
@@ -154,19 +231,36 @@ std::string Handler::timestamp(const std::optional<std::string>& requested, bool
   return *requested;
 }
 
-Response Handler::sign(const Request& request, std::string_view name) const {
-  const proto::SignRequest sign = proto::decode_sign(request.body());
-  validate_sign_request(sign);
+Response Handler::sign(Call& call, std::string_view name) const {
+  const proto::SignRequest request = proto::decode_sign(call.request.body());
+  validate_sign_request(request);
   proto::SignReply reply;
-  reply.timestamp = timestamp(sign.timestamp, false);
-  reply.headers = vault_.sign(name, reply.timestamp, sign.method, sign.path, sign.body);
-  return json_response(request, http::status::ok, proto::encode(reply));
+  reply.timestamp = timestamp(request.timestamp, false);
+  try {
+    Vault::Signed signed_request =
+        vault_.sign(name, call.caller, reply.timestamp, request.method, request.path, request.body);
+    reply.headers = std::move(signed_request.headers);
+    audit_.record(call.peer, {"sign", name, request.method, request.path, true, signed_request.rule});
+  } catch (const Error& e) {
+    audit_.record(call.peer, {"sign", name, request.method, request.path, false,
+                              e.rule().empty() ? code_name(e.code()) : std::string_view(e.rule())});
+    throw;
+  }
+  return call.reply(http::status::ok, proto::encode(reply));
 }
 
-Response Handler::ws_login(const Request& request, std::string_view name) const {
-  const proto::WsLoginRequest login = proto::decode_ws_login(request.body());
-  const std::string ts = timestamp(login.timestamp, true);
-  return json_response(request, http::status::ok, proto::encode(vault_.ws_login(name, ts)));
+Response Handler::ws_login(Call& call, std::string_view name) const {
+  const proto::WsLoginRequest request = proto::decode_ws_login(call.request.body());
+  const std::string ts = timestamp(request.timestamp, true);
+  try {
+    Vault::SignedLogin login = vault_.ws_login(name, call.caller, ts);
+    audit_.record(call.peer, {"ws-login", name, "GET", "/users/self/verify", true, login.rule});
+    return call.reply(http::status::ok, proto::encode(login.frame));
+  } catch (const Error& e) {
+    audit_.record(call.peer, {"ws-login", name, "GET", "/users/self/verify", false,
+                              e.rule().empty() ? code_name(e.code()) : std::string_view(e.rule())});
+    throw;
+  }
 }
 
 }  // namespace okxvault

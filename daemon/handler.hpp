@@ -2,28 +2,26 @@
 // The request handler: a plain function from one HTTP request and the peer's
 // kernel-verified credentials to one response. It does no socket I/O, so it is
 // tested without a socket; the server calls it from any thread (it is
-// thread-safe because the Vault is). Every failure converges on one error reply.
+// thread-safe because the Vault and the Audit are). Every failure converges on
+// one error reply; every decision about a key is audited.
 
 #include <sys/types.h>
 
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <optional>
 
+#include "daemon/audit.hpp"
+#include "daemon/peer.hpp"
 #include "daemon/vault.hpp"
 #include "proto/error.hpp"
 
 namespace okxvault {
 
-// Who is on the other end of a connection, as the kernel reports it (SO_PEERCRED).
-struct Peer {
-  uid_t uid = static_cast<uid_t>(-1);
-  gid_t gid = static_cast<gid_t>(-1);
-  pid_t pid = 0;
-};
-
 struct HandlerOptions {
   std::chrono::milliseconds max_skew{30'000};
   uid_t daemon_uid = 0;
+  std::optional<gid_t> admin_group;  // members are admins too
 };
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
@@ -31,28 +29,36 @@ using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
 class Handler {
  public:
-  Handler(Vault& vault, HandlerOptions options);
+  Handler(Vault& vault, Audit& audit, HandlerOptions options);
 
-  // Never throws. Wipes the request body when it carried secrets.
-  Response handle(Request& request, const Peer& peer) const;
+  // Never throws. Wipes the request body when it carried secrets. On a socket
+  // that is not an admin channel (when a separate admin socket exists), nobody
+  // is an admin.
+  Response handle(Request& request, const Peer& peer, bool admin_channel = true) const;
 
   // The error reply, also used by the server for requests it could not read.
-  static Response error_response(Code code, const std::string& message, unsigned http_version,
-                                 bool keep_alive);
+  static Response error_response(const Error& error, unsigned http_version, bool keep_alive);
 
- private:
-  Response dispatch(Request& request, const Peer& peer) const;
-  Response status(const Request& request) const;
-  Response list(const Request& request) const;
-  Response add(Request& request, const Peer& peer) const;
-  Response remove(const Request& request, std::string_view name, const Peer& peer) const;
-  Response sign(const Request& request, std::string_view name) const;
-  Response ws_login(const Request& request, std::string_view name) const;
-  // The timestamp to sign with: the client's if within max_skew of now, else now.
-  std::string timestamp(const std::optional<std::string>& requested, bool epoch_seconds) const;
+  // Admins: root, the daemon's own uid, members of the admin group.
   bool is_admin(const Peer& peer) const;
 
+ private:
+  struct Call;
+  Response dispatch(Call& call) const;
+  Response status(Call& call) const;
+  Response list(Call& call) const;
+  Response add(Call& call) const;
+  Response remove(Call& call, std::string_view name) const;
+  Response get_grants(Call& call, std::string_view name) const;
+  Response put_grants(Call& call, std::string_view name) const;
+  Response sign(Call& call, std::string_view name) const;
+  Response ws_login(Call& call, std::string_view name) const;
+  void require_admin(Call& call, std::string_view action, std::string_view key) const;
+  // The timestamp to sign with: the client's if within max_skew of now, else now.
+  std::string timestamp(const std::optional<std::string>& requested, bool epoch_seconds) const;
+
   Vault& vault_;
+  Audit& audit_;
   HandlerOptions options_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };

@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -21,8 +22,11 @@
 #include "daemon/handler.hpp"
 #include "daemon/hardening.hpp"
 #include "daemon/options.hpp"
+#include "daemon/audit.hpp"
+#include "daemon/peer.hpp"
 #include "daemon/server.hpp"
 #include "daemon/store_file.hpp"
+#include "daemon/systemd.hpp"
 #include "daemon/vault.hpp"
 #include "proto/error.hpp"
 
@@ -32,6 +36,8 @@ namespace {
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 constexpr auto kShutdownGrace = std::chrono::seconds(10);
+// The name under which systemd passes the master key (LoadCredential[Encrypted]=).
+constexpr std::string_view kMasterKeyCredential = "okx-vault.key";
 
 void setup_logging(const std::string& level) {
   auto logger = spdlog::stderr_logger_mt("okx-vaultd");
@@ -62,6 +68,28 @@ void raise_fd_limit() {
   }
 }
 
+std::optional<gid_t> group_id(const std::string& name, const char* option) {
+  if (name.empty()) return std::nullopt;
+  gid_t gid = 0;
+  std::string canonical;
+  if (!lookup_group(name, gid, canonical)) throw UsageError(std::string(option) + ": no such group: " + name);
+  return gid;
+}
+
+// Last-used times and sign counts reach the disk in the background, not per sign.
+void save_usage_every(boost::asio::steady_timer& timer, std::chrono::milliseconds interval, Vault& vault) {
+  timer.expires_after(interval);
+  timer.async_wait([&timer, interval, &vault](const boost::system::error_code& ec) {
+    if (ec) return;
+    try {
+      vault.save_usage();
+    } catch (const std::exception& e) {
+      spdlog::error("saving usage counters failed: {}", e.what());
+    }
+    save_usage_every(timer, interval, vault);
+  });
+}
+
 int initialize(const DaemonOptions& options) {
   if (std::filesystem::create_directories(options.state_dir)) {
     std::filesystem::permissions(options.state_dir, std::filesystem::perms::owner_all);
@@ -79,6 +107,58 @@ int initialize(const DaemonOptions& options) {
   return 0;
 }
 
+// The sockets to serve: those systemd passed, else the ones we bind. When an
+// admin socket exists, admin calls are accepted only there.
+struct Listener {
+  Server::Acceptor acceptor;
+  Channel channel;
+  std::filesystem::path bound;  // a socket file we created and remove at exit
+};
+
+std::vector<Listener> open_listeners(boost::asio::io_context& io, const DaemonOptions& options) {
+  std::vector<Listener> listeners;
+  const auto activated = systemd::activated_sockets();
+  if (!activated.empty()) {
+    const bool has_admin = std::any_of(activated.begin(), activated.end(), [](auto& s) { return s.name == "admin"; });
+    for (const auto& socket : activated) {
+      listeners.push_back({Server::Acceptor(io, boost::asio::local::stream_protocol(), socket.fd),
+                           Channel{!has_admin || socket.name == "admin"}, {}});
+      spdlog::info("listening on socket-activated descriptor {} ({}{})", socket.fd, socket.name,
+                   listeners.back().channel.admin ? ", admin" : "");
+    }
+    return listeners;
+  }
+  const bool separate_admin = !options.admin_socket.empty();
+  listeners.push_back({bind_unix_socket(io, options.socket, 0660, group_id(options.socket_group, "--socket-group")),
+                       Channel{!separate_admin}, options.socket});
+  if (separate_admin) {
+    listeners.push_back({bind_unix_socket(io, options.admin_socket, 0600), Channel{true}, options.admin_socket});
+  }
+  for (const auto& listener : listeners) {
+    spdlog::info("listening on {}{}", listener.bound.string(), listener.channel.admin ? " (admin)" : "");
+  }
+  return listeners;
+}
+
+// The master key: the service credential if systemd passed one (and no
+// --master-key-file was given), else the key file.
+std::filesystem::path master_key_path(const DaemonOptions& options) {
+  if (!options.master_key_given) {
+    if (auto credential = systemd::credential(kMasterKeyCredential)) return *credential;
+  }
+  return options.master_key_file;
+}
+
+// WATCHDOG=1 from the I/O loop itself, so a wedged loop stops the pings.
+void ping_watchdog_every(boost::asio::steady_timer& timer, std::chrono::microseconds period) {
+  timer.expires_after(period);
+  timer.async_wait([&timer, period](const boost::system::error_code& ec) {
+    if (ec) return;
+    systemd::notify("WATCHDOG=1");
+    ping_watchdog_every(timer, period);
+  });
+}
+
 int serve(const DaemonOptions& options) {
   lock_state_dir(options.state_dir);
   if (!std::filesystem::exists(options.store_file())) {
@@ -87,26 +167,42 @@ int serve(const DaemonOptions& options) {
   }
   std::unique_ptr<Vault> vault;
   {
-    const SecretBytes master_key = read_key_file(options.master_key_file);
+    const SecretBytes master_key = read_key_file(master_key_path(options));
     vault = Vault::open(options.store_file(), master_key);
   }
-  const Handler handler(*vault, HandlerOptions{options.max_skew, ::geteuid()});
+  Audit audit(options.audit_log);
+  const Handler handler(*vault, audit,
+                        HandlerOptions{options.max_skew, ::geteuid(), group_id(options.admin_group, "--admin-group")});
 
   boost::asio::io_context io(static_cast<int>(options.threads));
-  auto server = std::make_shared<Server>(
-      io, handler, bind_unix_socket(io, options.socket),
-      ServerLimits{options.max_connections, options.idle_timeout, options.request_timeout});
-  server->start();
-  spdlog::info("okx-vaultd {} serving {} keys on {} with {} threads", proto::kVersion, vault->size(),
-               options.socket.string(), options.threads);
+  std::vector<std::shared_ptr<Server>> servers;
+  std::vector<std::filesystem::path> bound;
+  for (Listener& listener : open_listeners(io, options)) {
+    servers.push_back(std::make_shared<Server>(
+        io, handler, std::move(listener.acceptor),
+        ServerLimits{options.max_connections, options.idle_timeout, options.request_timeout}, listener.channel));
+    servers.back()->start();
+    if (!listener.bound.empty()) bound.push_back(listener.bound);
+  }
+  boost::asio::steady_timer usage_timer(io);
+  save_usage_every(usage_timer, options.usage_save_interval, *vault);
+  spdlog::info("okx-vaultd {} serving {} keys with {} threads", proto::kVersion, vault->size(), options.threads);
+  systemd::notify("READY=1\nSTATUS=serving " + std::to_string(vault->size()) + " keys");
+  boost::asio::steady_timer watchdog(io);
+  if (const auto period = systemd::watchdog_period()) ping_watchdog_every(watchdog, *period / 2);
 
   // On SIGTERM/SIGINT: stop accepting, then check every 20 ms until the last
   // connection has closed; connections still busy after the grace period are cut.
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   boost::asio::steady_timer drain(io);
   std::chrono::steady_clock::time_point deadline;
+  const auto connections = [&] {
+    std::size_t n = 0;
+    for (const auto& server : servers) n += server->connections();
+    return n;
+  };
   std::function<void()> wait_for_drain = [&] {
-    if (server->connections() == 0) return;
+    if (connections() == 0) return;
     if (std::chrono::steady_clock::now() >= deadline) return io.stop();
     drain.expires_after(std::chrono::milliseconds(20));
     drain.async_wait([&](const boost::system::error_code& ec) {
@@ -116,7 +212,10 @@ int serve(const DaemonOptions& options) {
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: finishing in-flight requests and stopping", signal);
-    server->stop();
+    systemd::notify("STOPPING=1\nSTATUS=stopping");
+    usage_timer.cancel();
+    watchdog.cancel();
+    for (const auto& server : servers) server->stop();
     deadline = std::chrono::steady_clock::now() + kShutdownGrace;
     wait_for_drain();
   });
@@ -125,8 +224,13 @@ int serve(const DaemonOptions& options) {
   io.run();
   for (auto& thread : threads) thread.join();
 
-  std::error_code ec;
-  std::filesystem::remove(options.socket, ec);
+  vault->save_usage();
+  audit.flush();
+  vault.reset();  // wipes every secret
+  for (const auto& path : bound) {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
   spdlog::info("stopped; secrets wiped");
   return 0;
 }

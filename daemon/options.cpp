@@ -25,9 +25,13 @@ std::optional<DaemonOptions> parse_options(int argc, const char* const argv[]) {
 
   po::options_description common("Options (command line or config file)");
   common.add_options()
-      ("socket", po::value(&o.socket)->default_value(std::string(proto::kDefaultSocket)), "Unix socket to listen on")
+      ("socket", po::value(&o.socket)->default_value(std::string(proto::kDefaultSocket)), "Unix socket to listen on (mode 0660)")
+      ("admin-socket", po::value(&o.admin_socket), "separate admin-only socket (mode 0600); admin calls are then refused on --socket")
       ("state-dir", po::value(&o.state_dir)->default_value("/var/lib/okx-vault"), "directory holding vault.store")
       ("master-key-file", po::value(&o.master_key_file), "32-byte master key file (default: STATE-DIR/master.key)")
+      ("audit-log", po::value(&o.audit_log), "hash-chained JSON lines audit log (default: STATE-DIR/audit.log)")
+      ("admin-group", po::value(&o.admin_group), "members of this group are admins, besides root and the daemon's user")
+      ("socket-group", po::value(&o.socket_group), "group owning the socket (mode 0660): the users who may connect")
       ("threads", po::value(&threads)->default_value(0), "I/O threads (0: one per core)")
       ("log-level", po::value(&o.log_level)->default_value("info"), "trace, debug, info, warn, error or off")
       ("max-skew-ms", po::value(&max_skew_ms)->default_value(30'000), "refuse client timestamps further than this from now")
@@ -62,7 +66,9 @@ std::optional<DaemonOptions> parse_options(int argc, const char* const argv[]) {
     return std::nullopt;
   }
 
+  o.master_key_given = !o.master_key_file.empty();
   if (o.master_key_file.empty()) o.master_key_file = o.state_dir / "master.key";
+  if (o.audit_log.empty()) o.audit_log = o.state_dir / "audit.log";
   o.threads = threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
   if (max_skew_ms <= 0) throw UsageError("--max-skew-ms must be positive");
   if (idle_ms <= 0 || request_ms <= 0) throw UsageError("timeouts must be positive");

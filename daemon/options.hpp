@@ -12,15 +12,21 @@ namespace okxvault {
 
 struct DaemonOptions {
   std::filesystem::path socket;
+  std::filesystem::path admin_socket;  // empty: admin calls on `socket`
   std::filesystem::path state_dir;
   std::filesystem::path master_key_file;
+  std::filesystem::path audit_log;
+  std::string admin_group;   // empty: none
+  std::string socket_group;  // empty: leave the socket's group as created
   bool init = false;
+  bool master_key_given = false;  // --master-key-file was set, so a credential does not override it
   unsigned threads = 1;
   std::string log_level = "info";
   std::chrono::milliseconds max_skew{30'000};
   std::size_t max_connections = 1024;
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds request_timeout{10'000};
+  std::chrono::milliseconds usage_save_interval{60'000};
 
   std::filesystem::path store_file() const { return state_dir / "vault.store"; }
 };

@@ -1,7 +1,7 @@
 #include "daemon/server.hpp"
 
-#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/beast/core.hpp>
@@ -26,15 +26,15 @@ class Session : public std::enable_shared_from_this<Session> {
   ~Session() { server_->leave(this); }
 
   void start() {
-    peer_ = peer_of(stream_.socket());
+    peer_ = identify_peer(stream_.socket().native_handle());
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->wait_for_request(); });
   }
 
   // Answers 503 and closes: the server is at its connection limit.
   void reject() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      self->response_ = Handler::error_response(Code::too_many_connections,
-                                                "the daemon is at its connection limit; try again later", 11, false);
+      self->response_ = Handler::error_response(
+          Error(Code::too_many_connections, "the daemon is at its connection limit; try again later"), 11, false);
       self->write();
     });
   }
@@ -48,16 +48,6 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
-  static Peer peer_of(local::socket& socket) {
-    ucred cred{};
-    socklen_t size = sizeof cred;
-    Peer peer;
-    if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &size) == 0) {
-      peer = Peer{cred.uid, cred.gid, cred.pid};
-    }
-    return peer;  // on failure: uid -1, which no rule admits
-  }
-
   // Between requests the connection may idle for idle_timeout; once the first
   // byte of a request arrives, the whole request must follow within request_timeout.
   void wait_for_request() {
@@ -90,7 +80,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return fail(Code::bad_request, "malformed HTTP request: " + ec.message());
 
     Request request = parser_->release();
-    response_ = server_->handler_.handle(request, peer_);
+    response_ = server_->handler_.handle(request, peer_, server_->channel_.admin);
     if (stopping_) response_.keep_alive(false);
     wipe(request.body());
     write();
@@ -99,7 +89,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // A request that could not be read is answered once, then the connection closes:
   // whatever follows it on the wire cannot be trusted to start a new request.
   void fail(Code code, const std::string& message) {
-    response_ = Handler::error_response(code, message, 11, false);
+    response_ = Handler::error_response(Error(code, message), 11, false);
     write();
   }
 
@@ -129,8 +119,13 @@ class Session : public std::enable_shared_from_this<Session> {
   bool stopping_ = false;
 };
 
-Server::Server(asio::io_context& io, const Handler& handler, Acceptor acceptor, ServerLimits limits)
-    : io_(io), handler_(handler), strand_(asio::make_strand(io)), acceptor_(std::move(acceptor)), limits_(limits) {}
+Server::Server(asio::io_context& io, const Handler& handler, Acceptor acceptor, ServerLimits limits, Channel channel)
+    : io_(io),
+      handler_(handler),
+      strand_(asio::make_strand(io)),
+      acceptor_(std::move(acceptor)),
+      limits_(limits),
+      channel_(channel) {}
 
 void Server::start() {
   asio::dispatch(strand_, [self = shared_from_this()] { self->accept(); });
@@ -189,7 +184,8 @@ void Server::leave(Session* session) {
   sessions_.erase(session);
 }
 
-Server::Acceptor bind_unix_socket(asio::io_context& io, const std::filesystem::path& path) {
+Server::Acceptor bind_unix_socket(asio::io_context& io, const std::filesystem::path& path, mode_t mode,
+                                  std::optional<gid_t> group) {
   const std::string where = path.string();
   std::error_code fs_ec;
   const auto status = std::filesystem::symlink_status(path, fs_ec);
@@ -206,13 +202,16 @@ Server::Acceptor bind_unix_socket(asio::io_context& io, const std::filesystem::p
 
   Server::Acceptor acceptor(io);
   acceptor.open(local());
-  // Created 0660 from the start: the umask closes the window before chmod.
-  const mode_t old_mask = ::umask(0117);
+  // Created with `mode` from the start: the umask closes the window before chmod.
+  const mode_t old_mask = ::umask(0777 & ~mode);
   beast::error_code ec;
   acceptor.bind(local::endpoint(where), ec);
   ::umask(old_mask);
   if (ec) throw Error(Code::io_error, where + ": cannot bind: " + ec.message());
-  if (::chmod(where.c_str(), 0660) != 0) throw Error(Code::io_error, where + ": cannot set mode 0660");
+  if (group && ::chown(where.c_str(), static_cast<uid_t>(-1), *group) != 0) {
+    throw Error(Code::io_error, where + ": cannot give the socket to group " + std::to_string(*group));
+  }
+  if (::chmod(where.c_str(), mode) != 0) throw Error(Code::io_error, where + ": cannot set the socket's mode");
   acceptor.listen(asio::socket_base::max_listen_connections);
   return acceptor;
 }

@@ -9,6 +9,8 @@
 // request once its first byte arrived, and a cap on open connections (503).
 // Thread-safe: run the io_context on as many threads as you like.
 
+#include <sys/stat.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/strand.hpp>
@@ -16,6 +18,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <unordered_set>
 
 #include "daemon/handler.hpp"
@@ -28,6 +31,12 @@ struct ServerLimits {
   std::chrono::milliseconds request_timeout{10'000};
 };
 
+// What a listening socket is for: false for the bots' socket when a separate
+// admin socket exists, so that admin calls can never arrive through it.
+struct Channel {
+  bool admin = true;
+};
+
 class Session;
 
 // Sessions hold a shared_ptr to their Server, so create it with make_shared.
@@ -35,7 +44,8 @@ class Server : public std::enable_shared_from_this<Server> {
  public:
   using Acceptor = boost::asio::local::stream_protocol::acceptor;
 
-  Server(boost::asio::io_context& io, const Handler& handler, Acceptor acceptor, ServerLimits limits);
+  Server(boost::asio::io_context& io, const Handler& handler, Acceptor acceptor, ServerLimits limits,
+         Channel channel = {});
 
   void start();
   // Stops accepting; idle connections close now, busy ones after their reply.
@@ -55,14 +65,17 @@ class Server : public std::enable_shared_from_this<Server> {
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   Acceptor acceptor_;
   const ServerLimits limits_;
+  const Channel channel_;
   mutable std::mutex mutex_;
   std::unordered_set<Session*> sessions_;
   bool stopping_ = false;
 };
 
-// Binds a listening Unix socket at path with mode 0660, with no moment at which
-// it is more open. A stale socket file (nobody listening) is replaced; a live one
-// is an Error(io_error) saying another daemon is serving there.
-Server::Acceptor bind_unix_socket(boost::asio::io_context& io, const std::filesystem::path& path);
+// Binds a listening Unix socket at path with `mode` (and the given group, if
+// any), with no moment at which it is more open. A stale socket file (nobody
+// listening) is replaced; a live one is an Error(io_error) saying another daemon
+// is serving there.
+Server::Acceptor bind_unix_socket(boost::asio::io_context& io, const std::filesystem::path& path, mode_t mode,
+                                  std::optional<gid_t> group = std::nullopt);
 
 }  // namespace okxvault

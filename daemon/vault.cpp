@@ -11,25 +11,6 @@
 namespace okxvault {
 namespace json = boost::json;
 
-struct Vault::Entry {
-  store::Record record;  // as on disk; the metadata is rewritten at each save
-  Signer signer;
-  Credentials credentials;
-  std::int64_t created_ms = 0;
-  std::atomic<std::int64_t> last_used_ms{0};
-  std::atomic<std::uint64_t> sign_count{0};
-
-  Entry(store::Record stored, const SecretBytes& secret, SecretBytes passphrase, bool simulated)
-      : record(std::move(stored)), signer(secret), credentials{record.api_key, std::move(passphrase), simulated} {}
-
-  std::string metadata() const {
-    return json::serialize(json::object{{"simulated", credentials.simulated},
-                                        {"created_ms", created_ms},
-                                        {"last_used_ms", last_used_ms.load()},
-                                        {"sign_count", sign_count.load()}});
-  }
-};
-
 namespace {
 
 std::int64_t now_ms() {
@@ -43,18 +24,123 @@ std::string mask(std::string_view api_key) {
 
 std::string iso(std::int64_t ms) { return iso8601_ms(Clock::time_point{std::chrono::milliseconds{ms}}); }
 
-// Metadata is authenticated by the file MAC, so a malformed value here means a
-// bug or a forged file with a valid MAC; either way the store is not trusted.
-template <typename T>
-T metadata_field(const json::object& meta, std::string_view key, const std::string& name) {
-  const json::value* v = meta.if_contains(key);
-  if (v == nullptr) return T{};
-  auto result = json::try_value_to<T>(*v);
-  if (!result) throw Error(Code::tampered_store, "record '" + name + "' has invalid metadata");
-  return *result;
+json::value ms_or_null(const std::optional<std::int64_t>& ms) { return ms ? json::value(*ms) : json::value(nullptr); }
+
+json::array rules_json(const std::vector<Rule>& rules) {
+  json::array out;
+  for (const Rule& rule : rules) out.emplace_back(rule.text());
+  return out;
 }
 
+// Reads a record's metadata. It is authenticated by the file MAC, so a malformed
+// value means a bug or a forged file with a valid MAC: the store is not trusted.
+class MetadataReader {
+ public:
+  MetadataReader(const std::string& text, const std::string& name) : name_(name) {
+    boost::system::error_code ec;
+    value_ = json::parse(text, ec);
+    if (ec || !value_.is_object()) fail();
+  }
+  const json::object& root() const { return value_.get_object(); }
+
+  template <typename T>
+  T get(const json::object& from, std::string_view key) const {
+    const json::value* v = from.if_contains(key);
+    if (v == nullptr || v->is_null()) return T{};
+    auto result = json::try_value_to<T>(*v);
+    if (!result) fail();
+    return *result;
+  }
+
+  std::optional<std::int64_t> optional_ms(const json::object& from, std::string_view key) const {
+    const json::value* v = from.if_contains(key);
+    if (v == nullptr || v->is_null()) return std::nullopt;
+    return get<std::int64_t>(from, key);
+  }
+
+  std::vector<Grant> grants() const {
+    std::vector<Grant> out;
+    const json::value* list = root().if_contains("grants");
+    if (list == nullptr) return out;
+    if (!list->is_array()) fail();
+    for (const json::value& item : list->get_array()) {
+      if (!item.is_object()) fail();
+      const json::object& g = item.get_object();
+      Grant grant;
+      grant.kind = get<std::string>(g, "kind") == "group" ? Grant::Kind::group : Grant::Kind::user;
+      grant.id = get<std::uint32_t>(g, "id");
+      grant.name = get<std::string>(g, "name");
+      grant.read_only = get<bool>(g, "read_only");
+      grant.expires_ms = optional_ms(g, "expires_ms");
+      grant.allow = rules(g, "allow");
+      grant.deny = rules(g, "deny");
+      grant.ws = get<bool>(g, "ws");
+      out.push_back(std::move(grant));
+    }
+    return out;
+  }
+
+ private:
+  [[noreturn]] void fail() const { throw Error(Code::tampered_store, "record '" + name_ + "' has invalid metadata"); }
+
+  std::vector<Rule> rules(const json::object& from, std::string_view key) const {
+    std::vector<Rule> out;
+    try {
+      for (const std::string& text : get<std::vector<std::string>>(from, key)) out.push_back(Rule::parse(text));
+    } catch (const Error&) {
+      fail();
+    }
+    return out;
+  }
+
+  const std::string& name_;
+  json::value value_;
+};
+
 }  // namespace
+
+struct Vault::Entry {
+  store::Record record;  // as on disk; the metadata is rewritten at each save
+  Signer signer;
+  Credentials credentials;
+  std::int64_t created_ms = 0;
+  std::optional<std::int64_t> expires_ms;
+  std::vector<Grant> grants;
+  std::atomic<std::int64_t> last_used_ms{0};
+  std::atomic<std::uint64_t> sign_count{0};
+
+  Entry(store::Record stored, const SecretBytes& secret, SecretBytes passphrase, bool simulated)
+      : record(std::move(stored)), signer(secret), credentials{record.api_key, std::move(passphrase), simulated} {}
+
+  // Everything about the key that is not secret, as the store keeps it.
+  std::string metadata() const {
+    json::array grant_list;
+    for (const Grant& g : grants) {
+      grant_list.push_back(json::object{{"kind", g.kind == Grant::Kind::group ? "group" : "user"},
+                                        {"id", g.id},
+                                        {"name", g.name},
+                                        {"read_only", g.read_only},
+                                        {"expires_ms", ms_or_null(g.expires_ms)},
+                                        {"allow", rules_json(g.allow)},
+                                        {"deny", rules_json(g.deny)},
+                                        {"ws", g.ws}});
+    }
+    return json::serialize(json::object{{"simulated", credentials.simulated},
+                                        {"created_ms", created_ms},
+                                        {"expires_ms", ms_or_null(expires_ms)},
+                                        {"last_used_ms", last_used_ms.load()},
+                                        {"sign_count", sign_count.load()},
+                                        {"grants", std::move(grant_list)}});
+  }
+
+  void load_metadata(const MetadataReader& meta) {
+    created_ms = meta.get<std::int64_t>(meta.root(), "created_ms");
+    expires_ms = meta.optional_ms(meta.root(), "expires_ms");
+    last_used_ms = meta.get<std::int64_t>(meta.root(), "last_used_ms");
+    sign_count = meta.get<std::uint64_t>(meta.root(), "sign_count");
+    grants = meta.grants();
+  }
+};
 
 Vault::Vault(std::filesystem::path store_path, store::DataKey data_key, std::vector<store::Slot> slots)
     : store_path_(std::move(store_path)), data_key_(std::move(data_key)), slots_(std::move(slots)) {}
@@ -81,15 +167,10 @@ std::unique_ptr<Vault> Vault::open(std::filesystem::path store_path, const Secre
     std::unique_ptr<Vault> vault(new Vault(store_path, std::move(data_key), std::move(image.slots)));
     for (store::Record& record : image.records) {
       store::KeyMaterial material = store::open_record(vault->data_key_, record);
-      const json::value parsed = json::parse(record.metadata);
-      if (!parsed.is_object()) throw Error(Code::tampered_store, "record '" + record.name + "' has invalid metadata");
-      const json::object& meta = parsed.get_object();
-      const bool simulated = metadata_field<bool>(meta, "simulated", record.name);
-      auto entry = std::make_unique<Entry>(std::move(record), material.secret,
-                                           std::move(material.passphrase), simulated);
-      entry->created_ms = metadata_field<std::int64_t>(meta, "created_ms", entry->record.name);
-      entry->last_used_ms = metadata_field<std::int64_t>(meta, "last_used_ms", entry->record.name);
-      entry->sign_count = metadata_field<std::uint64_t>(meta, "sign_count", entry->record.name);
+      const MetadataReader meta(record.metadata, record.name);
+      auto entry = std::make_unique<Entry>(std::move(record), material.secret, std::move(material.passphrase),
+                                           meta.get<bool>(meta.root(), "simulated"));
+      entry->load_metadata(meta);
       const std::string name = entry->record.name;
       if (!vault->table_.emplace(name, std::move(entry)).second) {
         throw Error(Code::tampered_store, "record '" + name + "' appears twice");
@@ -99,8 +180,6 @@ std::unique_ptr<Vault> Vault::open(std::filesystem::path store_path, const Secre
     return vault;
   } catch (const Error& e) {
     throw Error(e.code(), store_path.string() + ": " + e.what());
-  } catch (const boost::system::system_error&) {
-    throw Error(Code::tampered_store, store_path.string() + ": a record has unreadable metadata");
   }
 }
 
@@ -109,22 +188,25 @@ std::size_t Vault::size() const {
   return table_.size();
 }
 
-std::vector<proto::KeyInfo> Vault::list() const {
+proto::KeyInfo Vault::info(const Entry& entry) {
+  proto::KeyInfo info{entry.record.name, mask(entry.record.api_key), entry.credentials.simulated,
+                      iso(entry.created_ms),  std::nullopt, entry.sign_count.load(),
+                      std::nullopt,           entry.grants.size()};
+  if (const auto last = entry.last_used_ms.load(); last != 0) info.last_used = iso(last);
+  if (entry.expires_ms) info.expires = iso(*entry.expires_ms);
+  return info;
+}
+
+std::vector<proto::KeyInfo> Vault::list(const Caller& caller) const {
   std::vector<proto::KeyInfo> keys;
   {
     std::shared_lock lock(mutex_);
-    keys.reserve(table_.size());
-    for (const auto& [name, entry] : table_) keys.push_back(info(*entry));
+    for (const auto& [name, entry] : table_) {
+      if (caller.admin || is_granted(entry->grants, caller.peer)) keys.push_back(info(*entry));
+    }
   }
   std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return keys;
-}
-
-proto::KeyInfo Vault::info(const Entry& entry) {
-  proto::KeyInfo info{entry.record.name, mask(entry.record.api_key), entry.credentials.simulated,
-                      iso(entry.created_ms), std::nullopt, entry.sign_count.load()};
-  if (const auto last = entry.last_used_ms.load(); last != 0) info.last_used = iso(last);
-  return info;
 }
 
 proto::KeyInfo Vault::add(const proto::AddKeyRequest& request) {
@@ -134,6 +216,11 @@ proto::KeyInfo Vault::add(const proto::AddKeyRequest& request) {
   auto entry = std::make_unique<Entry>(std::move(record), request.secret,
                                        SecretBytes::copy_of(request.passphrase.reveal()), request.simulated);
   entry->created_ms = now_ms();
+  if (request.expires) {
+    entry->expires_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            parse_iso8601_ms(*request.expires).time_since_epoch())
+                            .count();
+  }
 
   std::unique_lock lock(mutex_);
   if (table_.contains(request.name)) {
@@ -152,27 +239,70 @@ void Vault::remove(std::string_view name) {
   table_.erase(table_.find(name));
 }
 
+std::vector<Grant> Vault::grants(std::string_view name) const {
+  std::shared_lock lock(mutex_);
+  return find(name).grants;
+}
+
+void Vault::set_grants(std::string_view name, std::vector<Grant> grants) {
+  std::unique_lock lock(mutex_);
+  Entry& entry = find(name);
+  std::swap(entry.grants, grants);
+  try {
+    save(nullptr, nullptr);
+  } catch (...) {
+    std::swap(entry.grants, grants);  // memory stays as on disk
+    throw;
+  }
+}
+
 Vault::Entry& Vault::find(std::string_view name) const {
   const auto it = table_.find(name);
   if (it == table_.end()) throw Error(Code::key_not_found, "no key named '" + std::string(name) + "'");
   return *it->second;
 }
 
-proto::Headers Vault::sign(std::string_view name, std::string_view timestamp, std::string_view method,
-                           std::string_view request_path, std::string_view body) {
-  std::shared_lock lock(mutex_);
-  Entry& entry = find(name);
+std::string Vault::authorize(Entry& entry, const Caller& caller, std::string_view method, std::string_view path,
+                             bool ws) {
+  const std::int64_t now = now_ms();
+  if (entry.expires_ms && now >= *entry.expires_ms) {
+    throw Error(Code::key_expired,
+                "key '" + entry.record.name + "' expired at " + iso(*entry.expires_ms), "key expired");
+  }
+  Decision decision = decide(entry.grants, caller.peer, caller.admin, method, path, ws, now);
+  if (!decision.allowed) {
+    throw Error(Code::policy_denied, "request refused by rule: " + decision.rule, std::move(decision.rule));
+  }
   entry.sign_count.fetch_add(1, std::memory_order_relaxed);
-  entry.last_used_ms.store(now_ms(), std::memory_order_relaxed);
-  return rest_headers(entry.signer, entry.credentials, timestamp, method, request_path, body);
+  entry.last_used_ms.store(now, std::memory_order_relaxed);
+  usage_changed_.store(true, std::memory_order_relaxed);
+  return std::move(decision.rule);
 }
 
-proto::WsLoginFrame Vault::ws_login(std::string_view name, std::string_view timestamp) {
+Vault::Signed Vault::sign(std::string_view name, const Caller& caller, std::string_view timestamp,
+                          std::string_view method, std::string_view request_path, std::string_view body) {
   std::shared_lock lock(mutex_);
   Entry& entry = find(name);
-  entry.sign_count.fetch_add(1, std::memory_order_relaxed);
-  entry.last_used_ms.store(now_ms(), std::memory_order_relaxed);
-  return okxvault::ws_login(entry.signer, entry.credentials, timestamp);
+  std::string rule = authorize(entry, caller, method, request_path, false);
+  return {rest_headers(entry.signer, entry.credentials, timestamp, method, request_path, body), std::move(rule)};
+}
+
+Vault::SignedLogin Vault::ws_login(std::string_view name, const Caller& caller, std::string_view timestamp) {
+  std::shared_lock lock(mutex_);
+  Entry& entry = find(name);
+  std::string rule = authorize(entry, caller, "GET", "/users/self/verify", true);
+  return {okxvault::ws_login(entry.signer, entry.credentials, timestamp), std::move(rule)};
+}
+
+void Vault::save_usage() {
+  if (!usage_changed_.exchange(false)) return;
+  std::unique_lock lock(mutex_);
+  try {
+    save(nullptr, nullptr);
+  } catch (...) {
+    usage_changed_ = true;  // try again next time
+    throw;
+  }
 }
 
 void Vault::save(const Entry* extra, const Entry* without) const {

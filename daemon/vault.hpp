@@ -1,7 +1,7 @@
 #pragma once
-// The key table: for every key, its signer and credentials in guarded memory,
-// and the store file they persist to. Thread-safe: signs run concurrently under a
-// shared lock; add and remove take it exclusively and return only once the store
+// The key table: for every key, its signer and credentials in guarded memory, its
+// grants, and the store file they persist to. Thread-safe: signs run concurrently
+// under a shared lock; changes take it exclusively and return only once the store
 // on disk says the same as memory (if the write fails, memory is left unchanged).
 
 #include <atomic>
@@ -13,11 +13,19 @@
 #include <unordered_map>
 #include <vector>
 
+#include "daemon/peer.hpp"
+#include "daemon/policy.hpp"
 #include "daemon/signer.hpp"
 #include "daemon/store.hpp"
 #include "proto/messages.hpp"
 
 namespace okxvault {
+
+// Who asks: the peer as the kernel reports it, and whether it is an admin.
+struct Caller {
+  const Peer& peer;
+  bool admin = false;
+};
 
 class Vault {
  public:
@@ -33,18 +41,36 @@ class Vault {
   Vault& operator=(const Vault&) = delete;
 
   std::size_t size() const;
-  // Metadata only, sorted by name; api keys masked.
-  std::vector<proto::KeyInfo> list() const;
+  // Metadata only, sorted by name, api keys masked: every key for an admin, the
+  // keys granted to the peer for anyone else.
+  std::vector<proto::KeyInfo> list(const Caller& caller) const;
   // Returns the new key's metadata. Errors: invalid_name, bad_request (invalid
-  // field), key_exists, io_error.
+  // field or expiry), key_exists, io_error.
   proto::KeyInfo add(const proto::AddKeyRequest& request);
   // Wipes the key from memory and removes it from disk. Errors: key_not_found, io_error.
   void remove(std::string_view name);
 
-  // The OK-ACCESS-* headers for one request; counts the use. Error key_not_found.
-  proto::Headers sign(std::string_view name, std::string_view timestamp, std::string_view method,
-                      std::string_view request_path, std::string_view body);
-  proto::WsLoginFrame ws_login(std::string_view name, std::string_view timestamp);
+  std::vector<Grant> grants(std::string_view name) const;
+  // Replaces the key's grants, on disk before it returns.
+  void set_grants(std::string_view name, std::vector<Grant> grants);
+
+  // Signing checks the key's expiry and its grants (policy.hpp) first; a refusal
+  // is Error(key_expired or policy_denied) naming the rule. On success, `rule`
+  // says what allowed it.
+  struct Signed {
+    proto::Headers headers;
+    std::string rule;
+  };
+  Signed sign(std::string_view name, const Caller& caller, std::string_view timestamp, std::string_view method,
+              std::string_view request_path, std::string_view body);
+  struct SignedLogin {
+    proto::WsLoginFrame frame;
+    std::string rule;
+  };
+  SignedLogin ws_login(std::string_view name, const Caller& caller, std::string_view timestamp);
+
+  // Writes last-used times and sign counts if they changed since the last write.
+  void save_usage();
 
  private:
   struct Entry;
@@ -56,8 +82,11 @@ class Vault {
 
   Vault(std::filesystem::path store_path, store::DataKey data_key, std::vector<store::Slot> slots);
   Entry& find(std::string_view name) const;  // caller holds the lock
+  // Checks expiry and policy and counts the use; caller holds the shared lock.
+  std::string authorize(Entry& entry, const Caller& caller, std::string_view method, std::string_view path,
+                        bool ws);
   static proto::KeyInfo info(const Entry& entry);
-  // Writes the table, plus `extra` and minus `without`, to disk.
+  // Writes the table, plus `extra` and minus `without`, to disk; caller holds the lock.
   void save(const Entry* extra, const Entry* without) const;
 
   const std::filesystem::path store_path_;
@@ -65,6 +94,7 @@ class Vault {
   const std::vector<store::Slot> slots_;
   mutable std::shared_mutex mutex_;
   Table table_;
+  std::atomic<bool> usage_changed_{false};
 };
 
 }  // namespace okxvault

@@ -16,6 +16,8 @@ constexpr std::array kCodes{
     CodeInfo{Code::invalid_json, "invalid_json", 400},
     CodeInfo{Code::invalid_name, "invalid_name", 400},
     CodeInfo{Code::forbidden, "forbidden", 403},
+    CodeInfo{Code::policy_denied, "policy_denied", 403},
+    CodeInfo{Code::key_expired, "key_expired", 403},
     CodeInfo{Code::not_found, "not_found", 404},
     CodeInfo{Code::key_not_found, "key_not_found", 404},
     CodeInfo{Code::method_not_allowed, "method_not_allowed", 405},

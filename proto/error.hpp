@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace okxvault {
 
@@ -15,6 +16,8 @@ enum class Code {
   invalid_json,
   invalid_name,
   forbidden,
+  policy_denied,
+  key_expired,
   not_found,
   key_not_found,
   method_not_allowed,
@@ -45,11 +48,15 @@ int http_status(Code code) noexcept;
 
 class Error : public std::runtime_error {
  public:
-  Error(Code code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  // `rule` names the policy rule behind a policy_denied or key_expired error.
+  Error(Code code, const std::string& message, std::string rule = {})
+      : std::runtime_error(message), code_(code), rule_(std::move(rule)) {}
   Code code() const noexcept { return code_; }
+  const std::string& rule() const noexcept { return rule_; }
 
  private:
   Code code_;
+  std::string rule_;
 };
 
 }  // namespace okxvault

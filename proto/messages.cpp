@@ -58,6 +58,22 @@ class Fields {
     fail("field '" + std::string(key) + "' must be a non-negative integer");
   }
 
+  std::uint64_t optional_uint(std::string_view key, std::uint64_t fallback) {
+    if (find(key) == nullptr) return fallback;
+    return required_uint(key);
+  }
+
+  std::vector<std::string> optional_strings(std::string_view key) {
+    const json::value* v = find(key);
+    std::vector<std::string> out;
+    if (v == nullptr) return out;
+    if (!v->is_array()) fail("field '" + std::string(key) + "' must be an array of strings");
+    for (const json::value& item : v->get_array()) out.emplace_back(as_string(key, item));
+    return out;
+  }
+
+  bool has(std::string_view key) const { return object_->contains(key); }
+
   const json::value& required(std::string_view key) {
     const json::value* v = find(key);
     if (v == nullptr) fail("missing field '" + std::string(key) + "'");
@@ -107,6 +123,8 @@ json::object key_info_object(const KeyInfo& key) {
                     {"created", key.created},
                     {"sign_count", key.sign_count}};
   item["last_used"] = key.last_used ? json::value(*key.last_used) : json::value(nullptr);
+  item["expires"] = key.expires ? json::value(*key.expires) : json::value(nullptr);
+  item["grants"] = key.grants;
   return item;
 }
 
@@ -119,6 +137,8 @@ KeyInfo key_info_from(const json::value& value) {
   info.created = k.required_string("created");
   info.last_used = k.optional_string("last_used");
   info.sign_count = k.required_uint("sign_count");
+  info.expires = k.optional_string("expires");
+  info.grants = k.optional_uint("grants", 0);
   return info;
 }
 
@@ -177,6 +197,7 @@ SecretBytes encode(const AddKeyRequest& request) {
                                  {"passphrase", request.passphrase.reveal()},
                                  {"simulated", request.simulated}},
                                 &resource));
+  if (request.expires) tree.get_object()["expires"] = *request.expires;
   SecretBytes text(capacity);
   json::serializer serializer;
   serializer.reset(&tree);
@@ -186,14 +207,20 @@ SecretBytes encode(const AddKeyRequest& request) {
 }
 
 AddKeyRequest decode_add_key(std::string_view text) {
-  // Parser scratch space and the parsed tree both live in guarded memory.
+  // Parser scratch space and the parsed tree both live in guarded memory. A
+  // JSON value takes at most 16 bytes of tree per byte of text (an array of
+  // one-digit numbers), so the tree always fits.
   SecretBytes scratch(text.size() + 1024);
-  SecretBytes arena(4 * text.size() + 4096);
+  SecretBytes arena(16 * text.size() + 4096);
   json::static_resource resource(arena.data(), arena.size());
   json::parser parser(&resource, {}, scratch.data(), scratch.size());
   parser.reset(&resource);
   boost::system::error_code ec;
-  parser.write(text.data(), text.size(), ec);
+  try {
+    parser.write(text.data(), text.size(), ec);
+  } catch (const std::bad_alloc&) {
+    throw Error(Code::bad_request, "add key: request is too complex");
+  }
   if (ec) throw Error(Code::invalid_json, "request body is not valid JSON: " + ec.message());
   json::value value = parser.release();
 
@@ -206,6 +233,7 @@ AddKeyRequest decode_add_key(std::string_view text) {
   const json::string& passphrase = f.required_string("passphrase");
   request.passphrase = SecretBytes::copy_of(std::string_view(passphrase));
   request.simulated = f.optional_bool("simulated", false);
+  request.expires = f.optional_string("expires");
   f.finish();
   return request;
 }
@@ -289,8 +317,9 @@ WsLoginFrame decode_ws_login_frame(std::string_view text) {
 }
 
 std::string encode(const ErrorReply& reply) {
-  return json::serialize(json::object{
-      {"error", json::object{{"code", code_name(reply.code)}, {"message", reply.message}}}});
+  json::object error{{"code", code_name(reply.code)}, {"message", reply.message}};
+  if (!reply.rule.empty()) error["rule"] = reply.rule;
+  return json::serialize(json::object{{"error", std::move(error)}});
 }
 
 ErrorReply decode_error(std::string_view text) {
@@ -301,7 +330,49 @@ ErrorReply decode_error(std::string_view text) {
   ErrorReply reply;
   reply.code = code_from_name(e.required_string("code"));
   reply.message = e.required_string("message");
+  reply.rule = e.optional_string("rule").value_or("");
   return reply;
+}
+
+std::string encode(const std::vector<GrantInfo>& grants) {
+  json::array list;
+  for (const GrantInfo& g : grants) {
+    json::object item;
+    item[g.kind == GrantInfo::Kind::user ? "user" : "group"] = g.name;
+    if (g.id) item["id"] = *g.id;
+    item["read_only"] = g.read_only;
+    item["expires"] = g.expires ? json::value(*g.expires) : json::value(nullptr);
+    item["allow"] = json::value_from(g.allow);
+    item["deny"] = json::value_from(g.deny);
+    item["ws"] = g.ws;
+    list.push_back(std::move(item));
+  }
+  return json::serialize(json::object{{"grants", std::move(list)}});
+}
+
+std::vector<GrantInfo> decode_grants(std::string_view text) {
+  json::value value = parse(text);
+  Fields f(value, "grants");
+  const json::value& list = f.required("grants");
+  f.finish();
+  if (!list.is_array()) throw Error(Code::bad_request, "grants: 'grants' must be an array");
+  std::vector<GrantInfo> grants;
+  for (const json::value& item : list.get_array()) {
+    Fields g(item, "grant");
+    GrantInfo grant;
+    if (g.has("user") == g.has("group")) throw Error(Code::bad_request, "grant: give exactly one of 'user' or 'group'");
+    grant.kind = g.has("user") ? GrantInfo::Kind::user : GrantInfo::Kind::group;
+    grant.name = g.required_string(grant.kind == GrantInfo::Kind::user ? "user" : "group");
+    if (g.has("id")) grant.id = static_cast<std::uint32_t>(g.required_uint("id"));
+    grant.read_only = g.optional_bool("read_only", false);
+    grant.expires = g.optional_string("expires");
+    grant.allow = g.optional_strings("allow");
+    grant.deny = g.optional_strings("deny");
+    grant.ws = g.optional_bool("ws", true);
+    g.finish();
+    grants.push_back(std::move(grant));
+  }
+  return grants;
 }
 
 }  // namespace okxvault::proto

@@ -37,6 +37,8 @@ struct KeyInfo {
   std::string created;                   // ISO 8601 UTC
   std::optional<std::string> last_used;  // ISO 8601 UTC, absent if never used
   std::uint64_t sign_count = 0;
+  std::optional<std::string> expires;  // ISO 8601 UTC, absent if the key never expires
+  std::uint64_t grants = 0;            // number of grants on the key
 };
 
 struct AddKeyRequest {
@@ -45,6 +47,21 @@ struct AddKeyRequest {
   SecretBytes secret;
   SecretBytes passphrase;
   bool simulated = false;
+  std::optional<std::string> expires;  // ISO 8601 UTC with milliseconds
+};
+
+// Who may sign with a key, and what. On the wire one of "user" or "group" names
+// the principal; replies add the resolved numeric "id".
+struct GrantInfo {
+  enum class Kind { user, group };
+  Kind kind = Kind::user;
+  std::string name;  // user or group name, or a decimal id
+  std::optional<std::uint32_t> id;
+  bool read_only = false;
+  std::optional<std::string> expires;  // ISO 8601 UTC with milliseconds
+  std::vector<std::string> allow;      // "METHOD PATH-PREFIX"
+  std::vector<std::string> deny;
+  bool ws = true;  // may fetch WebSocket login frames
 };
 
 struct SignRequest {
@@ -76,6 +93,7 @@ struct WsLoginFrame {
 struct ErrorReply {
   Code code = Code::internal;
   std::string message;
+  std::string rule;  // for policy_denied and key_expired; empty otherwise
 };
 
 std::string encode(const StatusReply& reply);
@@ -86,6 +104,7 @@ std::string encode(const SignReply& reply);
 std::string encode(const WsLoginRequest& request);
 std::string encode(const WsLoginFrame& frame);
 std::string encode(const ErrorReply& reply);
+std::string encode(const std::vector<GrantInfo>& grants);
 // The add request carries secrets: it is serialized into guarded memory.
 SecretBytes encode(const AddKeyRequest& request);
 
@@ -99,5 +118,6 @@ SignReply decode_sign_reply(std::string_view text);
 WsLoginRequest decode_ws_login(std::string_view text);
 WsLoginFrame decode_ws_login_frame(std::string_view text);
 ErrorReply decode_error(std::string_view text);
+std::vector<GrantInfo> decode_grants(std::string_view text);
 
 }  // namespace okxvault::proto

@@ -72,6 +72,8 @@ int exit_code(int status) {
   return -1;
 }
 
+}  // namespace
+
 bool can_connect(const fs::path& socket_path) {
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un addr{};
@@ -81,8 +83,6 @@ bool can_connect(const fs::path& socket_path) {
   ::close(fd);
   return ok;
 }
-
-}  // namespace
 
 Output run(const std::vector<std::string>& argv, const std::string& input, const std::vector<std::string>& env) {
   int in[2], out[2], err[2];
@@ -139,6 +139,48 @@ Output run(const std::vector<std::string>& argv, const std::string& input, const
   return result;
 }
 
+Process::Process(const std::vector<std::string>& argv, const fs::path& log, const std::vector<std::string>& env) {
+  std::vector<std::string> args = argv;
+  std::vector<std::string> envs = environment(env);
+  auto c_args = c_strings(args);
+  auto c_env = c_strings(envs);
+  const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    const int null_fd = ::open("/dev/null", O_RDWR);
+    ::dup2(null_fd, 0);
+    ::dup2(log_fd, 1);
+    ::dup2(log_fd, 2);
+    ::execve(c_args[0], c_args.data(), c_env.data());
+    _exit(127);
+  }
+  ::close(log_fd);
+}
+
+Process::~Process() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+}
+
+int Process::stop(int signal) {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, signal);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return exit_code(status);
+}
+
+std::optional<int> Process::exited() {
+  if (pid_ <= 0) return std::nullopt;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
+  pid_ = -1;
+  return exit_code(status);
+}
+
 std::string daemon_binary() { return OKXVAULT_DAEMON_BINARY; }
 std::string cli_binary() { return OKXVAULT_CLI_BINARY; }
 
@@ -155,12 +197,7 @@ Daemon::Daemon(const fs::path& dir, std::vector<std::string> extra_args)
   start();
 }
 
-Daemon::~Daemon() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-  }
-}
+Daemon::~Daemon() = default;
 
 std::vector<std::string> Daemon::args() const {
   std::vector<std::string> a = {"--state-dir", state_dir_.string(), "--socket", socket_.string(), "--threads", "2"};
@@ -171,24 +208,12 @@ std::vector<std::string> Daemon::args() const {
 void Daemon::start() {
   std::vector<std::string> argv = {daemon_binary()};
   for (auto& a : args()) argv.push_back(a);
-  auto c_args = c_strings(argv);
-  const int log_fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    const int null_fd = ::open("/dev/null", O_RDWR);
-    ::dup2(null_fd, 0);
-    ::dup2(log_fd, 1);
-    ::dup2(log_fd, 2);
-    ::execv(c_args[0], c_args.data());
-    _exit(127);
-  }
-  ::close(log_fd);
+  process_ = std::make_unique<Process>(argv, log_);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (!can_connect(socket_)) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      throw std::runtime_error("okx-vaultd exited with " + std::to_string(exit_code(status)) + ": " + log());
+    if (const auto code = process_->exited()) {
+      process_.reset();
+      throw std::runtime_error("okx-vaultd exited with " + std::to_string(*code) + ": " + log());
     }
     if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("okx-vaultd did not start: " + log());
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -196,12 +221,10 @@ void Daemon::start() {
 }
 
 int Daemon::stop(int signal) {
-  if (pid_ <= 0) return -1;
-  ::kill(pid_, signal);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
-  return exit_code(status);
+  if (!process_) return -1;
+  const int code = process_->stop(signal);
+  process_.reset();
+  return code;
 }
 
 std::string Daemon::log() const { return read_file(log_); }

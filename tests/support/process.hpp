@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +40,29 @@ struct Output {
 Output run(const std::vector<std::string>& argv, const std::string& input = {},
            const std::vector<std::string>& env = {});
 
+// A program running in the background, stdout and stderr appended to `log`,
+// stdin from /dev/null. Killed (SIGKILL) if still running when destroyed.
+class Process {
+ public:
+  Process(const std::vector<std::string>& argv, const std::filesystem::path& log,
+          const std::vector<std::string>& env = {});
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  // Sends the signal and waits; returns the exit code (128 + signal if killed).
+  int stop(int signal = 15);
+  // The exit code if it has exited (reaping it), else nullopt.
+  std::optional<int> exited();
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// Whether something accepts connections on the Unix socket at `path`.
+bool can_connect(const std::filesystem::path& path);
+
 // The daemon binary and the CLI binary built with these tests.
 std::string daemon_binary();
 std::string cli_binary();
@@ -56,8 +80,8 @@ class Daemon {
   void start();
   // Sends the signal and waits for exit; returns the exit code.
   int stop(int signal = 15);
-  bool running() const { return pid_ > 0; }
-  pid_t pid() const { return pid_; }
+  bool running() const { return process_ != nullptr; }
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
 
   const std::filesystem::path& socket() const { return socket_; }
   const std::filesystem::path& state_dir() const { return state_dir_; }
@@ -71,7 +95,7 @@ class Daemon {
  private:
   std::filesystem::path dir_, socket_, state_dir_, log_;
   std::vector<std::string> extra_args_;
-  pid_t pid_ = -1;
+  std::unique_ptr<Process> process_;
 };
 
 }  // namespace okxvault::test

@@ -23,7 +23,8 @@ class HandlerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     vault_ = Vault::create(dir_ / "vault.store", SecretBytes::random(32));
-    handler_ = std::make_unique<Handler>(*vault_, HandlerOptions{std::chrono::seconds(30), kDaemonUid});
+    audit_ = std::make_unique<Audit>(dir_ / "audit.log");
+    handler_ = std::make_unique<Handler>(*vault_, *audit_, HandlerOptions{std::chrono::seconds(30), kDaemonUid, {}});
   }
 
   Response call(http::verb verb, std::string target, std::string body = {}, const Peer& peer = kRoot) {
@@ -44,6 +45,7 @@ class HandlerTest : public ::testing::Test {
 
   test::TempDir dir_;
   std::unique_ptr<Vault> vault_;
+  std::unique_ptr<Audit> audit_;
   std::unique_ptr<Handler> handler_;
 };
 
@@ -56,19 +58,71 @@ TEST_F(HandlerTest, StatusIsOpenToAnyConnectedPeer) {
   EXPECT_EQ(response[http::field::content_type], "application/json");
 }
 
-TEST_F(HandlerTest, KeyEndpointsAreForRootAndTheDaemonUserOnly) {
+TEST_F(HandlerTest, AdminEndpointsAreForAdminsOnly) {
   EXPECT_EQ(call(http::verb::post, "/v1/keys", add_body("main"), kDaemonUser).result(), http::status::created);
   for (const auto& [verb, target] : std::vector<std::pair<http::verb, std::string>>{
-           {http::verb::get, "/v1/keys"},
            {http::verb::post, "/v1/keys"},
            {http::verb::delete_, "/v1/keys/main"},
-           {http::verb::post, "/v1/keys/main/sign"},
-           {http::verb::post, "/v1/keys/main/ws-login"}}) {
+           {http::verb::get, "/v1/keys/main/grants"},
+           {http::verb::put, "/v1/keys/main/grants"}}) {
     const Response response = call(verb, target, add_body("other"), kStranger);
     EXPECT_EQ(response.result(), http::status::forbidden) << target;
     EXPECT_EQ(code(response), "forbidden");
   }
   EXPECT_EQ(vault_->size(), 1u);
+}
+
+TEST_F(HandlerTest, AnUngrantedPeerCannotSignAndSeesNoKeys) {
+  ASSERT_EQ(call(http::verb::post, "/v1/keys", add_body("main")).result(), http::status::created);
+  const Response sign = call(http::verb::post, "/v1/keys/main/sign",
+                             R"({"method":"GET","path":"/api/v5/account/balance"})", kStranger);
+  EXPECT_EQ(sign.result(), http::status::forbidden);
+  EXPECT_EQ(code(sign), "policy_denied");
+  EXPECT_EQ(json::parse(sign.body()).at("error").at("rule").as_string(), "no grant for uid 1000");
+  EXPECT_EQ(code(call(http::verb::post, "/v1/keys/main/ws-login", {}, kStranger)), "policy_denied");
+  EXPECT_EQ(json::parse(call(http::verb::get, "/v1/keys", {}, kStranger).body()).at("keys").as_array().size(), 0u);
+}
+
+TEST_F(HandlerTest, AGrantLetsAPeerSignAndListItsKey) {
+  ASSERT_EQ(call(http::verb::post, "/v1/keys", add_body("main")).result(), http::status::created);
+  ASSERT_EQ(call(http::verb::post, "/v1/keys", add_body("other")).result(), http::status::created);
+  const Response put = call(http::verb::put, "/v1/keys/main/grants", R"({"grants":[{"user":"1000"}]})");
+  ASSERT_EQ(put.result(), http::status::ok) << put.body();
+  EXPECT_EQ(call(http::verb::post, "/v1/keys/main/sign", R"({"method":"GET","path":"/api/v5/account/balance"})",
+                 kStranger)
+                .result(),
+            http::status::ok);
+  const json::array keys = json::parse(call(http::verb::get, "/v1/keys", {}, kStranger).body()).at("keys").as_array();
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0].at("name").as_string(), "main");
+  EXPECT_EQ(keys[0].at("grants").as_int64(), 1);
+}
+
+TEST_F(HandlerTest, GrantsRoundTripAndRejectUnknownPrincipals) {
+  ASSERT_EQ(call(http::verb::post, "/v1/keys", add_body("main")).result(), http::status::created);
+  const std::string grants =
+      R"({"grants":[{"user":"root","read_only":true,"allow":["GET /api/v5/account/"],"deny":["GET /api/v5/account/bills"],"ws":false},)"
+      R"({"group":"0","expires":"2099-01-01T00:00:00.000Z"}]})";
+  ASSERT_EQ(call(http::verb::put, "/v1/keys/main/grants", grants).result(), http::status::ok);
+  const json::array got = json::parse(call(http::verb::get, "/v1/keys/main/grants").body()).at("grants").as_array();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].at("user").as_string(), "root");
+  EXPECT_EQ(got[0].at("id").as_int64(), 0);
+  EXPECT_EQ(got[0].at("read_only").as_bool(), true);
+  EXPECT_EQ(got[0].at("allow").as_array().at(0).as_string(), "GET /api/v5/account/");
+  EXPECT_EQ(got[0].at("ws").as_bool(), false);
+  EXPECT_EQ(got[1].at("group").as_string(), "root");
+  EXPECT_EQ(got[1].at("expires").as_string(), "2099-01-01T00:00:00.000Z");
+
+  EXPECT_EQ(code(call(http::verb::put, "/v1/keys/main/grants", R"({"grants":[{"user":"no-such-user-xyz"}]})")),
+            "bad_request");
+  EXPECT_EQ(code(call(http::verb::put, "/v1/keys/main/grants", R"({"grants":[{"user":"root","allow":["PUT /x"]}]})")),
+            "bad_request");
+  EXPECT_EQ(code(call(http::verb::put, "/v1/keys/main/grants", R"({"grants":[{"user":"root","group":"root"}]})")),
+            "bad_request");
+  EXPECT_EQ(code(call(http::verb::put, "/v1/keys/nope/grants", R"({"grants":[]})")), "key_not_found");
+  EXPECT_EQ(json::parse(call(http::verb::get, "/v1/keys/main/grants").body()).at("grants").as_array().size(), 2u)
+      << "a refused change leaves the grants as they were";
 }
 
 TEST_F(HandlerTest, AddWipesTheRequestBodyThatCarriedTheSecret) {

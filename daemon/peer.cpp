@@ -1,0 +1,100 @@
+#include "daemon/peer.hpp"
+
+#include <grp.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+
+namespace okxvault {
+
+bool Peer::in_group(gid_t group) const {
+  return gid == group || std::find(groups.begin(), groups.end(), group) != groups.end();
+}
+
+namespace {
+
+std::vector<gid_t> groups_of(uid_t uid, gid_t gid) {
+  std::vector<char> buffer(16 * 1024);
+  passwd entry{};
+  passwd* found = nullptr;
+  if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) != 0 || found == nullptr) return {gid};
+  std::vector<gid_t> groups(64);
+  int count = static_cast<int>(groups.size());
+  if (::getgrouplist(found->pw_name, gid, groups.data(), &count) < 0) {
+    groups.resize(static_cast<std::size_t>(count));
+    if (::getgrouplist(found->pw_name, gid, groups.data(), &count) < 0) return {gid};
+  }
+  groups.resize(static_cast<std::size_t>(count));
+  return groups;
+}
+
+std::string exe_of(pid_t pid) {
+  std::array<char, 4096> target{};
+  const std::string link = "/proc/" + std::to_string(pid) + "/exe";
+  const ssize_t n = ::readlink(link.c_str(), target.data(), target.size() - 1);
+  return n > 0 ? std::string(target.data(), static_cast<std::size_t>(n)) : std::string("?");
+}
+
+template <typename Id>
+bool parse_id(const std::string& text, Id& id) {
+  unsigned long value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return false;
+  id = static_cast<Id>(value);
+  return true;
+}
+
+}  // namespace
+
+Peer identify_peer(int socket_fd) {
+  ucred cred{};
+  socklen_t size = sizeof cred;
+  Peer peer;
+  if (::getsockopt(socket_fd, SOL_SOCKET, SO_PEERCRED, &cred, &size) != 0) return peer;
+  peer.uid = cred.uid;
+  peer.gid = cred.gid;
+  peer.pid = cred.pid;
+  peer.groups = groups_of(cred.uid, cred.gid);
+  peer.exe = exe_of(cred.pid);
+  return peer;
+}
+
+bool lookup_user(const std::string& name, uid_t& uid, std::string& canonical) {
+  std::vector<char> buffer(16 * 1024);
+  passwd entry{};
+  passwd* found = nullptr;
+  uid_t id = 0;
+  if (parse_id(name, id)) {
+    ::getpwuid_r(id, &entry, buffer.data(), buffer.size(), &found);
+    uid = id;
+    canonical = found != nullptr ? found->pw_name : name;
+    return true;  // a numeric uid needs no passwd entry
+  }
+  if (::getpwnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || found == nullptr) return false;
+  uid = found->pw_uid;
+  canonical = found->pw_name;
+  return true;
+}
+
+bool lookup_group(const std::string& name, gid_t& gid, std::string& canonical) {
+  std::vector<char> buffer(64 * 1024);
+  group entry{};
+  group* found = nullptr;
+  gid_t id = 0;
+  if (parse_id(name, id)) {
+    ::getgrgid_r(id, &entry, buffer.data(), buffer.size(), &found);
+    gid = id;
+    canonical = found != nullptr ? found->gr_name : name;
+    return true;
+  }
+  if (::getgrnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || found == nullptr) return false;
+  gid = found->gr_gid;
+  canonical = found->gr_name;
+  return true;
+}
+
+}  // namespace okxvault

@@ -1,0 +1,35 @@
+#pragma once
+// The audit log's hash chain, shared by the daemon (which writes it) and the CLI
+// (which verifies it). The log is JSON lines of the form
+//
+//   {"prev":"<64 hex>", ...fields..., "hash":"<64 hex>"}
+//
+// where `hash` is BLAKE2b-256 of the line's bytes up to (not including)
+// `,"hash":"`, and `prev` is the previous line's `hash` (64 zeros on the first
+// line). Editing a line breaks its own hash; deleting or reordering lines breaks
+// the next line's `prev`; cutting lines off the start breaks the first `prev`.
+// Functions are pure and thread-safe.
+
+#include <cstddef>
+#include <istream>
+#include <string>
+#include <string_view>
+
+namespace okxvault::audit_chain {
+
+inline constexpr std::string_view kGenesis = "0000000000000000000000000000000000000000000000000000000000000000";
+
+// Seals a JSON object's text `{...}` into one chained line (no newline).
+std::string seal(std::string_view object_json, std::string_view prev);
+// The `hash` of a sealed line, or "" if the line has none.
+std::string hash_of(std::string_view line);
+
+struct Verdict {
+  bool ok = true;
+  std::size_t lines = 0;        // lines checked
+  std::size_t first_bad = 0;    // 1-based line number of the first break
+  std::string reason;
+};
+Verdict verify(std::istream& lines);
+
+}  // namespace okxvault::audit_chain

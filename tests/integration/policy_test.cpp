@@ -1,0 +1,227 @@
+// Grants, policy and audit with real peers: the daemon runs as root, the bots are
+// real system users (created here) whose requests go through curl under their own
+// uid, so the daemon learns who they are only from SO_PEERCRED.
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <gtest/gtest.h>
+
+#include "client/client.hpp"
+#include "proto/audit_chain.hpp"
+#include "tests/support/process.hpp"
+
+namespace okxvault {
+namespace {
+namespace json = boost::json;
+
+constexpr const char* kBot1 = "okxv-test-bot1";
+constexpr const char* kBot2 = "okxv-test-bot2";
+constexpr const char* kBotsGroup = "okxv-test-bots";    // bot2 is a member
+constexpr const char* kClientsGroup = "okxv-test-cli";  // may connect to the socket
+constexpr std::string_view kSecret = "5E1F0C9A8B7D6E5F4A3B2C1D0E9F8A7B";
+constexpr std::string_view kPassphrase = "Bots-Only#Pass42";
+
+void sh(const std::string& command) { test::run({"/bin/sh", "-c", command}); }
+
+struct Reply {
+  int status = 0;
+  json::value body;
+};
+
+class PolicyTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (::geteuid() != 0) return;
+    sh(std::string("getent group ") + kClientsGroup + " || groupadd --system " + kClientsGroup);
+    sh(std::string("getent group ") + kBotsGroup + " || groupadd --system " + kBotsGroup);
+    for (const char* user : {kBot1, kBot2}) {
+      sh(std::string("id ") + user + " || useradd --system --no-create-home --shell /usr/sbin/nologin " + user);
+      sh(std::string("usermod -a -G ") + kClientsGroup + " " + user);
+    }
+    sh(std::string("usermod -a -G ") + kBotsGroup + " " + kBot2);
+  }
+
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root: creates system users and runs clients under their uids";
+    ::chmod(dir_.path().c_str(), 0711);  // bots reach the socket; the state dir stays 0700
+    daemon_ = std::make_unique<test::Daemon>(dir_.path(), std::vector<std::string>{"--socket-group", kClientsGroup});
+    Client admin(daemon_->socket().string());
+    for (const char* name : {"main", "other"}) {
+      admin.add({name, "ak-7f3e9c1b2a4d", SecretBytes::copy_of(kSecret), SecretBytes::copy_of(kPassphrase), false});
+    }
+  }
+
+  // One request as a bot, through curl under the bot's own uid and groups.
+  Reply as(const char* user, const std::string& method, const std::string& target, const std::string& body = {}) {
+    std::vector<std::string> argv = {"/usr/bin/setpriv", std::string("--reuid=") + user,
+                                     std::string("--regid=") + user, "--init-groups", "/usr/bin/curl", "-s",
+                                     "-X", method, "-w", "\n%{http_code}", "--unix-socket",
+                                     daemon_->socket().string(), "http://okx-vault" + target};
+    if (!body.empty()) {
+      argv.push_back("--data-binary");
+      argv.push_back(body);
+    }
+    const test::Output out = test::run(argv);
+    const std::size_t newline = out.out.rfind('\n');
+    Reply reply;
+    reply.status = std::stoi(out.out.substr(newline + 1));
+    const std::string text = out.out.substr(0, newline);
+    if (!text.empty()) reply.body = json::parse(text);
+    responses_ += text + "\n";
+    return reply;
+  }
+
+  Reply sign_as(const char* user, const std::string& key, const std::string& method, const std::string& path,
+                const std::string& body = {}) {
+    json::object request{{"method", method}, {"path", path}};
+    if (!body.empty()) request["body"] = body;
+    return as(user, "POST", "/v1/keys/" + key + "/sign", json::serialize(request));
+  }
+
+  void grant(const std::string& key, const std::string& grants_json) {
+    const auto reply = Client(daemon_->socket().string()).request("PUT", "/v1/keys/" + key + "/grants", grants_json);
+    ASSERT_EQ(reply.status, 200) << reply.body;
+  }
+
+  static std::string rule_of(const Reply& reply) { return std::string(reply.body.at("error").at("rule").as_string()); }
+
+  std::vector<json::object> audit_lines() {
+    daemon_->stop();  // flushes the audit log
+    std::vector<json::object> lines;
+    std::ifstream in(daemon_->state_dir() / "audit.log");
+    for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line).as_object());
+    return lines;
+  }
+
+  test::TempDir dir_;
+  std::unique_ptr<test::Daemon> daemon_;
+  std::string responses_;
+};
+
+TEST_F(PolicyTest, AnUngrantedUidGets403) {
+  const Reply reply = sign_as(kBot1, "main", "GET", "/api/v5/account/balance");
+  EXPECT_EQ(reply.status, 403);
+  EXPECT_EQ(reply.body.at("error").at("code").as_string(), "policy_denied");
+  EXPECT_TRUE(rule_of(reply).starts_with("no grant for uid ")) << rule_of(reply);
+}
+
+TEST_F(PolicyTest, GrantedUserAndGrantedGroupGetSignatures) {
+  grant("main", std::string(R"({"grants":[{"user":")") + kBot1 + R"("},{"group":")" + kBotsGroup + R"("}]})");
+  for (const char* bot : {kBot1, kBot2}) {
+    const Reply reply = sign_as(bot, "main", "POST", "/api/v5/trade/order", R"({"instId":"BTC-USDT"})");
+    EXPECT_EQ(reply.status, 200) << bot;
+    EXPECT_EQ(reply.body.at("headers").at("OK-ACCESS-KEY").as_string(), "ak-7f3e9c1b2a4d");
+  }
+  EXPECT_EQ(sign_as(kBot1, "other", "GET", "/api/v5/account/balance").status, 403) << "grants are per key";
+}
+
+TEST_F(PolicyTest, ReadOnlyRefusesPost) {
+  grant("main", std::string(R"({"grants":[{"user":")") + kBot1 + R"(","read_only":true}]})");
+  EXPECT_EQ(sign_as(kBot1, "main", "GET", "/api/v5/account/balance").status, 200);
+  const Reply post = sign_as(kBot1, "main", "POST", "/api/v5/trade/order", "{}");
+  EXPECT_EQ(post.status, 403);
+  EXPECT_NE(rule_of(post).find("read-only"), std::string::npos);
+  EXPECT_EQ(as(kBot1, "POST", "/v1/keys/main/ws-login").status, 403) << "a read-only grant gets no WebSocket login";
+}
+
+TEST_F(PolicyTest, AnExpiredGrantRefuses) {
+  grant("main", std::string(R"({"grants":[{"user":")") + kBot1 + R"(","expires":"2020-01-01T00:00:00.000Z"}]})");
+  const Reply reply = sign_as(kBot1, "main", "GET", "/api/v5/account/balance");
+  EXPECT_EQ(reply.status, 403);
+  EXPECT_NE(rule_of(reply).find("grant expired"), std::string::npos);
+}
+
+TEST_F(PolicyTest, BuiltinDenyListHoldsAndAnExplicitAllowLiftsIt) {
+  grant("main", std::string(R"({"grants":[{"user":")") + kBot1 + R"("}]})");
+  const Reply denied = sign_as(kBot1, "main", "POST", "/api/v5/asset/withdrawal", "{}");
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_EQ(rule_of(denied), "builtin deny * /api/v5/asset/withdrawal");
+  grant("main", std::string(R"({"grants":[{"user":")") + kBot1 + R"(","allow":["POST /api/v5/asset/withdrawal"]}]})");
+  EXPECT_EQ(sign_as(kBot1, "main", "POST", "/api/v5/asset/withdrawal", "{}").status, 200);
+}
+
+TEST_F(PolicyTest, PathTricksAreRefused) {
+  grant("main", std::string(R"({"grants":[{"user":")") + kBot1 + R"("}]})");
+  for (const char* path : {"/api/v5/asset/./withdrawal", "/api/v5//asset/withdrawal", "/api/v5/asset/%77ithdrawal",
+                           "/api/v5/ASSET/Withdrawal", "/api/v5/trade/../asset/withdrawal"}) {
+    EXPECT_EQ(sign_as(kBot1, "main", "POST", path, "{}").status, 403) << path;
+  }
+  // The request-path check refuses this one before policy: it does not start with /api/v5/.
+  EXPECT_EQ(sign_as(kBot1, "main", "POST", "//api/v5/asset/withdrawal", "{}").status, 400);
+}
+
+TEST_F(PolicyTest, AClientListsOnlyItsKeysAndCannotAdminister) {
+  grant("other", std::string(R"({"grants":[{"user":")") + kBot1 + R"("}]})");
+  const Reply list = as(kBot1, "GET", "/v1/keys");
+  ASSERT_EQ(list.status, 200);
+  const json::array& keys = list.body.at("keys").as_array();
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0].at("name").as_string(), "other");
+  EXPECT_EQ(as(kBot2, "GET", "/v1/keys").body.at("keys").as_array().size(), 0u);
+  EXPECT_EQ(as(kBot1, "DELETE", "/v1/keys/other").status, 403);
+  EXPECT_EQ(as(kBot1, "PUT", "/v1/keys/other/grants", R"({"grants":[]})").status, 403);
+  EXPECT_EQ(Client(daemon_->socket().string()).list().size(), 2u) << "root still sees and has both keys";
+}
+
+TEST_F(PolicyTest, EveryDecisionIsAuditedInAnUnbrokenChain) {
+  grant("main", std::string(R"({"grants":[{"user":")") + kBot1 + R"(","read_only":true}]})");
+  sign_as(kBot1, "main", "GET", "/api/v5/account/balance");
+  sign_as(kBot1, "main", "POST", "/api/v5/trade/order", "{}");
+  sign_as(kBot2, "main", "GET", "/api/v5/account/balance");
+  as(kBot2, "DELETE", "/v1/keys/main");
+  const auto lines = audit_lines();
+
+  const auto find = [&](std::string_view action, std::string_view decision, uid_t uid) -> const json::object* {
+    for (const auto& line : lines) {
+      if (line.at("action").as_string() == action && line.at("decision").as_string() == decision &&
+          line.at("uid").as_int64() == uid) {
+        return &line;
+      }
+    }
+    return nullptr;
+  };
+  const uid_t bot1 = static_cast<uid_t>(std::stoul(test::run({"/usr/bin/id", "-u", kBot1}).out));
+  const uid_t bot2 = static_cast<uid_t>(std::stoul(test::run({"/usr/bin/id", "-u", kBot2}).out));
+  ASSERT_NE(find("add", "allow", 0), nullptr);
+  ASSERT_NE(find("set-grants", "allow", 0), nullptr);
+  const json::object* allowed = find("sign", "allow", bot1);
+  ASSERT_NE(allowed, nullptr);
+  EXPECT_EQ(allowed->at("key").as_string(), "main");
+  EXPECT_EQ(allowed->at("method").as_string(), "GET");
+  EXPECT_EQ(allowed->at("path").as_string(), "/api/v5/account/balance");
+  EXPECT_EQ(allowed->at("exe").as_string(), "/usr/bin/curl");
+  for (const char* field : {"time", "gid", "pid", "rule", "prev", "hash"}) EXPECT_TRUE(allowed->contains(field)) << field;
+  const json::object* denied = find("sign", "deny", bot1);
+  ASSERT_NE(denied, nullptr);
+  EXPECT_NE(std::string(denied->at("rule").as_string()).find("read-only"), std::string::npos);
+  ASSERT_NE(find("sign", "deny", bot2), nullptr);
+  ASSERT_NE(find("revoke", "deny", bot2), nullptr);
+
+  std::ifstream in(daemon_->state_dir() / "audit.log");
+  const auto verdict = audit_chain::verify(in);
+  EXPECT_TRUE(verdict.ok) << verdict.reason;
+  EXPECT_EQ(verdict.lines, lines.size());
+
+  const std::string log = test::read_file(daemon_->state_dir() / "audit.log");
+  EXPECT_EQ(log.find(kSecret), std::string::npos);
+  EXPECT_EQ(log.find(kPassphrase), std::string::npos);
+  EXPECT_EQ(responses_.find(kSecret), std::string::npos);
+}
+
+TEST_F(PolicyTest, TheAuditChainContinuesAcrossRestarts) {
+  sign_as(kBot1, "main", "GET", "/api/v5/account/balance");
+  daemon_->stop();
+  daemon_->start();
+  sign_as(kBot1, "main", "GET", "/api/v5/account/balance");
+  const auto lines = audit_lines();
+  EXPECT_GE(lines.size(), 4u);
+  std::ifstream in(daemon_->state_dir() / "audit.log");
+  const auto verdict = audit_chain::verify(in);
+  EXPECT_TRUE(verdict.ok) << verdict.reason << " at line " << verdict.first_bad;
+}
+
+}  // namespace
+}  // namespace okxvault

@@ -1,0 +1,87 @@
+// The audit log's hash chain: any edit, deletion, reordering or cut is found, at
+// the line where it happened.
+
+#include "proto/audit_chain.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <vector>
+
+namespace okxvault {
+namespace {
+
+std::vector<std::string> chain(int n) {
+  std::vector<std::string> lines;
+  std::string prev(audit_chain::kGenesis);
+  for (int i = 0; i < n; ++i) {
+    lines.push_back(audit_chain::seal(R"({"action":"sign","n":)" + std::to_string(i) + "}", prev));
+    prev = audit_chain::hash_of(lines.back());
+  }
+  return lines;
+}
+
+audit_chain::Verdict verify(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const auto& line : lines) text += line + "\n";
+  std::istringstream in(text);
+  return audit_chain::verify(in);
+}
+
+TEST(AuditChain, AnIntactChainVerifies) {
+  const auto verdict = verify(chain(5));
+  EXPECT_TRUE(verdict.ok) << verdict.reason;
+  EXPECT_EQ(verdict.lines, 5u);
+  EXPECT_TRUE(verify({}).ok);
+}
+
+TEST(AuditChain, LinesAreJsonObjectsWithPrevFirstAndHashLast) {
+  const auto lines = chain(2);
+  EXPECT_TRUE(lines[0].starts_with(std::string(R"({"prev":")") + std::string(audit_chain::kGenesis) + "\","));
+  EXPECT_NE(lines[0].find(R"("action":"sign","n":0,"hash":")"), std::string::npos);
+  EXPECT_EQ(lines[1].substr(9, 64), audit_chain::hash_of(lines[0]));
+}
+
+TEST(AuditChain, AnEditedLineFailsAtThatLine) {
+  auto lines = chain(5);
+  lines[2].replace(lines[2].find("\"n\":2"), 5, "\"n\":7");
+  const auto verdict = verify(lines);
+  EXPECT_FALSE(verdict.ok);
+  EXPECT_EQ(verdict.first_bad, 3u);
+  EXPECT_NE(verdict.reason.find("edited"), std::string::npos);
+}
+
+TEST(AuditChain, ADeletedLineFailsWhereItWas) {
+  auto lines = chain(5);
+  lines.erase(lines.begin() + 2);
+  const auto verdict = verify(lines);
+  EXPECT_FALSE(verdict.ok);
+  EXPECT_EQ(verdict.first_bad, 3u);
+}
+
+TEST(AuditChain, ReorderedLinesFailAtTheFirstMovedLine) {
+  auto lines = chain(5);
+  std::swap(lines[1], lines[3]);
+  const auto verdict = verify(lines);
+  EXPECT_FALSE(verdict.ok);
+  EXPECT_EQ(verdict.first_bad, 2u);
+}
+
+TEST(AuditChain, CuttingTheStartIsFound) {
+  auto lines = chain(5);
+  lines.erase(lines.begin());
+  const auto verdict = verify(lines);
+  EXPECT_FALSE(verdict.ok);
+  EXPECT_EQ(verdict.first_bad, 1u);
+}
+
+TEST(AuditChain, AForeignLineIsFound) {
+  auto lines = chain(3);
+  lines.insert(lines.begin() + 1, R"({"action":"sign"})");
+  const auto verdict = verify(lines);
+  EXPECT_FALSE(verdict.ok);
+  EXPECT_EQ(verdict.first_bad, 2u);
+}
+
+}  // namespace
+}  // namespace okxvault

@@ -1,0 +1,340 @@
+// The /v1 protocol codec: strict decoders, exact round trips, stable error codes.
+
+#include "proto/messages.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <functional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proto/error.hpp"
+
+namespace okxvault {
+namespace {
+
+namespace json = boost::json;
+
+void expect_error(Code expected, const std::function<void()>& decode, std::string_view input) {
+  SCOPED_TRACE("input: " + std::string(input));
+  try {
+    decode();
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), expected) << "got " << code_name(e.code()) << ": " << e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "threw a std::exception that is not an okxvault::Error: " << e.what();
+  }
+}
+
+const std::vector<std::string> kNotJson = {"",       "{",      "not json", "{\"method\":}", "{'method':'GET'}",
+                                           "{\"method\":\"GET\",}", "\xff\xfe", "{} x",     "{}{}"};
+const std::vector<std::string> kNotAnObject = {"[]", "[{\"method\":\"GET\",\"path\":\"/\"}]", "\"GET\"", "1",
+                                               "null", "true"};
+
+// ---------------------------------------------------------------------------
+// decode_sign
+
+TEST(DecodeSign, ReadsAllFields) {
+  const proto::SignRequest r = proto::decode_sign(
+      R"({"method":"POST","path":"/api/v5/trade/order?x=1","body":"{\"a\":1}","timestamp":"2020-12-08T09:08:57.715Z"})");
+  EXPECT_EQ(r.method, "POST");
+  EXPECT_EQ(r.path, "/api/v5/trade/order?x=1");
+  EXPECT_EQ(r.body, "{\"a\":1}");
+  EXPECT_EQ(r.timestamp, "2020-12-08T09:08:57.715Z");
+}
+
+TEST(DecodeSign, BodyAndTimestampAreOptional) {
+  const proto::SignRequest r = proto::decode_sign(R"({"method":"GET","path":"/api/v5/account/balance"})");
+  EXPECT_EQ(r.body, "");
+  EXPECT_FALSE(r.timestamp.has_value());
+}
+
+TEST(DecodeSign, RejectsTextThatIsNotJsonAsInvalidJson) {
+  for (const auto& text : kNotJson) expect_error(Code::invalid_json, [&] { proto::decode_sign(text); }, text);
+}
+
+TEST(DecodeSign, RejectsJsonThatIsNotAnObjectAsBadRequest) {
+  for (const auto& text : kNotAnObject) expect_error(Code::bad_request, [&] { proto::decode_sign(text); }, text);
+}
+
+TEST(DecodeSign, RejectsMissingFieldsWrongTypesAndUnknownFieldsAsBadRequest) {
+  for (const std::string text : {
+           R"({})",
+           R"({"path":"/x"})",                                   // no method
+           R"({"method":"GET"})",                                // no path
+           R"({"method":1,"path":"/x"})",                        // method not a string
+           R"({"method":"GET","path":["/x"]})",                  // path not a string
+           R"({"method":"GET","path":null})",                    // path null
+           R"({"method":"GET","path":"/x","body":{"a":1}})",     // body must be the exact text, not JSON
+           R"({"method":"GET","path":"/x","body":5})",
+           R"({"method":"GET","path":"/x","timestamp":1538054050})",
+           R"({"method":"GET","path":"/x","extra":true})",       // unknown field
+           R"({"method":"GET","path":"/x","Body":""})",          // names are case-sensitive
+       }) {
+    expect_error(Code::bad_request, [&] { proto::decode_sign(text); }, text);
+  }
+}
+
+constexpr char kAwkwardBytes[] = "quote \" backslash \\ tab \t newline \n cr \r nul \0 del \x7f end";
+
+// The signed body must be byte for byte what the bot sends: whatever it contains.
+TEST(SignRequestCodec, BodyRoundTripsByteExact) {
+  const std::vector<std::string> bodies = {
+      "",
+      R"({"subAcct":"bot1","apiKey":"x","label":"ünïcødé-机器人-😀"})",
+      R"({"label":"\u00fcn\u00efc\u00f8d\u00e9-\ud83d\ude00"})",  // escapes stay escapes
+      "[{\"instId\":\"BTC-USDT\"},{\"instId\":\"ETH-USDT\"}]",
+      "{\"instId\": \"BTC-USDT\",  \"sz\" : \"5\"}\n",
+      std::string(kAwkwardBytes, sizeof kAwkwardBytes - 1),
+  };
+  for (const auto& body : bodies) {
+    SCOPED_TRACE(body);
+    proto::SignRequest request;
+    request.method = "POST";
+    request.path = "/api/v5/trade/order?ccy=BTC,ETH&x=%2C";
+    request.body = body;
+    request.timestamp = "2020-12-08T09:08:57.715Z";
+    const proto::SignRequest decoded = proto::decode_sign(proto::encode(request));
+    EXPECT_EQ(decoded.body, body);
+    EXPECT_EQ(decoded.body.size(), body.size());
+    EXPECT_EQ(decoded.method, request.method);
+    EXPECT_EQ(decoded.path, request.path);
+    EXPECT_EQ(decoded.timestamp, request.timestamp);
+  }
+}
+
+TEST(SignRequestCodec, AbsentTimestampStaysAbsent) {
+  proto::SignRequest request;
+  request.method = "GET";
+  request.path = "/api/v5/account/balance";
+  EXPECT_FALSE(proto::decode_sign(proto::encode(request)).timestamp.has_value());
+}
+
+// ---------------------------------------------------------------------------
+// decode_add_key
+
+constexpr std::string_view kAddKey =
+    R"({"name":"main","api_key":"37c541a1-1d5a-4b3c-9e8f-10fe7a038418","secret":"SECRETVALUE42","passphrase":"PASSVALUE42","simulated":true})";
+
+TEST(DecodeAddKey, ReadsAllFields) {
+  const proto::AddKeyRequest r = proto::decode_add_key(kAddKey);
+  EXPECT_EQ(r.name, "main");
+  EXPECT_EQ(r.api_key, "37c541a1-1d5a-4b3c-9e8f-10fe7a038418");
+  EXPECT_EQ(r.secret.reveal(), "SECRETVALUE42");
+  EXPECT_EQ(r.passphrase.reveal(), "PASSVALUE42");
+  EXPECT_TRUE(r.simulated);
+}
+
+TEST(DecodeAddKey, SimulatedDefaultsToFalse) {
+  const proto::AddKeyRequest r =
+      proto::decode_add_key(R"({"name":"a","api_key":"k","secret":"s","passphrase":"p"})");
+  EXPECT_FALSE(r.simulated);
+}
+
+TEST(DecodeAddKey, RejectsTextThatIsNotJsonAsInvalidJson) {
+  for (const auto& text : kNotJson) expect_error(Code::invalid_json, [&] { proto::decode_add_key(text); }, text);
+}
+
+TEST(DecodeAddKey, RejectsJsonThatIsNotAnObjectAsBadRequest) {
+  for (const auto& text : kNotAnObject) {
+    expect_error(Code::bad_request, [&] { proto::decode_add_key(text); }, text);
+  }
+}
+
+TEST(DecodeAddKey, RejectsMissingFieldsWrongTypesAndUnknownFieldsAsBadRequest) {
+  for (const std::string text : {
+           R"({"api_key":"k","secret":"s","passphrase":"p"})",
+           R"({"name":"a","secret":"s","passphrase":"p"})",
+           R"({"name":"a","api_key":"k","passphrase":"p"})",
+           R"({"name":"a","api_key":"k","secret":"s"})",
+           R"({"name":1,"api_key":"k","secret":"s","passphrase":"p"})",
+           R"({"name":"a","api_key":"k","secret":12345,"passphrase":"p"})",
+           R"({"name":"a","api_key":"k","secret":"s","passphrase":["p"]})",
+           R"({"name":"a","api_key":"k","secret":"s","passphrase":"p","simulated":"yes"})",
+           R"({"name":"a","api_key":"k","secret":"s","passphrase":"p","simulated":1})",
+           R"({"name":"a","api_key":"k","secret":"s","passphrase":"p","grant":"bob"})",
+       }) {
+    expect_error(Code::bad_request, [&] { proto::decode_add_key(text); }, text);
+  }
+}
+
+// A JSON array of n small numbers, e.g. [1,1,1].
+std::string array_of(int n) {
+  std::string out = "[1";
+  for (int i = 1; i < n; ++i) out += ",1";
+  return out + "]";
+}
+
+// A field of the wrong type is a bad request however many values it holds, in a
+// body far below the 64 KiB limit: decoding must not run out of memory instead.
+TEST(DecodeAddKey, AFieldHoldingManyValuesIsBadRequest) {
+  for (const int n : {1, 63, 64, 1000}) {
+    const std::string text =
+        R"({"name":)" + array_of(n) + R"(,"api_key":"k","secret":"s","passphrase":"p"})";
+    expect_error(Code::bad_request, [&] { proto::decode_add_key(text); },
+                 std::to_string(n) + " values in " + std::to_string(text.size()) + " bytes");
+  }
+}
+
+TEST(DecodeAddKey, ManyUnknownFieldsAreBadRequest) {
+  for (const int n : {1, 28, 29, 100}) {
+    std::string text = R"({"name":"a","api_key":"k","secret":"s","passphrase":"p")";
+    for (int i = 0; i < n; ++i) text += ",\"f" + std::to_string(i) + "\":0";
+    text += "}";
+    expect_error(Code::bad_request, [&] { proto::decode_add_key(text); },
+                 std::to_string(n) + " unknown fields in " + std::to_string(text.size()) + " bytes");
+  }
+}
+
+TEST(DecodeSign, AFieldHoldingManyValuesIsBadRequest) {
+  const std::string text = R"({"method":"GET","path":)" + array_of(1000) + "}";
+  expect_error(Code::bad_request, [&] { proto::decode_sign(text); }, "1000 values");
+}
+
+// A rejected add request must not echo the secrets it carried.
+TEST(DecodeAddKey, ErrorMessagesDoNotContainTheSecrets) {
+  for (const std::string text : {
+           R"({"name":"a","api_key":"k","secret":"SECRETVALUE42","passphrase":"PASSVALUE42","simulated":"x"})",
+           R"({"name":"a","api_key":"k","secret":"SECRETVALUE42","passphrase":"PASSVALUE42","x":"y"})",
+           R"({"name":"a","api_key":"k","secret":"SECRETVALUE42","passphrase":"PASSVALUE42")",
+       }) {
+    SCOPED_TRACE(text);
+    try {
+      proto::decode_add_key(text);
+      ADD_FAILURE() << "accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()).find("SECRETVALUE42"), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find("PASSVALUE42"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(AddKeyCodec, EncodeThenDecodeKeepsEveryField) {
+  proto::AddKeyRequest request;
+  request.name = "bot_2.x";
+  request.api_key = "37c541a1-1d5a-4b3c-9e8f-10fe7a038418";
+  request.secret = SecretBytes::copy_of(std::string_view("22582BD0\"CFF14C41\\EDBF1AB9/8506286D"));
+  request.passphrase = SecretBytes::copy_of(std::string_view("Vault-Test#2024 {}\"\\"));
+  request.simulated = true;
+
+  const SecretBytes text = proto::encode(request);
+  const proto::AddKeyRequest decoded = proto::decode_add_key(text.reveal());
+  EXPECT_EQ(decoded.name, request.name);
+  EXPECT_EQ(decoded.api_key, request.api_key);
+  EXPECT_TRUE(decoded.secret.equals(request.secret.bytes())) << "secret bytes changed";
+  EXPECT_TRUE(decoded.passphrase.equals(request.passphrase.bytes())) << "passphrase bytes changed";
+  EXPECT_TRUE(decoded.simulated);
+
+  request.simulated = false;
+  EXPECT_FALSE(proto::decode_add_key(proto::encode(request).reveal()).simulated);
+}
+
+// ---------------------------------------------------------------------------
+// decode_ws_login
+
+TEST(DecodeWsLogin, NoBodyOrAnEmptyObjectMeansNoTimestamp) {
+  EXPECT_FALSE(proto::decode_ws_login("").timestamp.has_value());
+  EXPECT_FALSE(proto::decode_ws_login("{}").timestamp.has_value());
+  EXPECT_EQ(proto::decode_ws_login(R"({"timestamp":"1538054050"})").timestamp, "1538054050");
+}
+
+TEST(DecodeWsLogin, RejectsNonJsonAsInvalidJsonAndEverythingElseAsBadRequest) {
+  for (const std::string text : {"{", "nope", "{\"timestamp\":}"}) {
+    expect_error(Code::invalid_json, [&] { proto::decode_ws_login(text); }, text);
+  }
+  for (const std::string text : {"[]", "\"1538054050\"", "1538054050", R"({"timestamp":1538054050})",
+                                 R"({"timestamp":["1538054050"]})", R"({"ts":"1538054050"})"}) {
+    expect_error(Code::bad_request, [&] { proto::decode_ws_login(text); }, text);
+  }
+}
+
+TEST(WsLoginFrameCodec, HasTheOkxLoginShapeAndRoundTrips) {
+  proto::WsLoginFrame frame;
+  frame.api_key = "key";
+  frame.passphrase = "pass";
+  frame.timestamp = "1538054050";
+  frame.sign = "c2lnbg==";
+  EXPECT_EQ(json::parse(proto::encode(frame)),
+            json::parse(R"({"op":"login","args":[{"apiKey":"key","passphrase":"pass","timestamp":"1538054050","sign":"c2lnbg=="}]})"));
+  const proto::WsLoginFrame decoded = proto::decode_ws_login_frame(proto::encode(frame));
+  EXPECT_EQ(decoded.api_key, frame.api_key);
+  EXPECT_EQ(decoded.passphrase, frame.passphrase);
+  EXPECT_EQ(decoded.timestamp, frame.timestamp);
+  EXPECT_EQ(decoded.sign, frame.sign);
+}
+
+// ---------------------------------------------------------------------------
+// Errors on the wire
+
+proto::ErrorReply error_reply(Code code, std::string message) {
+  proto::ErrorReply reply;
+  reply.code = code;
+  reply.message = std::move(message);
+  return reply;
+}
+
+TEST(ErrorReplyCodec, EncodesTheDocumentedShape) {
+  const proto::ErrorReply reply = error_reply(Code::key_not_found, "no key named 'main'");
+  EXPECT_EQ(json::parse(proto::encode(reply)),
+            json::parse(R"({"error":{"code":"key_not_found","message":"no key named 'main'"}})"));
+  const proto::ErrorReply decoded = proto::decode_error(proto::encode(reply));
+  EXPECT_EQ(decoded.code, Code::key_not_found);
+  EXPECT_EQ(decoded.message, reply.message);
+}
+
+// The first and the last Code as declared in proto/error.hpp.
+constexpr Code kFirstCode = Code::bad_request;
+constexpr Code kLastCode = Code::protocol_error;
+
+std::vector<Code> all_codes() {
+  std::vector<Code> codes;
+  for (int i = static_cast<int>(kFirstCode); i <= static_cast<int>(kLastCode); ++i) {
+    codes.push_back(static_cast<Code>(i));
+  }
+  return codes;
+}
+
+TEST(Codes, EveryCodeNameRoundTripsAndIsUnique) {
+  std::set<std::string_view> names;
+  for (const Code code : all_codes()) {
+    const std::string_view name = code_name(code);
+    SCOPED_TRACE(std::string(name));
+    EXPECT_FALSE(name.empty());
+    EXPECT_EQ(name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_"), std::string_view::npos);
+    EXPECT_EQ(code_from_name(name), code);
+    EXPECT_TRUE(names.insert(name).second) << "duplicate name";
+  }
+}
+
+TEST(Codes, EveryCodeMapsToAnErrorHttpStatus) {
+  for (const Code code : all_codes()) {
+    SCOPED_TRACE(std::string(code_name(code)));
+    EXPECT_GE(http_status(code), 400);
+    EXPECT_LE(http_status(code), 599);
+  }
+  EXPECT_EQ(http_status(Code::key_not_found), 404);
+  EXPECT_EQ(http_status(Code::forbidden), 403);
+  EXPECT_EQ(http_status(Code::bad_request), 400);
+  EXPECT_EQ(http_status(Code::internal), 500);
+}
+
+TEST(Codes, UnknownNamesMapToInternal) {
+  EXPECT_EQ(code_from_name("no_such_code"), Code::internal);
+  EXPECT_EQ(code_from_name(""), Code::internal);
+  EXPECT_EQ(code_from_name("KEY_NOT_FOUND"), Code::internal);
+}
+
+TEST(Codes, EveryCodeRoundTripsThroughAnErrorReply) {
+  for (const Code code : all_codes()) {
+    SCOPED_TRACE(std::string(code_name(code)));
+    EXPECT_EQ(proto::decode_error(proto::encode(error_reply(code, "m"))).code, code);
+  }
+}
+
+}  // namespace
+}  // namespace okxvault

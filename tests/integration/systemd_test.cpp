@@ -1,0 +1,215 @@
+// The service pieces, tested for real without systemd as PID 1: the unit files
+// through systemd-analyze, socket activation through systemd-socket-activate,
+// readiness and watchdog through a NOTIFY_SOCKET we listen on, credentials
+// through CREDENTIALS_DIRECTORY, and the .deb through cpack and dpkg-deb.
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <gtest/gtest.h>
+#include <regex>
+#include <thread>
+
+#include "client/client.hpp"
+#include "tests/support/process.hpp"
+
+namespace okxvault {
+namespace {
+namespace fs = std::filesystem;
+
+const std::string kSource = OKXVAULT_SOURCE_DIR;
+const std::string kBuild = OKXVAULT_BUILD_DIR;
+
+// The units as shipped, with ExecStart pointing at the binary built here.
+void copy_units(const fs::path& to) {
+  for (const char* unit : {"okx-vault.service", "okx-vault.socket", "okx-vault-admin.socket"}) {
+    std::string text = test::read_file(fs::path(kSource) / "systemd" / unit);
+    text = std::regex_replace(text, std::regex("/usr/sbin/okx-vaultd"), test::daemon_binary());
+    test::write_file(to / unit, text);
+  }
+}
+
+void add_key(const fs::path& socket) {
+  Client(socket.string()).add({"main", "ak-0a1b2c3d4e5f", SecretBytes::copy_of("SYSTEMD-TEST-SECRET-0123456789"),
+                               SecretBytes::copy_of("Unit#Pass1"), false});
+}
+
+void expect_signs(const fs::path& socket) {
+  const auto reply = Client(socket.string()).sign("main", {"GET", "/api/v5/account/balance", "", std::nullopt});
+  EXPECT_EQ(reply.headers.at(0).second, "ak-0a1b2c3d4e5f");
+}
+
+// An initialized vault in dir/state with one key, no daemon running.
+void prepare_vault(const fs::path& dir) {
+  test::Daemon daemon(dir);
+  add_key(daemon.socket());
+  ASSERT_EQ(daemon.stop(), 0);
+}
+
+void wait_for_socket(const fs::path& path, test::Process& process) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!test::can_connect(path)) {
+    ASSERT_FALSE(process.exited().has_value()) << "exited before listening";
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "never listened on " << path;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+TEST(Systemd, UnitsVerify) {
+  test::TempDir dir;
+  copy_units(dir.path());
+  const test::Output out = test::run({"/usr/bin/systemd-analyze", "verify", (dir / "okx-vault.service").string(),
+                                      (dir / "okx-vault.socket").string(), (dir / "okx-vault-admin.socket").string()});
+  EXPECT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_EQ(out.err, "");
+}
+
+TEST(Systemd, ExposureScoreIsAtMostHalf) {
+  test::TempDir dir;
+  copy_units(dir.path());
+  const test::Output out =
+      test::run({"/usr/bin/systemd-analyze", "security", "--offline=true", (dir / "okx-vault.service").string()});
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(out.out, match, std::regex(R"(Overall exposure level for okx-vault.service: ([0-9.]+))")))
+      << out.out << out.err;
+  const double score = std::stod(match[1]);
+  EXPECT_LE(score, 0.5) << out.out;
+  // Settings that would hide peers' real uids must stay off: grants depend on them.
+  EXPECT_EQ(test::read_file(dir / "okx-vault.service").find("PrivateUsers=yes"), std::string::npos);
+}
+
+TEST(Systemd, SocketActivationServesOnThePassedSocket) {
+  test::TempDir dir;
+  prepare_vault(dir.path());
+  const fs::path socket = dir / "activated.sock";
+  test::Process activator({"/usr/bin/systemd-socket-activate", "--listen=" + socket.string(), "--fdname=client",
+                           test::daemon_binary(), "--state-dir", (dir / "state").string(), "--socket",
+                           (dir / "never-bound.sock").string()},
+                          dir / "activated.log");
+  wait_for_socket(socket, activator);
+  expect_signs(socket);
+  EXPECT_FALSE(fs::exists(dir / "never-bound.sock")) << "an activated daemon binds nothing itself";
+  EXPECT_NE(test::read_file(dir / "activated.log").find("socket-activated descriptor 3 (client, admin)"),
+            std::string::npos)
+      << test::read_file(dir / "activated.log");
+  EXPECT_EQ(activator.stop(SIGTERM), 0);
+}
+
+TEST(Systemd, WithAnAdminSocketTheClientSocketRefusesAdminCalls) {
+  test::TempDir dir;
+  prepare_vault(dir.path());
+  test::Process daemon({test::daemon_binary(), "--state-dir", (dir / "state").string(), "--socket",
+                        (dir / "client.sock").string(), "--admin-socket", (dir / "admin.sock").string()},
+                       dir / "daemon.log");
+  wait_for_socket(dir / "admin.sock", daemon);
+  Client on_client((dir / "client.sock").string());
+  try {
+    on_client.revoke("main");
+    FAIL() << "an admin call went through the client socket";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::forbidden);
+  }
+  Client on_admin((dir / "admin.sock").string());
+  EXPECT_EQ(on_admin.list().size(), 1u);
+  EXPECT_EQ(fs::status(dir / "admin.sock").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
+class NotifySocket {
+ public:
+  explicit NotifySocket(const fs::path& path) : path_(path), fd_(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("bind");
+  }
+  ~NotifySocket() { ::close(fd_); }
+
+  // The next datagram, or "" if none arrives in time.
+  std::string next(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) return {};
+    char buffer[4096];
+    const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+    return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string();
+  }
+
+ private:
+  fs::path path_;
+  int fd_;
+};
+
+TEST(Systemd, NotifiesReadyWatchdogAndStopping) {
+  test::TempDir dir;
+  prepare_vault(dir.path());
+  NotifySocket notify(dir / "notify");
+  test::Process daemon({test::daemon_binary(), "--state-dir", (dir / "state").string(), "--socket",
+                        (dir / "okx-vault.sock").string()},
+                       dir / "daemon.log", {"NOTIFY_SOCKET=" + (dir / "notify").string(), "WATCHDOG_USEC=200000"});
+  const std::string ready = notify.next();
+  EXPECT_NE(ready.find("READY=1"), std::string::npos) << ready;
+  EXPECT_NE(ready.find("STATUS=serving 1 keys"), std::string::npos) << ready;
+  EXPECT_TRUE(test::can_connect(dir / "okx-vault.sock")) << "READY=1 only once listening";
+
+  // WATCHDOG_USEC=200 ms: pings every 100 ms.
+  const auto start = std::chrono::steady_clock::now();
+  int pings = 0;
+  while (pings < 5) {
+    const std::string message = notify.next(std::chrono::seconds(2));
+    ASSERT_EQ(message, "WATCHDOG=1");
+    ++pings;
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+
+  ::kill(daemon.pid(), SIGTERM);
+  std::string message;
+  do {
+    message = notify.next();
+  } while (message == "WATCHDOG=1");
+  EXPECT_NE(message.find("STOPPING=1"), std::string::npos) << message;
+  EXPECT_EQ(daemon.stop(SIGTERM), 0);
+}
+
+TEST(Systemd, OpensTheVaultWithACredential) {
+  test::TempDir dir;
+  prepare_vault(dir.path());
+  const fs::path credentials = dir / "credentials";
+  fs::create_directory(credentials);
+  fs::rename(dir / "state" / "master.key", credentials / "okx-vault.key");
+  test::Process daemon({test::daemon_binary(), "--state-dir", (dir / "state").string(), "--socket",
+                        (dir / "okx-vault.sock").string()},
+                       dir / "daemon.log", {"CREDENTIALS_DIRECTORY=" + credentials.string()});
+  wait_for_socket(dir / "okx-vault.sock", daemon);
+  expect_signs(dir / "okx-vault.sock");
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
+TEST(Systemd, DebianPackageHoldsTheExpectedFiles) {
+  test::TempDir dir;
+  const test::Output pack =
+      test::run({"/usr/bin/cpack", "--config", kBuild + "/CPackConfig.cmake", "-G", "DEB", "-B", dir.path().string()});
+  ASSERT_EQ(pack.exit_code, 0) << pack.out << pack.err;
+  fs::path deb;
+  for (const auto& entry : fs::directory_iterator(dir.path())) {
+    if (entry.path().extension() == ".deb") deb = entry.path();
+  }
+  ASSERT_FALSE(deb.empty());
+  const std::string contents = test::run({"/usr/bin/dpkg-deb", "--contents", deb.string()}).out;
+  for (const char* file : {"./usr/sbin/okx-vaultd", "./usr/bin/okx-vault", "./usr/lib/systemd/system/okx-vault.service",
+                           "./usr/lib/systemd/system/okx-vault.socket", "./usr/lib/systemd/system/okx-vault-admin.socket",
+                           "./usr/lib/sysusers.d/okx-vault.conf", "./etc/okx-vault/okx-vaultd.conf",
+                           "./usr/share/doc/okx-vault/README.md"}) {
+    EXPECT_NE(contents.find(file), std::string::npos) << file << " missing from\n" << contents;
+  }
+  const std::string postinst = test::run({"/usr/bin/dpkg-deb", "--info", deb.string(), "postinst"}).out;
+  EXPECT_NE(postinst.find("systemd-sysusers okx-vault.conf"), std::string::npos) << postinst;
+  EXPECT_NE(postinst.find("daemon-reload"), std::string::npos) << postinst;
+}
+
+}  // namespace
+}  // namespace okxvault

@@ -4,12 +4,12 @@
 // key and kept in guarded memory; each signature starts from a copy of it.
 // A Signer is immutable after construction and safe to use from many threads.
 
-#include <chrono>
 #include <string>
 #include <string_view>
 
 #include "proto/messages.hpp"
 #include "proto/secret.hpp"
+#include "proto/timestamp.hpp"
 
 namespace okxvault {
 
@@ -42,13 +42,5 @@ proto::Headers rest_headers(const Signer& signer, const Credentials& credentials
 // The WebSocket login frame for the given epoch-seconds timestamp.
 proto::WsLoginFrame ws_login(const Signer& signer, const Credentials& credentials,
                              std::string_view timestamp);
-
-// Timestamps as OKX expects them.
-using Clock = std::chrono::system_clock;
-std::string iso8601_ms(Clock::time_point time);         // 2020-12-08T09:08:57.715Z
-std::string epoch_seconds(Clock::time_point time);      // 1538054050
-// Strict parsers for years 1970 to 2200; throw Error(bad_request) for anything else.
-Clock::time_point parse_iso8601_ms(std::string_view text);
-Clock::time_point parse_epoch_seconds(std::string_view text);
 
 }  // namespace okxvault

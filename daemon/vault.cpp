@@ -270,9 +270,7 @@ std::string Vault::authorize(Entry& entry, const Caller& caller, std::string_vie
                 "key '" + entry.record.name + "' expired at " + iso(*entry.expires_ms), "key expired");
   }
   Decision decision = decide(entry.grants, caller.peer, caller.admin, method, path, ws, now);
-  if (!decision.allowed) {
-    throw Error(Code::policy_denied, "request refused by rule: " + decision.rule, std::move(decision.rule));
-  }
+  if (!decision.allowed) throw Error(Code::policy_denied, "request refused by rule: " + decision.rule, decision.rule);
   entry.sign_count.fetch_add(1, std::memory_order_relaxed);
   entry.last_used_ms.store(now, std::memory_order_relaxed);
   usage_changed_.store(true, std::memory_order_relaxed);

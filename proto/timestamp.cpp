@@ -1,0 +1,89 @@
+#include "proto/timestamp.hpp"
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+
+#include "proto/error.hpp"
+
+namespace okxvault {
+
+std::string iso8601_ms(Clock::time_point time) {
+  using namespace std::chrono;
+  const auto ms = floor<milliseconds>(time);
+  const auto day = floor<days>(ms);
+  const year_month_day date{day};
+  const hh_mm_ss clock{ms - day};
+  std::array<char, 32> text{};
+  const int n = std::snprintf(text.data(), text.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                              static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                              static_cast<unsigned>(date.day()), static_cast<int>(clock.hours().count()),
+                              static_cast<int>(clock.minutes().count()),
+                              static_cast<int>(clock.seconds().count()),
+                              static_cast<int>(clock.subseconds().count()));
+  return std::string(text.data(), static_cast<std::size_t>(n));
+}
+
+std::string epoch_seconds(Clock::time_point time) {
+  using namespace std::chrono;
+  return std::to_string(duration_cast<seconds>(time.time_since_epoch()).count());
+}
+
+namespace {
+
+// The clock counts nanoseconds in 64 bits: only years 1970 to 2200 are accepted,
+// so no timestamp can wrap around into another instant.
+constexpr int kFirstYear = 1970;
+constexpr int kLastYear = 2200;
+constexpr std::int64_t kLastEpochSecond = 7'258'118'399;  // 2199-12-31T23:59:59Z
+
+// Reads exactly `width` decimal digits at `pos`.
+int digits(std::string_view text, std::size_t pos, std::size_t width) {
+  int value = 0;
+  for (std::size_t i = pos; i < pos + width; ++i) {
+    if (text[i] < '0' || text[i] > '9') {
+      throw Error(Code::bad_request, "timestamp must look like 2020-12-08T09:08:57.715Z");
+    }
+    value = value * 10 + (text[i] - '0');
+  }
+  return value;
+}
+
+}  // namespace
+
+Clock::time_point parse_iso8601_ms(std::string_view text) {
+  using namespace std::chrono;
+  constexpr std::string_view shape = "0000-00-00T00:00:00.000Z";
+  bool ok = text.size() == shape.size();
+  for (std::size_t i = 0; ok && i < shape.size(); ++i) {
+    if (shape[i] != '0' && text[i] != shape[i]) ok = false;
+  }
+  if (!ok) throw Error(Code::bad_request, "timestamp must look like 2020-12-08T09:08:57.715Z");
+  const year_month_day date{year{digits(text, 0, 4)}, month{static_cast<unsigned>(digits(text, 5, 2))},
+                            day{static_cast<unsigned>(digits(text, 8, 2))}};
+  const int h = digits(text, 11, 2), m = digits(text, 14, 2), s = digits(text, 17, 2);
+  if (!date.ok() || h > 23 || m > 59 || s > 59) {
+    throw Error(Code::bad_request, "timestamp is not a valid date and time");
+  }
+  if (static_cast<int>(date.year()) < kFirstYear || static_cast<int>(date.year()) > kLastYear) {
+    throw Error(Code::bad_request, "timestamp must lie between the years 1970 and 2200");
+  }
+  return sys_days{date} + hours{h} + minutes{m} + seconds{s} + milliseconds{digits(text, 20, 3)};
+}
+
+Clock::time_point parse_epoch_seconds(std::string_view text) {
+  if (text.empty() || text.size() > 12) {
+    throw Error(Code::bad_request, "timestamp must be Unix epoch seconds, e.g. 1538054050");
+  }
+  std::int64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') {
+      throw Error(Code::bad_request, "timestamp must be Unix epoch seconds, e.g. 1538054050");
+    }
+    value = value * 10 + (c - '0');
+  }
+  if (value > kLastEpochSecond) throw Error(Code::bad_request, "timestamp must lie before the year 2200");
+  return Clock::time_point{std::chrono::seconds{value}};
+}
+
+}  // namespace okxvault

@@ -1,0 +1,21 @@
+#pragma once
+// Timestamps as OKX and this protocol write them: ISO 8601 UTC with milliseconds
+// (2020-12-08T09:08:57.715Z) and Unix epoch seconds (1538054050). Parsers are
+// strict and accept years 1970 to 2200 only, so no value can wrap around the
+// nanosecond clock into another instant. Pure and thread-safe.
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace okxvault {
+
+using Clock = std::chrono::system_clock;
+
+std::string iso8601_ms(Clock::time_point time);     // 2020-12-08T09:08:57.715Z
+std::string epoch_seconds(Clock::time_point time);  // 1538054050
+// Throw Error(bad_request) for anything else.
+Clock::time_point parse_iso8601_ms(std::string_view text);
+Clock::time_point parse_epoch_seconds(std::string_view text);
+
+}  // namespace okxvault

@@ -68,8 +68,20 @@ Client::RawReply Client::request(std::string_view method, std::string_view targe
     const bool reused = c.used;
     c.used = true;
     http::response<http::string_body> res;
+    auto read_reply = [&] {
+      return c.run(timeout_, [&](auto handler) { http::async_read(c.stream, c.buffer, res, handler); });
+    };
     auto ec = c.run(timeout_, [&](auto handler) { http::async_write(c.stream, req, handler); });
-    if (!ec) ec = c.run(timeout_, [&](auto handler) { http::async_read(c.stream, c.buffer, res, handler); });
+    if (!ec) {
+      ec = read_reply();
+    } else if (ec == asio::error::broken_pipe || ec == asio::error::connection_reset) {
+      // The daemon refuses some requests before reading all of them (a body over
+      // its limit: 413) and closes; the reply it sent first is still ours to read.
+      if (!read_reply()) {
+        connection_.reset();
+        return RawReply{static_cast<int>(res.result_int()), std::move(res.body())};
+      }
+    }
     if (!ec) {
       if (!res.keep_alive()) connection_.reset();
       return RawReply{static_cast<int>(res.result_int()), std::move(res.body())};
@@ -96,7 +108,7 @@ std::string Client::expect(RawReply reply, int status) {
     throw Error(Code::protocol_error, "okx-vaultd answered HTTP " + std::to_string(reply.status) +
                                           " without an error body");
   }
-  throw Error(error.code, error.message);
+  throw Error(error.code, error.message, std::move(error.rule));
 }
 
 namespace {
@@ -111,9 +123,23 @@ auto decode_reply(Decode decode, const std::string& body) {
   }
 }
 
+// The name is percent-encoded: a name holding '?', '/' or '#' must not change
+// which endpoint or which key a request reaches ("revoke a?x" must not revoke "a").
 std::string key_target(std::string_view name, std::string_view action = {}) {
   std::string target = "/v1/keys/";
-  target += name;
+  for (const char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                            c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      target += c;
+    } else {
+      constexpr char kHex[] = "0123456789ABCDEF";
+      target += '%';
+      target += kHex[u >> 4];
+      target += kHex[u & 0xF];
+    }
+  }
   if (!action.empty()) {
     target += '/';
     target += action;
@@ -146,6 +172,15 @@ proto::SignReply Client::sign(std::string_view name, const proto::SignRequest& s
 std::string Client::ws_login(std::string_view name, std::optional<std::string> timestamp) {
   return expect(request("POST", key_target(name, "ws-login"), proto::encode(proto::WsLoginRequest{std::move(timestamp)})),
                 200);
+}
+
+std::vector<proto::GrantInfo> Client::grants(std::string_view name) {
+  return decode_reply(proto::decode_grants, expect(request("GET", key_target(name, "grants")), 200));
+}
+
+std::vector<proto::GrantInfo> Client::set_grants(std::string_view name, const std::vector<proto::GrantInfo>& grants) {
+  return decode_reply(proto::decode_grants,
+                      expect(request("PUT", key_target(name, "grants"), proto::encode(grants)), 200));
 }
 
 }  // namespace okxvault

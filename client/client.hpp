@@ -45,6 +45,11 @@ class Client {
   // The ready WebSocket login frame, as JSON text to send as is.
   std::string ws_login(std::string_view name, std::optional<std::string> timestamp = std::nullopt);
 
+  // Who may sign with a key, and what (admin only). set_grants replaces them all
+  // and returns them as the daemon stored them (names resolved to ids).
+  std::vector<proto::GrantInfo> grants(std::string_view name);
+  std::vector<proto::GrantInfo> set_grants(std::string_view name, const std::vector<proto::GrantInfo>& grants);
+
   // A raw exchange, for tools and tests: any method, target and body; returns the
   // HTTP status and body without interpreting them.
   struct RawReply {

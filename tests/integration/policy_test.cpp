@@ -223,5 +223,102 @@ TEST_F(PolicyTest, TheAuditChainContinuesAcrossRestarts) {
   EXPECT_TRUE(verdict.ok) << verdict.reason << " at line " << verdict.first_bad;
 }
 
+// The admin CLI: grant, grants, ungrant, add --expires and audit verify.
+class PolicyCliTest : public PolicyTest {
+ protected:
+  test::Output cli(std::vector<std::string> args, const std::string& input = {}) {
+    args.insert(args.begin(), {test::cli_binary(), "--socket", daemon_->socket().string()});
+    return test::run(args, input);
+  }
+};
+
+TEST_F(PolicyCliTest, GrantGrantsAndUngrant) {
+  ASSERT_EQ(cli({"grant", "main", "--user", kBot1, "--read-only"}).exit_code, 0);
+  ASSERT_EQ(cli({"grant", "main", "--group", kBotsGroup, "--allow", "POST /api/v5/trade/", "--no-ws"}).exit_code, 0);
+  const test::Output shown = cli({"grants", "main"});
+  EXPECT_NE(shown.out.find(std::string("user ") + kBot1), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("read-only"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("allow POST /api/v5/trade/"), std::string::npos) << shown.out;
+  EXPECT_EQ(sign_as(kBot1, "main", "GET", "/api/v5/account/balance").status, 200);
+  EXPECT_EQ(sign_as(kBot1, "main", "POST", "/api/v5/trade/order", "{}").status, 403);
+  EXPECT_EQ(sign_as(kBot2, "main", "POST", "/api/v5/trade/order", "{}").status, 200);
+
+  // Granting the same user again replaces that user's grant.
+  ASSERT_EQ(cli({"grant", "main", "--user", kBot1}).exit_code, 0);
+  EXPECT_EQ(sign_as(kBot1, "main", "POST", "/api/v5/trade/order", "{}").status, 200);
+  EXPECT_EQ(Client(daemon_->socket().string()).grants("main").size(), 2u);
+
+  ASSERT_EQ(cli({"ungrant", "main", "--user", kBot1}).exit_code, 0);
+  EXPECT_EQ(sign_as(kBot1, "main", "GET", "/api/v5/account/balance").status, 403);
+  EXPECT_EQ(cli({"ungrant", "main", "--user", kBot1}).exit_code, 5);
+  EXPECT_EQ(cli({"grant", "main"}).exit_code, 2) << "--user or --group is required";
+  EXPECT_EQ(cli({"grant", "main", "--user", "no-such-user-okxv"}).exit_code, 6);
+  EXPECT_EQ(cli({"grant", "main", "--user", kBot1, "--allow", "PUT /api/v5/"}).exit_code, 6);
+}
+
+TEST_F(PolicyCliTest, AnExplicitAllowLiftsTheWithdrawalDeny) {
+  ASSERT_EQ(cli({"grant", "main", "--user", kBot1}).exit_code, 0);
+  EXPECT_EQ(sign_as(kBot1, "main", "POST", "/api/v5/asset/withdrawal", "{}").status, 403);
+  ASSERT_EQ(cli({"grant", "main", "--user", kBot1, "--allow", "POST /api/v5/asset/withdrawal"}).exit_code, 0);
+  EXPECT_EQ(sign_as(kBot1, "main", "POST", "/api/v5/asset/withdrawal", "{}").status, 200);
+}
+
+TEST_F(PolicyCliTest, AnExpiredKeyRefusesToSign) {
+  ASSERT_EQ(cli({"add", "old", "--api-key", "ak-old-000000", "--expires", "2020-01-01T00:00:00.000Z"},
+                std::string(kSecret) + "\n" + std::string(kPassphrase) + "\n")
+                .exit_code,
+            0);
+  ASSERT_EQ(cli({"add", "young", "--api-key", "ak-young-00000", "--expires", "30d"},
+                std::string(kSecret) + "\n" + std::string(kPassphrase) + "\n")
+                .exit_code,
+            0);
+  const test::Output old = cli({"sign", "old", "GET", "/api/v5/account/balance"});
+  EXPECT_EQ(old.exit_code, 4);
+  EXPECT_NE(old.err.find("expired"), std::string::npos) << old.err;
+  EXPECT_EQ(cli({"sign", "young", "GET", "/api/v5/account/balance"}).exit_code, 0);
+  EXPECT_EQ(cli({"add", "bad", "--api-key", "ak-bad-0000000", "--expires", "soon"}, "s\np\n").exit_code, 2);
+}
+
+TEST_F(PolicyCliTest, AuditVerifyFindsEditedDeletedAndReorderedLines) {
+  ASSERT_EQ(cli({"grant", "main", "--user", kBot1}).exit_code, 0);
+  for (int i = 0; i < 3; ++i) sign_as(kBot1, "main", "GET", "/api/v5/account/balance");
+  daemon_->stop();
+  const std::filesystem::path log = daemon_->state_dir() / "audit.log";
+  const test::Output intact = cli({"audit", "verify", log.string()});
+  EXPECT_EQ(intact.exit_code, 0) << intact.err;
+  EXPECT_NE(intact.out.find("chain intact"), std::string::npos);
+
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(log);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+  }
+  ASSERT_GE(lines.size(), 5u);
+  const auto verify_with = [&](std::vector<std::string> changed) {
+    std::string text;
+    for (const auto& line : changed) text += line + "\n";
+    const std::filesystem::path copy = dir_ / "changed.log";
+    test::write_file(copy, text);
+    return cli({"audit", "verify", copy.string()});
+  };
+  auto edited = lines;
+  edited[3].replace(edited[3].find("\"decision\":\"allow\""), 18, "\"decision\":\"deny\" ");
+  test::Output out = verify_with(edited);
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.err.find("line 4: the line was edited"), std::string::npos) << out.err;
+
+  auto deleted = lines;
+  deleted.erase(deleted.begin() + 2);
+  out = verify_with(deleted);
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.err.find("line 3:"), std::string::npos) << out.err;
+
+  auto reordered = lines;
+  std::swap(reordered[1], reordered[2]);
+  out = verify_with(reordered);
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.err.find("line 2:"), std::string::npos) << out.err;
+}
+
 }  // namespace
 }  // namespace okxvault

@@ -1,0 +1,335 @@
+#include "client/cli/commands.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+
+#include "client/cli/exit_codes.hpp"
+#include "client/cli/format.hpp"
+#include "client/cli/terminal.hpp"
+#include "proto/audit_chain.hpp"
+#include "proto/messages.hpp"
+#include "proto/timestamp.hpp"
+
+namespace okxvault::cli {
+
+Client& Context::client() {
+  if (!client_) client_.emplace(socket_path_, timeout_);
+  return *client_;
+}
+
+namespace {
+
+void json_option(po::options_description& options) {
+  options.add_options()("json", po::bool_switch(), "print the daemon's JSON reply");
+}
+
+bool flag(const Invocation& invocation, const char* name) {
+  return invocation.options.count(name) != 0 && invocation.options[name].as<bool>();
+}
+
+std::optional<std::string> optional_value(const Invocation& invocation, const char* name) {
+  if (invocation.options.count(name) == 0) return std::nullopt;
+  return invocation.options[name].as<std::string>();
+}
+
+int status(Context& context, const Invocation& invocation) {
+  const proto::StatusReply reply = context.client().status();
+  std::cout << (flag(invocation, "json") ? proto::encode(reply) + "\n" : status_text(reply, context.socket_path()));
+  return kExitOk;
+}
+
+int list(Context& context, const Invocation& invocation) {
+  const std::vector<proto::KeyInfo> keys = context.client().list();
+  if (flag(invocation, "json")) {
+    std::cout << proto::encode(keys) << '\n';
+  } else if (keys.empty()) {
+    if (!context.quiet()) std::cerr << "The vault holds no keys you may see.\n";
+  } else {
+    std::cout << key_table(keys);
+  }
+  return kExitOk;
+}
+
+// "30d", "12h", "45m", "90s" from now, or an ISO 8601 UTC time as the daemon writes them.
+std::string expiry(const std::string& text) {
+  using namespace std::chrono;
+  if (text.size() >= 2 && std::all_of(text.begin(), text.end() - 1, [](unsigned char c) { return std::isdigit(c); })) {
+    const long long n = std::stoll(text.substr(0, text.size() - 1));
+    const auto now = Clock::now();
+    switch (text.back()) {
+      case 'd': return iso8601_ms(now + hours(24 * n));
+      case 'h': return iso8601_ms(now + hours(n));
+      case 'm': return iso8601_ms(now + minutes(n));
+      case 's': return iso8601_ms(now + seconds(n));
+      default: break;
+    }
+  }
+  try {
+    return iso8601_ms(parse_iso8601_ms(text));
+  } catch (const Error&) {
+    throw UsageError("--expires takes a duration (30d, 12h, 45m, 90s) or a time like 2027-01-01T00:00:00.000Z");
+  }
+}
+
+void add_options(po::options_description& options) {
+  options.add_options()
+      ("api-key", po::value<std::string>()->required(), "the OKX API key (not secret; shown masked by list)")
+      ("simulated", po::bool_switch(), "a demo-trading key: signs carry x-simulated-trading: 1")
+      ("expires", po::value<std::string>(), "the key stops signing after this: 30d, 12h, or an ISO 8601 time");
+}
+
+int add(Context& context, const Invocation& invocation) {
+  const std::string& name = invocation.args.at(0);
+  proto::AddKeyRequest request;
+  request.name = name;
+  request.api_key = invocation.options["api-key"].as<std::string>();
+  request.simulated = flag(invocation, "simulated");
+  if (const auto when = optional_value(invocation, "expires")) request.expires = expiry(*when);
+  request.secret = read_secret_line("Secret for '" + name + "': ", "secret");
+  request.passphrase = read_secret_line("Passphrase for '" + name + "': ", "passphrase");
+  const proto::KeyInfo added = context.client().add(request);
+  if (!context.quiet()) {
+    std::cerr << "Added key '" << added.name << "' (api key " << added.api_key << ", "
+              << (added.simulated ? "demo trading" : "live trading") << ").\n";
+  }
+  return kExitOk;
+}
+
+void revoke_options(po::options_description& options) {
+  options.add_options()("yes,y", po::bool_switch(), "do not ask for confirmation (required when stdin is not a terminal)");
+}
+
+int revoke(Context& context, const Invocation& invocation) {
+  const std::string& name = invocation.args.at(0);
+  if (!flag(invocation, "yes")) {
+    // Revoking cannot be undone: without a person to ask, insist on --yes
+    // rather than guess what a script meant.
+    if (!stdin_is_terminal()) throw UsageError("stdin is not a terminal; confirm revoking with --yes");
+    if (!confirm("Revoke key '" + name + "'?")) {
+      std::cerr << "Key '" << name << "' was not revoked.\n";
+      return kExitFailure;
+    }
+  }
+  context.client().revoke(name);
+  if (!context.quiet()) std::cerr << "Revoked key '" << name << "'.\n";
+  return kExitOk;
+}
+
+void sign_options(po::options_description& options) {
+  options.add_options()
+      ("body", po::value<std::string>(), "the request body, exactly as it will be sent")
+      ("body-file", po::value<std::string>(), "read the body from this file, byte for byte")
+      ("body-stdin", po::bool_switch(), "read the body from stdin, byte for byte")
+      ("timestamp", po::value<std::string>(), "sign with this ISO 8601 time (within the daemon's skew limit)")
+      ("json", po::bool_switch(), "print the daemon's JSON reply")
+      ("curl", po::bool_switch(), "print arguments for curl (see okx-vault help sign)");
+}
+
+std::string read_all(std::istream& in) { return {std::istreambuf_iterator<char>(in), {}}; }
+
+std::string body_of(const Invocation& invocation) {
+  const auto text = optional_value(invocation, "body");
+  const auto file = optional_value(invocation, "body-file");
+  const bool from_stdin = flag(invocation, "body-stdin");
+  if (int(text.has_value()) + int(file.has_value()) + int(from_stdin) > 1) {
+    throw UsageError("give the body once: --body, --body-file or --body-stdin");
+  }
+  if (text) return *text;
+  if (file) {
+    std::ifstream in(*file, std::ios::binary);
+    if (in) {
+      try {
+        std::string body = read_all(in);
+        if (!in.bad()) return body;
+      } catch (const std::ios_base::failure&) {  // libstdc++ throws for a directory
+      }
+    }
+    throw UsageError("cannot read --body-file " + *file + ": " + std::strerror(errno));
+  }
+  if (from_stdin) return read_all(std::cin);
+  return {};
+}
+
+int sign(Context& context, const Invocation& invocation) {
+  if (flag(invocation, "json") && flag(invocation, "curl")) throw UsageError("choose one of --json and --curl");
+  proto::SignRequest request;
+  request.method = invocation.args.at(1);
+  // OKX signs the upper-case method; accept "get" as the obvious typo it is.
+  std::transform(request.method.begin(), request.method.end(), request.method.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  request.path = invocation.args.at(2);
+  request.body = body_of(invocation);
+  request.timestamp = optional_value(invocation, "timestamp");
+  const proto::SignReply reply = context.client().sign(invocation.args.at(0), request);
+  if (flag(invocation, "json")) {
+    std::cout << proto::encode(reply) << '\n';
+  } else if (flag(invocation, "curl")) {
+    std::cout << curl_arguments(request.method, reply.headers, request.body) << '\n';
+  } else {
+    std::cout << header_lines(reply.headers);
+  }
+  return kExitOk;
+}
+
+void ws_login_options(po::options_description& options) {
+  options.add_options()("timestamp", po::value<std::string>(),
+                        "sign with this Unix time in seconds (within the daemon's skew limit)");
+}
+
+int ws_login(Context& context, const Invocation& invocation) {
+  std::cout << context.client().ws_login(invocation.args.at(0), optional_value(invocation, "timestamp")) << '\n';
+  return kExitOk;
+}
+
+void principal_options(po::options_description& options) {
+  options.add_options()("user", po::value<std::string>(), "a user name or uid")(
+      "group", po::value<std::string>(), "a group name or gid");
+}
+
+// The grant's principal from --user or --group (exactly one).
+proto::GrantInfo principal(const Invocation& invocation) {
+  const auto user = optional_value(invocation, "user");
+  const auto group = optional_value(invocation, "group");
+  if (user.has_value() == group.has_value()) throw UsageError("give exactly one of --user and --group");
+  proto::GrantInfo grant;
+  grant.kind = user ? proto::GrantInfo::Kind::user : proto::GrantInfo::Kind::group;
+  grant.name = user ? *user : *group;
+  return grant;
+}
+
+// Grants are replaced as a whole: read them, change the one principal, write back.
+bool same_principal(const proto::GrantInfo& a, const proto::GrantInfo& b) {
+  return a.kind == b.kind && (a.name == b.name || (a.id && std::to_string(*a.id) == b.name));
+}
+
+void grant_options(po::options_description& options) {
+  principal_options(options);
+  options.add_options()("read-only", po::bool_switch(), "GET requests only, and no WebSocket login")(
+      "allow", po::value<std::vector<std::string>>()->composing(),
+      "allow only requests matching 'METHOD PATH-PREFIX' (repeatable)")(
+      "deny", po::value<std::vector<std::string>>()->composing(), "refuse requests matching 'METHOD PATH-PREFIX'")(
+      "expires", po::value<std::string>(), "the grant ends: 30d, 12h, or an ISO 8601 time")(
+      "no-ws", po::bool_switch(), "no WebSocket login frames");
+}
+
+std::vector<std::string> values(const Invocation& invocation, const char* name) {
+  if (invocation.options.count(name) == 0) return {};
+  return invocation.options[name].as<std::vector<std::string>>();
+}
+
+int grant(Context& context, const Invocation& invocation) {
+  const std::string& name = invocation.args.at(0);
+  proto::GrantInfo added = principal(invocation);
+  added.read_only = flag(invocation, "read-only");
+  added.allow = values(invocation, "allow");
+  added.deny = values(invocation, "deny");
+  added.ws = !flag(invocation, "no-ws");
+  if (const auto when = optional_value(invocation, "expires")) added.expires = expiry(*when);
+  std::vector<proto::GrantInfo> grants = context.client().grants(name);
+  std::erase_if(grants, [&](const proto::GrantInfo& g) { return same_principal(g, added); });
+  grants.push_back(added);
+  context.client().set_grants(name, grants);
+  if (!context.quiet()) std::cerr << "Granted key '" << name << "' to " << added.name << ".\n";
+  return kExitOk;
+}
+
+int ungrant(Context& context, const Invocation& invocation) {
+  const std::string& name = invocation.args.at(0);
+  const proto::GrantInfo removed = principal(invocation);
+  std::vector<proto::GrantInfo> grants = context.client().grants(name);
+  if (std::erase_if(grants, [&](const proto::GrantInfo& g) { return same_principal(g, removed); }) == 0) {
+    throw Error(Code::not_found, "key '" + name + "' has no grant for " + removed.name);
+  }
+  context.client().set_grants(name, grants);
+  if (!context.quiet()) std::cerr << "Removed the grant of key '" << name << "' to " << removed.name << ".\n";
+  return kExitOk;
+}
+
+int show_grants(Context& context, const Invocation& invocation) {
+  const auto grants = context.client().grants(invocation.args.at(0));
+  std::cout << (flag(invocation, "json") ? proto::encode(grants) + "\n" : grant_table(grants));
+  return kExitOk;
+}
+
+void no_options(po::options_description&) {}
+
+int audit(Context&, const Invocation& invocation) {
+  if (invocation.args.at(0) != "verify") throw UsageError("the audit command is: okx-vault audit verify FILE");
+  const std::string& path = invocation.args.at(1);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(Code::not_found, "cannot read " + path);
+  const audit_chain::Verdict verdict = audit_chain::verify(in);
+  if (!verdict.ok) {
+    std::cerr << "okx-vault: " << path << ": line " << verdict.first_bad << ": " << verdict.reason << '\n';
+    return kExitFailure;
+  }
+  std::cout << path << ": " << verdict.lines << " lines, chain intact\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      {"status", "[--json]", "show the daemon's version, lock state, key count and uptime",
+       "Anyone who can connect to the socket may ask for the status.", 0, 0, json_option, status},
+      {"list", "[--json]", "list keys: name, masked api key, demo flag, created, last used, signs",
+       "Shows metadata only; secrets and passphrases never leave the daemon.", 0, 0, json_option, list},
+      {"add", "NAME --api-key KEY [--simulated]", "add a key; its secret and passphrase are read, never passed",
+       "On a terminal, asks for the secret and the passphrase without echoing them.\n"
+       "Otherwise reads them from stdin: the first line is the secret, the second the\n"
+       "passphrase (a trailing \\r is dropped). There is deliberately no option for\n"
+       "them: arguments are visible to every user in ps and end up in shell history.\n"
+       "NAME is 1 to 64 characters of a-z 0-9 . _ - starting with a letter or digit.",
+       1, 1, add_options, add},
+      {"revoke", "NAME [--yes]", "revoke a key: wiped from memory and removed from disk",
+       "Asks for confirmation on a terminal. When stdin is not a terminal, --yes is\n"
+       "required; without it nothing is revoked and the exit code is 2.",
+       1, 1, revoke_options, revoke},
+      {"sign", "NAME METHOD PATH [--body TEXT | --body-file FILE | --body-stdin] [--json | --curl]",
+       "sign one OKX V5 REST request and print its headers",
+       "PATH is the request path with its query string, exactly as it will be sent\n"
+       "(/api/v5/account/balance?ccy=BTC). The body is signed byte for byte: send\n"
+       "exactly the bytes given here (--body-file and --body-stdin add or strip nothing).\n"
+       "Prints \"Name: value\" header lines; --json prints the daemon's reply; --curl\n"
+       "prints curl arguments, quoted for a shell, to be used as\n"
+       "  P='/api/v5/account/balance?ccy=BTC'\n"
+       "  eval \"curl $(okx-vault sign NAME GET \"$P\" --curl) \\\"https://www.okx.com\\$P\\\"\"",
+       3, 3, sign_options, sign},
+      {"ws-login", "NAME [--timestamp SECONDS]", "print a WebSocket login frame (one line of JSON)",
+       "The frame is ready to send as the first message on OKX's private WebSocket.", 1, 1, ws_login_options,
+       ws_login},
+      {"grant", "NAME (--user U | --group G) [--read-only] [--allow RULE]... [--deny RULE]... [--expires WHEN] [--no-ws]",
+       "let a user or group sign with a key (replaces that principal's grant)",
+       "RULE is 'METHOD PATH-PREFIX', METHOD one of GET, POST, *: --allow \"POST /api/v5/trade/\".\n"
+       "Withdrawals, transfers and sub-account key management stay refused unless an\n"
+       "--allow names them (see PROTOCOL.md, \"Grants and policy\"). WHEN is 30d, 12h,\n"
+       "45m, 90s or an ISO 8601 time.",
+       1, 1, grant_options, grant},
+      {"ungrant", "NAME (--user U | --group G)", "remove a user's or group's grant on a key",
+       "Exit code 5 if the key has no grant for that user or group.", 1, 1, principal_options, ungrant},
+      {"grants", "NAME [--json]", "show who may sign with a key, and what", "Admin only.", 1, 1, json_option,
+       show_grants},
+      {"audit", "verify FILE", "check an audit log's hash chain",
+       "Reports the first line that was edited, deleted or moved (exit code 1), or\n"
+       "that the chain is intact (exit code 0). Reads the file; needs no daemon.",
+       2, 2, no_options, audit},
+  };
+  return table;
+}
+
+const Command* find_command(std::string_view name) {
+  for (const Command& command : commands()) {
+    if (command.name == name) return &command;
+  }
+  return nullptr;
+}
+
+}  // namespace okxvault::cli

@@ -1,0 +1,56 @@
+#pragma once
+// The okx-vault commands: one function each, listed in one table that main()
+// dispatches on and the help text is generated from.
+
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "client/client.hpp"
+
+namespace okxvault::cli {
+namespace po = boost::program_options;
+
+// What every command shares: the global options and one connection to the daemon.
+class Context {
+ public:
+  Context(std::string socket_path, std::chrono::milliseconds timeout, bool quiet)
+      : socket_path_(std::move(socket_path)), timeout_(timeout), quiet_(quiet) {}
+
+  // Connects on first use, so `help` and usage errors never touch the socket.
+  Client& client();
+  const std::string& socket_path() const { return socket_path_; }
+  // --quiet: no confirmations on stderr after a success; data and errors still print.
+  bool quiet() const { return quiet_; }
+
+ private:
+  std::string socket_path_;
+  std::chrono::milliseconds timeout_;
+  bool quiet_;
+  std::optional<Client> client_;
+};
+
+struct Invocation {
+  po::variables_map options;
+  std::vector<std::string> args;  // positional arguments after the command name
+};
+
+struct Command {
+  std::string_view name;
+  std::string_view synopsis;  // the arguments, as shown after "okx-vault NAME"
+  std::string_view summary;   // one line for the command list
+  std::string_view details;   // a paragraph for `okx-vault help NAME`
+  std::size_t min_args;
+  std::size_t max_args;
+  void (*describe)(po::options_description& options);
+  int (*run)(Context& context, const Invocation& invocation);
+};
+
+const std::vector<Command>& commands();
+const Command* find_command(std::string_view name);
+
+}  // namespace okxvault::cli

@@ -1,0 +1,109 @@
+#include "client/cli/format.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "proto/error.hpp"
+
+namespace okxvault::cli {
+namespace {
+
+// Columns are measured in characters, not bytes: masked api keys hold "…".
+std::size_t display_width(std::string_view text) {
+  return static_cast<std::size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+}  // namespace
+
+std::string shell_quote(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  out += '\'';
+  return out;
+}
+
+std::string key_table(const std::vector<proto::KeyInfo>& keys) {
+  using Row = std::array<std::string, 6>;
+  std::vector<Row> rows;
+  rows.push_back({"NAME", "API KEY", "DEMO", "CREATED", "LAST USED", "SIGNS"});
+  for (const auto& key : keys) {
+    rows.push_back({key.name, key.api_key, key.simulated ? "yes" : "no", key.created,
+                    key.last_used.value_or("never"), std::to_string(key.sign_count)});
+  }
+  std::array<std::size_t, 6> widths{};
+  for (const Row& row : rows) {
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], display_width(row[i]));
+  }
+  std::string out;
+  for (const Row& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line.append(widths[i] - display_width(row[i]) + 2, ' ');
+    }
+    out += line;
+    out += '\n';
+  }
+  return out;
+}
+
+std::string header_lines(const proto::Headers& headers) {
+  std::string out;
+  for (const auto& [name, value] : headers) out += name + ": " + value + "\n";
+  return out;
+}
+
+std::string curl_arguments(std::string_view method, const proto::Headers& headers, std::string_view body) {
+  if (body.find('\0') != std::string_view::npos) {
+    throw Error(Code::bad_request, "a body with a NUL byte cannot be passed to curl as an argument");
+  }
+  std::string out = "-X " + shell_quote(method);
+  for (const auto& [name, value] : headers) out += " -H " + shell_quote(name + ": " + value);
+  if (!body.empty()) {
+    // The daemon's headers already carry Content-Type for a POST. curl reads a file for a --data-binary value that starts with '@';
+    // --data-raw sends such a body as it is.
+    out += body.front() == '@' ? " --data-raw " : " --data-binary ";
+    out += shell_quote(body);
+  }
+  return out;
+}
+
+std::string grant_table(const std::vector<proto::GrantInfo>& grants) {
+  if (grants.empty()) return "No grants: only admins may sign with this key.\n";
+  std::string out;
+  for (const proto::GrantInfo& g : grants) {
+    out += (g.kind == proto::GrantInfo::Kind::user ? "user " : "group ") + g.name;
+    if (g.id) out += " (" + std::to_string(*g.id) + ")";
+    out += g.read_only ? ": read-only" : ": read-write";
+    out += g.ws && !g.read_only ? ", WebSocket login" : ", no WebSocket login";
+    if (g.expires) out += ", expires " + *g.expires;
+    for (const auto& rule : g.allow) out += ", allow " + rule;
+    for (const auto& rule : g.deny) out += ", deny " + rule;
+    out += '\n';
+  }
+  return out;
+}
+
+std::string status_text(const proto::StatusReply& status, std::string_view socket_path) {
+  const std::uint64_t s = status.uptime_seconds;
+  std::string uptime;
+  if (s >= 86400) uptime += std::to_string(s / 86400) + "d ";
+  if (s >= 3600) uptime += std::to_string(s % 86400 / 3600) + "h ";
+  if (s >= 60) uptime += std::to_string(s % 3600 / 60) + "m ";
+  uptime += std::to_string(s % 60) + "s";
+  std::string out;
+  out += "okx-vaultd " + status.version + " on " + std::string(socket_path) + "\n";
+  out += std::string("vault:   ") + (status.locked ? "locked" : "unlocked") + "\n";
+  out += "keys:    " + std::to_string(status.keys) + "\n";
+  out += "uptime:  " + uptime + "\n";
+  return out;
+}
+
+}  // namespace okxvault::cli

@@ -1,0 +1,35 @@
+#pragma once
+// How the CLI prints what the daemon answered: for people (a table, header
+// lines) and for other programs (JSON, curl arguments). Pure functions, no I/O.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proto/messages.hpp"
+
+namespace okxvault::cli {
+
+// One shell word: single-quoted, with each ' written as '\'' so that nothing
+// inside (spaces, $, `, \, newlines) is interpreted by sh, bash or zsh.
+std::string shell_quote(std::string_view text);
+
+// NAME  API KEY  DEMO  CREATED  LAST USED  SIGNS, one key per line.
+std::string key_table(const std::vector<proto::KeyInfo>& keys);
+
+// "Name: value" lines, as they go on the wire.
+std::string header_lines(const proto::Headers& headers);
+
+// Arguments for curl, to be evaluated by a shell (see client/CLI.md):
+//   eval "curl $(okx-vault sign NAME POST "$P" --body-file f --curl) \"https://www.okx.com\$P\""
+// -X METHOD, one -H per header (the daemon's set includes Content-Type for a
+// POST), and the body bytes exactly. Throws Error(bad_request) for a body no argv can carry
+// (a NUL byte).
+std::string curl_arguments(std::string_view method, const proto::Headers& headers, std::string_view body);
+
+// The grants of a key: one line each.
+std::string grant_table(const std::vector<proto::GrantInfo>& grants);
+
+std::string status_text(const proto::StatusReply& status, std::string_view socket_path);
+
+}  // namespace okxvault::cli

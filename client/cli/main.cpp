@@ -1,0 +1,206 @@
+// okx-vault: the admin CLI of okx-vaultd. Global options come before the command
+// (git style) and are also accepted after it; each command is a function in the
+// table of commands.cpp. Errors are one line on stderr and a documented exit code.
+
+#include <cmath>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "client/cli/commands.hpp"
+#include "client/cli/exit_codes.hpp"
+#include "proto/messages.hpp"
+
+namespace okxvault::cli {
+namespace {
+
+constexpr std::string_view kExitCodes =
+    "Exit codes:\n"
+    "  0  success\n"
+    "  1  other error (a server error, or a revoke you declined)\n"
+    "  2  usage error\n"
+    "  3  daemon unreachable (no socket, timeout, or not an okx-vaultd)\n"
+    "  4  permission denied (not an admin, or no grant or rule allows it, or the key expired)\n"
+    "  5  not found (no such key)\n"
+    "  6  invalid input (bad name, key exists, bad request, timestamp skew, too large)\n";
+
+// No abbreviations: `--sim` silently meaning `--simulated` is not worth the surprise.
+constexpr int kStyle = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+
+po::options_description global_options() {
+  po::options_description options("Global options");
+  options.add_options()
+      ("socket", po::value<std::string>(), "daemon socket (default: $OKX_VAULT_SOCKET, else /run/okx-vault/okx-vault.sock)")
+      ("timeout", po::value<double>(), "give up on the daemon after this many seconds (default 10)")
+      ("quiet,q", po::bool_switch(), "print no confirmations after a success")
+      ("version", po::bool_switch(), "print the version and exit")
+      ("help,h", po::bool_switch(), "show help (okx-vault help COMMAND for a command)");
+  return options;
+}
+
+void print_usage(std::ostream& out) {
+  out << "Usage: okx-vault [--socket PATH] [--timeout SECONDS] [--quiet] COMMAND [ARGS]\n\n"
+         "Administer okx-vaultd, the local vault for OKX V5 API keys, and sign with it.\n\n"
+         "Commands:\n";
+  for (const Command& command : commands()) {
+    out << "  " << command.name << std::string(10 - command.name.size(), ' ') << command.summary << '\n';
+  }
+  out << "  help      show help for a command\n\n" << global_options() << '\n' << kExitCodes
+      << "\nRun 'okx-vault help COMMAND' for a command's arguments and options.\n";
+}
+
+po::options_description command_options(const Command& command) {
+  po::options_description options("Options");
+  command.describe(options);
+  return options;
+}
+
+void print_command_help(const Command& command, std::ostream& out) {
+  out << "Usage: okx-vault " << command.name << ' ' << command.synopsis << "\n\n"
+      << command.summary << ".\n\n" << command.details << "\n\n";
+  const auto options = command_options(command);
+  if (!options.options().empty()) out << options << '\n';
+  out << global_options() << '\n' << kExitCodes;
+}
+
+// Where the command is: the first word that is neither a global option nor the
+// value of one.
+std::size_t command_position(const std::vector<std::string>& args, const po::options_description& global) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") return i + 1;  // ends the global options; the command follows
+    if (arg.size() < 2 || arg[0] != '-') return i;
+    if (arg.starts_with("--") && arg.find('=') == std::string::npos) {
+      const auto* option = global.find_nothrow(arg.substr(2), false);
+      if (option != nullptr && option->semantic()->max_tokens() > 0) ++i;
+    }
+  }
+  return args.size();
+}
+
+// An unknown option may be a secret typed where it does not belong
+// (--secret=...): name the option, never its value.
+std::string unknown_option(const std::string& token) {
+  if (token.starts_with("--")) return "unknown option '" + token.substr(0, token.find('=')) + "'";
+  if (token.size() <= 2) return "unknown option '" + token + "'";
+  return "unknown option in an argument starting with '" + token.substr(0, 2) + "'";
+}
+
+void parse(const std::vector<std::string>& args, const po::options_description& options,
+           const po::positional_options_description& positional, po::variables_map& vm) {
+  try {
+    po::store(po::command_line_parser(args).options(options).positional(positional).style(kStyle).run(), vm);
+  } catch (const po::unknown_option& e) {
+    throw UsageError(unknown_option(e.get_option_name()));
+  } catch (const po::too_many_positional_options_error&) {
+    throw UsageError("too many arguments");
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+}
+
+std::chrono::milliseconds timeout_of(const po::variables_map& vm) {
+  if (vm.count("timeout") == 0) return std::chrono::seconds(10);
+  const double seconds = vm["timeout"].as<double>();
+  if (!std::isfinite(seconds) || seconds <= 0 || seconds > 86400) {
+    throw UsageError("--timeout must be a number of seconds between 0 and 86400");
+  }
+  return std::chrono::milliseconds(static_cast<long long>(std::ceil(seconds * 1000)));
+}
+
+int run_command(const Command& command, const std::vector<std::string>& rest, const po::options_description& global,
+                po::variables_map& vm) {
+  // Global options are welcome after the command too: `okx-vault list --json --socket s`.
+  po::options_description options = command_options(command);
+  options.add(global);
+  options.add_options()("args", po::value<std::vector<std::string>>()->composing(), "");
+  po::positional_options_description positional;
+  positional.add("args", -1);
+  parse(rest, options, positional, vm);
+
+  if (vm["help"].as<bool>()) {
+    print_command_help(command, std::cout);
+    return kExitOk;
+  }
+  if (vm["version"].as<bool>()) {
+    std::cout << "okx-vault " << proto::kVersion << '\n';
+    return kExitOk;
+  }
+  Invocation invocation{vm, vm.count("args") ? vm["args"].as<std::vector<std::string>>() : std::vector<std::string>{}};
+  if (invocation.args.size() < command.min_args) {
+    throw UsageError(std::string(command.name) + " needs " + std::string(command.synopsis));
+  }
+  // Never echo the extra words: one of them may be a secret typed on the command line.
+  if (invocation.args.size() > command.max_args) {
+    throw UsageError("too many arguments for '" + std::string(command.name) + "'");
+  }
+  try {
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(std::string(command.name) + ": " + e.what());
+  }
+
+  Context context(resolve_socket_path(vm.count("socket") ? std::optional(vm["socket"].as<std::string>()) : std::nullopt),
+                  timeout_of(vm), vm["quiet"].as<bool>());
+  return command.run(context, invocation);
+}
+
+int run(const std::vector<std::string>& args) {
+  const po::options_description global = global_options();
+  const std::size_t at = command_position(args, global);
+  po::variables_map vm;
+  parse({args.begin(), args.begin() + static_cast<std::ptrdiff_t>(at)}, global, {}, vm);
+
+  if (at == args.size()) {
+    if (vm["version"].as<bool>()) {
+      std::cout << "okx-vault " << proto::kVersion << '\n';
+      return kExitOk;
+    }
+    if (vm["help"].as<bool>()) {
+      print_usage(std::cout);
+      return kExitOk;
+    }
+    throw UsageError("no command given");
+  }
+
+  const std::string& name = args[at];
+  const std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(at) + 1, args.end());
+  if (name == "help") {
+    if (rest.empty()) {
+      print_usage(std::cout);
+      return kExitOk;
+    }
+    const Command* command = find_command(rest.front());
+    if (command == nullptr) throw UsageError("unknown command '" + rest.front() + "'");
+    print_command_help(*command, std::cout);
+    return kExitOk;
+  }
+  const Command* command = find_command(name);
+  if (command == nullptr) throw UsageError("unknown command '" + name + "'");
+
+  try {
+    return run_command(*command, rest, global, vm);
+  } catch (const UsageError& e) {
+    throw UsageError(e.what(), std::string(command->name));
+  }
+}
+
+}  // namespace
+}  // namespace okxvault::cli
+
+int main(int argc, char** argv) {
+  using namespace okxvault::cli;
+  try {
+    return run(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const UsageError& e) {
+    const std::string help = e.command().empty() ? "okx-vault --help" : "okx-vault help " + e.command();
+    std::cerr << "okx-vault: " << e.what() << " (see '" << help << "')\n";
+    return kExitUsage;
+  } catch (const okxvault::Error& e) {
+    std::cerr << "okx-vault: " << e.what() << '\n';
+    return exit_code_for(e.code());
+  } catch (const std::exception& e) {
+    std::cerr << "okx-vault: " << e.what() << '\n';
+    return kExitFailure;
+  }
+}

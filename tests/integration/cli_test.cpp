@@ -1,0 +1,384 @@
+// okx-vault, the CLI, end to end: the real binary against a real okx-vaultd,
+// and its signatures checked by an exchange double that knows the secret.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "tests/integration/exchange_double.hpp"
+#include "tests/support/process.hpp"
+
+namespace okxvault::test {
+namespace {
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+constexpr char kApiKey[] = "37c5e7d2-96a3-4d4f-9d4b-1f0a2b3c8418";
+constexpr char kMaskedApiKey[] = "37c5…8418";
+constexpr char kSecret[] = "SECRET-b91f0c7e44d2a8e6f3c1d5e7a9b0c2d4";
+constexpr char kPassphrase[] = "PASSPHRASE-Xq7-zR2-wK9";
+constexpr char kBalance[] = "/api/v5/account/balance?ccy=BTC";
+constexpr char kOrder[] = "/api/v5/trade/order";
+// Quotes, a dollar, a backslash, a space and a newline: a body a shell would mangle.
+constexpr char kOrderBody[] = "{\"instId\":\"BTC-USDT\",\"tag\":\"it's $HOME \\\\ `x`\",\n \"sz\":\"1\"}";
+
+constexpr int kExitFailure = 1, kExitUsage = 2, kExitUnreachable = 3, kExitForbidden = 4, kExitNotFound = 5,
+              kExitInvalidInput = 6;
+
+std::string credentials_input() { return std::string(kSecret) + "\n" + kPassphrase + "\n"; }
+
+// "Name: value" lines into header pairs.
+HeaderList parse_header_lines(const std::string& text) {
+  HeaderList headers;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t end = text.find('\n', start);
+    const std::string line = text.substr(start, end - start);
+    const std::size_t colon = line.find(": ");
+    if (colon != std::string::npos) headers.emplace_back(line.substr(0, colon), line.substr(colon + 2));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return headers;
+}
+
+std::string header(const HeaderList& headers, const std::string& name) {
+  for (const auto& [n, v] : headers) {
+    if (n == name) return v;
+  }
+  return {};
+}
+
+bool one_line(const std::string& text) { return !text.empty() && text.find('\n') == text.size() - 1; }
+
+class CliTest : public ::testing::Test {
+ protected:
+  // The CLI exits before reading stdin on a usage error; the writer must see
+  // EPIPE then, not die of SIGPIPE.
+  static void SetUpTestSuite() { ::signal(SIGPIPE, SIG_IGN); }
+
+  Output cli(const std::vector<std::string>& args, const std::string& input = {}) {
+    std::vector<std::string> argv = {cli_binary(), "--socket", daemon_.socket().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, input);
+  }
+
+  void add_key(const std::string& name = "bot", const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"add", name, "--api-key", kApiKey};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const Output out = cli(args, credentials_input());
+    ASSERT_EQ(out.exit_code, 0) << out.err;
+    expect_no_secrets(out);
+  }
+
+  static void expect_no_secrets(const Output& out) {
+    for (const std::string& text : {out.out, out.err}) {
+      EXPECT_EQ(text.find(kSecret), std::string::npos) << text;
+      EXPECT_EQ(text.find(kPassphrase), std::string::npos) << text;
+    }
+  }
+
+  // An error: one line "okx-vault: ..." on stderr, nothing on stdout, no secrets.
+  static void expect_error(const Output& out, int exit_code, const char* why = "") {
+    SCOPED_TRACE(why);
+    EXPECT_EQ(out.exit_code, exit_code) << out.err;
+    EXPECT_TRUE(out.err.starts_with("okx-vault: ")) << out.err;
+    EXPECT_TRUE(one_line(out.err)) << out.err;
+    EXPECT_EQ(out.out, "");
+    expect_no_secrets(out);
+  }
+
+  TempDir dir_;
+  Daemon daemon_{dir_.path()};
+  ExchangeDouble exchange_{{kApiKey, kSecret, kPassphrase}};
+};
+
+TEST_F(CliTest, AddReadsSecretAndPassphraseFromStdinAndListShowsOnlyMetadata) {
+  add_key();
+
+  const Output table = cli({"list"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("NAME"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("bot"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find(kMaskedApiKey), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("never"), std::string::npos) << table.out;
+  EXPECT_EQ(table.out.find(kApiKey), std::string::npos) << "the full api key is shown masked";
+  expect_no_secrets(table);
+
+  const Output listed = cli({"list", "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  expect_no_secrets(listed);
+  const json::array keys = json::parse(listed.out).at("keys").as_array();
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0].at("name").as_string(), "bot");
+  EXPECT_EQ(keys[0].at("api_key").as_string(), kMaskedApiKey);
+  EXPECT_EQ(keys[0].at("simulated").as_bool(), false);
+  EXPECT_EQ(keys[0].at("sign_count").to_number<std::uint64_t>(), 0u);
+  EXPECT_TRUE(keys[0].at("last_used").is_null());
+}
+
+TEST_F(CliTest, AddAcceptsCrLfLinesAndALastLineWithoutNewline) {
+  const Output out =
+      cli({"add", "bot", "--api-key", kApiKey}, std::string(kSecret) + "\r\n" + kPassphrase);  // no final newline
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  const Output signed_ = cli({"sign", "bot", "GET", kBalance});
+  ASSERT_EQ(signed_.exit_code, 0) << signed_.err;
+  EXPECT_EQ(http_request(exchange_, "GET", kBalance, parse_header_lines(signed_.out)).code, "0");
+}
+
+TEST_F(CliTest, StatusShowsTheDaemonWithoutSecrets) {
+  add_key();
+  const Output out = cli({"status"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_NE(out.out.find("okx-vaultd "), std::string::npos) << out.out;
+  EXPECT_NE(out.out.find("keys:    1"), std::string::npos) << out.out;
+  expect_no_secrets(out);
+
+  const Output as_json = cli({"status", "--json"});
+  ASSERT_EQ(as_json.exit_code, 0) << as_json.err;
+  EXPECT_EQ(json::parse(as_json.out).at("keys").to_number<std::uint64_t>(), 1u);
+}
+
+TEST_F(CliTest, SocketComesFromTheEnvironmentWithoutSocketOption) {
+  const Output out = run({cli_binary(), "status"}, "", {"OKX_VAULT_SOCKET=" + daemon_.socket().string()});
+  EXPECT_EQ(out.exit_code, 0) << out.err;
+}
+
+TEST_F(CliTest, SignedHeaderLinesAreAcceptedByTheExchange) {
+  add_key();
+  const Output get = cli({"sign", "bot", "GET", kBalance});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  const HeaderList get_headers = parse_header_lines(get.out);
+  EXPECT_EQ(header(get_headers, "OK-ACCESS-KEY"), kApiKey);
+  EXPECT_EQ(header(get_headers, "x-simulated-trading"), "") << "a live key";
+  const HttpReply get_reply = http_request(exchange_, "GET", kBalance, get_headers);
+  EXPECT_EQ(get_reply.status, 200) << get_reply.body;
+  EXPECT_EQ(get_reply.code, "0") << get_reply.body;
+
+  const Output post = cli({"sign", "bot", "POST", kOrder, "--body", kOrderBody});
+  ASSERT_EQ(post.exit_code, 0) << post.err;
+  EXPECT_EQ(http_request(exchange_, "POST", kOrder, parse_header_lines(post.out), kOrderBody).code, "0");
+}
+
+TEST_F(CliTest, SignJsonIsTheDaemonsReplyAndIsAcceptedByTheExchange) {
+  add_key();
+  const Output out = cli({"sign", "bot", "POST", kOrder, "--body", kOrderBody, "--json"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  const json::object reply = json::parse(out.out).as_object();
+  HeaderList headers;
+  for (const auto& entry : reply.at("headers").as_object()) {
+    headers.emplace_back(entry.key(), entry.value().as_string());
+  }
+  EXPECT_EQ(reply.at("timestamp").as_string(), header(headers, "OK-ACCESS-TIMESTAMP"));
+  EXPECT_EQ(http_request(exchange_, "POST", kOrder, headers, kOrderBody).code, "0");
+}
+
+// The documented use: eval "curl $(okx-vault sign ... --curl) URL".
+TEST_F(CliTest, SignCurlArgumentsWorkWithRealCurl) {
+  add_key();
+  const std::string script =
+      R"(eval "/usr/bin/curl -sS --max-time 10 $("$CLI" --socket "$SOCK" sign bot "$METHOD" "$P" --body "$BODY" )"
+      R"(--curl) \"$EXCHANGE\$P\"")";
+  struct Case {
+    std::string method, path, body;
+  };
+  for (const Case& c : {Case{"GET", kBalance, ""}, Case{"POST", kOrder, kOrderBody}}) {
+    SCOPED_TRACE(c.method);
+    const Output out = run({"/bin/sh", "-c", script}, "",
+                           {"CLI=" + cli_binary(), "SOCK=" + daemon_.socket().string(), "METHOD=" + c.method,
+                            "P=" + c.path, "BODY=" + c.body, "EXCHANGE=" + exchange_.url("")});
+    ASSERT_EQ(out.exit_code, 0) << out.err;
+    EXPECT_EQ(json::parse(out.out).at("code").as_string(), "0") << out.out;
+    const auto seen = exchange_.seen();
+    ASSERT_FALSE(seen.empty());
+    EXPECT_EQ(seen.back().method, c.method);
+    EXPECT_EQ(seen.back().target, c.path);
+    EXPECT_EQ(seen.back().body, c.body) << "curl sent the body byte for byte";
+  }
+}
+
+TEST_F(CliTest, BodyFromFileOrStdinIsSignedByteForByte) {
+  add_key();
+  const std::string body = std::string(kOrderBody) + "\n";  // a trailing newline is part of the body
+  write_file(dir_ / "order.json", body);
+
+  const Output from_file = cli({"sign", "bot", "POST", kOrder, "--body-file", (dir_ / "order.json").string()});
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+  EXPECT_EQ(http_request(exchange_, "POST", kOrder, parse_header_lines(from_file.out), body).code, "0");
+
+  const Output from_stdin = cli({"sign", "bot", "POST", kOrder, "--body-stdin"}, body);
+  ASSERT_EQ(from_stdin.exit_code, 0) << from_stdin.err;
+  const HeaderList headers = parse_header_lines(from_stdin.out);
+  EXPECT_EQ(http_request(exchange_, "POST", kOrder, headers, body).code, "0");
+  EXPECT_EQ(http_request(exchange_, "POST", kOrder, headers, kOrderBody).code, "50113")
+      << "without its newline it is another body";
+}
+
+TEST_F(CliTest, SimulatedKeySignsForDemoTrading) {
+  add_key("demo", {"--simulated"});
+  const Output out = cli({"sign", "demo", "GET", kBalance});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  const HeaderList headers = parse_header_lines(out.out);
+  EXPECT_EQ(header(headers, "x-simulated-trading"), "1");
+  ExchangeDouble demo_exchange({kApiKey, kSecret, kPassphrase, true});
+  EXPECT_EQ(http_request(demo_exchange, "GET", kBalance, headers).code, "0");
+  EXPECT_EQ(http_request(exchange_, "GET", kBalance, headers).code, "50101") << "a demo key on the live exchange";
+}
+
+TEST_F(CliTest, WsLoginFrameIsSignedOverTheVerifyPath) {
+  add_key();
+  const Output out = cli({"ws-login", "bot"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_TRUE(one_line(out.out)) << out.out;
+  const json::object frame = json::parse(out.out).as_object();
+  EXPECT_EQ(frame.at("op").as_string(), "login");
+  const json::object& arg = frame.at("args").as_array().at(0).as_object();
+  EXPECT_EQ(arg.at("apiKey").as_string(), kApiKey);
+  EXPECT_EQ(arg.at("passphrase").as_string(), kPassphrase);
+  const std::string timestamp(arg.at("timestamp").as_string());
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  EXPECT_LE(std::abs(std::stoll(timestamp) - now), 30) << timestamp;
+  EXPECT_EQ(arg.at("sign").as_string(), okx_signature(kSecret, timestamp + "GET/users/self/verify"));
+}
+
+TEST_F(CliTest, RevokedKeyCannotSign) {
+  add_key();
+  const Output revoked = cli({"revoke", "bot", "--yes"});
+  ASSERT_EQ(revoked.exit_code, 0) << revoked.err;
+  EXPECT_EQ(cli({"list", "--json"}).out.find("\"bot\""), std::string::npos);
+  expect_error(cli({"sign", "bot", "GET", kBalance}), kExitNotFound);
+  expect_error(cli({"revoke", "bot", "--yes"}), kExitNotFound);
+}
+
+TEST_F(CliTest, RevokeWithoutYesIsRefusedWhenStdinIsNotATerminal) {
+  add_key();
+  expect_error(cli({"revoke", "bot"}, "y\n"), kExitUsage);
+  EXPECT_EQ(cli({"sign", "bot", "GET", kBalance}).exit_code, 0) << "the key is still there";
+}
+
+// A name is part of the request target: "bot?x" must not reach key "bot".
+TEST_F(CliTest, NameWithUrlCharactersCannotReachAnotherKey) {
+  add_key();
+  for (const std::string name : {"bot?x", "bot/sign", "bot#x"}) {
+    expect_error(cli({"revoke", name, "--yes"}), kExitNotFound);
+  }
+  EXPECT_EQ(cli({"sign", "bot", "GET", kBalance}).exit_code, 0) << "bot was not revoked";
+}
+
+TEST_F(CliTest, UsageErrorsExitWithTwo) {
+  add_key();
+  expect_error(cli({}), kExitUsage);
+  expect_error(cli({"frobnicate"}), kExitUsage);
+  expect_error(cli({"sign", "bot", "GET"}), kExitUsage);
+  expect_error(cli({"add", "other"}), kExitUsage, "--api-key is required");
+  expect_error(cli({"list", "--no-such-option"}), kExitUsage);
+  expect_error(cli({"sign", "bot", "GET", kBalance, "--json", "--curl"}), kExitUsage);
+  expect_error(cli({"sign", "bot", "POST", kOrder, "--body", "{}", "--body-stdin"}), kExitUsage);
+  expect_error(cli({"--timeout", "-1", "status"}), kExitUsage);
+}
+
+TEST_F(CliTest, SecretsCannotBePassedOnTheCommandLine) {
+  const std::string argv_secret = "ARGV-SECRET-5f2d9";
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"add", "bot", "--api-key", kApiKey, "--secret", argv_secret},
+        std::vector<std::string>{"add", "bot", "--api-key", kApiKey, "--secret=" + argv_secret},
+        std::vector<std::string>{"add", "bot", "--api-key", kApiKey, "--passphrase", argv_secret},
+        std::vector<std::string>{"add", "bot", "--api-key", kApiKey, argv_secret, argv_secret}}) {
+    const Output out = cli(args, credentials_input());
+    expect_error(out, kExitUsage);
+    EXPECT_EQ(out.err.find(argv_secret), std::string::npos) << out.err;
+  }
+  EXPECT_EQ(cli({"list", "--json"}).out, "{\"keys\":[]}\n") << "nothing was added";
+}
+
+TEST_F(CliTest, UnreachableDaemonExitsWithThree) {
+  const Output out = run({cli_binary(), "--socket", (dir_ / "no-such.sock").string(), "status"});
+  expect_error(out, kExitUnreachable);
+}
+
+TEST_F(CliTest, PermissionDeniedExitsWithFour) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the CLI as another user";
+  if (!fs::exists("/usr/bin/setpriv")) GTEST_SKIP() << "setpriv (util-linux) is not installed";
+  add_key();
+  // Let nobody reach the socket, so that it is the daemon, not the file mode, that refuses.
+  fs::permissions(dir_.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                   fs::perms::others_read | fs::perms::others_exec);
+  ::chmod(daemon_.socket().c_str(), 0666);
+  const std::vector<std::string> as_nobody = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                                              "--clear-groups", cli_binary(), "--socket", daemon_.socket().string()};
+  auto nobody = [&](std::vector<std::string> args, const std::string& input = {}) {
+    std::vector<std::string> argv = as_nobody;
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, input);
+  };
+  const Output status = nobody({"status"});
+  ASSERT_EQ(status.exit_code, 0) << "anyone connected may ask for the status: " << status.err;
+  const Output listed = nobody({"list", "--json"});
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(listed.out, "{\"keys\":[]}\n") << "a peer sees only the keys granted to it";
+  expect_error(nobody({"add", "mine", "--api-key", kApiKey}, credentials_input()), kExitForbidden, "add");
+  expect_error(nobody({"revoke", "bot", "--yes"}), kExitForbidden, "revoke");
+  expect_error(nobody({"sign", "bot", "GET", kBalance}), kExitForbidden, "sign without a grant");
+  expect_error(nobody({"ws-login", "bot"}), kExitForbidden, "ws-login without a grant");
+}
+
+TEST_F(CliTest, NotFoundExitsWithFive) {
+  expect_error(cli({"sign", "nokey", "GET", kBalance}), kExitNotFound);
+  expect_error(cli({"ws-login", "nokey"}), kExitNotFound);
+  expect_error(cli({"revoke", "nokey", "--yes"}), kExitNotFound);
+}
+
+TEST_F(CliTest, InvalidInputExitsWithSix) {
+  add_key();
+  expect_error(cli({"add", "Not A Name", "--api-key", kApiKey}, credentials_input()), kExitInvalidInput);
+  expect_error(cli({"add", "bot", "--api-key", kApiKey}, credentials_input()), kExitInvalidInput, "key exists");
+  expect_error(cli({"add", "other", "--api-key", kApiKey}, std::string(kSecret) + "\n"), kExitInvalidInput,
+               "stdin ended before the passphrase");
+  expect_error(cli({"sign", "bot", "GET", "/not/okx"}), kExitInvalidInput);
+  expect_error(cli({"sign", "bot", "GET", kBalance, "--timestamp", "2020-12-08T09:08:57.715Z"}),
+               kExitInvalidInput, "timestamp skew");
+  // Far more than the socket buffer: the daemon refuses it before it has read it all.
+  write_file(dir_ / "huge.json", std::string(4 * 1024 * 1024, 'x'));
+  expect_error(cli({"sign", "bot", "POST", kOrder, "--body-file", (dir_ / "huge.json").string()}), kExitInvalidInput,
+               "payload too large");
+  expect_error(cli({"sign", "bot", "POST", kOrder, "--body", std::string(70 * 1024, 'x')}), kExitInvalidInput,
+               "payload too large");
+}
+
+// A server error that is real, not staged: the state directory vanished under
+// the daemon, so it cannot persist a new key and answers io_error (HTTP 500).
+TEST_F(CliTest, ServerErrorExitsWithOne) {
+  add_key();
+  fs::remove_all(daemon_.state_dir());
+  const Output out = cli({"add", "other", "--api-key", kApiKey}, credentials_input());
+  expect_error(out, kExitFailure);
+  EXPECT_EQ(cli({"list", "--json"}).out.find("\"other\""), std::string::npos)
+      << "a key that could not be stored is not in memory either";
+}
+
+TEST_F(CliTest, HelpAndVersion) {
+  const Output help = cli({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("Exit codes:"), std::string::npos) << help.out;
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"help", "sign"}, std::vector<std::string>{"sign", "--help"}}) {
+    const Output out = cli(args);
+    EXPECT_EQ(out.exit_code, 0) << out.err;
+    EXPECT_NE(out.out.find("Usage: okx-vault sign NAME METHOD PATH"), std::string::npos) << out.out;
+  }
+  const Output version = cli({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_TRUE(version.out.starts_with("okx-vault ")) << version.out;
+}
+
+}  // namespace
+}  // namespace okxvault::test

@@ -10,10 +10,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <algorithm>
+#include <array>
+#include <cstdlib>
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <thread>
@@ -39,9 +43,26 @@ constexpr auto kShutdownGrace = std::chrono::seconds(10);
 // The name under which systemd passes the master key (LoadCredential[Encrypted]=).
 constexpr std::string_view kMasterKeyCredential = "okx-vault.key";
 
+// "<3>" for an error and so on: the sd-daemon(3) prefix by which journald reads
+// the level of a line written to stderr.
+class JournalPriority final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    static constexpr std::array<std::string_view, 7> kPrefix{"<7>", "<7>", "<6>", "<4>", "<3>", "<2>", "<6>"};
+    const std::string_view prefix = kPrefix[static_cast<std::size_t>(msg.level)];
+    dest.append(prefix.data(), prefix.data() + prefix.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JournalPriority>(); }
+};
+
+// Logs go to stderr. Under journald (JOURNAL_STREAM set) each line starts with
+// its priority and the journal adds the time; elsewhere lines carry UTC times.
 void setup_logging(const std::string& level) {
   auto logger = spdlog::stderr_logger_mt("okx-vaultd");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+  formatter->add_flag<JournalPriority>('*');
+  formatter->set_pattern(std::getenv("JOURNAL_STREAM") != nullptr ? "%*%v" : "%Y-%m-%dT%H:%M:%S.%eZ %l %v");
+  logger->set_formatter(std::move(formatter));
   const auto parsed = spdlog::level::from_str(level);
   if (parsed == spdlog::level::off && level != "off") throw UsageError("unknown --log-level " + level);
   logger->set_level(parsed);
@@ -90,23 +111,6 @@ void save_usage_every(boost::asio::steady_timer& timer, std::chrono::millisecond
   });
 }
 
-int initialize(const DaemonOptions& options) {
-  if (std::filesystem::create_directories(options.state_dir)) {
-    std::filesystem::permissions(options.state_dir, std::filesystem::perms::owner_all);
-  }
-  lock_state_dir(options.state_dir);
-  const bool have_key = std::filesystem::exists(options.master_key_file);
-  if (std::filesystem::exists(options.store_file())) {
-    throw Error(Code::io_error, options.store_file().string() + ": a vault already exists; refusing to replace it");
-  }
-  const SecretBytes master_key =
-      have_key ? read_key_file(options.master_key_file) : create_key_file(options.master_key_file);
-  Vault::create(options.store_file(), master_key);
-  spdlog::info("initialized an empty vault at {} ({} key file {})", options.store_file().string(),
-               have_key ? "existing" : "new", options.master_key_file.string());
-  return 0;
-}
-
 // The sockets to serve: those systemd passed, else the ones we bind. When an
 // admin socket exists, admin calls are accepted only there.
 struct Listener {
@@ -149,6 +153,23 @@ std::filesystem::path master_key_path(const DaemonOptions& options) {
   return options.master_key_file;
 }
 
+int initialize(const DaemonOptions& options) {
+  if (std::filesystem::create_directories(options.state_dir)) {
+    std::filesystem::permissions(options.state_dir, std::filesystem::perms::owner_all);
+  }
+  lock_state_dir(options.state_dir);
+  const std::filesystem::path key_path = master_key_path(options);
+  const bool have_key = std::filesystem::exists(key_path);
+  if (std::filesystem::exists(options.store_file())) {
+    throw Error(Code::io_error, options.store_file().string() + ": a vault already exists; refusing to replace it");
+  }
+  const SecretBytes master_key = have_key ? read_key_file(key_path) : create_key_file(key_path);
+  Vault::create(options.store_file(), master_key);
+  spdlog::info("initialized an empty vault at {} ({} key file {})", options.store_file().string(),
+               have_key ? "existing" : "new", key_path.string());
+  return 0;
+}
+
 // WATCHDOG=1 from the I/O loop itself, so a wedged loop stops the pings.
 void ping_watchdog_every(boost::asio::steady_timer& timer, std::chrono::microseconds period) {
   timer.expires_after(period);
@@ -184,11 +205,14 @@ int serve(const DaemonOptions& options) {
     servers.back()->start();
     if (!listener.bound.empty()) bound.push_back(listener.bound);
   }
-  boost::asio::steady_timer usage_timer(io);
+  // The periodic timers share a strand, so that stopping them cannot race with
+  // a handler re-arming one on another I/O thread.
+  const auto timers = boost::asio::make_strand(io);
+  boost::asio::steady_timer usage_timer(timers);
   save_usage_every(usage_timer, options.usage_save_interval, *vault);
   spdlog::info("okx-vaultd {} serving {} keys with {} threads", proto::kVersion, vault->size(), options.threads);
   systemd::notify("READY=1\nSTATUS=serving " + std::to_string(vault->size()) + " keys");
-  boost::asio::steady_timer watchdog(io);
+  boost::asio::steady_timer watchdog(timers);
   if (const auto period = systemd::watchdog_period()) ping_watchdog_every(watchdog, *period / 2);
 
   // On SIGTERM/SIGINT: stop accepting, then check every 20 ms until the last
@@ -213,8 +237,10 @@ int serve(const DaemonOptions& options) {
     if (ec) return;
     spdlog::info("signal {}: finishing in-flight requests and stopping", signal);
     systemd::notify("STOPPING=1\nSTATUS=stopping");
-    usage_timer.cancel();
-    watchdog.cancel();
+    boost::asio::post(timers, [&] {
+      usage_timer.cancel();
+      watchdog.cancel();
+    });
     for (const auto& server : servers) server->stop();
     deadline = std::chrono::steady_clock::now() + kShutdownGrace;
     wait_for_drain();

@@ -31,12 +31,6 @@ void validate_sign_request(const proto::SignRequest& request) {
   }
 }
 
-std::int64_t to_ms(const std::string& iso) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(parse_iso8601_ms(iso).time_since_epoch()).count();
-}
-
-std::string from_ms(std::int64_t ms) { return iso8601_ms(Clock::time_point{std::chrono::milliseconds{ms}}); }
-
 // Names are resolved once, when the grant is made: the kernel reports ids.
 Grant to_grant(const proto::GrantInfo& info) {
   Grant grant;
@@ -53,7 +47,7 @@ Grant to_grant(const proto::GrantInfo& info) {
   }
   if (!found) throw Error(Code::bad_request, "no such " + std::string(grant.kind == Grant::Kind::user ? "user" : "group") + ": " + info.name);
   grant.read_only = info.read_only;
-  if (info.expires) grant.expires_ms = to_ms(*info.expires);
+  if (info.expires) grant.expires_ms = unix_ms(parse_iso8601_ms(*info.expires));
   for (const auto& text : info.allow) grant.allow.push_back(Rule::parse(text));
   for (const auto& text : info.deny) grant.deny.push_back(Rule::parse(text));
   grant.ws = info.ws;
@@ -66,7 +60,7 @@ proto::GrantInfo to_info(const Grant& grant) {
   info.name = grant.name;
   info.id = grant.id;
   info.read_only = grant.read_only;
-  if (grant.expires_ms) info.expires = from_ms(*grant.expires_ms);
+  if (grant.expires_ms) info.expires = iso8601_ms(*grant.expires_ms);
   for (const Rule& rule : grant.allow) info.allow.push_back(rule.text());
   for (const Rule& rule : grant.deny) info.deny.push_back(rule.text());
   info.ws = grant.ws;

@@ -13,16 +13,12 @@ namespace json = boost::json;
 
 namespace {
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
-}
+std::int64_t now_ms() { return unix_ms(Clock::now()); }
 
 std::string mask(std::string_view api_key) {
   if (api_key.size() < 12) return "****";
   return std::string(api_key.substr(0, 4)) + "…" + std::string(api_key.substr(api_key.size() - 4));
 }
-
-std::string iso(std::int64_t ms) { return iso8601_ms(Clock::time_point{std::chrono::milliseconds{ms}}); }
 
 json::value ms_or_null(const std::optional<std::int64_t>& ms) { return ms ? json::value(*ms) : json::value(nullptr); }
 
@@ -190,10 +186,10 @@ std::size_t Vault::size() const {
 
 proto::KeyInfo Vault::info(const Entry& entry) {
   proto::KeyInfo info{entry.record.name, mask(entry.record.api_key), entry.credentials.simulated,
-                      iso(entry.created_ms),  std::nullopt, entry.sign_count.load(),
+                      iso8601_ms(entry.created_ms),  std::nullopt, entry.sign_count.load(),
                       std::nullopt,           entry.grants.size()};
-  if (const auto last = entry.last_used_ms.load(); last != 0) info.last_used = iso(last);
-  if (entry.expires_ms) info.expires = iso(*entry.expires_ms);
+  if (const auto last = entry.last_used_ms.load(); last != 0) info.last_used = iso8601_ms(last);
+  if (entry.expires_ms) info.expires = iso8601_ms(*entry.expires_ms);
   return info;
 }
 
@@ -217,9 +213,7 @@ proto::KeyInfo Vault::add(const proto::AddKeyRequest& request) {
                                        SecretBytes::copy_of(request.passphrase.reveal()), request.simulated);
   entry->created_ms = now_ms();
   if (request.expires) {
-    entry->expires_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            parse_iso8601_ms(*request.expires).time_since_epoch())
-                            .count();
+    entry->expires_ms = unix_ms(parse_iso8601_ms(*request.expires));
   }
 
   std::unique_lock lock(mutex_);
@@ -267,7 +261,7 @@ std::string Vault::authorize(Entry& entry, const Caller& caller, std::string_vie
   const std::int64_t now = now_ms();
   if (entry.expires_ms && now >= *entry.expires_ms) {
     throw Error(Code::key_expired,
-                "key '" + entry.record.name + "' expired at " + iso(*entry.expires_ms), "key expired");
+                "key '" + entry.record.name + "' expired at " + iso8601_ms(*entry.expires_ms), "key expired");
   }
   Decision decision = decide(entry.grants, caller.peer, caller.admin, method, path, ws, now);
   if (!decision.allowed) throw Error(Code::policy_denied, "request refused by rule: " + decision.rule, decision.rule);

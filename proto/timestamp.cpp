@@ -24,6 +24,12 @@ std::string iso8601_ms(Clock::time_point time) {
   return std::string(text.data(), static_cast<std::size_t>(n));
 }
 
+std::int64_t unix_ms(Clock::time_point time) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+}
+
+std::string iso8601_ms(std::int64_t unix_ms) { return iso8601_ms(Clock::time_point{std::chrono::milliseconds{unix_ms}}); }
+
 std::string epoch_seconds(Clock::time_point time) {
   using namespace std::chrono;
   return std::to_string(duration_cast<seconds>(time.time_since_epoch()).count());

@@ -5,6 +5,7 @@
 // nanosecond clock into another instant. Pure and thread-safe.
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,9 @@ using Clock = std::chrono::system_clock;
 
 std::string iso8601_ms(Clock::time_point time);     // 2020-12-08T09:08:57.715Z
 std::string epoch_seconds(Clock::time_point time);  // 1538054050
+// Times as the store keeps them: Unix milliseconds.
+std::int64_t unix_ms(Clock::time_point time);
+std::string iso8601_ms(std::int64_t unix_ms);
 // Throw Error(bad_request) for anything else.
 Clock::time_point parse_iso8601_ms(std::string_view text);
 Clock::time_point parse_epoch_seconds(std::string_view text);

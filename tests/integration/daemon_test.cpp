@@ -11,6 +11,7 @@
 
 #include "client/client.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/reference_sign.hpp"
 
 namespace okxvault {
 namespace {
@@ -27,17 +28,8 @@ proto::AddKeyRequest add_request(std::string name, bool simulated = false) {
           simulated};
 }
 
-// base64(HMAC-SHA256(secret, prehash)), computed here without the daemon's signer.
-std::string expected_sign(std::string_view prehash) {
-  crypto_auth_hmacsha256_state state;
-  crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(kSecret.data()), kSecret.size());
-  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(prehash.data()), prehash.size());
-  unsigned char mac[crypto_auth_hmacsha256_BYTES];
-  crypto_auth_hmacsha256_final(&state, mac);
-  char b64[sodium_base64_ENCODED_LEN(sizeof mac, sodium_base64_VARIANT_ORIGINAL)];
-  sodium_bin2base64(b64, sizeof b64, mac, sizeof mac, sodium_base64_VARIANT_ORIGINAL);
-  return b64;
-}
+// The signature a second implementation computes, not the daemon's signer.
+std::string expected_sign(std::string_view prehash) { return test::okx_signature(kSecret, prehash); }
 
 std::map<std::string, std::string> as_map(const proto::Headers& headers) {
   return {headers.begin(), headers.end()};

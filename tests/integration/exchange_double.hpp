@@ -16,10 +16,9 @@
 #include <utility>
 #include <vector>
 
-namespace okxvault::test {
+#include "tests/support/reference_sign.hpp"
 
-// base64(HMAC-SHA256(secret, message)), the OKX V5 signature, from libsodium.
-std::string okx_signature(std::string_view secret, std::string_view message);
+namespace okxvault::test {
 
 // The account the exchange knows: what a user pasted into the vault.
 struct ExchangeAccount {

@@ -40,6 +40,7 @@
 #include "proto/messages.hpp"
 #include "proto/secret.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/reference_sign.hpp"
 
 namespace okxvault {
 namespace {
@@ -55,19 +56,6 @@ constexpr std::string_view kPath = "/api/v5/account/balance?ccy=BTC";
 
 std::span<const unsigned char> bytes_of(std::string_view text) {
   return {reinterpret_cast<const unsigned char*>(text.data()), text.size()};
-}
-
-// The expected signature, computed here with libsodium directly, not by Signer.
-std::string independent_sign(std::string_view secret, std::string_view prehash) {
-  ensure_sodium();
-  std::array<unsigned char, crypto_auth_hmacsha256_BYTES> mac{};
-  crypto_auth_hmacsha256_state state;
-  crypto_auth_hmacsha256_init(&state, bytes_of(secret).data(), secret.size());
-  crypto_auth_hmacsha256_update(&state, bytes_of(prehash).data(), prehash.size());
-  crypto_auth_hmacsha256_final(&state, mac.data());
-  std::array<char, sodium_base64_ENCODED_LEN(crypto_auth_hmacsha256_BYTES, sodium_base64_VARIANT_ORIGINAL)> b64{};
-  sodium_bin2base64(b64.data(), b64.size(), mac.data(), mac.size(), sodium_base64_VARIANT_ORIGINAL);
-  return b64.data();
 }
 
 std::string base64(std::string_view text, int variant) {
@@ -176,7 +164,7 @@ void expect_signs_as(Vault& vault, const Key& key) {
   SCOPED_TRACE("key " + key.name);
   const proto::Headers headers = sign(vault, key.name, kTimestamp, "GET", kPath, "");
   const std::string prehash = std::string(kTimestamp) + "GET" + std::string(kPath);
-  EXPECT_EQ(header(headers, "OK-ACCESS-SIGN"), independent_sign(key.secret, prehash));
+  EXPECT_EQ(header(headers, "OK-ACCESS-SIGN"), test::okx_signature(key.secret, prehash));
   EXPECT_EQ(header(headers, "OK-ACCESS-KEY"), key.api_key);
   EXPECT_EQ(header(headers, "OK-ACCESS-PASSPHRASE"), key.passphrase);
   EXPECT_EQ(header(headers, "OK-ACCESS-TIMESTAMP"), std::string(kTimestamp));
@@ -333,7 +321,7 @@ TEST(VaultRoundTrip, WsLoginUsesTheStoredKey) {
   EXPECT_EQ(frame.api_key, key.api_key);
   EXPECT_EQ(frame.passphrase, key.passphrase);
   EXPECT_EQ(frame.timestamp, "1538054050");
-  EXPECT_EQ(frame.sign, independent_sign(key.secret, "1538054050GET/users/self/verify"));
+  EXPECT_EQ(frame.sign, test::okx_signature(key.secret, "1538054050GET/users/self/verify"));
 }
 
 TEST(VaultRoundTrip, AnEmptyVaultReopensEmpty) {
@@ -717,7 +705,7 @@ TEST_F(SmallStore, FailedRemoveLeavesThePreviousStoreAndMemoryIntact) {
     // The key that could not be removed from disk still signs.
     const proto::Headers headers = sign(*vault, keys_[0].name, kTimestamp, "GET", kPath, "");
     const std::string prehash = std::string(kTimestamp) + "GET" + std::string(kPath);
-    return header(headers, "OK-ACCESS-SIGN") == independent_sign(keys_[0].secret, prehash) ? 0 : 5;
+    return header(headers, "OK-ACCESS-SIGN") == test::okx_signature(keys_[0].secret, prehash) ? 0 : 5;
   });
   EXPECT_EQ(child, 0) << "1 remove succeeded, 2 wrong code, 4 key gone from memory, 5 signs differently";
 

@@ -2,6 +2,7 @@
 // Client against a real okx-vaultd.
 
 const assert = require('node:assert/strict');
+const net = require('node:net');
 const { after, before, describe, test } = require('node:test');
 const { setTimeout: sleep } = require('node:timers/promises');
 
@@ -152,6 +153,24 @@ describe('Client', () => {
     const error = await rejects(missing.status(), 'unreachable', undefined);
     assert.match(error.message, /missing\.sock/);
     missing.close();
+  });
+
+  test('a reply outside the protocol', async () => {
+    const cases = [
+      ['HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc', /not JSON/, 200],
+      ['HTTP/1.1 500 Oops\r\nContent-Length: 2\r\n\r\n{}', /without an error object/, 500],
+      ['SSH-2.0-OpenSSH\r\n\r\n', /outside HTTP/, undefined],
+    ];
+    for (const [reply, what, status] of cases) {
+      const socketPath = `${daemon.dir}/impostor.sock`;
+      const server = net.createServer((connection) => connection.once('data', () => connection.end(reply)));
+      await new Promise((resolve) => server.listen(socketPath, resolve));
+      const impostor = new Client({ socketPath });
+      const error = await rejects(impostor.status(), 'protocol_error', status);
+      assert.match(error.message, what);
+      impostor.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   test('socket path from the argument, OKX_VAULT_SOCKET or the default', async () => {

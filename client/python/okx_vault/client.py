@@ -109,26 +109,36 @@ class Client:
         return reply
 
     def _exchange(self, method, target, body):
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        for attempt in (1, 2):
-            reused = self._connection is not None
-            if not reused:
-                self._connection = _UnixConnection(self.socket_path, self.timeout)
+        for may_retry in (self._connection is not None, False):
             try:
-                self._connection.request(method, target, body=body, headers=headers)
-                response = self._connection.getresponse()
-                data = response.read()
-                if response.will_close:
-                    self.close()
-                return response.status, data
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as error:
+                return self._exchange_once(method, target, body)
+            except _StaleConnection as stale:
+                if not may_retry:
+                    raise VaultError("unreachable", f"okx-vaultd at {self.socket_path} closed the connection") from stale.__cause__
+
+    def _exchange_once(self, method, target, body):
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        if self._connection is None:
+            self._connection = _UnixConnection(self.socket_path, self.timeout)
+        try:
+            self._connection.request(method, target, body=body, headers=headers)
+            response = self._connection.getresponse()
+            data = response.read()
+            if response.will_close:
                 self.close()
-                if not reused or attempt == 2:
-                    raise VaultError("unreachable", f"okx-vaultd at {self.socket_path} closed the connection") from error
-            except http.client.HTTPException as error:
-                self.close()
-                raise VaultError("protocol_error", f"okx-vaultd at {self.socket_path}: {error!r}") from None
-            except OSError as error:
-                self.close()
-                raise VaultError("unreachable", f"cannot reach okx-vaultd at {self.socket_path}: {error.strerror or error}") from None
-        raise AssertionError("unreachable")
+            return response.status, data
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as error:
+            self.close()
+            raise _StaleConnection() from error
+        except http.client.HTTPException as error:
+            self.close()
+            raise VaultError("protocol_error", f"okx-vaultd at {self.socket_path}: {error!r}") from None
+        except OSError as error:
+            self.close()
+            raise VaultError("unreachable", f"cannot reach okx-vaultd at {self.socket_path}: {error.strerror or error}") from None
+
+
+# The daemon closed a kept-alive connection before answering: worth one retry
+# on a fresh connection.
+class _StaleConnection(Exception):
+    pass

@@ -2,6 +2,8 @@
 
 import json
 import os
+import socket
+import threading
 import time
 import unittest
 
@@ -148,6 +150,23 @@ class ClientTest(unittest.TestCase):
             error = self.assert_vault_error("unreachable", None, missing.status)
         self.assertIn("missing.sock", str(error))
 
+    def test_a_reply_outside_the_protocol(self):
+        for reply, what, status in ((b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc", "not JSON", 200),
+                                    (b"HTTP/1.1 500 Oops\r\nContent-Length: 2\r\n\r\n{}", "without an error object", 500),
+                                    (b"SSH-2.0-OpenSSH\r\n\r\n", "", None)):
+            with self.subTest(what or "not HTTP"):
+                path = str(self.daemon.dir / "impostor.sock")
+                with socket.socket(socket.AF_UNIX) as server:
+                    server.bind(path)
+                    server.listen()
+                    answer = threading.Thread(target=_answer_once, args=(server, reply))
+                    answer.start()
+                    with Client(path) as client:
+                        error = self.assert_vault_error("protocol_error", status, client.status)
+                    answer.join()
+                os.unlink(path)
+                self.assertIn(what, error.message)
+
     def test_socket_path_from_argument_environment_or_default(self):
         saved = os.environ.pop("OKX_VAULT_SOCKET", None)
         try:
@@ -178,6 +197,13 @@ class ClientTest(unittest.TestCase):
     def test_the_client_holds_no_secret(self):
         self.sign("main", "GET", "/api/v5/account/balance")
         self.assertNotIn(SECRET, repr(vars(self.client)))
+
+
+def _answer_once(server, reply):
+    connection, _ = server.accept()
+    with connection:
+        connection.recv(65536)
+        connection.sendall(reply)
 
 
 if __name__ == "__main__":

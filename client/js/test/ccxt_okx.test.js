@@ -6,6 +6,7 @@
 // ccxt's fetchImplementation hook records the request and answers it.
 
 const assert = require('node:assert/strict');
+const util = require('node:util');
 const { after, before, describe, test } = require('node:test');
 
 const ccxt = require('ccxt'); // a dev dependency: `npm ci` in client/js
@@ -77,9 +78,14 @@ describe('ccxt okx through the vault', () => {
 
   async function sameRequest(call, options) {
     const { vaulted, direct } = pair(options);
+    const logged = [];
+    vaulted.verbose = true; // ccxt logs each request and response
+    vaulted.log = (...args) => logged.push(util.format(...args));
     await call(vaulted);
     await call(direct);
     assert.deepEqual(vaulted.sent, direct.sent);
+    assert.ok(logged.length > 0);
+    assert.equal(logged.join('\n').includes(SECRET), false, 'the secret is in ccxt\'s log');
     assert.equal(holds(vaulted, SECRET), false, 'the ccxt instance holds the secret');
     assert.equal(holds(direct, SECRET), true); // the search does find it where it is
     assert.ok(!vaulted.secret && !vaulted.password);

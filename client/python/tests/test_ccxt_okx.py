@@ -59,7 +59,7 @@ class CcxtOkxTest(unittest.TestCase):
         call(vaulted)
         call(direct)
         self.assertEqual(vaulted.sent, direct.sent)
-        self.assertNotIn(SECRET, repr(vars(vaulted)))
+        self.assertNotIn(SECRET, repr(vars(vaulted)) + repr(vars(vaulted.okx_vault)))
         self.assertFalse(vaulted.secret)
         self.assertFalse(vaulted.password)
         return vaulted.sent

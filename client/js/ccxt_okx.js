@@ -98,7 +98,7 @@ function vaultOkx(ccxt, { key, socketPath, timeout, okxClass = ccxt.okx } = {}, 
       return headers;
     }
 
-    // Closes the vault connections (ccxt's close() exists only in ccxt.pro).
+    // ccxt's close(), and the vault's connections too.
     async close() {
       this.#vault.close();
       if (super.close) await super.close();

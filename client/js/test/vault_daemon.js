@@ -45,8 +45,9 @@ class VaultDaemon {
     const deadline = Date.now() + 20000;
     while (!(await listening(this.socket))) {
       if (this.process.exitCode !== null || Date.now() > deadline) {
-        await this.close();
-        throw new Error(`okx-vaultd did not start: ${this.log()}`);
+        const error = new Error(`okx-vaultd did not start: ${this.log()}`);
+        await this.close().catch(() => {});
+        throw error;
       }
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
@@ -73,16 +74,20 @@ class VaultDaemon {
     return Buffer.concat(files.filter((f) => fs.statSync(f).isFile()).map((f) => fs.readFileSync(f)));
   }
 
+  // Stops the daemon as systemd would; throws unless it exited cleanly (under
+  // the sanitizers, a leak or an error makes that exit non-zero).
   async stop() {
-    if (this.process.exitCode === null && this.process.signalCode === null) {
-      this.process.kill('SIGTERM');
-      await this.exited;
-    }
+    if (this.process.exitCode === null && this.process.signalCode === null) this.process.kill('SIGTERM');
+    const code = await this.exited;
+    if (code !== 0) throw new Error(`okx-vaultd exited with ${code ?? this.process.signalCode}: ${this.log()}`);
   }
 
   async close() {
-    await this.stop();
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    try {
+      await this.stop();
+    } finally {
+      fs.rmSync(this.dir, { recursive: true, force: true });
+    }
   }
 }
 

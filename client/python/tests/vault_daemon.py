@@ -64,11 +64,17 @@ class VaultDaemon:
         return {path: path.read_bytes() for path in self.dir.rglob("*") if path.is_file()}
 
     def stop(self):
+        """Stops the daemon as systemd would; raises unless it exited cleanly
+        (under the sanitizers, a leak or an error makes that exit non-zero)."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             self.process.wait(timeout=20)
         self._log.close()
+        if self.process.returncode != 0:
+            raise RuntimeError(f"okx-vaultd exited with {self.process.returncode}: " + self.log())
 
     def close(self):
-        self.stop()
-        self._dir.cleanup()
+        try:
+            self.stop()
+        finally:
+            self._dir.cleanup()

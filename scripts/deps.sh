@@ -7,7 +7,7 @@ packages=(
   cmake g++ make pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
   libsodium-dev libspdlog-dev libsystemd-dev libgtest-dev
-  curl util-linux passwd systemd
+  curl util-linux passwd systemd valgrind
   python3 nodejs
 )
 # Debian packages npm apart from nodejs; other nodejs builds bring their own.

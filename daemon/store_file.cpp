@@ -74,6 +74,19 @@ std::filesystem::path directory_of(const std::filesystem::path& path) {
   return path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
 }
 
+// A write killed before its rename leaves its temporary file behind, holding
+// records that may since have been revoked: the next write removes it, so that
+// a revoke, once acknowledged, is off the disk. The caller is the directory's
+// only writer (the daemon holds the state directory's lock).
+void remove_stale_temporaries(const std::filesystem::path& path) {
+  const std::string prefix = "." + path.filename().string() + ".";
+  std::error_code ec, ignored;  // best effort: the write itself has succeeded
+  for (std::filesystem::directory_iterator it(directory_of(path), ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() == prefix.size() + 6 && name.starts_with(prefix)) std::filesystem::remove(it->path(), ignored);
+  }
+}
+
 }  // namespace
 
 std::vector<unsigned char> read_private_file(const std::filesystem::path& path) {
@@ -104,6 +117,7 @@ void write_file_atomically(const std::filesystem::path& path, std::span<const un
     ::unlink(temp.c_str());
     throw;
   }
+  remove_stale_temporaries(path);
   fsync_directory(dir);
 }
 

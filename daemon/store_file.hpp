@@ -2,7 +2,8 @@
 // The files the vault keeps on disk: the store and its master key file.
 // Writes replace a file atomically and durably (temp file in the same directory,
 // fsync, rename, fsync of the directory), so a crash leaves the old or the new
-// file, never a mix. Reads refuse files that group or others may read.
+// file, never a mix; a temporary file a crash left behind is removed by the next
+// write. Reads refuse files that group or others may read.
 // Errors are Error(io_error / insecure_permissions / wrong_master_key) whose
 // message names the file.
 

@@ -1,0 +1,313 @@
+// The real daemon under abuse: thousands of held connections, slowloris, oversized
+// and garbage requests, a peer that never reads. It must keep answering a
+// well-behaved client, keep its memory bounded, and drop each abuser by the limit
+// or timeout proto/PROTOCOL.md documents. The bounds are generous liveness
+// bounds, not speed targets; the measured numbers are printed.
+
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <gtest/gtest.h>
+#include <iostream>
+#include <thread>
+
+#include "client/client.hpp"
+#include "tests/support/process.hpp"
+
+namespace okxvault {
+namespace {
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using test::Daemon;
+using test::TempDir;
+
+constexpr int kHeld = 2000;
+constexpr auto kIdleTimeout = 4000ms;
+constexpr auto kRequestTimeout = 2000ms;
+// Generous: only a wedged daemon misses these.
+constexpr auto kLiveness = 5s;
+constexpr auto kDropMargin = 5s;
+
+double ms_of(std::chrono::milliseconds d) { return static_cast<double>(d.count()); }
+double ms_since(Clock::time_point start) { return std::chrono::duration<double, std::milli>(Clock::now() - start).count(); }
+
+// A raw connection to the daemon, for what no real client would send.
+class Raw {
+ public:
+  explicit Raw(const std::filesystem::path& socket) : fd_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);
+    if (fd_ < 0 || ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      throw std::runtime_error("connect failed: " + std::string(std::strerror(errno)));
+    }
+  }
+  ~Raw() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Raw(Raw&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Raw(const Raw&) = delete;
+
+  // Sends what it can; the daemon may close mid-way, which is its right.
+  void send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return;
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+  // Everything until the daemon closes; "timeout" appended if it had not closed by then.
+  std::string read_until_closed(std::chrono::milliseconds limit) {
+    std::string out;
+    const auto deadline = Clock::now() + limit;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      pollfd p{fd_, POLLIN, 0};
+      if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) return out + "timeout";
+      char buf[4096];
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return out;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+long rss_kib(pid_t pid) {
+  const std::string status = test::read_file("/proc/" + std::to_string(pid) + "/status");
+  const auto at = status.find("VmRSS:");
+  return at == std::string::npos ? -1 : std::stol(status.substr(at + 6));
+}
+
+std::size_t count(const std::string& text, std::string_view what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// A well-behaved bot: one keep-alive connection, a sign and a status every 50 ms.
+class Bot {
+ public:
+  explicit Bot(const std::filesystem::path& socket)
+      : thread_([this, socket] {
+          Client c(socket.string(), 30s);
+          while (!stop_) {
+            const auto start = Clock::now();
+            try {
+              c.sign("main", {"GET", "/api/v5/account/balance", "", std::nullopt});
+              c.status();
+              ++answered_;
+            } catch (const std::exception& e) {
+              ++failed_;
+              std::cerr << "bot call failed: " << e.what() << '\n';
+            }
+            const double ms = ms_since(start);
+            if (ms > worst_ms_) worst_ms_ = ms;
+            std::this_thread::sleep_for(50ms);
+          }
+        }) {}
+  ~Bot() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int answered() const { return answered_; }
+  int failed() const { return failed_; }
+  double worst_ms() const { return worst_ms_; }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int> answered_{0}, failed_{0};
+  std::atomic<double> worst_ms_{0};
+  std::thread thread_;
+};
+
+class AbuseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Our side holds the connections too: one descriptor each.
+    rlimit limit{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &limit), 0);
+    if (limit.rlim_max < 3 * kHeld) GTEST_SKIP() << "RLIMIT_NOFILE hard limit " << limit.rlim_max << " is too low";
+    limit.rlim_cur = limit.rlim_max;
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &limit), 0);
+    daemon_ = std::make_unique<Daemon>(
+        dir_.path(), std::vector<std::string>{"--max-connections", std::to_string(kHeld + 50), "--idle-timeout-ms",
+                                              std::to_string(kIdleTimeout.count()), "--request-timeout-ms",
+                                              std::to_string(kRequestTimeout.count())});
+    Client(daemon_->socket().string())
+        .add({"main", "8f2e0a4c-5b1d-4e7f-9a3c", SecretBytes::copy_of("9D3F6A1C7E2B48D5"),
+              SecretBytes::copy_of("pass-1")});
+  }
+
+  Raw connect() { return Raw(daemon_->socket()); }
+
+  TempDir dir_;
+  std::unique_ptr<Daemon> daemon_;
+};
+
+TEST_F(AbuseTest, HeldConnectionsAndTheConnectionLimit) {
+  Bot bot(daemon_->socket());
+  std::this_thread::sleep_for(200ms);
+  const long rss_before = rss_kib(daemon_->pid());
+
+  // Up to the limit the connections are held; beyond it each gets 503 and is closed.
+  std::vector<Raw> held;
+  const auto opened = Clock::now();
+  for (int i = 0; i < kHeld; ++i) held.push_back(connect());
+  std::vector<Raw> extra;
+  for (int i = 0; i < 100; ++i) extra.push_back(connect());
+  int refused = 0;
+  for (Raw& r : extra) {
+    const std::string reply = r.read_until_closed(kLiveness);
+    if (reply.starts_with("HTTP/1.1 503") && reply.find("too_many_connections") != std::string::npos) ++refused;
+  }
+  const long rss_held = rss_kib(daemon_->pid());
+  // kHeld + 50 are allowed and the bot holds one: 49 of the 100 fit, 51 do not.
+  EXPECT_GE(refused, 45);
+  EXPECT_LE(refused, 55);
+
+  // Every held connection, idle since it opened, is closed by the idle timeout.
+  int closed = 0;
+  for (Raw& r : held) closed += r.read_until_closed(kIdleTimeout + kDropMargin) == "";
+  const double drop_ms = ms_since(opened);
+  held.clear();
+  std::this_thread::sleep_for(200ms);
+  const long rss_after = rss_kib(daemon_->pid());
+  bot.stop();
+
+  std::cout << "held " << kHeld << " connections; " << refused << " of 100 more refused with 503; " << closed
+            << " closed by the idle timeout within " << drop_ms << " ms of opening\n"
+            << "daemon RSS: " << rss_before << " KiB before, " << rss_held << " KiB holding them, " << rss_after
+            << " KiB after\n"
+            << "bot: " << bot.answered() << " answered, " << bot.failed() << " failed, worst " << bot.worst_ms()
+            << " ms\n";
+  EXPECT_EQ(closed, kHeld);
+  EXPECT_GT(bot.answered(), 0);
+  EXPECT_EQ(bot.failed(), 0);
+  EXPECT_LT(bot.worst_ms(), ms_of(kLiveness));
+  EXPECT_LT(rss_held - rss_before, 256 * 1024) << "more than 128 KiB per held connection";
+  EXPECT_LT(rss_after - rss_before, 128 * 1024);
+}
+
+TEST_F(AbuseTest, SlowAndMalformedClientsAreDropped) {
+  Bot bot(daemon_->socket());
+  std::this_thread::sleep_for(200ms);
+  const long rss_before = rss_kib(daemon_->pid());
+  const std::string status = "GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n";
+
+  // Slowloris: a header byte a second never completes a request.
+  const auto slow_started = Clock::now();
+  double slow_dropped_ms = -1;
+  std::thread slowloris([&] {
+    Raw r = connect();
+    const std::string request = "GET /v1/status HTTP/1.1\r\nX-Slow: " + std::string(100, 'a');
+    for (char byte : request) {
+      r.send(std::string_view(&byte, 1));
+      pollfd p{r.fd(), POLLIN, 0};
+      if (::poll(&p, 1, 1000) > 0) break;  // the daemon closed it (or, wrongly, answered)
+    }
+    if (r.read_until_closed(kDropMargin) == "") slow_dropped_ms = ms_since(slow_started);
+  });
+
+  // A reader that never reads: the daemon's writes stall and time out.
+  const auto stall_started = Clock::now();
+  double stalled_dropped_ms = -1;
+  std::thread never_reads([&] {
+    Raw r = connect();
+    std::string many;
+    for (int i = 0; i < 20000; ++i) many += "GET /v1/keys HTTP/1.1\r\nHost: x\r\n\r\n";
+    r.send(many);  // blocks once both socket buffers are full, until the daemon gives up
+    std::this_thread::sleep_for(kRequestTimeout);
+    pollfd p{r.fd(), POLLIN, 0};
+    // Its replies are waiting unread; the daemon's end is closed behind them.
+    std::string rest;
+    while (::poll(&p, 1, static_cast<int>(std::chrono::milliseconds(kDropMargin).count())) > 0) {
+      char buf[65536];
+      const ssize_t n = ::recv(r.fd(), buf, sizeof buf, 0);
+      if (n <= 0) {
+        if (n == 0) stalled_dropped_ms = ms_since(stall_started);
+        break;
+      }
+    }
+  });
+
+  struct Case {
+    std::string name, request, expect;
+  };
+  const std::vector<Case> cases = {
+      {"headers over 8 KiB", "GET /v1/status HTTP/1.1\r\nX-Big: " + std::string(9000, 'a') + "\r\n\r\n",
+       "431 "},
+      // Boost.Beast 1.81 applies its header limit to the unparsed bytes of each
+      // read, so small fields arriving over several reads pass 8 KiB (16 KiB is
+      // still answered): what holds is a bound, refused here at 64 KiB.
+      {"many small headers over 64 KiB", [] {
+         std::string r = "GET /v1/status HTTP/1.1\r\n";
+         for (int i = 0; i < 6000; ++i) r += "X-H" + std::to_string(i) + ": v\r\n";
+         return r + "\r\n";
+       }(),
+       "431 "},
+      {"declared body over 64 KiB",
+       "POST /v1/keys HTTP/1.1\r\nContent-Length: 70000\r\n\r\n" + std::string(70000, '{'), "413 "},
+      {"chunked body over 64 KiB", [] {
+         std::string r = "POST /v1/keys HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+         for (int i = 0; i < 20; ++i) r += "1000\r\n" + std::string(0x1000, 'x') + "\r\n";
+         return r + "0\r\n\r\n";
+       }(),
+       "413 "},
+      {"absurd content length", "POST /v1/keys HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", "400 "},
+      {"negative content length", "POST /v1/keys HTTP/1.1\r\nContent-Length: -1\r\n\r\n", "400 "},
+      {"not HTTP", std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) + "\r\n\r\n", "400 "},
+      {"header without a colon", "GET /v1/status HTTP/1.1\r\nNoColonHere\r\n\r\n", "400 "},
+      {"NUL in the request line", std::string("GET /v1/st\0tus HTTP/1.1\r\n\r\n", 27), "400 "},
+      {"a request, then garbage", status + "\xff\xfe garbage \x01\x02\r\n\r\n", "400 "},
+  };
+  for (const Case& c : cases) {
+    Raw r = connect();
+    r.send(c.request);
+    const std::string reply = r.read_until_closed(kLiveness);
+    EXPECT_FALSE(reply.ends_with("timeout")) << c.name << ": the connection was not closed";
+    // The answer to the garbage is the last one on the connection.
+    const auto last = reply.rfind("HTTP/1.1 ");
+    ASSERT_NE(last, std::string::npos) << c.name << ": no answer: " << reply;
+    EXPECT_EQ(reply.substr(last + 9, 4), c.expect) << c.name << ": " << reply;
+    EXPECT_NE(reply.find("\"error\""), std::string::npos) << c.name;
+  }
+  {
+    Raw r = connect();  // the well-formed request before the garbage was answered
+    r.send(status + "\x01\x02\x03\r\n\r\n");
+    const std::string reply = r.read_until_closed(kLiveness);
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 200 ")) << reply;
+    EXPECT_EQ(count(reply, "HTTP/1.1 "), 2u) << reply;
+  }
+
+  slowloris.join();
+  never_reads.join();
+  const long rss_after = rss_kib(daemon_->pid());
+  bot.stop();
+  std::cout << "slowloris dropped after " << slow_dropped_ms << " ms; the peer that never reads dropped after "
+            << stalled_dropped_ms << " ms (request timeout " << kRequestTimeout.count() << " ms)\n"
+            << "daemon RSS: " << rss_before << " KiB before, " << rss_after << " KiB after\n"
+            << "bot: " << bot.answered() << " answered, " << bot.failed() << " failed, worst " << bot.worst_ms()
+            << " ms\n";
+  const double limit_ms = ms_of(kRequestTimeout + kDropMargin);
+  EXPECT_GT(slow_dropped_ms, 0) << "the slowloris connection was never closed";
+  EXPECT_LT(slow_dropped_ms, limit_ms);
+  EXPECT_GT(stalled_dropped_ms, 0) << "the connection that never reads was never closed";
+  EXPECT_LT(stalled_dropped_ms, limit_ms + ms_of(kRequestTimeout));
+  EXPECT_GT(bot.answered(), 0);
+  EXPECT_EQ(bot.failed(), 0);
+  EXPECT_LT(bot.worst_ms(), ms_of(kLiveness));
+  EXPECT_LT(rss_after - rss_before, 128 * 1024);
+}
+
+}  // namespace
+}  // namespace okxvault

@@ -1,0 +1,236 @@
+// Where a secret must never show up, after a whole life of the real daemon (add,
+// sign, ws-login, list, grants, errors, revoke, restart): its log, the audit log,
+// every file it wrote, every response body but the two that must carry the
+// passphrase, the CLI's output, and its /proc cmdline and environment. Each
+// search is in raw, base64 and hex form, and each place is shown to be searched
+// by finding something that is there.
+
+#include <signal.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <gtest/gtest.h>
+#include <iostream>
+#include <thread>
+
+#include "client/client.hpp"
+#include "tests/support/process.hpp"
+
+namespace okxvault {
+namespace {
+using test::Daemon;
+using test::Output;
+using test::TempDir;
+
+constexpr std::string_view kApiKey = "5e0c9a2b-71d4-4f3e-8b6a-0d9c2e4f6a81";
+constexpr std::string_view kSecret = "LEAKCHECK-SECRET-7Fq2Lw9Zr4Tx8Kd1Mv6Bn3Hs";
+constexpr std::string_view kPassphrase = "LEAKCHECK-PASS-Qm5-Wz8-Yr2";
+
+std::span<const unsigned char> as_bytes(std::string_view text) {
+  return {reinterpret_cast<const unsigned char*>(text.data()), text.size()};
+}
+
+std::string base64(std::string_view text, int variant) {
+  std::string out(sodium_base64_ENCODED_LEN(text.size(), variant), '\0');
+  sodium_bin2base64(out.data(), out.size(), as_bytes(text).data(), text.size(), variant);
+  out.pop_back();
+  return out;
+}
+
+std::string hex(std::string_view text) {
+  std::string out(text.size() * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), as_bytes(text).data(), text.size());
+  out.pop_back();
+  return out;
+}
+
+// The forms a secret could leak in: raw, base64 (with and without padding, URL
+// alphabet), hex in either case.
+std::vector<std::string> forms(std::string_view secret) {
+  std::string upper = hex(secret);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return {std::string(secret), base64(secret, sodium_base64_VARIANT_ORIGINAL),
+          base64(secret, sodium_base64_VARIANT_ORIGINAL_NO_PADDING), base64(secret, sodium_base64_VARIANT_URLSAFE),
+          hex(secret), upper};
+}
+
+// Names the first form of `secret` found in `text`, or "".
+std::string found(const std::string& text, std::string_view secret) {
+  for (const std::string& form : forms(secret)) {
+    if (text.find(form) != std::string::npos) return form;
+  }
+  return {};
+}
+
+class LeakTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { ::signal(SIGPIPE, SIG_IGN); }
+  void SetUp() override { ASSERT_GE(sodium_init(), 0); }
+
+  // A place searched: it must hold neither the secret nor the passphrase.
+  void searched(const std::string& text, const std::string& where) {
+    EXPECT_EQ(found(text, kSecret), "") << "the secret is in " << where;
+    EXPECT_EQ(found(text, kPassphrase), "") << "the passphrase is in " << where;
+    ++places_;
+  }
+
+  Output cli(const std::vector<std::string>& args, const std::string& input = {}) {
+    std::vector<std::string> argv = {test::cli_binary(), "--socket", daemon_->socket().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return test::run(argv, input);
+  }
+
+  // A CLI call that must succeed and whose output must hold no secret.
+  Output clean_cli(const std::vector<std::string>& args, const std::string& input = {}) {
+    Output out = cli(args, input);
+    EXPECT_EQ(out.exit_code, 0) << args[0] << ": " << out.err;
+    searched(out.out + out.err, "the output of okx-vault " + args[0]);
+    return out;
+  }
+
+  Client::RawReply raw(std::string_view method, std::string_view target, std::string_view body = {}) {
+    Client::RawReply reply = Client(daemon_->socket().string()).request(method, target, body);
+    searched(reply.body, std::string(method) + " " + std::string(target) + " reply");
+    return reply;
+  }
+
+  std::string proc(const std::string& what) const {
+    return test::read_file("/proc/" + std::to_string(daemon_->pid()) + "/" + what);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Daemon> daemon_;
+  int places_ = 0;
+};
+
+TEST_F(LeakTest, TheSearchFindsEveryForm) {
+  // The control for found(): each form, embedded in other text, is found.
+  for (const std::string& form : forms(kSecret)) EXPECT_EQ(found("x" + form + "y", kSecret), form);
+  EXPECT_EQ(found("unrelated", kSecret), "");
+}
+
+TEST_F(LeakTest, NoSecretAnywhereAfterAWholeScenario) {
+  const std::string marker = "okxv-leak-marker-" + hex(std::to_string(::getpid()));
+  ::setenv("OKXV_LEAK_MARKER", marker.c_str(), 1);  // the daemon inherits it: the control for environ
+  daemon_ = std::make_unique<Daemon>(dir_.path());
+  ::unsetenv("OKXV_LEAK_MARKER");
+  const std::string credentials = std::string(kSecret) + "\n" + std::string(kPassphrase) + "\n";
+
+  clean_cli({"add", "main", "--api-key", std::string(kApiKey)}, credentials);
+  clean_cli({"add", "demo", "--api-key", std::string(kApiKey), "--simulated"}, credentials);
+  // The two places the passphrase must travel: the control that CLI output is searched.
+  const Output signed_ = cli({"sign", "main", "POST", "/api/v5/trade/order", "--body", "{}"});
+  ASSERT_EQ(signed_.exit_code, 0) << signed_.err;
+  EXPECT_EQ(found(signed_.out, kPassphrase), std::string(kPassphrase)) << signed_.out;
+  EXPECT_EQ(found(signed_.out, kSecret), "") << "the secret is in the sign output";
+  const Output login = cli({"ws-login", "main"});
+  ASSERT_EQ(login.exit_code, 0) << login.err;
+  EXPECT_NE(login.out.find(kPassphrase), std::string::npos) << login.out;
+  EXPECT_EQ(found(login.out, kSecret), "") << "the secret is in the ws-login output";
+
+  for (const char* command : {"list", "status"}) {
+    clean_cli({command});
+    clean_cli({command, "--json"});
+  }
+  clean_cli({"grant", "main", "--user", "root", "--read-only"});
+  clean_cli({"grants", "main", "--json"});
+  // Failures whose input carried the secret or passphrase.
+  for (const auto& args : std::vector<std::vector<std::string>>{{"add", "main", "--api-key", std::string(kApiKey)},
+                                                                {"add", "Bad Name", "--api-key", std::string(kApiKey)},
+                                                                {"add", "x", "--api-key", "has space"},
+                                                                {"revoke", "nope", "--yes"}}) {
+    const Output out = cli(args, credentials);
+    EXPECT_NE(out.exit_code, 0) << args[1];
+    searched(out.out + out.err, "the failing okx-vault " + args[0] + " " + args[1]);
+  }
+  raw("GET", "/v1/status");
+  const Client::RawReply listing = raw("GET", "/v1/keys");
+  EXPECT_EQ(listing.status, 200);
+  raw("GET", "/v1/keys/main/grants");
+  const std::string s(kSecret), p(kPassphrase), k(kApiKey);
+  raw("POST", "/v1/keys", R"({"name":"main","api_key":")" + k + R"(","secret":")" + s + R"(","passphrase":")" + p + "\"}");
+  raw("POST", "/v1/keys", R"({"name":"Bad","api_key":")" + k + R"(","secret":")" + s + R"(","passphrase":")" + p + "\"}");
+  raw("POST", "/v1/keys", R"({"name":"x","api_key":")" + k + R"(","secret":")" + s + R"( ","passphrase":")" + p + "\"}");
+  raw("POST", "/v1/keys", R"({"name":"x","secret":")" + s + R"(","passphrase":")" + p + "\",\"" + s + "\":1}");
+  raw("POST", "/v1/keys", R"({"name":"x","secret":)" + s);
+  raw("POST", "/v1/keys/main/sign", R"({"method":"GET","path":"/api/v5/)" + s + R"(","timestamp":")" + p + "\"}");
+  raw("POST", "/v1/keys/main/ws-login", R"({"timestamp":")" + s + "\"}");
+
+  // The daemon's own process: arguments and environment.
+  const std::string cmdline = proc("cmdline"), environ = proc("environ");
+  EXPECT_NE(cmdline.find(daemon_->state_dir().string()), std::string::npos) << "control: cmdline was read";
+  EXPECT_NE(environ.find(marker), std::string::npos) << "control: environ was read";
+  searched(cmdline, "/proc/PID/cmdline");
+  searched(environ, "/proc/PID/environ");
+
+  clean_cli({"revoke", "demo", "--yes"});
+  ASSERT_EQ(daemon_->stop(SIGTERM), 0);
+  daemon_->start();
+  clean_cli({"list", "--json"});
+  clean_cli({"revoke", "main", "--yes"});
+  ASSERT_EQ(daemon_->stop(SIGTERM), 0);
+
+  const std::string log = daemon_->log();
+  EXPECT_NE(log.find("key 'main' revoked"), std::string::npos) << "control: the daemon log was read:\n" << log;
+  searched(log, "the daemon log");
+  bool store_seen = false, audit_seen = false;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_.path())) {
+    if (!entry.is_regular_file()) continue;
+    const std::string bytes = test::read_file(entry.path());
+    if (entry.path() == daemon_->store_file()) store_seen = true;
+    if (entry.path().filename() == "audit.log") {
+      audit_seen = bytes.find("\"action\":\"ws-login\"") != std::string::npos;  // control: it was read
+    }
+    searched(bytes, entry.path().string());
+  }
+  EXPECT_TRUE(store_seen);
+  EXPECT_TRUE(audit_seen) << "the audit log records the ws-login";
+  std::cout << places_ << " places searched for the secret and the passphrase in 6 forms each\n";
+}
+
+// The kernel makes /proc/PID/status of a non-dumpable process owned by root, so
+// a daemon running as nobody shows whether it turned core dumps and ptrace off.
+TEST_F(LeakTest, TheDaemonIsNotDumpable) {
+  ASSERT_EQ(::chown(dir_.path().c_str(), 65534, 65534), 0);
+  const std::vector<std::string> as_nobody = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                                              "--clear-groups"};
+  const auto owner = [](pid_t pid) {
+    struct stat st {};
+    return ::stat(("/proc/" + std::to_string(pid) + "/status").c_str(), &st) == 0 ? st.st_uid : uid_t(-1);
+  };
+
+  // The control: an ordinary process as nobody owns its /proc entries.
+  std::vector<std::string> sleeper = as_nobody;
+  sleeper.insert(sleeper.end(), {"/bin/sleep", "30"});
+  test::Process control(sleeper, dir_ / "sleep.log");
+  uid_t control_owner = uid_t(-1);
+  for (int i = 0; i < 200 && control_owner != 65534; ++i) {  // until setpriv has switched users
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    control_owner = owner(control.pid());
+  }
+  EXPECT_EQ(control_owner, 65534u);
+
+  const std::string state = (dir_ / "state").string(), socket = (dir_ / "d.sock").string();
+  std::vector<std::string> init = as_nobody;
+  init.insert(init.end(), {test::daemon_binary(), "--init", "--state-dir", state});
+  const Output initialized = test::run(init);
+  ASSERT_EQ(initialized.exit_code, 0) << initialized.err;
+  std::vector<std::string> serve = as_nobody;
+  serve.insert(serve.end(), {test::daemon_binary(), "--state-dir", state, "--socket", socket});
+  test::Process daemon(serve, dir_ / "daemon.log");
+  for (int i = 0; i < 2000 && !test::can_connect(socket); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(test::can_connect(socket)) << test::read_file(dir_ / "daemon.log");
+  const std::string status = test::read_file("/proc/" + std::to_string(daemon.pid()) + "/status");
+  EXPECT_NE(status.find("Uid:\t65534"), std::string::npos) << "the daemon runs as nobody:\n" << status;
+  EXPECT_EQ(owner(daemon.pid()), 0u) << "/proc/PID of the daemon is not root's: it is dumpable";
+  const std::string limits = test::read_file("/proc/" + std::to_string(daemon.pid()) + "/limits");
+  EXPECT_NE(limits.find("Max core file size        0                    0"), std::string::npos) << limits;
+  EXPECT_EQ(daemon.stop(SIGTERM), 0);
+}
+
+}  // namespace
+}  // namespace okxvault

@@ -118,7 +118,7 @@ TEST_F(CrashTest, AcknowledgedWritesSurviveSigkillAtRandomInstants) {
     std::unique_lock lock(mutex);
     while (!done) {
       const int seen = generation;
-      const auto delay = std::chrono::microseconds(10'000 + kill_rng() % 140'000);
+      const auto delay = std::chrono::microseconds(20'000 + kill_rng() % 380'000);
       if (restarted.wait_for(lock, delay, [&] { return done; })) break;
       ::kill(pid, SIGKILL);
       ++kills;

@@ -224,6 +224,8 @@ TEST_F(LeakTest, TheDaemonIsNotDumpable) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ASSERT_TRUE(test::can_connect(socket)) << test::read_file(dir_ / "daemon.log");
+  // An answer means its loop runs, so its SIGTERM handler is in place too.
+  EXPECT_EQ(Client(socket).status().keys, 0u);
   const std::string status = test::read_file("/proc/" + std::to_string(daemon.pid()) + "/status");
   EXPECT_NE(status.find("Uid:\t65534"), std::string::npos) << "the daemon runs as nobody:\n" << status;
   EXPECT_EQ(owner(daemon.pid()), 0u) << "/proc/PID of the daemon is not root's: it is dumpable";

@@ -4,6 +4,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
 #include <cstdlib>
 
 namespace okxvault {
@@ -45,6 +46,11 @@ Client::Client(Client&&) noexcept = default;
 Client& Client::operator=(Client&&) noexcept = default;
 
 Client::RawReply Client::request(std::string_view method, std::string_view target, std::string_view body) {
+  return exchange(method, target, body, timeout_);
+}
+
+Client::RawReply Client::exchange(std::string_view method, std::string_view target, std::string_view body,
+                                  std::chrono::milliseconds timeout) {
   http::request<http::span_body<const char>> req{http::string_to_verb(method), target, 11};
   if (req.method() == http::verb::unknown) throw Error(Code::bad_request, "unknown HTTP method");
   req.set(http::field::host, "okx-vault");
@@ -56,7 +62,7 @@ Client::RawReply Client::request(std::string_view method, std::string_view targe
   for (int attempt = 0;; ++attempt) {
     if (!connection_) {
       connection_ = std::make_unique<Connection>();
-      const auto ec = connection_->run(timeout_, [&](auto handler) {
+      const auto ec = connection_->run(timeout, [&](auto handler) {
         connection_->stream.async_connect(local::endpoint(socket_path_), handler);
       });
       if (ec) {
@@ -69,9 +75,9 @@ Client::RawReply Client::request(std::string_view method, std::string_view targe
     c.used = true;
     http::response<http::string_body> res;
     auto read_reply = [&] {
-      return c.run(timeout_, [&](auto handler) { http::async_read(c.stream, c.buffer, res, handler); });
+      return c.run(timeout, [&](auto handler) { http::async_read(c.stream, c.buffer, res, handler); });
     };
-    auto ec = c.run(timeout_, [&](auto handler) { http::async_write(c.stream, req, handler); });
+    auto ec = c.run(timeout, [&](auto handler) { http::async_write(c.stream, req, handler); });
     if (!ec) {
       ec = read_reply();
     } else if (ec == asio::error::broken_pipe || ec == asio::error::connection_reset) {
@@ -172,6 +178,40 @@ proto::SignReply Client::sign(std::string_view name, const proto::SignRequest& s
 std::string Client::ws_login(std::string_view name, std::optional<std::string> timestamp) {
   return expect(request("POST", key_target(name, "ws-login"), proto::encode(proto::WsLoginRequest{std::move(timestamp)})),
                 200);
+}
+
+proto::StatusReply Client::vault_call(std::string_view method, std::string_view target,
+                                      const proto::PassphraseRequest& body) {
+  // Argon2id plus the daemon's delay after wrong passphrases (up to 30 s).
+  constexpr std::chrono::milliseconds kSlowCall{60'000};
+  const SecretBytes text = proto::encode(body);
+  return decode_reply(proto::decode_status,
+                      expect(exchange(method, target, text.reveal(), std::max(timeout_, kSlowCall)), 200));
+}
+
+proto::StatusReply Client::lock() { return vault_call("POST", "/v1/lock", {}); }
+
+proto::StatusReply Client::unlock(const SecretBytes& passphrase) {
+  return vault_call("POST", "/v1/unlock", {SecretBytes::copy_of(passphrase.bytes()), {}});
+}
+
+proto::StatusReply Client::set_passphrase(const SecretBytes& passphrase) {
+  return vault_call("PUT", "/v1/slots/passphrase", {{}, SecretBytes::copy_of(passphrase.bytes())});
+}
+
+proto::StatusReply Client::change_passphrase(const SecretBytes& current, const SecretBytes& passphrase) {
+  return vault_call("PUT", "/v1/slots/passphrase",
+                    {SecretBytes::copy_of(current.bytes()), SecretBytes::copy_of(passphrase.bytes())});
+}
+
+proto::StatusReply Client::remove_passphrase(const SecretBytes& current) {
+  return vault_call("DELETE", "/v1/slots/passphrase", {SecretBytes::copy_of(current.bytes()), {}});
+}
+
+proto::StatusReply Client::rotate_key_file() { return vault_call("POST", "/v1/slots/key-file/rotate", {}); }
+
+proto::StatusReply Client::rekey(const SecretBytes* passphrase) {
+  return vault_call("POST", "/v1/rekey", {passphrase ? SecretBytes::copy_of(passphrase->bytes()) : SecretBytes{}, {}});
 }
 
 std::vector<proto::GrantInfo> Client::grants(std::string_view name) {

@@ -45,6 +45,19 @@ class Client {
   // The ready WebSocket login frame, as JSON text to send as is.
   std::string ws_login(std::string_view name, std::optional<std::string> timestamp = std::nullopt);
 
+  // Locking and the vault's slots (admin only). Each returns the status after
+  // the change. Passphrases travel in guarded memory, wiped after sending. A
+  // wrong passphrase is Error(wrong_passphrase), answered after a delay that
+  // grows with each consecutive failure, so these calls wait at least a minute.
+  proto::StatusReply lock();
+  proto::StatusReply unlock(const SecretBytes& passphrase);
+  proto::StatusReply set_passphrase(const SecretBytes& passphrase);
+  proto::StatusReply change_passphrase(const SecretBytes& current, const SecretBytes& passphrase);
+  proto::StatusReply remove_passphrase(const SecretBytes& current);
+  proto::StatusReply rotate_key_file();
+  // A new data key; give the passphrase if the vault has one.
+  proto::StatusReply rekey(const SecretBytes* passphrase = nullptr);
+
   // Who may sign with a key, and what (admin only). set_grants replaces them all
   // and returns them as the daemon stored them (names resolved to ids).
   std::vector<proto::GrantInfo> grants(std::string_view name);
@@ -61,6 +74,9 @@ class Client {
  private:
   // Throws the daemon's Error unless the reply has the expected status.
   std::string expect(RawReply reply, int status);
+  RawReply exchange(std::string_view method, std::string_view target, std::string_view body,
+                    std::chrono::milliseconds timeout);
+  proto::StatusReply vault_call(std::string_view method, std::string_view target, const proto::PassphraseRequest& body);
 
   struct Connection;
   std::string socket_path_;

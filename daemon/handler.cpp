@@ -13,6 +13,12 @@ namespace http = boost::beast::http;
 namespace {
 
 constexpr std::string_view kKeysPrefix = "/v1/keys/";
+
+// A body that carried secrets is wiped whatever happens next.
+struct WipeOnExit {
+  std::string& body;
+  ~WipeOnExit() { wipe(body); }
+};
 constexpr std::size_t kMaxRequestPath = 4096;
 
 // OKX V5 signs only GET and POST; the path is what the bot will put on the wire.
@@ -74,6 +80,7 @@ struct Handler::Call {
   Request& request;
   const Peer& peer;
   Caller caller;
+  std::chrono::milliseconds hold{0};
 
   Response reply(http::status status, std::string body = {}) const {
     Response response{status, request.version()};
@@ -104,11 +111,13 @@ bool Handler::is_admin(const Peer& peer) const {
          (options_.admin_group && peer.in_group(*options_.admin_group));
 }
 
-Response Handler::handle(Request& request, const Peer& peer, bool admin_channel) const {
+Response Handler::handle(Request& request, const Peer& peer, bool admin_channel,
+                         std::chrono::milliseconds* hold) const {
   Call call{request, peer, Caller{peer, admin_channel && is_admin(peer)}};
   try {
     return dispatch(call);
   } catch (const Error& e) {
+    if (hold != nullptr) *hold = call.hold;
     return error_response(e, request.version(), request.keep_alive());
   } catch (const std::exception& e) {
     spdlog::error("request {} {} failed: {}", request.method_string(), request.target(), e.what());
@@ -135,6 +144,47 @@ Response Handler::dispatch(Call& call) const {
   };
 
   if (path == "/v1/status") return verb == http::verb::get ? status(call) : not_allowed("GET");
+  if (path == "/v1/lock") return verb == http::verb::post ? lock(call) : not_allowed("POST");
+  if (path == "/v1/unlock") {
+    if (verb != http::verb::post) return not_allowed("POST");
+    return vault_change(call, "unlock", [&](const proto::PassphraseRequest& body) {
+      if (body.passphrase.empty()) throw Error(Code::bad_request, "unlock: missing field 'passphrase'");
+      vault_.unlock(body.passphrase);
+    });
+  }
+  if (path == "/v1/slots/passphrase") {
+    if (verb == http::verb::put) {
+      return vault_change(call, "set-passphrase", [&](const proto::PassphraseRequest& body) {
+        if (body.new_passphrase.empty()) throw Error(Code::bad_request, "passphrase: missing field 'new_passphrase'");
+        vault_.set_passphrase(body.passphrase.empty() ? nullptr : &body.passphrase, body.new_passphrase,
+                              options_.passphrase_cost);
+      });
+    }
+    if (verb == http::verb::delete_) {
+      return vault_change(call, "remove-passphrase", [&](const proto::PassphraseRequest& body) {
+        if (body.passphrase.empty()) throw Error(Code::bad_request, "passphrase: missing field 'passphrase'");
+        vault_.remove_passphrase(body.passphrase);
+      });
+    }
+    return not_allowed("PUT, DELETE");
+  }
+  if (path == "/v1/slots/key-file/rotate") {
+    if (verb != http::verb::post) return not_allowed("POST");
+    return vault_change(call, "rotate-key-file", [&](const proto::PassphraseRequest&) {
+      if (options_.key_file_is_credential) {
+        throw Error(Code::bad_request,
+                    "the master key comes from a systemd credential, which the daemon cannot replace; "
+                    "see README.md, \"Rotating a credential\"");
+      }
+      vault_.rotate_key_file(options_.key_file);
+    });
+  }
+  if (path == "/v1/rekey") {
+    if (verb != http::verb::post) return not_allowed("POST");
+    return vault_change(call, "rekey", [&](const proto::PassphraseRequest& body) {
+      vault_.rekey(body.passphrase.empty() ? nullptr : &body.passphrase, options_.key_file);
+    });
+  }
   if (path == "/v1/keys") {
     if (verb == http::verb::get) return list(call);
     if (verb == http::verb::post) return add(call);
@@ -159,19 +209,45 @@ Response Handler::dispatch(Call& call) const {
 
 Response Handler::status(Call& call) const {
   const auto uptime = std::chrono::steady_clock::now() - started_;
-  proto::StatusReply reply{std::string(proto::kVersion), false, vault_.size(),
-                           static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(uptime).count())};
+  proto::StatusReply reply{std::string(proto::kVersion), vault_.locked(), vault_.size(),
+                           static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(uptime).count()),
+                           vault_.slots()};
   return call.reply(http::status::ok, proto::encode(reply));
+}
+
+Response Handler::lock(Call& call) const {
+  require_admin(call, "lock", {});
+  vault_.lock();
+  audit_.record(call.peer, {"lock", {}, {}, {}, true, {}});
+  spdlog::info("vault locked by uid {} pid {}; secrets wiped", call.peer.uid, call.peer.pid);
+  return status(call);
+}
+
+Response Handler::vault_change(Call& call, std::string_view action,
+                               const std::function<void(const proto::PassphraseRequest&)>& change) const {
+  const WipeOnExit wipe_body{call.request.body()};
+  require_admin(call, action, {});
+  try {
+    const proto::PassphraseRequest body = proto::decode_passphrases(call.request.body());
+    if (body.passphrase.empty()) {
+      change(body);
+    } else {
+      gate_.run([&] { change(body); }, call.hold);
+    }
+  } catch (const Error& e) {
+    audit_.record(call.peer, {action, {}, {}, {}, false, code_name(e.code())});
+    spdlog::warn("{} refused for uid {} pid {}: {}", action, call.peer.uid, call.peer.pid, code_name(e.code()));
+    throw;
+  }
+  audit_.record(call.peer, {action, {}, {}, {}, true, {}});
+  spdlog::info("{} done by uid {} pid {}", action, call.peer.uid, call.peer.pid);
+  return status(call);
 }
 
 Response Handler::list(Call& call) const { return call.reply(http::status::ok, proto::encode(vault_.list(call.caller))); }
 
 Response Handler::add(Call& call) const {
-  // The body carries the secret: wipe it whatever happens next.
-  struct WipeBody {
-    std::string& body;
-    ~WipeBody() { wipe(body); }
-  } wipe_body{call.request.body()};
+  const WipeOnExit wipe_body{call.request.body()};
   require_admin(call, "add", {});
   const proto::AddKeyRequest add = proto::decode_add_key(call.request.body());
   const proto::KeyInfo added = vault_.add(add);

@@ -9,9 +9,12 @@
 
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <filesystem>
+#include <functional>
 #include <optional>
 
 #include "daemon/audit.hpp"
+#include "daemon/passphrase_gate.hpp"
 #include "daemon/peer.hpp"
 #include "daemon/vault.hpp"
 #include "proto/error.hpp"
@@ -22,6 +25,11 @@ struct HandlerOptions {
   std::chrono::milliseconds max_skew{30'000};
   uid_t daemon_uid = 0;
   std::optional<gid_t> admin_group;  // members are admins too
+  // The master key file that key-file rotation replaces and rekey reads; a
+  // systemd credential is read-only, so rotation is refused for it.
+  std::filesystem::path key_file;
+  bool key_file_is_credential = false;
+  store::PassphraseCost passphrase_cost = store::kDefaultPassphraseCost;
 };
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
@@ -33,8 +41,10 @@ class Handler {
 
   // Never throws. Wipes the request body when it carried secrets. On a socket
   // that is not an admin channel (when a separate admin socket exists), nobody
-  // is an admin.
-  Response handle(Request& request, const Peer& peer, bool admin_channel = true) const;
+  // is an admin. After a wrong passphrase, `hold` (if given) says how long the
+  // server should hold the reply; without it the reply is not delayed.
+  Response handle(Request& request, const Peer& peer, bool admin_channel = true,
+                  std::chrono::milliseconds* hold = nullptr) const;
 
   // The error reply, also used by the server for requests it could not read.
   static Response error_response(const Error& error, unsigned http_version, bool keep_alive);
@@ -53,6 +63,12 @@ class Handler {
   Response put_grants(Call& call, std::string_view name) const;
   Response sign(Call& call, std::string_view name) const;
   Response ws_login(Call& call, std::string_view name) const;
+  Response lock(Call& call) const;
+  // Unlock and the slot changes: admin only, the body's passphrases in guarded
+  // memory and wiped, every attempt audited. A request that presents the
+  // current passphrase goes through the gate.
+  Response vault_change(Call& call, std::string_view action,
+                        const std::function<void(const proto::PassphraseRequest&)>& change) const;
   void require_admin(Call& call, std::string_view action, std::string_view key) const;
   // The timestamp to sign with: the client's if within max_skew of now, else now.
   std::string timestamp(const std::optional<std::string>& requested, bool epoch_seconds) const;
@@ -60,6 +76,7 @@ class Handler {
   Vault& vault_;
   Audit& audit_;
   HandlerOptions options_;
+  mutable PassphraseGate gate_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

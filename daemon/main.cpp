@@ -33,6 +33,7 @@
 #include "daemon/systemd.hpp"
 #include "daemon/vault.hpp"
 #include "proto/error.hpp"
+#include "proto/terminal.hpp"
 
 namespace okxvault {
 namespace {
@@ -158,6 +159,16 @@ int initialize(const DaemonOptions& options) {
     std::filesystem::permissions(options.state_dir, std::filesystem::perms::owner_all);
   }
   lock_state_dir(options.state_dir);
+  if (options.passphrase) {
+    if (std::filesystem::exists(options.store_file())) {
+      throw Error(Code::io_error, options.store_file().string() + ": a vault already exists; refusing to replace it");
+    }
+    const SecretBytes passphrase = read_new_secret_line("Vault passphrase: ", "vault passphrase");
+    Vault::create_with_passphrase(options.store_file(), passphrase, options.passphrase_cost);
+    spdlog::info("initialized an empty vault at {} that only its passphrase opens; it starts locked",
+                 options.store_file().string());
+    return 0;
+  }
   const std::filesystem::path key_path = master_key_path(options);
   const bool have_key = std::filesystem::exists(key_path);
   if (std::filesystem::exists(options.store_file())) {
@@ -168,6 +179,39 @@ int initialize(const DaemonOptions& options) {
   spdlog::info("initialized an empty vault at {} ({} key file {})", options.store_file().string(),
                have_key ? "existing" : "new", key_path.string());
   return 0;
+}
+
+// A store with a key-file slot whose key file is present opens unlocked; one
+// that a passphrase opens starts locked (an admin unlocks it over the socket).
+std::unique_ptr<Vault> open_vault(const std::filesystem::path& store, const std::filesystem::path& key_path) {
+  std::unique_ptr<Vault> locked = Vault::open_locked(store);
+  const auto slots = locked->slots();
+  const bool passphrase = std::find(slots.begin(), slots.end(), "passphrase") != slots.end();
+  if (passphrase && (slots.size() == 1 || !std::filesystem::exists(key_path))) {
+    if (slots.size() > 1) spdlog::warn("no key file at {}: starting locked", key_path.string());
+    spdlog::warn("the vault is locked: an admin unlocks it with okx-vault unlock");
+    return locked;
+  }
+  locked.reset();
+  const SecretBytes master_key = read_key_file(key_path);
+  return Vault::open(store, master_key);
+}
+
+// Locks the vault once nothing was signed for `idle`; checks a few times per period.
+void lock_when_idle(boost::asio::steady_timer& timer, std::chrono::seconds idle, Vault& vault, Audit& audit) {
+  timer.expires_after(std::min<std::chrono::milliseconds>(std::chrono::milliseconds(idle) / 4, std::chrono::seconds(5)));
+  timer.async_wait([&timer, idle, &vault, &audit](const boost::system::error_code& ec) {
+    if (ec) return;
+    try {
+      if (vault.lock_if_idle(idle)) {
+        audit.record(Peer{::getuid(), ::getgid(), ::getpid()}, {"auto-lock", {}, {}, {}, true, {}});
+        spdlog::info("vault locked after {} s without a sign; secrets wiped", idle.count());
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("auto-lock: the vault is locked, but saving usage counters failed: {}", e.what());
+    }
+    lock_when_idle(timer, idle, vault, audit);
+  });
 }
 
 // WATCHDOG=1 from the I/O loop itself, so a wedged loop stops the pings.
@@ -186,14 +230,12 @@ int serve(const DaemonOptions& options) {
     throw Error(Code::io_error, options.store_file().string() +
                                     ": no vault here; create one with okx-vaultd --init (same --state-dir)");
   }
-  std::unique_ptr<Vault> vault;
-  {
-    const SecretBytes master_key = read_key_file(master_key_path(options));
-    vault = Vault::open(options.store_file(), master_key);
-  }
+  const std::filesystem::path key_path = master_key_path(options);
+  std::unique_ptr<Vault> vault = open_vault(options.store_file(), key_path);
   Audit audit(options.audit_log);
   const Handler handler(*vault, audit,
-                        HandlerOptions{options.max_skew, ::geteuid(), group_id(options.admin_group, "--admin-group")});
+                        HandlerOptions{options.max_skew, ::geteuid(), group_id(options.admin_group, "--admin-group"),
+                                       key_path, key_path != options.master_key_file, options.passphrase_cost});
 
   boost::asio::io_context io(static_cast<int>(options.threads));
   std::vector<std::shared_ptr<Server>> servers;
@@ -210,8 +252,12 @@ int serve(const DaemonOptions& options) {
   const auto timers = boost::asio::make_strand(io);
   boost::asio::steady_timer usage_timer(timers);
   save_usage_every(usage_timer, options.usage_save_interval, *vault);
-  spdlog::info("okx-vaultd {} serving {} keys with {} threads", proto::kVersion, vault->size(), options.threads);
-  systemd::notify("READY=1\nSTATUS=serving " + std::to_string(vault->size()) + " keys");
+  boost::asio::steady_timer auto_lock(timers);
+  if (options.auto_lock_after.count() > 0) lock_when_idle(auto_lock, options.auto_lock_after, *vault, audit);
+  spdlog::info("okx-vaultd {} serving {} keys with {} threads{}", proto::kVersion, vault->size(), options.threads,
+               vault->locked() ? "; the vault is locked" : "");
+  systemd::notify("READY=1\nSTATUS=serving " + std::to_string(vault->size()) + " keys" +
+                  (vault->locked() ? " (locked)" : ""));
   boost::asio::steady_timer watchdog(timers);
   if (const auto period = systemd::watchdog_period()) ping_watchdog_every(watchdog, *period / 2);
 
@@ -239,6 +285,7 @@ int serve(const DaemonOptions& options) {
     systemd::notify("STOPPING=1\nSTATUS=stopping");
     boost::asio::post(timers, [&] {
       usage_timer.cancel();
+      auto_lock.cancel();
       watchdog.cancel();
     });
     for (const auto& server : servers) server->stop();

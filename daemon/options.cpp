@@ -14,14 +14,17 @@ std::optional<DaemonOptions> parse_options(int argc, const char* const argv[]) {
   DaemonOptions o;
   std::string config;
   unsigned threads = 0;
-  std::int64_t max_skew_ms = 0, idle_ms = 0, request_ms = 0;
+  std::int64_t max_skew_ms = 0, idle_ms = 0, request_ms = 0, auto_lock_s = 0;
+  std::string passphrase_cost;
 
   po::options_description cli("Command line only");
   cli.add_options()
       ("help,h", "show this help and exit")
       ("version", "show the version and exit")
       ("config", po::value(&config), "read options from this file (key = value lines)")
-      ("init", po::bool_switch(&o.init), "create a new empty vault (and a key file if there is none), then exit");
+      ("init", po::bool_switch(&o.init), "create a new empty vault (and a key file if there is none), then exit")
+      ("passphrase", po::bool_switch(&o.passphrase),
+       "with --init: a vault only a passphrase opens (asked without echo, or one line of stdin); it starts locked");
 
   po::options_description common("Options (command line or config file)");
   common.add_options()
@@ -37,13 +40,21 @@ std::optional<DaemonOptions> parse_options(int argc, const char* const argv[]) {
       ("max-skew-ms", po::value(&max_skew_ms)->default_value(30'000), "refuse client timestamps further than this from now")
       ("max-connections", po::value(&o.max_connections)->default_value(1024), "open connections at most")
       ("idle-timeout-ms", po::value(&idle_ms)->default_value(60'000), "close a connection idle this long between requests")
-      ("request-timeout-ms", po::value(&request_ms)->default_value(10'000), "time to receive a whole request once it started");
+      ("request-timeout-ms", po::value(&request_ms)->default_value(10'000), "time to receive a whole request once it started")
+      ("auto-lock-after", po::value(&auto_lock_s)->default_value(0),
+       "lock the vault after this many seconds without a sign or ws-login (0: never)");
+
+  // Not in --help: the tests' cheap Argon2id cost. A real vault keeps the default.
+  po::options_description hidden;
+  hidden.add_options()("passphrase-cost", po::value(&passphrase_cost)->default_value("default"), "default or test");
 
   po::options_description all;
   all.add(cli).add(common);
+  po::options_description parsed;
+  parsed.add(all).add(hidden);
   po::variables_map vm;
   try {
-    po::store(po::parse_command_line(argc, argv, all), vm);
+    po::store(po::parse_command_line(argc, argv, parsed), vm);
     if (vm.count("config")) {
       const std::string path = vm["config"].as<std::string>();
       std::ifstream file(path);
@@ -73,6 +84,14 @@ std::optional<DaemonOptions> parse_options(int argc, const char* const argv[]) {
   if (max_skew_ms <= 0) throw UsageError("--max-skew-ms must be positive");
   if (idle_ms <= 0 || request_ms <= 0) throw UsageError("timeouts must be positive");
   if (o.max_connections == 0) throw UsageError("--max-connections must be positive");
+  if (o.passphrase && !o.init) throw UsageError("--passphrase goes with --init (unlock a running vault with okx-vault unlock)");
+  if (auto_lock_s < 0) throw UsageError("--auto-lock-after must not be negative");
+  o.auto_lock_after = std::chrono::seconds(auto_lock_s);
+  if (passphrase_cost == "test") {
+    o.passphrase_cost = store::kTestPassphraseCost;
+  } else if (passphrase_cost != "default") {
+    throw UsageError("--passphrase-cost must be default or test");
+  }
   o.max_skew = std::chrono::milliseconds(max_skew_ms);
   o.idle_timeout = std::chrono::milliseconds(idle_ms);
   o.request_timeout = std::chrono::milliseconds(request_ms);

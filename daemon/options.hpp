@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "daemon/store.hpp"
+
 namespace okxvault {
 
 struct DaemonOptions {
@@ -19,6 +21,9 @@ struct DaemonOptions {
   std::string admin_group;   // empty: none
   std::string socket_group;  // empty: leave the socket's group as created
   bool init = false;
+  bool passphrase = false;  // --init: a vault only a passphrase opens
+  std::chrono::seconds auto_lock_after{0};  // 0: never
+  store::PassphraseCost passphrase_cost = store::kDefaultPassphraseCost;
   bool master_key_given = false;  // --master-key-file was set, so a credential does not override it
   unsigned threads = 1;
   std::string log_level = "info";

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <optional>
@@ -80,10 +81,14 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return fail(Code::bad_request, "malformed HTTP request: " + ec.message());
 
     Request request = parser_->release();
-    response_ = server_->handler_.handle(request, peer_, server_->channel_.admin);
+    std::chrono::milliseconds hold{0};
+    response_ = server_->handler_.handle(request, peer_, server_->channel_.admin, &hold);
     if (stopping_) response_.keep_alive(false);
     wipe(request.body());
-    write();
+    if (hold.count() == 0) return write();
+    // A wrong passphrase: its reply waits, without keeping an I/O thread.
+    hold_timer_.expires_after(hold);
+    hold_timer_.async_wait([self = shared_from_this()](beast::error_code) { self->write(); });
   }
 
   // A request that could not be read is answered once, then the connection closes:
@@ -111,6 +116,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::shared_ptr<Server> server_;
   beast::basic_stream<local> stream_;
+  asio::steady_timer hold_timer_{stream_.get_executor()};
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   Response response_;

@@ -29,11 +29,12 @@ class Writer {
   void u8(std::uint8_t v) { out_.push_back(v); }
   void u16(std::uint16_t v) { le(v, 2); }
   void u32(std::uint32_t v) { le(v, 4); }
+  void u64(std::uint64_t v) { le(v, 8); }
   void raw(std::span<const unsigned char> bytes) { out_.insert(out_.end(), bytes.begin(), bytes.end()); }
   void raw(std::string_view text) { raw(std::span(reinterpret_cast<const unsigned char*>(text.data()), text.size())); }
 
  private:
-  void le(std::uint32_t v, int n) {
+  void le(std::uint64_t v, int n) {
     for (int i = 0; i < n; ++i) out_.push_back(static_cast<unsigned char>(v >> (8 * i)));
   }
   Bytes& out_;
@@ -45,7 +46,8 @@ class Reader {
   explicit Reader(std::span<const unsigned char> in) : in_(in) {}
   std::uint8_t u8() { return static_cast<std::uint8_t>(le(1)); }
   std::uint16_t u16() { return static_cast<std::uint16_t>(le(2)); }
-  std::uint32_t u32() { return le(4); }
+  std::uint32_t u32() { return static_cast<std::uint32_t>(le(4)); }
+  std::uint64_t u64() { return le(8); }
   std::span<const unsigned char> raw(std::size_t n) {
     need(n);
     auto out = in_.subspan(pos_, n);
@@ -62,10 +64,10 @@ class Reader {
   void need(std::size_t n) const {
     if (in_.size() - pos_ < n) throw Error(Code::corrupt_store, "file is truncated or corrupt (structure overruns the file)");
   }
-  std::uint32_t le(int n) {
+  std::uint64_t le(int n) {
     need(static_cast<std::size_t>(n));
-    std::uint32_t v = 0;
-    for (int i = 0; i < n; ++i) v |= static_cast<std::uint32_t>(in_[pos_ + static_cast<std::size_t>(i)]) << (8 * i);
+    std::uint64_t v = 0;
+    for (int i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(in_[pos_ + static_cast<std::size_t>(i)]) << (8 * i);
     pos_ += static_cast<std::size_t>(n);
     return v;
   }
@@ -123,6 +125,57 @@ Bytes record_ad(std::string_view name, std::string_view api_key) {
   return ad;
 }
 
+// The parameters of a passphrase slot, as stored in its P bytes.
+struct PwhashParams {
+  PassphraseCost cost;
+  std::array<unsigned char, crypto_pwhash_SALTBYTES> salt{};
+
+  Bytes encode() const {
+    Bytes out;
+    Writer w(out);
+    w.u8(static_cast<std::uint8_t>(crypto_pwhash_ALG_ARGON2ID13));
+    w.u64(cost.opslimit);
+    w.u64(cost.memlimit);
+    w.raw(salt);
+    return out;
+  }
+
+  // Refuses anything this build would not have written, before any hashing.
+  static PwhashParams decode(std::span<const unsigned char> bytes) {
+    const auto bad = [] { return Error(Code::corrupt_store, "passphrase slot has invalid Argon2id parameters"); };
+    PwhashParams params;
+    try {
+      Reader r(bytes);
+      if (r.u8() != crypto_pwhash_ALG_ARGON2ID13) throw bad();
+      params.cost = {r.u64(), r.u64()};
+      const auto salt = r.raw(params.salt.size());
+      std::copy(salt.begin(), salt.end(), params.salt.begin());
+      if (!r.at_end()) throw bad();
+    } catch (const Error&) {
+      throw bad();
+    }
+    if (params.cost.opslimit < crypto_pwhash_OPSLIMIT_MIN || params.cost.opslimit > kMaxOpslimit ||
+        params.cost.memlimit < crypto_pwhash_MEMLIMIT_MIN || params.cost.memlimit > kMaxMemlimit) {
+      throw bad();
+    }
+    return params;
+  }
+
+  static constexpr std::uint64_t kMaxOpslimit = 64;
+  static constexpr std::uint64_t kMaxMemlimit = std::uint64_t{4} << 30;
+};
+
+SecretBytes passphrase_key(const SecretBytes& passphrase, const PwhashParams& params) {
+  SecretBytes key(kDataKeyBytes);
+  if (crypto_pwhash(key.data(), key.size(), reinterpret_cast<const char*>(passphrase.data()), passphrase.size(),
+                    params.salt.data(), params.cost.opslimit, static_cast<std::size_t>(params.cost.memlimit),
+                    crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    throw Error(Code::internal, "out of memory deriving the passphrase key (Argon2id needs " +
+                                    std::to_string(params.cost.memlimit >> 20) + " MiB)");
+  }
+  return key;
+}
+
 std::array<unsigned char, kHashBytes> hash(std::span<const unsigned char> bytes, const SecretBytes* key) {
   std::array<unsigned char, kHashBytes> out;
   crypto_generichash(out.data(), out.size(), bytes.data(), bytes.size(), key ? key->data() : nullptr,
@@ -170,9 +223,13 @@ Slot wrap_with_key_file(const DataKey& data_key, const SecretBytes& master_key) 
   return slot;
 }
 
-DataKey unwrap_with_key_file(const Image& image, const SecretBytes& master_key) {
+bool has_slot(std::span<const Slot> slots, SlotKind kind) {
+  return std::any_of(slots.begin(), slots.end(), [&](const Slot& slot) { return slot.kind == kind; });
+}
+
+DataKey unwrap_with_key_file(std::span<const Slot> slots, const SecretBytes& master_key) {
   if (master_key.size() == kMasterKeyBytes) {
-    for (const Slot& slot : image.slots) {
+    for (const Slot& slot : slots) {
       if (slot.kind != SlotKind::key_file) continue;
       SecretBytes key;
       if (open(master_key, slot.sealed, slot_ad(slot.kind, slot.params), key)) return DataKey::from(std::move(key));
@@ -180,6 +237,37 @@ DataKey unwrap_with_key_file(const Image& image, const SecretBytes& master_key) 
   }
   throw Error(Code::wrong_master_key, "the master key does not open this store (wrong key file?)");
 }
+
+void validate_vault_passphrase(const SecretBytes& passphrase) {
+  if (passphrase.size() < kMinVaultPassphraseBytes || passphrase.size() > kMaxVaultPassphraseBytes) {
+    throw Error(Code::bad_request, "a vault passphrase must be " + std::to_string(kMinVaultPassphraseBytes) + " to " +
+                                       std::to_string(kMaxVaultPassphraseBytes) + " bytes long");
+  }
+}
+
+Slot wrap_with_passphrase(const DataKey& data_key, const SecretBytes& passphrase, PassphraseCost cost) {
+  validate_vault_passphrase(passphrase);
+  PwhashParams params{cost, {}};
+  randombytes_buf(params.salt.data(), params.salt.size());
+  Slot slot;
+  slot.kind = SlotKind::passphrase;
+  slot.params = params.encode();
+  PwhashParams::decode(slot.params);  // a cost this build could not read back is a bug here, not a bad file later
+  slot.sealed = seal(passphrase_key(passphrase, params), data_key.key().bytes(), slot_ad(slot.kind, slot.params));
+  return slot;
+}
+
+DataKey unwrap_with_passphrase(std::span<const Slot> slots, const SecretBytes& passphrase) {
+  for (const Slot& slot : slots) {
+    if (slot.kind != SlotKind::passphrase) continue;
+    const SecretBytes key = passphrase_key(passphrase, PwhashParams::decode(slot.params));
+    SecretBytes data_key;
+    if (open(key, slot.sealed, slot_ad(slot.kind, slot.params), data_key)) return DataKey::from(std::move(data_key));
+  }
+  throw Error(Code::wrong_passphrase, "wrong passphrase");
+}
+
+PassphraseCost cost_of(const Slot& slot) { return PwhashParams::decode(slot.params).cost; }
 
 Record seal_record(const DataKey& data_key, std::string name, std::string api_key, std::string metadata,
                    const SecretBytes& secret, const SecretBytes& passphrase) {

@@ -8,6 +8,11 @@
 //   S slots:    u8 kind (1 key file, 2 passphrase), u16 P, P bytes of parameters,
 //               u16 L, L bytes: nonce(24) || XChaCha20-Poly1305(data key) sealed with
 //               the slot's key, associated data "okx-vault slot v1" || kind || parameters
+//               Key file: no parameters; the slot key is the 32-byte key file.
+//               Passphrase: P = 33: u8 algorithm (2, Argon2id v1.3), u64 opslimit,
+//               u64 memlimit, 16-byte salt; the slot key is crypto_pwhash of the
+//               passphrase with them. Binding the parameters into the associated
+//               data means an edited cost or salt never opens the slot.
 //   u32         record count R
 //   R records:  u8 N, name; u16 A, api key; u32 M, metadata (JSON, not secret);
 //               u32 C, C bytes: nonce(24) || XChaCha20-Poly1305(u16 len || secret ||
@@ -38,6 +43,19 @@ inline constexpr std::size_t kMaxSecretBytes = 512;
 inline constexpr std::size_t kMaxPassphraseBytes = 256;
 
 enum class SlotKind : std::uint8_t { key_file = 1, passphrase = 2 };
+
+// The Argon2id cost of a passphrase slot. The default targets a small 2-core
+// server: crypto_pwhash with opslimit 3 and 64 MiB took 0.16 to 0.5 s on such a
+// machine under load (the daemon needs the 64 MiB only while it unlocks).
+struct PassphraseCost {
+  std::uint64_t opslimit = 0;
+  std::uint64_t memlimit = 0;
+};
+inline constexpr PassphraseCost kDefaultPassphraseCost{3, 64u << 20};
+// libsodium's minimum: for tests only, which would otherwise spend minutes hashing.
+inline constexpr PassphraseCost kTestPassphraseCost{1, 8192};
+inline constexpr std::size_t kMinVaultPassphraseBytes = 8;
+inline constexpr std::size_t kMaxVaultPassphraseBytes = 1024;
 
 struct Slot {
   SlotKind kind = SlotKind::key_file;
@@ -82,9 +100,21 @@ struct KeyMaterial {
 void validate_name(std::string_view name);
 void validate_field(std::string_view what, std::span<const unsigned char> value, std::size_t max);
 
+bool has_slot(std::span<const Slot> slots, SlotKind kind);
+
 Slot wrap_with_key_file(const DataKey& data_key, const SecretBytes& master_key);
 // Opens the first key-file slot with master_key; Error(wrong_master_key) if none opens.
-DataKey unwrap_with_key_file(const Image& image, const SecretBytes& master_key);
+DataKey unwrap_with_key_file(std::span<const Slot> slots, const SecretBytes& master_key);
+
+// A vault passphrase: 8 to 1024 bytes; Error(bad_request) otherwise, without the value.
+void validate_vault_passphrase(const SecretBytes& passphrase);
+Slot wrap_with_passphrase(const DataKey& data_key, const SecretBytes& passphrase, PassphraseCost cost);
+// Opens the passphrase slot; Error(wrong_passphrase) if it does not open, and
+// Error(corrupt_store) if its parameters are out of range (refused before hashing,
+// so an edited file cannot make the daemon allocate gigabytes).
+DataKey unwrap_with_passphrase(std::span<const Slot> slots, const SecretBytes& passphrase);
+// The cost a passphrase slot was made with (kept when it is re-wrapped).
+PassphraseCost cost_of(const Slot& slot);
 
 Record seal_record(const DataKey& data_key, std::string name, std::string api_key,
                    std::string metadata, const SecretBytes& secret, const SecretBytes& passphrase);

@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <exception>
+#include <iterator>
 #include <mutex>
 
 #include "daemon/store_file.hpp"
@@ -96,17 +98,27 @@ class MetadataReader {
 }  // namespace
 
 struct Vault::Entry {
+  // What only an unlocked vault holds.
+  struct Unsealed {
+    Signer signer;
+    Credentials credentials;
+  };
+
   store::Record record;  // as on disk; the metadata is rewritten at each save
-  Signer signer;
-  Credentials credentials;
+  bool simulated = false;
+  std::unique_ptr<Unsealed> unsealed;  // null while locked
   std::int64_t created_ms = 0;
   std::optional<std::int64_t> expires_ms;
   std::vector<Grant> grants;
   std::atomic<std::int64_t> last_used_ms{0};
   std::atomic<std::uint64_t> sign_count{0};
 
-  Entry(store::Record stored, const SecretBytes& secret, SecretBytes passphrase, bool simulated)
-      : record(std::move(stored)), signer(secret), credentials{record.api_key, std::move(passphrase), simulated} {}
+  Entry(store::Record stored, bool demo) : record(std::move(stored)), simulated(demo) {}
+
+  void unseal(const SecretBytes& secret, const SecretBytes& passphrase) {
+    unsealed.reset(new Unsealed{Signer(secret), Credentials{record.api_key, SecretBytes::copy_of(passphrase.bytes()),
+                                                            simulated}});
+  }
 
   // Everything about the key that is not secret, as the store keeps it.
   std::string metadata() const {
@@ -121,7 +133,7 @@ struct Vault::Entry {
                                         {"deny", rules_json(g.deny)},
                                         {"ws", g.ws}});
     }
-    return json::serialize(json::object{{"simulated", credentials.simulated},
+    return json::serialize(json::object{{"simulated", simulated},
                                         {"created_ms", created_ms},
                                         {"expires_ms", ms_or_null(expires_ms)},
                                         {"last_used_ms", last_used_ms.load()},
@@ -138,45 +150,242 @@ struct Vault::Entry {
   }
 };
 
-Vault::Vault(std::filesystem::path store_path, store::DataKey data_key, std::vector<store::Slot> slots)
-    : store_path_(std::move(store_path)), data_key_(std::move(data_key)), slots_(std::move(slots)) {}
+Vault::Vault(std::filesystem::path store_path) : store_path_(std::move(store_path)) {}
 
 Vault::~Vault() = default;  // every Entry wipes its secrets as it is destroyed
 
-std::unique_ptr<Vault> Vault::create(std::filesystem::path store_path, const SecretBytes& master_key) {
+std::unique_ptr<Vault> Vault::create_with(std::filesystem::path store_path,
+                                          const std::function<store::Slot(const store::DataKey&)>& wrap) {
   std::error_code ec;
   if (std::filesystem::exists(std::filesystem::symlink_status(store_path, ec))) {
     throw Error(Code::io_error, store_path.string() + ": a vault already exists here; refusing to replace it");
   }
-  auto data_key = store::DataKey::generate();
-  auto slot = store::wrap_with_key_file(data_key, master_key);
-  std::unique_ptr<Vault> vault(new Vault(std::move(store_path), std::move(data_key), {std::move(slot)}));
+  std::unique_ptr<Vault> vault(new Vault(std::move(store_path)));
+  vault->data_key_.emplace(store::DataKey::generate());
+  vault->slots_.push_back(wrap(*vault->data_key_));
   vault->save(nullptr, nullptr);
+  vault->touch();
   return vault;
 }
 
+std::unique_ptr<Vault> Vault::create(std::filesystem::path store_path, const SecretBytes& master_key) {
+  return create_with(std::move(store_path),
+                     [&](const store::DataKey& key) { return store::wrap_with_key_file(key, master_key); });
+}
+
+std::unique_ptr<Vault> Vault::create_with_passphrase(std::filesystem::path store_path, const SecretBytes& passphrase,
+                                                     store::PassphraseCost cost) {
+  store::validate_vault_passphrase(passphrase);
+  return create_with(std::move(store_path),
+                     [&](const store::DataKey& key) { return store::wrap_with_passphrase(key, passphrase, cost); });
+}
+
 std::unique_ptr<Vault> Vault::open(std::filesystem::path store_path, const SecretBytes& master_key) {
-  const std::vector<unsigned char> bytes = read_private_file(store_path);
+  std::unique_ptr<Vault> vault(new Vault(std::move(store_path)));
+  std::unique_lock lock(vault->mutex_);
+  const Unwrap unwrap = [&](std::span<const store::Slot> slots) {
+    return store::unwrap_with_key_file(slots, master_key);
+  };
+  vault->load(&unwrap);
+  const auto key_file_slots = std::count_if(vault->slots_.begin(), vault->slots_.end(), [](const store::Slot& slot) {
+    return slot.kind == store::SlotKind::key_file;
+  });
+  if (key_file_slots > 1) {
+    std::vector<store::Slot> slots;
+    std::copy_if(vault->slots_.begin(), vault->slots_.end(), std::back_inserter(slots),
+                 [](const store::Slot& slot) { return slot.kind != store::SlotKind::key_file; });
+    slots.push_back(store::wrap_with_key_file(*vault->data_key_, master_key));
+    vault->save_slots(std::move(slots));
+  }
+  return vault;
+}
+
+std::unique_ptr<Vault> Vault::open_locked(std::filesystem::path store_path) {
+  std::unique_ptr<Vault> vault(new Vault(std::move(store_path)));
+  std::unique_lock lock(vault->mutex_);
+  vault->load(nullptr);
+  return vault;
+}
+
+void Vault::load(const Unwrap* unwrap) {
+  const std::vector<unsigned char> bytes = read_private_file(store_path_);
   try {
     store::Image image = store::parse(bytes);
-    store::DataKey data_key = store::unwrap_with_key_file(image, master_key);
-    std::unique_ptr<Vault> vault(new Vault(store_path, std::move(data_key), std::move(image.slots)));
+    std::optional<store::DataKey> data_key;
+    if (unwrap != nullptr) data_key.emplace((*unwrap)(image.slots));
+    Table table;
     for (store::Record& record : image.records) {
-      store::KeyMaterial material = store::open_record(vault->data_key_, record);
       const MetadataReader meta(record.metadata, record.name);
-      auto entry = std::make_unique<Entry>(std::move(record), material.secret, std::move(material.passphrase),
-                                           meta.get<bool>(meta.root(), "simulated"));
+      auto entry = std::make_unique<Entry>(std::move(record), meta.get<bool>(meta.root(), "simulated"));
       entry->load_metadata(meta);
+      if (data_key) {
+        const store::KeyMaterial material = store::open_record(*data_key, entry->record);
+        entry->unseal(material.secret, material.passphrase);
+      }
       const std::string name = entry->record.name;
-      if (!vault->table_.emplace(name, std::move(entry)).second) {
+      if (!table.emplace(name, std::move(entry)).second) {
         throw Error(Code::tampered_store, "record '" + name + "' appears twice");
       }
     }
-    store::verify_mac(bytes, vault->data_key_);
-    return vault;
+    if (data_key) store::verify_mac(bytes, *data_key);
+    slots_ = std::move(image.slots);
+    table_ = std::move(table);
+    data_key_ = std::move(data_key);
+    if (data_key_) touch();
   } catch (const Error& e) {
-    throw Error(e.code(), store_path.string() + ": " + e.what());
+    if (e.code() == Code::wrong_passphrase) throw;
+    throw Error(e.code(), store_path_.string() + ": " + e.what());
   }
+}
+
+void Vault::touch() {
+  last_activity_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+}
+
+void Vault::require_unlocked() const {
+  if (!data_key_) throw Error(Code::vault_locked, "the vault is locked; an admin can unlock it with: okx-vault unlock");
+}
+
+bool Vault::locked() const {
+  std::shared_lock lock(mutex_);
+  return !data_key_;
+}
+
+std::vector<std::string> Vault::slots() const {
+  std::shared_lock lock(mutex_);
+  std::vector<std::string> names;
+  for (const store::Slot& slot : slots_) names.emplace_back(slot.kind == store::SlotKind::key_file ? "key_file" : "passphrase");
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+void Vault::unlock(const SecretBytes& passphrase) {
+  std::unique_lock lock(mutex_);
+  if (data_key_) return;
+  if (!store::has_slot(slots_, store::SlotKind::passphrase)) {
+    throw Error(Code::bad_request, "this vault has no passphrase; restart the daemon with its key file");
+  }
+  const Unwrap unwrap = [&](std::span<const store::Slot> slots) {
+    return store::unwrap_with_passphrase(slots, passphrase);
+  };
+  load(&unwrap);
+}
+
+void Vault::lock() {
+  std::unique_lock lock(mutex_);
+  if (!data_key_) return;
+  std::exception_ptr failed;
+  try {
+    if (usage_changed_.exchange(false)) save(nullptr, nullptr);
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  for (auto& [name, entry] : table_) entry->unsealed.reset();
+  data_key_.reset();
+  if (failed) std::rethrow_exception(failed);
+}
+
+bool Vault::lock_if_idle(std::chrono::milliseconds idle) {
+  {
+    std::shared_lock lock(mutex_);
+    const std::chrono::steady_clock::duration since(last_activity_.load(std::memory_order_relaxed));
+    if (!data_key_ || std::chrono::steady_clock::now().time_since_epoch() - since < idle) return false;
+  }
+  lock();
+  return true;
+}
+
+void Vault::check_passphrase(const SecretBytes& passphrase) const {
+  const store::DataKey key = store::unwrap_with_passphrase(slots_, passphrase);
+  if (!key.key().equals(data_key_->key().bytes())) {
+    throw Error(Code::tampered_store, store_path_.string() + ": the passphrase slot holds another vault's key");
+  }
+}
+
+namespace {
+
+std::vector<store::Slot> without(const std::vector<store::Slot>& slots, store::SlotKind kind) {
+  std::vector<store::Slot> out;
+  std::copy_if(slots.begin(), slots.end(), std::back_inserter(out),
+               [&](const store::Slot& slot) { return slot.kind != kind; });
+  return out;
+}
+
+}  // namespace
+
+void Vault::set_passphrase(const SecretBytes* current, const SecretBytes& passphrase, store::PassphraseCost cost) {
+  store::validate_vault_passphrase(passphrase);
+  std::unique_lock lock(mutex_);
+  require_unlocked();
+  const bool has = store::has_slot(slots_, store::SlotKind::passphrase);
+  if (has && current == nullptr) {
+    throw Error(Code::bad_request, "this vault already has a passphrase; change it with the current one");
+  }
+  if (!has && current != nullptr) throw Error(Code::bad_request, "this vault has no passphrase to change; set one");
+  if (current != nullptr) check_passphrase(*current);
+  std::vector<store::Slot> slots = without(slots_, store::SlotKind::passphrase);
+  slots.push_back(store::wrap_with_passphrase(*data_key_, passphrase, cost));
+  save_slots(std::move(slots));
+}
+
+void Vault::remove_passphrase(const SecretBytes& current) {
+  std::unique_lock lock(mutex_);
+  require_unlocked();
+  if (!store::has_slot(slots_, store::SlotKind::passphrase)) throw Error(Code::not_found, "this vault has no passphrase");
+  if (!store::has_slot(slots_, store::SlotKind::key_file)) {
+    throw Error(Code::last_slot,
+                "the passphrase is the only way to open this vault; add a key file first (okx-vault keyfile rotate)");
+  }
+  check_passphrase(current);
+  save_slots(without(slots_, store::SlotKind::passphrase));
+}
+
+void Vault::rotate_key_file(const std::filesystem::path& key_path) {
+  std::unique_lock lock(mutex_);
+  require_unlocked();
+  const SecretBytes key = SecretBytes::random(store::kMasterKeyBytes);
+  store::Slot fresh = store::wrap_with_key_file(*data_key_, key);
+  std::vector<store::Slot> both = slots_;
+  both.push_back(fresh);
+  save_slots(std::move(both));
+  write_file_atomically(key_path, key.bytes());
+  std::vector<store::Slot> only_new = without(slots_, store::SlotKind::key_file);
+  only_new.push_back(std::move(fresh));
+  save_slots(std::move(only_new));
+}
+
+void Vault::rekey(const SecretBytes* passphrase, const std::filesystem::path& key_path) {
+  std::unique_lock lock(mutex_);
+  require_unlocked();
+  store::DataKey next = store::DataKey::generate();
+  std::vector<store::Slot> slots;
+  for (const store::Slot& slot : slots_) {
+    if (slot.kind == store::SlotKind::passphrase) {
+      if (passphrase == nullptr) {
+        throw Error(Code::bad_request, "this vault has a passphrase: give it, so the new data key is wrapped for it");
+      }
+      check_passphrase(*passphrase);
+      slots.push_back(store::wrap_with_passphrase(next, *passphrase, store::cost_of(slot)));
+    } else if (!store::has_slot(slots, store::SlotKind::key_file)) {
+      const SecretBytes master_key = read_key_file(key_path);
+      if (!store::unwrap_with_key_file(slots_, master_key).key().equals(data_key_->key().bytes())) {
+        throw Error(Code::tampered_store, store_path_.string() + ": the key-file slot holds another vault's key");
+      }
+      slots.push_back(store::wrap_with_key_file(next, master_key));
+    }
+  }
+  store::Image resealed = image(nullptr, nullptr);
+  resealed.slots = slots;
+  for (store::Record& record : resealed.records) {
+    const store::KeyMaterial material = store::open_record(*data_key_, record);
+    record = store::seal_record(next, std::move(record.name), std::move(record.api_key), std::move(record.metadata),
+                                material.secret, material.passphrase);
+  }
+  write_file_atomically(store_path_, store::serialize(resealed, next));
+  for (store::Record& record : resealed.records) table_.at(record.name)->record.sealed = std::move(record.sealed);
+  slots_ = std::move(slots);
+  data_key_ = std::move(next);
 }
 
 std::size_t Vault::size() const {
@@ -185,7 +394,7 @@ std::size_t Vault::size() const {
 }
 
 proto::KeyInfo Vault::info(const Entry& entry) {
-  proto::KeyInfo info{entry.record.name, mask(entry.record.api_key), entry.credentials.simulated,
+  proto::KeyInfo info{entry.record.name, mask(entry.record.api_key), entry.simulated,
                       iso8601_ms(entry.created_ms),  std::nullopt, entry.sign_count.load(),
                       std::nullopt,           entry.grants.size()};
   if (const auto last = entry.last_used_ms.load(); last != 0) info.last_used = iso8601_ms(last);
@@ -207,16 +416,17 @@ std::vector<proto::KeyInfo> Vault::list(const Caller& caller) const {
 
 proto::KeyInfo Vault::add(const proto::AddKeyRequest& request) {
   // Validates name and fields before anything else happens.
-  store::Record record = store::seal_record(data_key_, request.name, request.api_key, {}, request.secret,
+  std::unique_lock lock(mutex_);
+  require_unlocked();
+  store::Record record = store::seal_record(*data_key_, request.name, request.api_key, {}, request.secret,
                                             request.passphrase);
-  auto entry = std::make_unique<Entry>(std::move(record), request.secret,
-                                       SecretBytes::copy_of(request.passphrase.reveal()), request.simulated);
+  auto entry = std::make_unique<Entry>(std::move(record), request.simulated);
+  entry->unseal(request.secret, request.passphrase);
   entry->created_ms = now_ms();
   if (request.expires) {
     entry->expires_ms = unix_ms(parse_iso8601_ms(*request.expires));
   }
 
-  std::unique_lock lock(mutex_);
   if (table_.contains(request.name)) {
     throw Error(Code::key_exists, "a key named '" + request.name + "' already exists");
   }
@@ -228,6 +438,7 @@ proto::KeyInfo Vault::add(const proto::AddKeyRequest& request) {
 
 void Vault::remove(std::string_view name) {
   std::unique_lock lock(mutex_);
+  require_unlocked();
   Entry& entry = find(name);
   save(nullptr, &entry);
   table_.erase(table_.find(name));
@@ -240,6 +451,7 @@ std::vector<Grant> Vault::grants(std::string_view name) const {
 
 void Vault::set_grants(std::string_view name, std::vector<Grant> grants) {
   std::unique_lock lock(mutex_);
+  require_unlocked();
   Entry& entry = find(name);
   std::swap(entry.grants, grants);
   try {
@@ -268,27 +480,31 @@ std::string Vault::authorize(Entry& entry, const Caller& caller, std::string_vie
   entry.sign_count.fetch_add(1, std::memory_order_relaxed);
   entry.last_used_ms.store(now, std::memory_order_relaxed);
   usage_changed_.store(true, std::memory_order_relaxed);
+  touch();
   return std::move(decision.rule);
 }
 
 Vault::Signed Vault::sign(std::string_view name, const Caller& caller, std::string_view timestamp,
                           std::string_view method, std::string_view request_path, std::string_view body) {
   std::shared_lock lock(mutex_);
+  require_unlocked();
   Entry& entry = find(name);
   std::string rule = authorize(entry, caller, method, request_path, false);
-  return {rest_headers(entry.signer, entry.credentials, timestamp, method, request_path, body), std::move(rule)};
+  return {rest_headers(entry.unsealed->signer, entry.unsealed->credentials, timestamp, method, request_path, body),
+          std::move(rule)};
 }
 
 Vault::SignedLogin Vault::ws_login(std::string_view name, const Caller& caller, std::string_view timestamp) {
   std::shared_lock lock(mutex_);
+  require_unlocked();
   Entry& entry = find(name);
   std::string rule = authorize(entry, caller, "GET", "/users/self/verify", true);
-  return {okxvault::ws_login(entry.signer, entry.credentials, timestamp), std::move(rule)};
+  return {okxvault::ws_login(entry.unsealed->signer, entry.unsealed->credentials, timestamp), std::move(rule)};
 }
 
 void Vault::save_usage() {
-  if (!usage_changed_.exchange(false)) return;
   std::unique_lock lock(mutex_);
+  if (!data_key_ || !usage_changed_.exchange(false)) return;
   try {
     save(nullptr, nullptr);
   } catch (...) {
@@ -297,7 +513,7 @@ void Vault::save_usage() {
   }
 }
 
-void Vault::save(const Entry* extra, const Entry* without) const {
+store::Image Vault::image(const Entry* extra, const Entry* without) const {
   store::Image image{slots_, {}};
   image.records.reserve(table_.size() + 1);
   const auto add_record = [&](const Entry& entry) {
@@ -309,7 +525,18 @@ void Vault::save(const Entry* extra, const Entry* without) const {
     if (entry.get() != without) add_record(*entry);
   }
   if (extra != nullptr) add_record(*extra);
-  write_file_atomically(store_path_, store::serialize(image, data_key_));
+  return image;
+}
+
+void Vault::save(const Entry* extra, const Entry* without) const {
+  write_file_atomically(store_path_, store::serialize(image(extra, without), *data_key_));
+}
+
+void Vault::save_slots(std::vector<store::Slot> slots) {
+  store::Image next = image(nullptr, nullptr);
+  next.slots = std::move(slots);
+  write_file_atomically(store_path_, store::serialize(next, *data_key_));
+  slots_ = std::move(next.slots);
 }
 
 }  // namespace okxvault

@@ -3,9 +3,18 @@
 // grants, and the store file they persist to. Thread-safe: signs run concurrently
 // under a shared lock; changes take it exclusively and return only once the store
 // on disk says the same as memory (if the write fails, memory is left unchanged).
+//
+// A vault is locked or unlocked. Locked, it holds no data key and no secret,
+// only each key's metadata (names, masked api keys, grants, usage), which are
+// plaintext in the file: listing works, while signing and every change answer
+// Error(vault_locked), so nothing is written without the key that MACs the file.
+// The keyed MAC is verified whenever the vault is unlocked.
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -32,15 +41,50 @@ class Vault {
   // A new, empty vault whose data key is wrapped by master_key. Refuses to
   // replace an existing file (Error io_error).
   static std::unique_ptr<Vault> create(std::filesystem::path store_path, const SecretBytes& master_key);
-  // Opens an existing vault. Errors name the file: io_error, insecure_permissions,
-  // corrupt_store, unsupported_version, wrong_master_key, tampered_store.
+  // A new, empty vault that only the passphrase opens.
+  static std::unique_ptr<Vault> create_with_passphrase(std::filesystem::path store_path,
+                                                       const SecretBytes& passphrase, store::PassphraseCost cost);
+  // Opens an existing vault, unlocked. Errors name the file: io_error,
+  // insecure_permissions, corrupt_store, unsupported_version, wrong_master_key,
+  // tampered_store. A second key-file slot, left by an interrupted key-file
+  // rotation, is dropped: only master_key opens the vault afterwards.
   static std::unique_ptr<Vault> open(std::filesystem::path store_path, const SecretBytes& master_key);
+  // Opens an existing vault locked: metadata only, no key needed.
+  static std::unique_ptr<Vault> open_locked(std::filesystem::path store_path);
 
   ~Vault();
   Vault(const Vault&) = delete;
   Vault& operator=(const Vault&) = delete;
 
   std::size_t size() const;
+  bool locked() const;
+  // What can open the vault: "key_file", "passphrase".
+  std::vector<std::string> slots() const;
+
+  // Re-reads the store and opens it with the passphrase. Errors: wrong_passphrase,
+  // and those of open(). Unlocking an unlocked vault does nothing.
+  void unlock(const SecretBytes& passphrase);
+  // Writes pending usage counters, then wipes the data key and every secret.
+  // Always locks; rethrows a failed write afterwards.
+  void lock();
+  // Locks if nothing was signed for `idle` (nor since the unlock); true if it did.
+  bool lock_if_idle(std::chrono::milliseconds idle);
+
+  // Slot changes, each one atomic rewrite of the store (vault_locked when locked).
+  // Sets the passphrase, or with `current` changes it. Errors: bad_request (set
+  // when one exists, change when none does, invalid passphrase), wrong_passphrase.
+  void set_passphrase(const SecretBytes* current, const SecretBytes& passphrase, store::PassphraseCost cost);
+  // Errors: not_found (no passphrase slot), last_slot, wrong_passphrase.
+  void remove_passphrase(const SecretBytes& current);
+  // Replaces the key file at key_path with a new random key, in three steps that
+  // each leave a store the old or the new key file opens: both slots, then the
+  // new key file, then only the new slot.
+  void rotate_key_file(const std::filesystem::path& key_path);
+  // A new data key: every record re-sealed and every slot re-wrapped, in one
+  // write. It needs what opens each slot (the passphrase, the key file at
+  // key_path) and checks it does before writing, so no slot is left unopenable.
+  void rekey(const SecretBytes* passphrase, const std::filesystem::path& key_path);
+
   // Metadata only, sorted by name, api keys masked: every key for an admin, the
   // keys granted to the peer for anyone else.
   std::vector<proto::KeyInfo> list(const Caller& caller) const;
@@ -80,21 +124,37 @@ class Vault {
   };
   using Table = std::unordered_map<std::string, std::unique_ptr<Entry>, NameHash, std::equal_to<>>;
 
-  Vault(std::filesystem::path store_path, store::DataKey data_key, std::vector<store::Slot> slots);
+  using Unwrap = std::function<store::DataKey(std::span<const store::Slot>)>;
+
+  explicit Vault(std::filesystem::path store_path);
+  static std::unique_ptr<Vault> create_with(std::filesystem::path store_path,
+                                            const std::function<store::Slot(const store::DataKey&)>& wrap);
+  // Reads the store into memory: metadata always; with `unwrap`, also the data
+  // key and every secret, after checking the MAC. Caller holds the lock.
+  void load(const Unwrap* unwrap);
+  void require_unlocked() const;  // caller holds the lock
+  // Checks that the passphrase opens the passphrase slot; caller holds the lock.
+  void check_passphrase(const SecretBytes& passphrase) const;
   Entry& find(std::string_view name) const;  // caller holds the lock
   // Checks expiry and policy and counts the use; caller holds the shared lock.
   std::string authorize(Entry& entry, const Caller& caller, std::string_view method, std::string_view path,
                         bool ws);
   static proto::KeyInfo info(const Entry& entry);
+  // The table as the store keeps it, plus `extra` and minus `without`.
+  store::Image image(const Entry* extra, const Entry* without) const;
   // Writes the table, plus `extra` and minus `without`, to disk; caller holds the lock.
   void save(const Entry* extra, const Entry* without) const;
+  // Writes the table with other slots, then adopts them; caller holds the lock.
+  void save_slots(std::vector<store::Slot> slots);
+  void touch();
 
   const std::filesystem::path store_path_;
-  const store::DataKey data_key_;
-  const std::vector<store::Slot> slots_;
   mutable std::shared_mutex mutex_;
+  std::optional<store::DataKey> data_key_;  // empty while locked
+  std::vector<store::Slot> slots_;
   Table table_;
   std::atomic<bool> usage_changed_{false};
+  std::atomic<std::int64_t> last_activity_{0};  // steady clock, nanoseconds
 };
 
 }  // namespace okxvault

@@ -26,6 +26,10 @@ enum class Code {
   headers_too_large,
   timestamp_skew,
   too_many_connections,
+  vault_locked,
+  wrong_passphrase,
+  too_many_attempts,
+  last_slot,
   // Server and store errors (5xx on the wire, startup failures in the daemon).
   internal,
   io_error,

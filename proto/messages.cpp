@@ -142,13 +142,54 @@ KeyInfo key_info_from(const json::value& value) {
   return info;
 }
 
+// Serializes a request that carries secrets: the JSON tree and the text both
+// live in guarded memory that is wiped when freed.
+template <typename Fill>
+SecretBytes encode_guarded(std::size_t capacity, Fill fill) {
+  SecretBytes arena(capacity);
+  json::static_resource resource(arena.data(), arena.size());
+  json::value tree(json::object_kind, &resource);
+  fill(tree.get_object());
+  SecretBytes text(capacity);
+  json::serializer serializer;
+  serializer.reset(&tree);
+  std::string_view written = serializer.read(reinterpret_cast<char*>(text.data()), text.size());
+  if (!serializer.done()) throw Error(Code::internal, "request does not fit its buffer");
+  return SecretBytes::copy_of(written);
+}
+
+// Parses a request that carries secrets. Parser scratch space and the parsed
+// tree both live in guarded memory. A JSON value takes at most 16 bytes of tree
+// per byte of text (an array of one-digit numbers), so the tree always fits.
+template <typename Read>
+auto decode_guarded(std::string_view text, std::string_view what, Read read) {
+  SecretBytes scratch(text.size() + 1024);
+  SecretBytes arena(16 * text.size() + 4096);
+  json::static_resource resource(arena.data(), arena.size());
+  json::parser parser(&resource, {}, scratch.data(), scratch.size());
+  parser.reset(&resource);
+  boost::system::error_code ec;
+  try {
+    parser.write(text.data(), text.size(), ec);
+  } catch (const std::bad_alloc&) {
+    throw Error(Code::bad_request, std::string(what) + ": request is too complex");
+  }
+  if (ec) throw Error(Code::invalid_json, "request body is not valid JSON: " + ec.message());
+  json::value value = parser.release();
+  Fields f(value, what);
+  auto request = read(f);
+  f.finish();
+  return request;
+}
+
 }  // namespace
 
 std::string encode(const StatusReply& reply) {
   return json::serialize(json::object{{"version", reply.version},
                                       {"locked", reply.locked},
                                       {"keys", reply.keys},
-                                      {"uptime_seconds", reply.uptime_seconds}});
+                                      {"uptime_seconds", reply.uptime_seconds},
+                                      {"slots", json::value_from(reply.slots)}});
 }
 
 StatusReply decode_status(std::string_view text) {
@@ -159,6 +200,7 @@ StatusReply decode_status(std::string_view text) {
   reply.locked = f.required_bool("locked");
   reply.keys = f.required_uint("keys");
   reply.uptime_seconds = f.required_uint("uptime_seconds");
+  reply.slots = f.optional_strings("slots");  // absent from daemons before passphrase slots
   return reply;
 }
 
@@ -183,59 +225,53 @@ std::vector<KeyInfo> decode_key_list(std::string_view text) {
 }
 
 SecretBytes encode(const AddKeyRequest& request) {
-  // Everything that holds the secrets (the JSON tree and the serialized text)
-  // lives in guarded memory that is wiped when freed.
   const std::size_t capacity =
-      4 * (request.name.size() + request.api_key.size() + request.secret.size() +
-           request.passphrase.size()) +
-      1024;
-  SecretBytes arena(capacity);
-  json::static_resource resource(arena.data(), arena.size());
-  json::value tree(json::object({{"name", request.name},
-                                 {"api_key", request.api_key},
-                                 {"secret", request.secret.reveal()},
-                                 {"passphrase", request.passphrase.reveal()},
-                                 {"simulated", request.simulated}},
-                                &resource));
-  if (request.expires) tree.get_object()["expires"] = *request.expires;
-  SecretBytes text(capacity);
-  json::serializer serializer;
-  serializer.reset(&tree);
-  std::string_view written = serializer.read(reinterpret_cast<char*>(text.data()), text.size());
-  if (!serializer.done()) throw Error(Code::internal, "add request does not fit its buffer");
-  return SecretBytes::copy_of(written);
+      4 * (request.name.size() + request.api_key.size() + request.secret.size() + request.passphrase.size()) + 1024;
+  return encode_guarded(capacity, [&](json::object& out) {
+    out["name"] = request.name;
+    out["api_key"] = request.api_key;
+    out["secret"] = request.secret.reveal();
+    out["passphrase"] = request.passphrase.reveal();
+    out["simulated"] = request.simulated;
+    if (request.expires) out["expires"] = *request.expires;
+  });
+}
+
+SecretBytes encode(const PassphraseRequest& request) {
+  // JSON escapes a control byte as \u00XX: six bytes of text for one of input.
+  const std::size_t capacity = 8 * (request.passphrase.size() + request.new_passphrase.size()) + 1024;
+  return encode_guarded(capacity, [&](json::object& out) {
+    if (!request.passphrase.empty()) out["passphrase"] = request.passphrase.reveal();
+    if (!request.new_passphrase.empty()) out["new_passphrase"] = request.new_passphrase.reveal();
+  });
 }
 
 AddKeyRequest decode_add_key(std::string_view text) {
-  // Parser scratch space and the parsed tree both live in guarded memory. A
-  // JSON value takes at most 16 bytes of tree per byte of text (an array of
-  // one-digit numbers), so the tree always fits.
-  SecretBytes scratch(text.size() + 1024);
-  SecretBytes arena(16 * text.size() + 4096);
-  json::static_resource resource(arena.data(), arena.size());
-  json::parser parser(&resource, {}, scratch.data(), scratch.size());
-  parser.reset(&resource);
-  boost::system::error_code ec;
-  try {
-    parser.write(text.data(), text.size(), ec);
-  } catch (const std::bad_alloc&) {
-    throw Error(Code::bad_request, "add key: request is too complex");
-  }
-  if (ec) throw Error(Code::invalid_json, "request body is not valid JSON: " + ec.message());
-  json::value value = parser.release();
+  return decode_guarded(text, "add key", [](Fields& f) {
+    AddKeyRequest request;
+    request.name = f.required_string("name");
+    request.api_key = f.required_string("api_key");
+    request.secret = SecretBytes::copy_of(std::string_view(f.required_string("secret")));
+    request.passphrase = SecretBytes::copy_of(std::string_view(f.required_string("passphrase")));
+    request.simulated = f.optional_bool("simulated", false);
+    request.expires = f.optional_string("expires");
+    return request;
+  });
+}
 
-  Fields f(value, "add key");
-  AddKeyRequest request;
-  request.name = f.required_string("name");
-  request.api_key = f.required_string("api_key");
-  const json::string& secret = f.required_string("secret");
-  request.secret = SecretBytes::copy_of(std::string_view(secret));
-  const json::string& passphrase = f.required_string("passphrase");
-  request.passphrase = SecretBytes::copy_of(std::string_view(passphrase));
-  request.simulated = f.optional_bool("simulated", false);
-  request.expires = f.optional_string("expires");
-  f.finish();
-  return request;
+PassphraseRequest decode_passphrases(std::string_view text) {
+  if (text.empty()) return {};  // calls that need no passphrase may send no body
+  return decode_guarded(text, "passphrase", [](Fields& f) {
+    PassphraseRequest request;
+    for (auto [key, field] : {std::pair{"passphrase", &request.passphrase},
+                              std::pair{"new_passphrase", &request.new_passphrase}}) {
+      if (!f.has(key)) continue;
+      const json::string& value = f.required_string(key);
+      if (value.empty()) throw Error(Code::bad_request, std::string("passphrase: '") + key + "' must not be empty");
+      *field = SecretBytes::copy_of(std::string_view(value));
+    }
+    return request;
+  });
 }
 
 std::string encode(const SignRequest& request) {

@@ -28,6 +28,14 @@ struct StatusReply {
   bool locked = false;
   std::uint64_t keys = 0;
   std::uint64_t uptime_seconds = 0;
+  std::vector<std::string> slots;  // what can open the vault: "key_file", "passphrase"
+};
+
+// The body of unlock, passphrase and rekey calls. An empty SecretBytes means
+// the field was absent; which fields a call needs is up to the call.
+struct PassphraseRequest {
+  SecretBytes passphrase;      // the current vault passphrase
+  SecretBytes new_passphrase;  // the one to set
 };
 
 struct KeyInfo {
@@ -105,14 +113,16 @@ std::string encode(const WsLoginRequest& request);
 std::string encode(const WsLoginFrame& frame);
 std::string encode(const ErrorReply& reply);
 std::string encode(const std::vector<GrantInfo>& grants);
-// The add request carries secrets: it is serialized into guarded memory.
+// Requests that carry secrets are serialized into guarded memory.
 SecretBytes encode(const AddKeyRequest& request);
+SecretBytes encode(const PassphraseRequest& request);
 
 StatusReply decode_status(std::string_view text);
 KeyInfo decode_key_info(std::string_view text);
 std::vector<KeyInfo> decode_key_list(std::string_view text);
 // Parses in guarded memory and wipes every intermediate copy of the secrets.
 AddKeyRequest decode_add_key(std::string_view text);
+PassphraseRequest decode_passphrases(std::string_view text);
 SignRequest decode_sign(std::string_view text);
 SignReply decode_sign_reply(std::string_view text);
 WsLoginRequest decode_ws_login(std::string_view text);

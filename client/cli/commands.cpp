@@ -12,9 +12,9 @@
 
 #include "client/cli/exit_codes.hpp"
 #include "client/cli/format.hpp"
-#include "client/cli/terminal.hpp"
 #include "proto/audit_chain.hpp"
 #include "proto/messages.hpp"
+#include "proto/terminal.hpp"
 #include "proto/timestamp.hpp"
 
 namespace okxvault::cli {
@@ -260,6 +260,69 @@ int show_grants(Context& context, const Invocation& invocation) {
 
 void no_options(po::options_description&) {}
 
+void say(const Context& context, std::string_view message) {
+  if (!context.quiet()) std::cerr << message << '\n';
+}
+
+bool has_passphrase_slot(const proto::StatusReply& status) {
+  return std::find(status.slots.begin(), status.slots.end(), "passphrase") != status.slots.end();
+}
+
+SecretBytes current_passphrase() { return read_secret_line("Vault passphrase: ", "vault passphrase"); }
+SecretBytes new_passphrase() { return read_new_secret_line("New vault passphrase: ", "new vault passphrase"); }
+
+int lock(Context& context, const Invocation&) {
+  context.client().lock();
+  say(context, "Locked: the daemon holds no secret until it is unlocked.");
+  return kExitOk;
+}
+
+int unlock(Context& context, const Invocation&) {
+  if (!context.client().status().locked) {
+    say(context, "The vault is not locked.");
+    return kExitOk;
+  }
+  context.client().unlock(current_passphrase());
+  say(context, "Unlocked.");
+  return kExitOk;
+}
+
+int passphrase(Context& context, const Invocation& invocation) {
+  const std::string& action = invocation.args.at(0);
+  if (action == "set") {
+    context.client().set_passphrase(new_passphrase());
+    say(context, "The vault now also opens with this passphrase.");
+  } else if (action == "change") {
+    const SecretBytes current = current_passphrase();
+    context.client().change_passphrase(current, new_passphrase());
+    say(context, "Passphrase changed; the old one no longer opens the vault.");
+  } else if (action == "remove") {
+    context.client().remove_passphrase(current_passphrase());
+    say(context, "Passphrase removed; only the key file opens the vault.");
+  } else {
+    throw UsageError("the passphrase command is: okx-vault passphrase set|change|remove", "passphrase");
+  }
+  return kExitOk;
+}
+
+int keyfile(Context& context, const Invocation& invocation) {
+  if (invocation.args.at(0) != "rotate") throw UsageError("the keyfile command is: okx-vault keyfile rotate", "keyfile");
+  context.client().rotate_key_file();
+  say(context, "Key file rotated; the old key file no longer opens the vault.");
+  return kExitOk;
+}
+
+int rekey(Context& context, const Invocation&) {
+  if (has_passphrase_slot(context.client().status())) {
+    const SecretBytes current = current_passphrase();
+    context.client().rekey(&current);
+  } else {
+    context.client().rekey();
+  }
+  say(context, "Every key is re-encrypted under a new data key.");
+  return kExitOk;
+}
+
 int audit(Context&, const Invocation& invocation) {
   if (invocation.args.at(0) != "verify") throw UsageError("the audit command is: okx-vault audit verify FILE");
   const std::string& path = invocation.args.at(1);
@@ -317,6 +380,35 @@ const std::vector<Command>& commands() {
        "Exit code 5 if the key has no grant for that user or group.", 1, 1, principal_options, ungrant},
       {"grants", "NAME [--json]", "show who may sign with a key, and what", "Admin only.", 1, 1, json_option,
        show_grants},
+      {"lock", "", "lock the vault: the daemon wipes every secret and refuses to sign",
+       "Signing and changes answer \"vault locked\" (exit code 7) until an admin\n"
+       "unlocks it. Listing keys still works. A vault with a key file is unlocked\n"
+       "again by restarting the daemon, or by okx-vault unlock if it has a passphrase.",
+       0, 0, no_options, lock},
+      {"unlock", "", "unlock a locked vault with its passphrase",
+       "Asks for the vault passphrase without echo on a terminal, otherwise reads one\n"
+       "line of stdin; never from arguments. Each wrong passphrase makes the daemon\n"
+       "wait longer before it answers (250 ms, doubling up to 30 s; exit code 4);\n"
+       "an attempt made during that wait is refused unevaluated (exit code 3).",
+       0, 0, no_options, unlock},
+      {"passphrase", "set|change|remove", "add, change or remove the vault passphrase",
+       "set: the vault also opens with a passphrase (asked twice on a terminal).\n"
+       "change: asks for the current passphrase, then the new one.\n"
+       "remove: asks for the current passphrase; refused (exit code 6) if the\n"
+       "passphrase is the only way to open the vault.\n"
+       "From stdin: one line per passphrase, the current one first.",
+       1, 1, no_options, passphrase},
+      {"keyfile", "rotate", "replace the master key file with a new random key",
+       "The daemon writes a new key file and re-wraps the data key for it; the old\n"
+       "key file no longer opens the vault. Crash safe: at any instant the store opens\n"
+       "with the old or the new key file. Refused for a systemd credential, which the\n"
+       "daemon cannot write (see README.md, \"Rotating a credential\").",
+       1, 1, no_options, keyfile},
+      {"rekey", "", "re-encrypt every key under a new random data key",
+       "Every record is re-sealed and every slot re-wrapped, in one atomic write. If\n"
+       "the vault has a passphrase, it is asked for (or read from stdin), so that the\n"
+       "new data key is wrapped for it too.",
+       0, 0, no_options, rekey},
       {"audit", "verify FILE", "check an audit log's hash chain",
        "Reports the first line that was edited, deleted or moved (exit code 1), or\n"
        "that the chain is intact (exit code 0). Reads the file; needs no daemon.",

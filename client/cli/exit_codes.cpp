@@ -6,7 +6,11 @@ ExitCode exit_code_for(Code code) noexcept {
   switch (code) {
     case Code::unreachable:
     case Code::protocol_error:
+    case Code::too_many_attempts:
       return kExitUnreachable;
+    case Code::vault_locked:
+      return kExitLocked;
+    case Code::wrong_passphrase:
     case Code::forbidden:
     case Code::policy_denied:
     case Code::key_expired:
@@ -21,6 +25,7 @@ ExitCode exit_code_for(Code code) noexcept {
     case Code::timestamp_skew:
     case Code::payload_too_large:
     case Code::headers_too_large:
+    case Code::last_slot:
       return kExitInvalidInput;
     default:
       return kExitFailure;

@@ -18,6 +18,7 @@ enum ExitCode : int {
   kExitForbidden = 4,
   kExitNotFound = 5,
   kExitInvalidInput = 6,
+  kExitLocked = 7,  // the vault is locked: unlock it first
 };
 
 // The exit code for an error the daemon or the client library reported.

@@ -19,10 +19,14 @@ constexpr std::string_view kExitCodes =
     "  0  success\n"
     "  1  other error (a server error, or a revoke you declined)\n"
     "  2  usage error\n"
-    "  3  daemon unreachable (no socket, timeout, or not an okx-vaultd)\n"
-    "  4  permission denied (not an admin, or no grant or rule allows it, or the key expired)\n"
+    "  3  daemon unreachable (no socket, timeout, or not an okx-vaultd), or retry later\n"
+    "     (too many wrong passphrases)\n"
+    "  4  permission denied (not an admin, or no grant or rule allows it, the key\n"
+    "     expired, or a wrong passphrase)\n"
     "  5  not found (no such key)\n"
-    "  6  invalid input (bad name, key exists, bad request, timestamp skew, too large)\n";
+    "  6  invalid input (bad name, key exists, bad request, timestamp skew, too large,\n"
+    "     removing the last way to open the vault)\n"
+    "  7  the vault is locked (okx-vault unlock)\n";
 
 // No abbreviations: `--sim` silently meaning `--simulated` is not worth the surprise.
 constexpr int kStyle = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
@@ -43,9 +47,9 @@ void print_usage(std::ostream& out) {
          "Administer okx-vaultd, the local vault for OKX V5 API keys, and sign with it.\n\n"
          "Commands:\n";
   for (const Command& command : commands()) {
-    out << "  " << command.name << std::string(10 - command.name.size(), ' ') << command.summary << '\n';
+    out << "  " << command.name << std::string(12 - command.name.size(), ' ') << command.summary << '\n';
   }
-  out << "  help      show help for a command\n\n" << global_options() << '\n' << kExitCodes
+  out << "  help        show help for a command\n\n" << global_options() << '\n' << kExitCodes
       << "\nRun 'okx-vault help COMMAND' for a command's arguments and options.\n";
 }
 

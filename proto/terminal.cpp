@@ -1,4 +1,4 @@
-#include "client/cli/terminal.hpp"
+#include "proto/terminal.hpp"
 
 #include <signal.h>
 #include <termios.h>
@@ -12,7 +12,7 @@
 
 #include "proto/error.hpp"
 
-namespace okxvault::cli {
+namespace okxvault {
 namespace {
 
 // Longer than any secret or passphrase the daemon accepts, so its own message
@@ -137,6 +137,14 @@ SecretBytes read_secret_line(std::string_view prompt, std::string_view what) {
   return line;
 }
 
+SecretBytes read_new_secret_line(std::string_view prompt, std::string_view what) {
+  SecretBytes first = read_secret_line(prompt, what);
+  if (!stdin_is_terminal()) return first;
+  const SecretBytes second = read_secret_line("Repeat " + std::string(what) + ": ", what);
+  if (!first.equals(second.bytes())) throw Error(Code::bad_request, "the two " + std::string(what) + "s differ");
+  return first;
+}
+
 bool confirm(std::string_view question) {
   std::cerr << question << " [y/N] " << std::flush;
   std::string answer;
@@ -146,4 +154,4 @@ bool confirm(std::string_view question) {
   return answer == "y" || answer == "yes";
 }
 
-}  // namespace okxvault::cli
+}  // namespace okxvault

@@ -102,6 +102,11 @@ std::string status_text(const proto::StatusReply& status, std::string_view socke
   out += "okx-vaultd " + status.version + " on " + std::string(socket_path) + "\n";
   out += std::string("vault:   ") + (status.locked ? "locked" : "unlocked") + "\n";
   out += "keys:    " + std::to_string(status.keys) + "\n";
+  if (!status.slots.empty()) {
+    std::string slots;
+    for (const std::string& slot : status.slots) slots += (slots.empty() ? "" : ", ") + slot;
+    out += "opens:   with " + slots + "\n";
+  }
   out += "uptime:  " + uptime + "\n";
   return out;
 }

@@ -24,7 +24,9 @@ class HandlerTest : public ::testing::Test {
   void SetUp() override {
     vault_ = Vault::create(dir_ / "vault.store", SecretBytes::random(32));
     audit_ = std::make_unique<Audit>(dir_ / "audit.log");
-    handler_ = std::make_unique<Handler>(*vault_, *audit_, HandlerOptions{std::chrono::seconds(30), kDaemonUid, {}});
+    HandlerOptions options{std::chrono::seconds(30), kDaemonUid, {}};
+    options.passphrase_cost = store::kTestPassphraseCost;
+    handler_ = std::make_unique<Handler>(*vault_, *audit_, options);
   }
 
   Response call(http::verb verb, std::string target, std::string body = {}, const Peer& peer = kRoot) {
@@ -186,6 +188,64 @@ TEST_F(HandlerTest, KeepAliveFollowsTheRequest) {
   EXPECT_FALSE(handler_->handle(request, kRoot).keep_alive());
   request.keep_alive(true);
   EXPECT_TRUE(handler_->handle(request, kRoot).keep_alive());
+}
+
+TEST_F(HandlerTest, LockAndSlotCallsAreForAdminsOnly) {
+  for (const auto& [verb, target] : std::vector<std::pair<http::verb, std::string>>{
+           {http::verb::post, "/v1/lock"},
+           {http::verb::post, "/v1/unlock"},
+           {http::verb::put, "/v1/slots/passphrase"},
+           {http::verb::delete_, "/v1/slots/passphrase"},
+           {http::verb::post, "/v1/slots/key-file/rotate"},
+           {http::verb::post, "/v1/rekey"}}) {
+    const Response response = call(verb, target, R"({"passphrase":"a passphrase"})", kStranger);
+    EXPECT_EQ(response.result(), http::status::forbidden) << target;
+    EXPECT_EQ(code(response), "forbidden");
+  }
+  EXPECT_FALSE(vault_->locked());
+}
+
+TEST_F(HandlerTest, LockedVaultAnswers423AndPassphraseBodiesAreWiped) {
+  ASSERT_EQ(call(http::verb::post, "/v1/keys", add_body("main")).result(), http::status::created);
+  Request set{http::verb::put, "/v1/slots/passphrase", 11};
+  set.body() = R"({"new_passphrase":"Vault-Pass-123"})";
+  set.prepare_payload();
+  ASSERT_EQ(handler_->handle(set, kRoot).result(), http::status::ok);
+  EXPECT_EQ(set.body().find("Vault-Pass-123"), std::string::npos) << "the body was not wiped";
+
+  const Response locked = call(http::verb::post, "/v1/lock");
+  EXPECT_EQ(json::parse(locked.body()).at("locked"), true);
+  const Response sign = call(http::verb::post, "/v1/keys/main/sign", R"({"method":"GET","path":"/api/v5/account/balance"})");
+  EXPECT_EQ(static_cast<int>(sign.result()), 423);
+  EXPECT_EQ(code(sign), "vault_locked");
+  EXPECT_EQ(code(call(http::verb::delete_, "/v1/keys/main")), "vault_locked");
+
+  std::chrono::milliseconds hold{0};
+  Request wrong{http::verb::post, "/v1/unlock", 11};
+  wrong.body() = R"({"passphrase":"Not-The-Pass"})";
+  wrong.prepare_payload();
+  const Response refused = handler_->handle(wrong, kRoot, true, &hold);
+  EXPECT_EQ(code(refused), "wrong_passphrase");
+  EXPECT_EQ(hold, std::chrono::milliseconds(250)) << "the server holds this reply";
+  EXPECT_EQ(refused.body().find("Not-The-Pass"), std::string::npos);
+}
+
+TEST(HandlerCredential, KeyFileRotationOfACredentialIsRefusedSayingWhereToLook) {
+  test::TempDir dir;
+  auto vault = Vault::create(dir / "vault.store", SecretBytes::random(32));
+  Audit audit(dir / "audit.log");
+  HandlerOptions options{std::chrono::seconds(30), kDaemonUid, {}};
+  options.key_file = dir / "credential";
+  options.key_file_is_credential = true;
+  const Handler handler(*vault, audit, options);
+  const std::string before = test::read_file(dir / "vault.store");
+  Request request{http::verb::post, "/v1/slots/key-file/rotate", 11};
+  const Response response = handler.handle(request, kRoot);
+  EXPECT_EQ(response.result(), http::status::bad_request);
+  EXPECT_NE(response.body().find("systemd credential"), std::string::npos) << response.body();
+  EXPECT_NE(response.body().find("Rotating a credential"), std::string::npos) << response.body();
+  EXPECT_EQ(test::read_file(dir / "vault.store"), before);
+  EXPECT_FALSE(std::filesystem::exists(dir / "credential"));
 }
 
 }  // namespace

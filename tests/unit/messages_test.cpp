@@ -336,5 +336,25 @@ TEST(Codes, EveryCodeRoundTripsThroughAnErrorReply) {
   }
 }
 
+TEST(PassphraseRequest, RoundTripsInGuardedMemoryAndIsStrict) {
+  const proto::PassphraseRequest request{SecretBytes::copy_of(std::string_view("old \"quoted\" one")),
+                                         SecretBytes::copy_of(std::string_view("new\tone"))};
+  const SecretBytes text = proto::encode(request);
+  const proto::PassphraseRequest back = proto::decode_passphrases(text.reveal());
+  EXPECT_EQ(back.passphrase.reveal(), "old \"quoted\" one");
+  EXPECT_EQ(back.new_passphrase.reveal(), "new\tone");
+  EXPECT_TRUE(proto::decode_passphrases("").passphrase.empty());
+  EXPECT_EQ(proto::encode(proto::PassphraseRequest{}).reveal(), "{}");
+  for (const char* bad : {R"({"passphrase":""})", R"({"pasphrase":"x"})", R"({"passphrase":1})", "[]"}) {
+    try {
+      proto::decode_passphrases(bad);
+      ADD_FAILURE() << bad;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Code::bad_request) << bad;
+      EXPECT_EQ(std::string(e.what()).find("x\""), std::string::npos);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace okxvault

@@ -16,6 +16,7 @@
 
 #include "client/client.hpp"
 #include "proto/error.hpp"
+#include "tests/support/code_of.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/reference_sign.hpp"
 
@@ -35,15 +36,6 @@ constexpr int kExitForbidden = 4, kExitInvalidInput = 6, kExitLocked = 7;
 const std::vector<std::string> kCheapArgon2 = {"--passphrase-cost", "test"};
 
 SecretBytes text(std::string_view value) { return SecretBytes::copy_of(value); }
-
-Code code_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return Code::internal;  // "no error": never what a test expects here
-}
 
 class LockTest : public ::testing::Test {
  protected:

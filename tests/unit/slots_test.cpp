@@ -11,12 +11,14 @@
 #include "daemon/store_file.hpp"
 #include "daemon/vault.hpp"
 #include "proto/error.hpp"
+#include "tests/support/code_of.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/reference_sign.hpp"
 
 namespace okxvault {
 namespace {
 namespace fs = std::filesystem;
+using test::code_of;
 using test::read_file;
 using test::write_file;
 
@@ -29,16 +31,6 @@ const Peer& root() {
 }
 
 SecretBytes text(std::string_view value) { return SecretBytes::copy_of(value); }
-
-Code code_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "no error";
-  return Code::internal;
-}
 
 proto::AddKeyRequest key_request(const std::string& name) {
   proto::AddKeyRequest request;

@@ -195,6 +195,8 @@ proto::StatusReply Client::unlock(const SecretBytes& passphrase) {
   return vault_call("POST", "/v1/unlock", {SecretBytes::copy_of(passphrase.bytes()), {}});
 }
 
+proto::StatusReply Client::unlock_with_key_file() { return vault_call("POST", "/v1/unlock", {}); }
+
 proto::StatusReply Client::set_passphrase(const SecretBytes& passphrase) {
   return vault_call("PUT", "/v1/slots/passphrase", {{}, SecretBytes::copy_of(passphrase.bytes())});
 }

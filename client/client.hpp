@@ -51,6 +51,8 @@ class Client {
   // grows with each consecutive failure, so these calls wait at least a minute.
   proto::StatusReply lock();
   proto::StatusReply unlock(const SecretBytes& passphrase);
+  // Unlocks with the daemon's own key file (a vault with a key-file slot).
+  proto::StatusReply unlock_with_key_file();
   proto::StatusReply set_passphrase(const SecretBytes& passphrase);
   proto::StatusReply change_passphrase(const SecretBytes& current, const SecretBytes& passphrase);
   proto::StatusReply remove_passphrase(const SecretBytes& current);

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "daemon/signer.hpp"
+#include "daemon/store_file.hpp"
 #include "proto/messages.hpp"
 
 namespace okxvault {
@@ -148,8 +149,12 @@ Response Handler::dispatch(Call& call) const {
   if (path == "/v1/unlock") {
     if (verb != http::verb::post) return not_allowed("POST");
     return vault_change(call, "unlock", [&](const proto::PassphraseRequest& body) {
-      if (body.passphrase.empty()) throw Error(Code::bad_request, "unlock: missing field 'passphrase'");
-      vault_.unlock(body.passphrase);
+      if (!body.passphrase.empty()) return vault_.unlock(body.passphrase);
+      const auto slots = vault_.slots();
+      if (std::find(slots.begin(), slots.end(), "key_file") == slots.end()) {
+        throw Error(Code::bad_request, "unlock: missing field 'passphrase'");
+      }
+      vault_.unlock_with_key_file(read_key_file(options_.key_file));
     });
   }
   if (path == "/v1/slots/passphrase") {

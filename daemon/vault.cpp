@@ -272,6 +272,15 @@ void Vault::unlock(const SecretBytes& passphrase) {
   load(&unwrap);
 }
 
+void Vault::unlock_with_key_file(const SecretBytes& master_key) {
+  std::unique_lock lock(mutex_);
+  if (data_key_) return;
+  const Unwrap unwrap = [&](std::span<const store::Slot> slots) {
+    return store::unwrap_with_key_file(slots, master_key);
+  };
+  load(&unwrap);
+}
+
 void Vault::lock() {
   std::unique_lock lock(mutex_);
   if (!data_key_) return;

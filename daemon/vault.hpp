@@ -64,6 +64,9 @@ class Vault {
   // Re-reads the store and opens it with the passphrase. Errors: wrong_passphrase,
   // and those of open(). Unlocking an unlocked vault does nothing.
   void unlock(const SecretBytes& passphrase);
+  // The same with the key file, for a vault that was locked while it has a
+  // key-file slot. Errors: wrong_master_key, and those of open().
+  void unlock_with_key_file(const SecretBytes& master_key);
   // Writes pending usage counters, then wipes the data key and every secret.
   // Always locks; rethrows a failed write afterwards.
   void lock();

@@ -277,12 +277,21 @@ int lock(Context& context, const Invocation&) {
   return kExitOk;
 }
 
-int unlock(Context& context, const Invocation&) {
-  if (!context.client().status().locked) {
+void unlock_options(po::options_description& options) {
+  options.add_options()("key-file", po::bool_switch(), "unlock with the daemon's key file, not the passphrase");
+}
+
+int unlock(Context& context, const Invocation& invocation) {
+  const proto::StatusReply status = context.client().status();
+  if (!status.locked) {
     say(context, "The vault is not locked.");
     return kExitOk;
   }
-  context.client().unlock(current_passphrase());
+  if (has_passphrase_slot(status) && !flag(invocation, "key-file")) {
+    context.client().unlock(current_passphrase());
+  } else {
+    context.client().unlock_with_key_file();
+  }
   say(context, "Unlocked.");
   return kExitOk;
 }
@@ -385,12 +394,14 @@ const std::vector<Command>& commands() {
        "unlocks it. Listing keys still works. A vault with a key file is unlocked\n"
        "again by restarting the daemon, or by okx-vault unlock if it has a passphrase.",
        0, 0, no_options, lock},
-      {"unlock", "", "unlock a locked vault with its passphrase",
+      {"unlock", "[--key-file]", "unlock a locked vault with its passphrase or key file",
        "Asks for the vault passphrase without echo on a terminal, otherwise reads one\n"
        "line of stdin; never from arguments. Each wrong passphrase makes the daemon\n"
        "wait longer before it answers (250 ms, doubling up to 30 s; exit code 4);\n"
-       "an attempt made during that wait is refused unevaluated (exit code 3).",
-       0, 0, no_options, unlock},
+       "an attempt made during that wait is refused unevaluated (exit code 3).\n"
+       "A vault without a passphrase, or with --key-file, is unlocked with the\n"
+       "daemon's own key file; nothing is asked.",
+       0, 0, unlock_options, unlock},
       {"passphrase", "set|change|remove", "add, change or remove the vault passphrase",
        "set: the vault also opens with a passphrase (asked twice on a terminal).\n"
        "change: asks for the current passphrase, then the new one.\n"

@@ -179,14 +179,16 @@ TEST_F(LockTest, RealArgon2DefaultsUnlock) {
 }
 
 TEST_F(LockTest, AutoLockWipesAfterIdleTime) {
-  start({}, {"--auto-lock-after", "1"});
+  start({}, {"--auto-lock-after", "3"});
   add_key();
-  expect_signs();
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
   while (!client().status().locked && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(100ms);
   EXPECT_TRUE(client().status().locked);
   EXPECT_EQ(sign_status(), 423);
   EXPECT_NE(read_file(daemon_->state_dir() / "audit.log").find("auto-lock"), std::string::npos);
+  const Output out = cli({"unlock"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  expect_signs();
 }
 
 TEST_F(LockTest, SetChangeAndRemoveThePassphraseAcrossRestarts) {
@@ -225,6 +227,9 @@ TEST_F(LockTest, SetChangeAndRemoveThePassphraseAcrossRestarts) {
   EXPECT_FALSE(client().status().locked);
   expect_signs();
   EXPECT_EQ(code_of([&] { client().lock(); client().unlock(text(kNew)); }), Code::bad_request);
+  client().unlock_with_key_file();
+  expect_signs();
+  client().lock();
   fs::rename(key, aside);
   daemon_->stop(SIGKILL);
   EXPECT_THROW(daemon_->start(), std::runtime_error) << "no key file and no passphrase: nothing opens it";

@@ -30,7 +30,9 @@ std::vector<Grant> grants(int i) {
   return {bot, group};
 }
 
-void write_seed(const std::filesystem::path& file, unsigned char flags, int keys) {
+// `edit` changes the file the way someone without the data key could: a record's
+// metadata edited in place, the unkeyed checksum then repaired (by the flags).
+void write_seed(const std::filesystem::path& file, unsigned char flags, int keys, bool edit = false) {
   test::TempDir dir;
   auto vault = Vault::create(dir / "vault.store", seed_master_key());
   for (int i = 0; i < keys; ++i) {
@@ -39,7 +41,9 @@ void write_seed(const std::filesystem::path& file, unsigned char flags, int keys
     if (i % 2 == 0) vault->set_grants(name, grants(i));
   }
   const std::vector<unsigned char> bytes = read_private_file(dir / "vault.store");
-  test::write_file(file, std::string(1, static_cast<char>(flags)) + std::string(bytes.begin(), bytes.end()));
+  std::string text(bytes.begin(), bytes.end());
+  if (edit) text.replace(text.find(R"("sign_count":0)"), 14, R"("sign_count":9)");
+  test::write_file(file, std::string(1, static_cast<char>(flags)) + text);
 }
 
 }  // namespace
@@ -57,5 +61,6 @@ int main(int argc, char** argv) {
   write_seed(dir / "one-key", 0, 1);
   write_seed(dir / "one-key-repaired", kRepairChecksum | kRepairMac, 1);
   write_seed(dir / "ten-keys-repaired", kRepairChecksum | kRepairMac, 10);
+  write_seed(dir / "one-key-edited", kRepairChecksum, 1, true);
   return 0;
 }

@@ -43,7 +43,7 @@ class Audit {
   void flush();
 
  private:
-  struct Sink;
+  class Sink;
   std::shared_ptr<Sink> sink_;
   std::shared_ptr<spdlog::details::thread_pool> pool_;
   std::shared_ptr<spdlog::logger> logger_;

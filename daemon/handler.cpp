@@ -22,6 +22,10 @@ struct WipeOnExit {
 };
 constexpr std::size_t kMaxRequestPath = 4096;
 
+bool printable_ascii(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
 // OKX V5 signs only GET and POST; the path is what the bot will put on the wire.
 void validate_sign_request(const proto::SignRequest& request) {
   if (request.method != "GET" && request.method != "POST") {
@@ -29,7 +33,7 @@ void validate_sign_request(const proto::SignRequest& request) {
   }
   const std::string_view path = request.path;
   if (!path.starts_with("/api/v5/") || path.size() > kMaxRequestPath ||
-      !std::all_of(path.begin(), path.end(), [](char c) { return c > 0x20 && c < 0x7f && c != '#'; })) {
+      !printable_ascii(path) || path.find('#') != std::string_view::npos) {
     throw Error(Code::bad_request,
                 "path must start with /api/v5/, be at most 4096 bytes of printable ASCII, and have no fragment");
   }
@@ -134,6 +138,9 @@ void Handler::require_admin(Call& call, std::string_view action, std::string_vie
 
 Response Handler::dispatch(Call& call) const {
   const std::string_view target = call.request.target();
+  // Errors echo the target and the audit log records its key name, both as JSON:
+  // bytes outside printable ASCII (which no URI has) would make them invalid UTF-8.
+  if (!printable_ascii(target)) throw Error(Code::bad_request, "the request target must be printable ASCII");
   const std::string_view path = target.substr(0, target.find('?'));
   const http::verb verb = call.request.method();
   const auto not_allowed = [&](std::string_view allowed) {

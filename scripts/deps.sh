@@ -9,6 +9,7 @@ packages=(
   libsodium-dev libspdlog-dev libsystemd-dev libgtest-dev
   curl util-linux passwd systemd valgrind
   python3 nodejs
+  clang-14 libclang-rt-14-dev  # scripts/fuzz.sh: clang++-14 and the libFuzzer runtime
 )
 # Debian packages npm apart from nodejs; other nodejs builds bring their own.
 command -v npm > /dev/null || packages+=(npm)

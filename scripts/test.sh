@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds okx-vault and runs every test, twice: a normal build, then a build with
-# AddressSanitizer + UndefinedBehaviorSanitizer. Installs what is missing first.
-# Usage: scripts/test.sh            (both builds)
-#        OKXVAULT_SKIP_SANITIZE=1 scripts/test.sh   (normal build only)
+# AddressSanitizer + UndefinedBehaviorSanitizer; then runs each fuzzer for a
+# bounded time (scripts/fuzz.sh). Installs what is missing first.
+# Usage: scripts/test.sh            (both builds and the fuzzers)
+#        OKXVAULT_SKIP_SANITIZE=1 scripts/test.sh   (no sanitizer build)
+#        OKXVAULT_SKIP_FUZZ=1 scripts/test.sh       (no fuzzing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,5 +25,8 @@ run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if [ -z "${OKXVAULT_SKIP_SANITIZE:-}" ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-sanitize -DCMAKE_BUILD_TYPE=Debug -DOKXVAULT_SANITIZE=ON  # -O0 compiles fastest
+fi
+if [ -z "${OKXVAULT_SKIP_FUZZ:-}" ]; then
+  scripts/fuzz.sh
 fi
 echo "== all tests passed"

@@ -1,0 +1,440 @@
+// The HTTP request path in process: raw bytes through Beast's request parser
+// (with the server's limits) into Handler::handle, against a real Vault in a
+// temp dir holding three keys with grants, and a real Audit.
+//
+// The input's first byte picks the peer (peer.hpp) and whether the connection is
+// an admin channel; the rest is what that peer sent on one connection, any
+// number of pipelined requests. Every input starts from the same vault.
+//
+// Invariants, for every response: its status is one the protocol documents for
+// a request (never a 5xx); an error body decodes, its code maps to that status,
+// a refusal names its rule and a 405 its Allow; a success has the status and
+// body shape of its endpoint; admin-only calls by anyone else are 403 forbidden;
+// an admin's listing names exactly the keys that exist; every signature and
+// WebSocket login verifies against the key's real secret (computed apart from
+// the daemon's signer); an add wipes its request body. And the three keys'
+// secrets never appear in a response, a log line, the audit log or the store
+// file, nor their passphrases anywhere but in a signed reply of their own key,
+// unless the input itself carried them.
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <map>
+#include <mutex>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon/audit.hpp"
+#include "daemon/handler.hpp"
+#include "daemon/store_file.hpp"
+#include "daemon/vault.hpp"
+#include "proto/messages.hpp"
+#include "tests/fuzz/require.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/reference_sign.hpp"
+
+namespace okxvault::fuzz {
+namespace {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+constexpr uid_t kDaemonUid = 4242;
+constexpr gid_t kAdminGroup = 2500;
+constexpr int kMaxRequestsPerInput = 8;
+
+// root, the daemon's uid, the granted user 1000, a member of the granted group
+// 2000, a member of the admin group, and a stranger.
+const std::array<Peer, 6> kPeers{
+    Peer{0, 0, 100, {0}, "/usr/bin/root-tool"},    Peer{kDaemonUid, kDaemonUid, 101, {kDaemonUid}, "/usr/sbin/x"},
+    Peer{1000, 1000, 102, {1000}, "/usr/bin/bot"}, Peer{3000, 3000, 103, {3000, 2000}, "/usr/bin/group-bot"},
+    Peer{5000, 5000, 104, {5000, kAdminGroup}},    Peer{6000, 6000, 105, {6000}},
+};
+
+// What the harness knows about a key, to check what the daemon says about it.
+struct Account {
+  std::string api_key;
+  std::string secret;
+  std::string passphrase;
+  bool simulated = false;
+};
+
+const std::map<std::string, Account> kKeys{
+    {"main", {"ak-main-5f0c9e2d7b41", "SECRET-main-Qx7vL2pR9tZ4mK8w", "PASS-main-Hy3nB6", false}},
+    {"demo", {"ak-demo-8e1a3c5b7d90", "SECRET-demo-Wc5jN1sF8gD3yV6e", "PASS-demo-Ju4kM7", true}},
+    {"old", {"ak-old-2b4d6f8a0c13", "SECRET-old-Tr9hX2bK5nP8qA1z", "PASS-old-Lo5pQ8", false}},
+};
+
+// The requests that make the starting vault, as an admin sends them.
+const std::vector<std::tuple<http::verb, std::string, std::string>> kSetup{
+    {http::verb::post, "/v1/keys",
+     R"({"name":"main","api_key":"ak-main-5f0c9e2d7b41","secret":"SECRET-main-Qx7vL2pR9tZ4mK8w","passphrase":"PASS-main-Hy3nB6"})"},
+    {http::verb::post, "/v1/keys",
+     R"({"name":"demo","api_key":"ak-demo-8e1a3c5b7d90","secret":"SECRET-demo-Wc5jN1sF8gD3yV6e","passphrase":"PASS-demo-Ju4kM7","simulated":true})"},
+    {http::verb::post, "/v1/keys",
+     R"({"name":"old","api_key":"ak-old-2b4d6f8a0c13","secret":"SECRET-old-Tr9hX2bK5nP8qA1z","passphrase":"PASS-old-Lo5pQ8","expires":"2001-02-03T04:05:06.789Z"})"},
+    {http::verb::put, "/v1/keys/main/grants",
+     R"({"grants":[{"user":"1000"},{"group":"2000","read_only":true,"allow":["GET /api/v5/account/"]}]})"},
+    {http::verb::put, "/v1/keys/demo/grants",
+     R"({"grants":[{"user":"1000","deny":["POST /api/v5/trade/"],"ws":false,"expires":"2199-01-01T00:00:00.000Z"},)"
+     R"({"group":"2000","allow":["POST /api/v5/asset/withdrawal"]}]})"},
+    {http::verb::put, "/v1/keys/old/grants", R"({"grants":[{"user":"1000"}]})"},
+};
+
+// Every log line the daemon's code writes, to be searched for secrets.
+class LogCapture final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  std::string take() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(text_, {});
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    text_.append(msg.payload.data(), msg.payload.size());
+    text_ += '\n';
+  }
+  void flush_() override {}
+
+ private:
+  std::string text_;
+};
+
+// The input as the bytes a client sent: read_some hands out what is left, then
+// the end of the stream.
+class MemoryStream {
+ public:
+  explicit MemoryStream(std::string_view bytes) : rest_(bytes) {}
+  template <class Buffers>
+  std::size_t read_some(const Buffers& buffers, beast::error_code& ec) {
+    const std::size_t n = asio::buffer_copy(buffers, asio::buffer(rest_.data(), rest_.size()));
+    rest_.remove_prefix(n);
+    ec = n == 0 ? beast::error_code(asio::error::eof) : beast::error_code();
+    return n;
+  }
+  template <class Buffers>
+  std::size_t read_some(const Buffers& buffers) {
+    beast::error_code ec;
+    const std::size_t n = read_some(buffers, ec);
+    if (ec) throw beast::system_error(ec);
+    return n;
+  }
+
+ private:
+  std::string_view rest_;
+};
+
+// Where a request goes, worked out independently of the handler's dispatch.
+enum class Route { status, list, add, remove, get_grants, put_grants, sign, ws_login, none, not_ascii };
+
+struct Target {
+  Route route = Route::none;
+  std::string name;
+};
+
+Target route_of(http::verb verb, std::string_view target) {
+  if (!std::all_of(target.begin(), target.end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
+    return {Route::not_ascii};
+  }
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (path == "/v1/status") return {verb == http::verb::get ? Route::status : Route::none};
+  if (path == "/v1/keys") {
+    return {verb == http::verb::get ? Route::list : verb == http::verb::post ? Route::add : Route::none};
+  }
+  constexpr std::string_view prefix = "/v1/keys/";
+  if (!path.starts_with(prefix)) return {};
+  const std::string_view rest = path.substr(prefix.size());
+  const std::size_t slash = rest.find('/');
+  const std::string name(rest.substr(0, slash));
+  if (slash == std::string_view::npos) return {verb == http::verb::delete_ ? Route::remove : Route::none, name};
+  const std::string_view action = rest.substr(slash + 1);
+  if (action == "sign" && verb == http::verb::post) return {Route::sign, name};
+  if (action == "ws-login" && verb == http::verb::post) return {Route::ws_login, name};
+  if (action == "grants" && verb == http::verb::get) return {Route::get_grants, name};
+  if (action == "grants" && verb == http::verb::put) return {Route::put_grants, name};
+  return {};
+}
+
+bool admin_only(Route route) {
+  return route == Route::add || route == Route::remove || route == Route::get_grants || route == Route::put_grants;
+}
+
+// A reply that does not decode breaks an invariant; it is no exception to stop on.
+template <class Decode>
+auto decoded(Decode decode, std::string_view text, std::string_view invariant) {
+  try {
+    return decode(text);
+  } catch (const Error&) {
+    require(false, invariant);
+    throw;
+  }
+}
+
+std::size_t count(std::string_view text, std::string_view what) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(what); at != std::string_view::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+class Fixture {
+ public:
+  Fixture() : log_(std::make_shared<LogCapture>()), audit_(dir_ / "audit.log") {
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("fuzz", log_));
+    {
+      auto vault = Vault::create(store_path(), master_key_);
+      const Handler handler(*vault, audit_, options());
+      for (const auto& [verb, target, body] : kSetup) {
+        Request request{verb, target, 11};
+        request.body() = body;
+        request.prepare_payload();
+        require(handler.handle(request, kPeers[0]).result() < http::status::bad_request, "setup request succeeds");
+      }
+    }
+    start_ = read_private_file(store_path());
+  }
+
+  std::filesystem::path store_path() const { return dir_ / "vault.store"; }
+  static HandlerOptions options() { return {std::chrono::seconds(30), kDaemonUid, kAdminGroup}; }
+
+  // The starting vault. Opening it costs more than everything else an input
+  // does, so it is reopened from the starting store file only after a change.
+  Vault& vault() {
+    if (changed_) {
+      test::write_file(store_path(), std::string(start_.begin(), start_.end()));
+      ::chmod(store_path().c_str(), 0600);
+      vault_ = Vault::open(store_path(), master_key_);
+      changed_ = false;
+    }
+    return *vault_;
+  }
+  void changed() { changed_ = true; }
+
+  Audit& audit() { return audit_; }
+  std::string take_log() { return log_->take(); }
+  std::string take_audit() {
+    audit_.flush();
+    const auto path = dir_ / "audit.log";
+    std::string text = test::read_file(path);
+    std::filesystem::resize_file(path, 0);  // appends go on at the new end
+    return text;
+  }
+
+ private:
+  test::TempDir dir_;
+  SecretBytes master_key_ = SecretBytes::random(32);
+  std::shared_ptr<LogCapture> log_;
+  Audit audit_;
+  std::vector<unsigned char> start_;
+  std::unique_ptr<Vault> vault_;
+  bool changed_ = true;
+};
+
+// One connection's worth of requests, checked one by one.
+class Session {
+ public:
+  Session(Fixture& fixture, std::string_view input, const Peer& peer, bool admin_channel)
+      : fixture_(fixture),
+        input_(input),
+        peer_(peer),
+        admin_(admin_channel && (peer.uid == 0 || peer.uid == kDaemonUid || peer.in_group(kAdminGroup))),
+        admin_channel_(admin_channel),
+        handler_(fixture.vault(), fixture.audit(), Fixture::options()),
+        keys_(kKeys) {}
+
+  void run(std::string_view bytes) {
+    MemoryStream stream(bytes);
+    beast::flat_buffer buffer;
+    for (int i = 0; i < kMaxRequestsPerInput; ++i) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(proto::kMaxHeaderBytes);
+      parser.body_limit(proto::kMaxBodyBytes);
+      beast::error_code ec;
+      http::read(stream, buffer, parser, ec);
+      if (ec) break;  // the server answers a malformed request and closes
+      Request request = parser.release();
+      if (!exchange(request)) break;
+    }
+    const std::string store = test::read_file(fixture_.store_path());
+    const std::string log = fixture_.take_log();
+    const std::string audit = fixture_.take_audit();
+    for (std::size_t from = 0, end; (end = audit.find('\n', from)) != std::string::npos; from = end + 1) {
+      boost::system::error_code ec;
+      boost::json::parse(std::string_view(audit).substr(from, end - from), ec);
+      require(!ec, "every audit line is JSON");
+    }
+    for (const auto& [name, key] : kKeys) {
+      require(count(store, key.secret) == 0 && count(store, key.passphrase) == 0, "the store file is encrypted");
+      for (const std::string& secret : {key.secret, key.passphrase}) {
+        require_hidden(secret, log, "no secret or passphrase in a log line");
+        require_hidden(secret, audit, "no secret or passphrase in the audit log");
+      }
+    }
+  }
+
+ private:
+  // Returns whether the connection stays open.
+  bool exchange(Request& request) {
+    const std::string body = request.body();
+    const Target target = route_of(request.method(), request.target());
+    const Response response = handler_.handle(request, peer_, admin_channel_);
+    if (admin_only(target.route)) fixture_.changed();  // whatever the answer, start the next input afresh
+    if (target.route == Route::add) require(request.body().empty(), "an add wipes its request body");
+
+    require(response.version() == request.version(), "the reply has the request's HTTP version");
+    require(response.keep_alive() == request.keep_alive(), "the reply keeps the connection as the request asked");
+    check_secrets(response, target);
+    const unsigned status = response.result_int();
+    if (status >= 400) {
+      check_error(response, target);
+    } else {
+      check_success(response, target, body);
+    }
+    return response.keep_alive();
+  }
+
+  void require_hidden(std::string_view secret, std::string_view text, std::string_view invariant) const {
+    require(count(text, secret) == 0 || count(input_, secret) > 0, invariant);
+  }
+
+  void check_secrets(const Response& response, const Target& target) const {
+    std::string everything = response.body();
+    for (const auto& field : response) everything += std::string(field.value()) + "\n";
+    for (const auto& [name, key] : kKeys) {
+      require_hidden(key.secret, everything, "no secret in a response");
+      const bool own_signed_reply = response.result() == http::status::ok && target.name == name &&
+                                    (target.route == Route::sign || target.route == Route::ws_login);
+      if (own_signed_reply) {
+        require(count(everything, key.passphrase) == 1 || count(input_, key.passphrase) > 0,
+                "a signed reply carries its key's passphrase once");
+      } else {
+        require_hidden(key.passphrase, everything, "no passphrase outside its key's signed reply");
+      }
+    }
+  }
+
+  void check_error(const Response& response, const Target& target) const {
+    const unsigned status = response.result_int();
+    static constexpr std::array<unsigned, 5> kRequestErrors{400, 403, 404, 405, 409};
+    require(std::find(kRequestErrors.begin(), kRequestErrors.end(), status) != kRequestErrors.end(),
+            "an error status is a documented request error, never a 5xx");
+    require(response[http::field::content_type] == "application/json", "an error is JSON");
+    const proto::ErrorReply error = decoded(proto::decode_error, response.body(), "an error body decodes");
+    require(http_status(error.code) == static_cast<int>(status), "an error's code maps to its status");
+    require(!error.message.empty(), "an error has a message");
+    if (error.code == Code::policy_denied || error.code == Code::key_expired) {
+      require(!error.rule.empty(), "a refusal names its rule");
+    }
+    if (status == 405) require(!response[http::field::allow].empty(), "a 405 lists the allowed methods");
+    if (target.route == Route::none) require(status == 404 || status == 405, "an unknown route is 404 or 405");
+    if (target.route == Route::not_ascii) require(error.code == Code::bad_request, "a non-ASCII target is refused");
+    if (admin_only(target.route) && !admin_) require(error.code == Code::forbidden, "admin calls are for admins");
+  }
+
+  void check_success(const Response& response, const Target& target, const std::string& body) {
+    require(target.route != Route::none && target.route != Route::not_ascii, "only known routes succeed");
+    require(!admin_only(target.route) || admin_, "only admins succeed at admin calls");
+    if (target.route == Route::remove) {
+      require(response.result() == http::status::no_content && response.body().empty(), "a revoke is 204");
+      require(keys_.erase(target.name) == 1, "only an existing key is revoked");
+      return;
+    }
+    const http::status expected = target.route == Route::add ? http::status::created : http::status::ok;
+    require(response.result() == expected, "a success has its endpoint's status");
+    require(response[http::field::content_type] == "application/json", "a reply is JSON");
+    switch (target.route) {
+      case Route::status:
+        require(decoded(proto::decode_status, response.body(), "status decodes").keys == keys_.size(),
+                "status counts the keys");
+        break;
+      case Route::list: {
+        const auto listed = decoded(proto::decode_key_list, response.body(), "a listing decodes");
+        for (const proto::KeyInfo& info : listed) require(keys_.contains(info.name), "only existing keys are listed");
+        if (admin_) require(listed.size() == keys_.size(), "an admin sees every key");
+        break;
+      }
+      case Route::add: {
+        const proto::AddKeyRequest added = proto::decode_add_key(body);
+        require(decoded(proto::decode_key_info, response.body(), "an added key decodes").name == added.name,
+                "an add answers with the new key");
+        const bool inserted = keys_.emplace(added.name, Account{added.api_key, std::string(added.secret.reveal()),
+                                                                std::string(added.passphrase.reveal()),
+                                                                added.simulated})
+                                  .second;
+        require(inserted, "a new key's name was free");
+        break;
+      }
+      case Route::get_grants:
+      case Route::put_grants:
+        decoded(proto::decode_grants, response.body(), "grants decode");
+        require(keys_.contains(target.name), "grants exist only on existing keys");
+        break;
+      case Route::sign:
+        check_signature(response, target, body);
+        break;
+      case Route::ws_login:
+        check_login(response, target);
+        break;
+      default:
+        break;
+    }
+  }
+
+  const Account& account(const std::string& name) const {
+    const auto it = keys_.find(name);
+    require(it != keys_.end(), "only an existing key signs");
+    return it->second;
+  }
+
+  void check_signature(const Response& response, const Target& target, const std::string& body) const {
+    const Account& key = account(target.name);
+    const proto::SignRequest request = proto::decode_sign(body);
+    const proto::SignReply reply = decoded(proto::decode_sign_reply, response.body(), "a sign reply decodes");
+    std::map<std::string, std::string> headers(reply.headers.begin(), reply.headers.end());
+    require(headers.size() == reply.headers.size(), "each header once");
+    require(headers["OK-ACCESS-KEY"] == key.api_key, "signed with the key's api key");
+    require(headers["OK-ACCESS-PASSPHRASE"] == key.passphrase, "the key's passphrase");
+    require(headers["OK-ACCESS-TIMESTAMP"] == reply.timestamp, "the reply's timestamp is the signed one");
+    require(!request.timestamp || *request.timestamp == reply.timestamp, "a client's timestamp is kept");
+    require(headers["OK-ACCESS-SIGN"] == test::okx_signature(key.secret, reply.timestamp + request.method +
+                                                                              request.path + request.body),
+            "the signature verifies against the key's secret");
+    require(headers.contains("x-simulated-trading") == key.simulated, "demo keys, and only they, say so");
+    require(headers.contains("Content-Type") == (request.method == "POST"), "a POST has its Content-Type");
+  }
+
+  void check_login(const Response& response, const Target& target) const {
+    const Account& key = account(target.name);
+    const proto::WsLoginFrame frame =
+        decoded(proto::decode_ws_login_frame, response.body(), "a WebSocket login frame decodes");
+    require(frame.api_key == key.api_key && frame.passphrase == key.passphrase, "the key's login");
+    require(frame.sign == test::okx_signature(key.secret, frame.timestamp + "GET/users/self/verify"),
+            "the login signature verifies against the key's secret");
+  }
+
+  Fixture& fixture_;
+  std::string_view input_;
+  const Peer& peer_;
+  const bool admin_;
+  const bool admin_channel_;
+  Handler handler_;
+  std::map<std::string, Account> keys_;
+};
+
+}  // namespace
+}  // namespace okxvault::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace okxvault::fuzz;
+  if (size == 0) return 0;
+  static Fixture fixture;
+  // '0'..'5' pick a peer on the admin channel, 'P'..'U' the same peers without it.
+  const okxvault::Peer& peer = kPeers[(data[0] & 0x0f) % kPeers.size()];
+  const bool admin_channel = (data[0] & 0x40) == 0;
+  const std::string_view input = as_text(data, size);
+  Session(fixture, input, peer, admin_channel).run(input.substr(1));
+  return 0;
+}

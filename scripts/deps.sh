@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that okx-vault builds, runs and tests with,
 # skipping those already installed. Needs root (or sudo) only if something is missing.
+# Extra package names as arguments are installed too (scripts/bench.sh uses this).
 set -euo pipefail
 
 packages=(
@@ -9,6 +10,7 @@ packages=(
   libsodium-dev libspdlog-dev libsystemd-dev libgtest-dev
   curl util-linux passwd systemd
   python3 nodejs
+  "$@"
 )
 # Debian packages npm apart from nodejs; other nodejs builds bring their own.
 command -v npm > /dev/null || packages+=(npm)

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "daemon/audit.hpp"
+#include "daemon/metrics.hpp"
 #include "daemon/peer.hpp"
 #include "daemon/vault.hpp"
 #include "proto/error.hpp"
@@ -42,6 +43,9 @@ class Handler {
   // Admins: root, the daemon's own uid, members of the admin group.
   bool is_admin(const Peer& peer) const;
 
+  // The counters behind GET /v1/metrics; the server adds connections and latency.
+  Metrics& metrics() const { return metrics_; }
+
  private:
   struct Call;
   Response dispatch(Call& call) const;
@@ -53,6 +57,7 @@ class Handler {
   Response put_grants(Call& call, std::string_view name) const;
   Response sign(Call& call, std::string_view name) const;
   Response ws_login(Call& call, std::string_view name) const;
+  Response metrics_report(Call& call) const;
   void require_admin(Call& call, std::string_view action, std::string_view key) const;
   // The timestamp to sign with: the client's if within max_skew of now, else now.
   std::string timestamp(const std::optional<std::string>& requested, bool epoch_seconds) const;
@@ -60,6 +65,7 @@ class Handler {
   Vault& vault_;
   Audit& audit_;
   HandlerOptions options_;
+  mutable Metrics metrics_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

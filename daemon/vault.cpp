@@ -104,6 +104,7 @@ struct Vault::Entry {
   std::vector<Grant> grants;
   std::atomic<std::int64_t> last_used_ms{0};
   std::atomic<std::uint64_t> sign_count{0};
+  std::atomic<std::uint64_t> denial_count{0};  // since start, for the metrics
 
   Entry(store::Record stored, const SecretBytes& secret, SecretBytes passphrase, bool simulated)
       : record(std::move(stored)), signer(secret), credentials{record.api_key, std::move(passphrase), simulated} {}
@@ -167,6 +168,7 @@ std::unique_ptr<Vault> Vault::open(std::filesystem::path store_path, const Secre
       auto entry = std::make_unique<Entry>(std::move(record), material.secret, std::move(material.passphrase),
                                            meta.get<bool>(meta.root(), "simulated"));
       entry->load_metadata(meta);
+      std::string().swap(entry->record.metadata);  // save() writes it from the entry: 10,000 copies are 1.5 MiB
       const std::string name = entry->record.name;
       if (!vault->table_.emplace(name, std::move(entry)).second) {
         throw Error(Code::tampered_store, "record '" + name + "' appears twice");
@@ -233,6 +235,20 @@ void Vault::remove(std::string_view name) {
   table_.erase(table_.find(name));
 }
 
+std::vector<Metrics::KeyCounts> Vault::counts() const {
+  std::vector<Metrics::KeyCounts> counts;
+  {
+    std::shared_lock lock(mutex_);
+    counts.reserve(table_.size());
+    for (const auto& [name, entry] : table_) {
+      counts.push_back({name, entry->sign_count.load(std::memory_order_relaxed),
+                        entry->denial_count.load(std::memory_order_relaxed)});
+    }
+  }
+  std::sort(counts.begin(), counts.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return counts;
+}
+
 std::vector<Grant> Vault::grants(std::string_view name) const {
   std::shared_lock lock(mutex_);
   return find(name).grants;
@@ -259,12 +275,18 @@ Vault::Entry& Vault::find(std::string_view name) const {
 std::string Vault::authorize(Entry& entry, const Caller& caller, std::string_view method, std::string_view path,
                              bool ws) {
   const std::int64_t now = now_ms();
-  if (entry.expires_ms && now >= *entry.expires_ms) {
-    throw Error(Code::key_expired,
-                "key '" + entry.record.name + "' expired at " + iso8601_ms(*entry.expires_ms), "key expired");
+  Decision decision;
+  try {
+    if (entry.expires_ms && now >= *entry.expires_ms) {
+      throw Error(Code::key_expired,
+                  "key '" + entry.record.name + "' expired at " + iso8601_ms(*entry.expires_ms), "key expired");
+    }
+    decision = decide(entry.grants, caller.peer, caller.admin, method, path, ws, now);
+    if (!decision.allowed) throw Error(Code::policy_denied, "request refused by rule: " + decision.rule, decision.rule);
+  } catch (const Error&) {
+    entry.denial_count.fetch_add(1, std::memory_order_relaxed);
+    throw;
   }
-  Decision decision = decide(entry.grants, caller.peer, caller.admin, method, path, ws, now);
-  if (!decision.allowed) throw Error(Code::policy_denied, "request refused by rule: " + decision.rule, decision.rule);
   entry.sign_count.fetch_add(1, std::memory_order_relaxed);
   entry.last_used_ms.store(now, std::memory_order_relaxed);
   usage_changed_.store(true, std::memory_order_relaxed);

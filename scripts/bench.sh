@@ -55,6 +55,8 @@ start_daemon() {
 }
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+# User + system CPU of a process so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 # The same answer size as a sign reply, so both servers write the same bytes.
 start_nginx() {
@@ -104,6 +106,7 @@ run() {
   local out
   out=$("$@" "$load" --socket "$socket" --connections "$connections" --keys "$keys" --duration "$seconds" --json)
   echo "{\"label\":\"$label\",${out#\{}" >> "$results"
+  last_requests=$(field "$out" requests)
   printf '  %-14s %9.0f req/s  p50 %7.1f  p99 %7.1f  p99.9 %8.1f us  errors %s\n' "$label" \
     "$(field "$out" rps)" "$(field "$out" p50_us)" "$(field "$out" p99_us)" "$(field "$out" p999_us)" \
     "$(field "$out" errors)"
@@ -127,7 +130,9 @@ all_cpus=0-$(( $(nproc) - 1 ))
 for round in $(seq "$repeat"); do
   echo "== round $round of $repeat (${seconds} s per run)"
   run base_c8 "$work/nginx/sock" 8 1
+  ticks=$(cpu_ticks "$one_pid")
   run vault_c8 "$work/one/sock" 8 1
+  echo "{\"label\":\"vault_cpu\",\"us_per_sign\":$(( ($(cpu_ticks "$one_pid") - ticks) * 1000000 / $(getconf CLK_TCK) / last_requests ))}" >> "$results"
   run vault_10k_c8 "$work/many/sock" 8 "$many_keys"
   run base_c1 "$work/nginx/sock" 1 1
   run vault_c1 "$work/one/sock" 1 1
@@ -157,15 +162,16 @@ awk -v many_keys="$many_keys" -v one_start="$one_start_ms" -v many_start="$many_
   function num(line, key,   m) { return match(line, "\"" key "\":[0-9.]+") ? substr(line, RSTART + length(key) + 3, RLENGTH - length(key) - 3) + 0 : 0 }
   function sort(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
   function median(a, n) { sort(a, n); return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
-  function stats(name, a, n,   lo, hi) { sort(a, n); lo = a[1]; hi = a[n]; med[name] = median(a, n); spread[name] = sprintf("[%.3g..%.3g]", lo, hi) }
+  function stats(name, a, n,   lo, hi) { sort(a, n); lo = a[1]; hi = a[n]; med[name] = median(a, n); spread[name] = sprintf(lo >= 1000 ? "[%.0f..%.0f]" : "[%.3g..%.3g]", lo, hi) }
   {
     label = num_label($0); round[label]++; r = round[label]
+    if (label == "vault_cpu") { cpu[r] = num($0, "us_per_sign"); next }
     rps[label, r] = num($0, "rps"); p50[label, r] = num($0, "p50_us"); p99[label, r] = num($0, "p99_us")
     p999[label, r] = num($0, "p999_us"); errors += num($0, "errors"); rounds = r > rounds ? r : rounds
   }
   function num_label(line) { match(line, /"label":"[a-z0-9_]+"/); return substr(line, RSTART + 9, RLENGTH - 10) }
-  function ratio(name, num_label, den_label, field,   i, a) {
-    for (i = 1; i <= rounds; i++) a[i] = (field == "rps" ? rps[num_label, i] / rps[den_label, i] : p99[num_label, i] / p99[den_label, i])
+  function ratio(name, top, bottom, field,   i, a) {
+    for (i = 1; i <= rounds; i++) a[i] = (field == "rps" ? rps[top, i] / rps[bottom, i] : p99[top, i] / p99[bottom, i])
     stats(name, a, rounds)
   }
   function metric(name, label, arr,   i, a) { for (i = 1; i <= rounds; i++) a[i] = arr[label, i]; stats(name, a, rounds) }
@@ -196,10 +202,13 @@ awk -v many_keys="$many_keys" -v one_start="$one_start_ms" -v many_start="$many_
     check("signs/s with " many_keys " keys / with 1 key", med["keys"], spread["keys"], ">=", 0.9)
     check("RSS MiB with " many_keys " keys (1 key: " sprintf("%.1f", one_rss / 1024) ")", many_rss / 1024, "", "<=", 16)
     check("start + unlock ms with " many_keys " keys (1 key: " one_start ")", many_start, "", "<=", 100)
-    check("audit on/off signs/s (in-process: 1 - audit/handler CPU)", 1 - audit_ns / handler_ns,
-          sprintf("(%.0f/%.0f ns)", audit_ns, handler_ns), ">=", 0.9)
+    for (i = 1; i <= rounds; i++) cpu_rounds[i] = cpu[i]
+    stats("cpu", cpu_rounds, rounds)
+    check("audit on/off signs/s: 1 - audit CPU / daemon CPU per sign", 1 - audit_ns / 1000 / med["cpu"],
+          sprintf("(%.1f/%.0f us)", audit_ns / 1000, med["cpu"]), ">=", 0.9)
     check("errors in all runs", errors, "", "<=", 0)
     printf "{\"runs\":{%s},\"targets\":[%s]}\n", runs, js > json_out
+    printf "  (in-process, without the socket: audit %.1f us of %.1f us of handler CPU per sign)\n", audit_ns / 1000, handler_ns / 1000
     if (fails) { printf "\n%d target(s) missed\n", fails } else { print "\nall targets met" }
   }' "$results"
 echo "   (summary also in $summary_json, micro-benchmarks in $micro_json)"

@@ -3,14 +3,15 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/json.hpp>
 #include <cerrno>
-#include <cstring>
+#include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
-#include <spdlog/async.h>
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/spdlog.h>
+#include <thread>
+#include <vector>
 
 #include "daemon/signer.hpp"
 #include "proto/audit_chain.hpp"
@@ -18,6 +19,11 @@
 
 namespace okxvault {
 namespace {
+
+// Records that arrive while a batch is written wait this long for company.
+constexpr auto kGather = std::chrono::milliseconds(1);
+// Callers wait once this many records are queued: memory stays bounded.
+constexpr std::size_t kMaxQueued = 8192;
 
 // The last chained line of an existing log, so a restart continues its chain.
 std::string last_hash(int fd) {
@@ -37,72 +43,109 @@ std::string last_hash(int fd) {
   return {};
 }
 
+void write_all(int fd, const std::string& bytes) {
+  for (std::size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return;  // nobody to report it to; the chain shows the gap
+    done += static_cast<std::size_t>(n);
+  }
+}
+
 }  // namespace
 
-// Chains each line to the one before and appends it to the file. Called only from
-// the async logger's single worker thread, under base_sink's mutex.
-class Audit::Sink final : public spdlog::sinks::base_sink<std::mutex> {
- public:
-  explicit Sink(const std::filesystem::path& path)
-      : fd_(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) {
-    if (fd_ < 0) throw Error(Code::io_error, path.string() + ": cannot open audit log: " + std::strerror(errno));
-    prev_ = last_hash(fd_);
-    if (prev_.empty()) prev_ = audit_chain::kGenesis;
-  }
-  ~Sink() override { ::close(fd_); }
+// The queue and the thread that chains and appends its records.
+struct Audit::Writer {
+  int fd;
+  std::string prev;  // touched only by the writer thread
+  std::mutex mutex;
+  std::condition_variable wake;    // the writer: records or a stop
+  std::condition_variable room;    // callers: the queue has room
+  std::condition_variable written; // flush(): a batch was written
+  std::vector<std::string> queue;
+  std::uint64_t queued = 0, done = 0;
+  bool idle = false, stopping = false;
+  std::size_t flushing = 0;
+  std::thread thread;
 
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    std::string line = audit_chain::seal(std::string_view(msg.payload.data(), msg.payload.size()), prev_);
-    prev_ = audit_chain::hash_of(line);
-    line += '\n';
-    for (std::size_t done = 0; done < line.size();) {
-      const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return;  // spdlog has no way to report it; the chain shows the gap
-      done += static_cast<std::size_t>(n);
-    }
+  explicit Writer(const std::filesystem::path& path)
+      : fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) {
+    if (fd < 0) throw Error(Code::io_error, path.string() + ": cannot open audit log: " + std::strerror(errno));
+    prev = last_hash(fd);
+    if (prev.empty()) prev = audit_chain::kGenesis;
+    thread = std::thread([this] { run(); });
   }
-  void flush_() override {
-    ::fdatasync(fd_);
+
+  ~Writer() {
     {
-      std::lock_guard lock(flushed_mutex_);
-      ++flushes_;
+      std::lock_guard lock(mutex);
+      stopping = true;
     }
-    flushed_.notify_all();
+    wake.notify_one();
+    thread.join();
+    ::close(fd);
   }
 
- public:
-  // Waits until a flush requested after `seen` flushes has run: the worker runs
-  // flushes in queue order, so every record logged before it is then written.
-  std::uint64_t flushes() {
-    std::lock_guard lock(flushed_mutex_);
-    return flushes_;
-  }
-  void wait_past(std::uint64_t seen) {
-    std::unique_lock lock(flushed_mutex_);
-    flushed_.wait(lock, [&] { return flushes_ > seen; });
+  void push(std::string line) {
+    std::unique_lock lock(mutex);
+    room.wait(lock, [&] { return queue.size() < kMaxQueued; });
+    queue.push_back(std::move(line));
+    ++queued;
+    if (idle) wake.notify_one();
   }
 
- private:
-  int fd_;
-  std::string prev_;
-  std::mutex flushed_mutex_;
-  std::condition_variable flushed_;
-  std::uint64_t flushes_ = 0;
+  void run() {
+    std::vector<std::string> batch;
+    std::string bytes;
+    std::unique_lock lock(mutex);
+    for (;;) {
+      idle = true;
+      wake.wait(lock, [&] { return !queue.empty() || stopping; });
+      idle = false;
+      if (queue.empty()) return;
+      batch.swap(queue);
+      lock.unlock();
+      room.notify_all();
+      bytes.clear();
+      for (const std::string& record : batch) {
+        std::string line = audit_chain::seal(record, prev);
+        prev = audit_chain::hash_of(line);
+        bytes += line;
+        bytes += '\n';
+      }
+      write_all(fd, bytes);
+      const std::size_t count = batch.size();
+      batch.clear();
+      lock.lock();
+      done += count;
+      written.notify_all();
+      // Let the next records gather, unless someone waits for them.
+      wake.wait_for(lock, kGather, [&] { return stopping || flushing > 0 || queue.size() >= kMaxQueued / 2; });
+    }
+  }
+
+  void flush() {
+    {
+      std::unique_lock lock(mutex);
+      const std::uint64_t target = queued;
+      ++flushing;
+      wake.notify_one();
+      written.wait(lock, [&] { return done >= target; });
+      --flushing;
+    }
+    ::fdatasync(fd);
+  }
 };
 
-Audit::Audit(const std::filesystem::path& path)
-    : sink_(std::make_shared<Sink>(path)), pool_(std::make_shared<spdlog::details::thread_pool>(8192, 1)) {
-  // The logger holds the pool only weakly; pool_ keeps it alive.
-  logger_ = std::make_shared<spdlog::async_logger>("audit", sink_, pool_, spdlog::async_overflow_policy::block);
-  logger_->set_level(spdlog::level::info);
-}
+Audit::Audit(const std::filesystem::path& path) : writer_(std::make_unique<Writer>(path)) {}
 
 Audit::~Audit() { flush(); }
 
 void Audit::record(const Peer& peer, const AuditRecord& r) {
-  boost::json::object line{{"time", iso8601_ms(Clock::now())},
+  // Built in a buffer on the stack: no heap allocation per field.
+  std::array<unsigned char, 2048> buffer;
+  boost::json::monotonic_resource memory(buffer.data(), buffer.size());
+  boost::json::object line({{"time", iso8601_ms(Clock::now())},
                            {"uid", peer.uid},
                            {"gid", peer.gid},
                            {"pid", peer.pid},
@@ -112,14 +155,11 @@ void Audit::record(const Peer& peer, const AuditRecord& r) {
                            {"method", r.method},
                            {"path", r.path},
                            {"decision", r.allowed ? "allow" : "deny"},
-                           {"rule", r.rule}};
-  logger_->info(boost::json::serialize(line));
+                           {"rule", r.rule}},
+                           &memory);
+  writer_->push(boost::json::serialize(line));
 }
 
-void Audit::flush() {
-  const std::uint64_t seen = sink_->flushes();
-  logger_->flush();  // queued behind every record logged so far
-  sink_->wait_past(seen);
-}
+void Audit::flush() { writer_->flush(); }
 
 }  // namespace okxvault

@@ -1,23 +1,18 @@
 #pragma once
 // The audit log: one hash-chained JSON line (proto/audit_chain.hpp) per decision:
 // time, peer uid/gid/pid/exe, action, key, method, path, decision, rule. Records
-// are formatted by the caller and written by a background thread (spdlog's async
-// logger, blocking rather than dropping when its queue is full), so the signing
-// path never waits for the disk. Never given secrets, passphrases or signatures.
-// Thread-safe.
+// are formatted by the caller and queued; one writer thread chains them and
+// appends them a batch at a time (one write for all the records that arrived in
+// the last millisecond), so the signing path never waits for the disk and a busy
+// daemon does not pay a system call and a thread wake-up per sign. A full queue
+// makes callers wait rather than drop records. Never given secrets, passphrases
+// or signatures. Thread-safe.
 
 #include <filesystem>
 #include <memory>
 #include <string_view>
 
 #include "daemon/peer.hpp"
-
-namespace spdlog {
-class logger;
-namespace details {
-class thread_pool;
-}
-}  // namespace spdlog
 
 namespace okxvault {
 
@@ -39,14 +34,12 @@ class Audit {
   Audit& operator=(const Audit&) = delete;
 
   void record(const Peer& peer, const AuditRecord& record);
-  // Blocks until every record so far is written (tests, shutdown).
+  // Blocks until every record so far is written and synced (tests, shutdown).
   void flush();
 
  private:
-  class Sink;
-  std::shared_ptr<Sink> sink_;
-  std::shared_ptr<spdlog::details::thread_pool> pool_;
-  std::shared_ptr<spdlog::logger> logger_;
+  struct Writer;
+  std::unique_ptr<Writer> writer_;
 };
 
 }  // namespace okxvault

@@ -123,8 +123,10 @@ Response Handler::handle(Request& request, const Peer& peer, bool admin_channel,
     return dispatch(call);
   } catch (const Error& e) {
     if (hold != nullptr) *hold = call.hold;
+    metrics_.count_error(e.code());
     return error_response(e, request.version(), request.keep_alive());
   } catch (const std::exception& e) {
+    metrics_.count_error(Code::internal);
     spdlog::error("request {} {} failed: {}", request.method_string(), request.target(), e.what());
     return error_response(Error(Code::internal, "internal error"), request.version(), request.keep_alive());
   }
@@ -144,6 +146,7 @@ Response Handler::dispatch(Call& call) const {
   const std::string_view path = target.substr(0, target.find('?'));
   const http::verb verb = call.request.method();
   const auto not_allowed = [&](std::string_view allowed) {
+    metrics_.count_error(Code::method_not_allowed);
     Response response = error_response(
         Error(Code::method_not_allowed, "method " + std::string(call.request.method_string()) + " is not allowed here"),
         call.request.version(), call.request.keep_alive());
@@ -197,6 +200,7 @@ Response Handler::dispatch(Call& call) const {
       vault_.rekey(body.passphrase.empty() ? nullptr : &body.passphrase, options_.key_file);
     });
   }
+  if (path == "/v1/metrics") return verb == http::verb::get ? metrics_report(call) : not_allowed("GET");
   if (path == "/v1/keys") {
     if (verb == http::verb::get) return list(call);
     if (verb == http::verb::post) return add(call);
@@ -254,6 +258,13 @@ Response Handler::vault_change(Call& call, std::string_view action,
   audit_.record(call.peer, {action, {}, {}, {}, true, {}});
   spdlog::info("{} done by uid {} pid {}", action, call.peer.uid, call.peer.pid);
   return status(call);
+}
+
+Response Handler::metrics_report(Call& call) const {
+  require_admin(call, "metrics", {});
+  Response response = call.reply(http::status::ok, metrics_.render(vault_.counts(), vault_.locked()));
+  response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  return response;
 }
 
 Response Handler::list(Call& call) const { return call.reply(http::status::ok, proto::encode(vault_.list(call.caller))); }

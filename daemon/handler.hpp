@@ -15,6 +15,7 @@
 
 #include "daemon/audit.hpp"
 #include "daemon/passphrase_gate.hpp"
+#include "daemon/metrics.hpp"
 #include "daemon/peer.hpp"
 #include "daemon/vault.hpp"
 #include "proto/error.hpp"
@@ -52,6 +53,9 @@ class Handler {
   // Admins: root, the daemon's own uid, members of the admin group.
   bool is_admin(const Peer& peer) const;
 
+  // The counters behind GET /v1/metrics; the server adds connections and latency.
+  Metrics& metrics() const { return metrics_; }
+
  private:
   struct Call;
   Response dispatch(Call& call) const;
@@ -69,6 +73,7 @@ class Handler {
   // current passphrase goes through the gate.
   Response vault_change(Call& call, std::string_view action,
                         const std::function<void(const proto::PassphraseRequest&)>& change) const;
+  Response metrics_report(Call& call) const;
   void require_admin(Call& call, std::string_view action, std::string_view key) const;
   // The timestamp to sign with: the client's if within max_skew of now, else now.
   std::string timestamp(const std::optional<std::string>& requested, bool epoch_seconds) const;
@@ -77,6 +82,7 @@ class Handler {
   Audit& audit_;
   HandlerOptions options_;
   mutable PassphraseGate gate_;
+  mutable Metrics metrics_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

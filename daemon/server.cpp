@@ -34,6 +34,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Answers 503 and closes: the server is at its connection limit.
   void reject() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->metrics().count_error(Code::too_many_connections);
       self->response_ = Handler::error_response(
           Error(Code::too_many_connections, "the daemon is at its connection limit; try again later"), 11, false);
       self->write();
@@ -83,6 +84,8 @@ class Session : public std::enable_shared_from_this<Session> {
     Request request = parser_->release();
     std::chrono::milliseconds hold{0};
     response_ = server_->handler_.handle(request, peer_, server_->channel_.admin, &hold);
+    read_at_ = std::chrono::steady_clock::now();
+    response_ = server_->handler_.handle(request, peer_, server_->channel_.admin);
     if (stopping_) response_.keep_alive(false);
     wipe(request.body());
     if (hold.count() == 0) return write();
@@ -94,6 +97,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // A request that could not be read is answered once, then the connection closes:
   // whatever follows it on the wire cannot be trusted to start a new request.
   void fail(Code code, const std::string& message) {
+    metrics().count_error(code);
+    read_at_.reset();
     response_ = Handler::error_response(Error(code, message), 11, false);
     write();
   }
@@ -103,10 +108,13 @@ class Session : public std::enable_shared_from_this<Session> {
     http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       const bool keep_alive = self->response_.keep_alive();
       wipe(self->response_.body());  // a sign reply carries the passphrase
+      if (self->read_at_) self->metrics().observe_request(std::chrono::steady_clock::now() - *self->read_at_);
       if (ec || !keep_alive) return self->close();
       self->wait_for_request();
     });
   }
+
+  Metrics& metrics() const { return server_->handler_.metrics(); }
 
   void close() {
     beast::error_code ignored;
@@ -121,6 +129,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   Response response_;
   Peer peer_;
+  std::optional<std::chrono::steady_clock::time_point> read_at_;  // of the request being answered
   bool idle_ = false;
   bool stopping_ = false;
 };
@@ -181,11 +190,13 @@ std::size_t Server::connections() const {
 }
 
 void Server::enter(Session* session) {
+  handler_.metrics().connection_opened();
   std::lock_guard lock(mutex_);
   sessions_.insert(session);
 }
 
 void Server::leave(Session* session) {
+  handler_.metrics().connection_closed();
   std::lock_guard lock(mutex_);
   sessions_.erase(session);
 }

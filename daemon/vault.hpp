@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "daemon/metrics.hpp"
 #include "daemon/peer.hpp"
 #include "daemon/policy.hpp"
 #include "daemon/signer.hpp"
@@ -96,6 +97,9 @@ class Vault {
   proto::KeyInfo add(const proto::AddKeyRequest& request);
   // Wipes the key from memory and removes it from disk. Errors: key_not_found, io_error.
   void remove(std::string_view name);
+
+  // Signs and denials of every key, by name.
+  std::vector<Metrics::KeyCounts> counts() const;
 
   std::vector<Grant> grants(std::string_view name) const;
   // Replaces the key's grants, on disk before it returns.

@@ -1,27 +1,37 @@
 #include "proto/timestamp.hpp"
 
-#include <array>
 #include <cstdint>
-#include <cstdio>
 
 #include "proto/error.hpp"
 
 namespace okxvault {
 
+namespace {
+
+// Writes `value` as exactly `width` decimal digits at `out`.
+void put_digits(char* out, unsigned value, int width) {
+  for (int i = width - 1; i >= 0; --i, value /= 10) out[i] = static_cast<char>('0' + value % 10);
+}
+
+}  // namespace
+
+// Formatted by hand: every sign formats the time twice (reply and audit), and
+// snprintf cost more than the HMAC.
 std::string iso8601_ms(Clock::time_point time) {
   using namespace std::chrono;
   const auto ms = floor<milliseconds>(time);
   const auto day = floor<days>(ms);
   const year_month_day date{day};
   const hh_mm_ss clock{ms - day};
-  std::array<char, 32> text{};
-  const int n = std::snprintf(text.data(), text.size(), "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                              static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                              static_cast<unsigned>(date.day()), static_cast<int>(clock.hours().count()),
-                              static_cast<int>(clock.minutes().count()),
-                              static_cast<int>(clock.seconds().count()),
-                              static_cast<int>(clock.subseconds().count()));
-  return std::string(text.data(), static_cast<std::size_t>(n));
+  std::string text = "0000-00-00T00:00:00.000Z";
+  put_digits(&text[0], static_cast<unsigned>(static_cast<int>(date.year())), 4);
+  put_digits(&text[5], static_cast<unsigned>(date.month()), 2);
+  put_digits(&text[8], static_cast<unsigned>(date.day()), 2);
+  put_digits(&text[11], static_cast<unsigned>(clock.hours().count()), 2);
+  put_digits(&text[14], static_cast<unsigned>(clock.minutes().count()), 2);
+  put_digits(&text[17], static_cast<unsigned>(clock.seconds().count()), 2);
+  put_digits(&text[20], static_cast<unsigned>(clock.subseconds().count()), 3);
+  return text;
 }
 
 std::int64_t unix_ms(Clock::time_point time) {

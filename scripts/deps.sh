@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that okx-vault builds, runs and tests with,
 # skipping those already installed. Needs root (or sudo) only if something is missing.
+# Extra package names as arguments are installed too (scripts/bench.sh uses this).
 set -euo pipefail
 
 packages=(
@@ -10,6 +11,7 @@ packages=(
   curl util-linux passwd systemd valgrind
   python3 nodejs
   clang-14 libclang-rt-14-dev  # scripts/fuzz.sh: clang++-14 and the libFuzzer runtime
+  "$@"
 )
 # Debian packages npm apart from nodejs; other nodejs builds bring their own.
 command -v npm > /dev/null || packages+=(npm)

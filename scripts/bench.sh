@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# The benchmark: okx-vaultd against a baseline, nginx returning a fixed answer of
+# the same size over the same kind of Unix socket, driven by the same closed-loop
+# load generator (tests/bench/load.cpp) with the same request. Each daemon figure
+# is a ratio to the baseline measured seconds before it; every scenario is
+# repeated and the median and the spread are reported, with pass/fail against
+# the targets in README.md (Performance). Ends with the in-process
+# micro-benchmarks. Installs nginx and Google Benchmark if missing; builds in
+# build-bench/. Needs nothing else: the daemon and nginx run from a temp dir.
+#
+# Usage: scripts/bench.sh
+#   BENCH_SECONDS=5   measured seconds per run (after 1 s of warm-up)
+#   BENCH_REPEAT=3    runs per scenario
+#   BENCH_JSON=FILE   also write the summary as JSON (default build-bench/bench.json)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${BENCH_SECONDS:-5}
+repeat=${BENCH_REPEAT:-3}
+summary_json=${BENCH_JSON:-build-bench/bench.json}
+many_keys=10000
+
+scripts/deps.sh nginx-light libbenchmark-dev
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOKXVAULT_BENCH=ON > /dev/null
+cmake --build build-bench -j "$(nproc)" --target okx-vaultd okxv-load okxv-bench-store okxv-micro > /dev/null
+bin=$PWD/build-bench
+load=$bin/tests/bench/okxv-load
+
+work=$(mktemp -d /tmp/okxv-bench.XXXXXX)
+chmod 0711 "$work"
+started=()
+cleanup() {
+  for pid in "${started[@]}"; do kill "$pid" 2> /dev/null || true; done
+  wait 2> /dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+now_ns() { date +%s%N; }
+field() { sed -E "s/.*\"$2\":([0-9.]+).*/\1/" <<< "$1"; }
+
+# start_daemon NAME KEYS: a daemon on a vault of KEYS keys; sets daemon_pid and
+# start_ms (from fork to accepting on its socket: open the store, unlock it with
+# the key file, decrypt every key, listen).
+start_daemon() {
+  local dir=$work/$1
+  "$bin/tests/bench/okxv-bench-store" "$dir/state" "$2"
+  local t0
+  t0=$(now_ns)
+  "$bin/daemon/okx-vaultd" --state-dir "$dir/state" --socket "$dir/sock" --log-level warn 2>> "$dir/log" &
+  daemon_pid=$!
+  started+=("$daemon_pid")
+  "$load" --socket "$dir/sock" --wait 10000
+  start_ms=$(( ($(now_ns) - t0) / 1000000 ))
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+# User + system CPU of a process so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# The same answer size as a sign reply, so both servers write the same bytes.
+start_nginx() {
+  local dir=$work/nginx size=$1
+  mkdir -p "$dir/tmp"
+  local body
+  body="{\"x\":\"$(head -c $((size - 8)) /dev/zero | tr '\0' 'a')\"}"
+  cat > "$dir/nginx.conf" << CONF
+worker_processes $(nproc);
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
+  keepalive_requests 100000000;
+  keepalive_timeout 600s;
+  default_type application/json;
+  server {
+    listen unix:$dir/sock;
+    location / { return 200 '$body'; }
+  }
+}
+CONF
+  nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" &
+  nginx_pid=$!
+  started+=("$nginx_pid")
+  "$load" --socket "$dir/sock" --wait 10000
+}
+
+# pin PID CPUS: every thread of the process and of its children.
+pin() {
+  local pid
+  for pid in "$1" $(pgrep -P "$1" || true); do taskset -a -p -c "$2" "$pid" > /dev/null; done
+}
+
+# run LABEL SOCKET CONNECTIONS KEYS [taskset args...]: one load run, its JSON kept.
+results=$work/results.jsonl
+run() {
+  local label=$1 socket=$2 connections=$3 keys=$4
+  shift 4
+  local out
+  out=$("$@" "$load" --socket "$socket" --connections "$connections" --keys "$keys" --duration "$seconds" --json)
+  echo "{\"label\":\"$label\",${out#\{}" >> "$results"
+  last_requests=$(field "$out" requests)
+  printf '  %-14s %9.0f req/s  p50 %7.1f  p99 %7.1f  p99.9 %8.1f us  errors %s\n' "$label" \
+    "$(field "$out" rps)" "$(field "$out" p50_us)" "$(field "$out" p99_us)" "$(field "$out" p999_us)" \
+    "$(field "$out" errors)"
+}
+
+echo "== machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+start_daemon one 1
+one_pid=$daemon_pid
+one_start_ms=$start_ms
+one_rss_kib=$(rss_kib "$one_pid")
+start_daemon many "$many_keys"
+many_pid=$daemon_pid
+many_start_ms=$start_ms
+reply_bytes=$(curl -s --unix-socket "$work/one/sock" http://okx-vault/v1/keys/k00000/sign \
+  -d '{"method":"GET","path":"/api/v5/account/balance?ccy=BTC"}' | wc -c)
+start_nginx "$reply_bytes"
+echo "   sign reply body $reply_bytes bytes; baseline answers the same size"
+echo "   daemon start with 1 key ${one_start_ms} ms, with $many_keys keys ${many_start_ms} ms"
+
+all_cpus=0-$(( $(nproc) - 1 ))
+for round in $(seq "$repeat"); do
+  echo "== round $round of $repeat (${seconds} s per run)"
+  run base_c8 "$work/nginx/sock" 8 1
+  ticks=$(cpu_ticks "$one_pid")
+  run vault_c8 "$work/one/sock" 8 1
+  echo "{\"label\":\"vault_cpu\",\"us_per_sign\":$(( ($(cpu_ticks "$one_pid") - ticks) * 1000000 / $(getconf CLK_TCK) / last_requests ))}" >> "$results"
+  run vault_10k_c8 "$work/many/sock" 8 "$many_keys"
+  run base_c1 "$work/nginx/sock" 1 1
+  run vault_c1 "$work/one/sock" 1 1
+  pin "$nginx_pid" 0
+  pin "$one_pid" 0
+  run base_pin_c8 "$work/nginx/sock" 8 1 taskset -c 0
+  run vault_pin_c8 "$work/one/sock" 8 1 taskset -c 0
+  pin "$nginx_pid" "$all_cpus"
+  pin "$one_pid" "$all_cpus"
+done
+many_rss_kib=$(rss_kib "$many_pid")
+
+echo "== in-process micro-benchmarks"
+micro_json=${summary_json%.json}-micro.json
+"$bin/tests/bench/okxv-micro" --benchmark_min_time=0.5 --benchmark_out="$micro_json" --benchmark_out_format=json
+# Process CPU (every thread) per call, in ns, of one micro-benchmark.
+micro_cpu() {
+  grep -A 12 "\"name\": \"$1\"" "$micro_json" | awk -F': ' '/"cpu_time"/ { sub(",", "", $2); print $2; exit }'
+}
+audit_ns=$(micro_cpu BM_AuditSignRecord/process_time/real_time)
+handler_ns=$(micro_cpu BM_HandlerSign/keys:1/process_time/real_time)
+
+echo "== summary (median over $repeat runs, [min..max]; ratios are daemon / baseline of the same round)"
+awk -v many_keys="$many_keys" -v one_start="$one_start_ms" -v many_start="$many_start_ms" \
+    -v one_rss="$one_rss_kib" -v many_rss="$many_rss_kib" -v json_out="$summary_json" \
+    -v audit_ns="$audit_ns" -v handler_ns="$handler_ns" '
+  function num(line, key,   m) { return match(line, "\"" key "\":[0-9.]+") ? substr(line, RSTART + length(key) + 3, RLENGTH - length(key) - 3) + 0 : 0 }
+  function sort(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
+  function median(a, n) { sort(a, n); return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+  function stats(name, a, n,   lo, hi) { sort(a, n); lo = a[1]; hi = a[n]; med[name] = median(a, n); spread[name] = sprintf(lo >= 1000 ? "[%.0f..%.0f]" : "[%.3g..%.3g]", lo, hi) }
+  {
+    label = num_label($0); round[label]++; r = round[label]
+    if (label == "vault_cpu") { cpu[r] = num($0, "us_per_sign"); next }
+    rps[label, r] = num($0, "rps"); p50[label, r] = num($0, "p50_us"); p99[label, r] = num($0, "p99_us")
+    p999[label, r] = num($0, "p999_us"); errors += num($0, "errors"); rounds = r > rounds ? r : rounds
+  }
+  function num_label(line) { match(line, /"label":"[a-z0-9_]+"/); return substr(line, RSTART + 9, RLENGTH - 10) }
+  function ratio(name, top, bottom, field,   i, a) {
+    for (i = 1; i <= rounds; i++) a[i] = (field == "rps" ? rps[top, i] / rps[bottom, i] : p99[top, i] / p99[bottom, i])
+    stats(name, a, rounds)
+  }
+  function metric(name, label, arr,   i, a) { for (i = 1; i <= rounds; i++) a[i] = arr[label, i]; stats(name, a, rounds) }
+  function check(what, value, spread_text, op, target,   ok) {
+    ok = (op == ">=" ? value >= target : value <= target)
+    printf "  %-44s %10.3f %-18s %s %-8g %s\n", what, value, spread_text, op, target, ok ? "PASS" : "FAIL"
+    fails += !ok
+    js = js sprintf("%s{\"target\":\"%s\",\"value\":%.4f,\"spread\":\"%s\",\"op\":\"%s\",\"limit\":%g,\"pass\":%s}",
+                    js == "" ? "" : ",", what, value, spread_text, op, target, ok ? "true" : "false")
+  }
+  END {
+    split("base_c8 vault_c8 vault_10k_c8 base_c1 vault_c1 base_pin_c8 vault_pin_c8", labels, " ")
+    printf "  %-14s %10s %-18s %8s %8s %9s\n", "run", "req/s", "spread", "p50 us", "p99 us", "p99.9 us"
+    for (k = 1; k <= 7; k++) {
+      l = labels[k]; metric(l, l, rps); metric(l "_p50", l, p50); metric(l "_p99", l, p99); metric(l "_p999", l, p999)
+      printf "  %-14s %10.0f %-18s %8.1f %8.1f %9.1f\n", l, med[l], spread[l], med[l "_p50"], med[l "_p99"], med[l "_p999"]
+      runs = runs sprintf("%s\"%s\":{\"rps\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f}", k > 1 ? "," : "", l, med[l], med[l "_p50"], med[l "_p99"], med[l "_p999"])
+    }
+    ratio("r8", "vault_c8", "base_c8", "rps"); ratio("r1", "vault_c1", "base_c1", "rps")
+    ratio("p99_8", "vault_c8", "base_c8", "p99"); ratio("p99_1", "vault_c1", "base_c1", "p99")
+    ratio("pin", "vault_pin_c8", "base_pin_c8", "rps"); ratio("keys", "vault_10k_c8", "vault_c8", "rps")
+    print ""
+    check("signs/s ratio to baseline, 8 connections", med["r8"], spread["r8"], ">=", 1.0)
+    check("signs/s ratio to baseline, 1 connection", med["r1"], spread["r1"], ">=", 1.0)
+    check("p99 ratio to baseline, 8 connections", med["p99_8"], spread["p99_8"], "<=", 1.0)
+    check("p99 ratio to baseline, 1 connection", med["p99_1"], spread["p99_1"], "<=", 1.0)
+    check("pinned to one CPU: signs/s ratio to baseline", med["pin"], spread["pin"], ">=", 0.8)
+    check("signs/s with " many_keys " keys / with 1 key", med["keys"], spread["keys"], ">=", 0.9)
+    check("RSS MiB with " many_keys " keys (1 key: " sprintf("%.1f", one_rss / 1024) ")", many_rss / 1024, "", "<=", 16)
+    check("start + unlock ms with " many_keys " keys (1 key: " one_start ")", many_start, "", "<=", 100)
+    for (i = 1; i <= rounds; i++) cpu_rounds[i] = cpu[i]
+    stats("cpu", cpu_rounds, rounds)
+    check("audit on/off signs/s: 1 - audit CPU / daemon CPU per sign", 1 - audit_ns / 1000 / med["cpu"],
+          sprintf("(%.1f/%.0f us)", audit_ns / 1000, med["cpu"]), ">=", 0.9)
+    check("errors in all runs", errors, "", "<=", 0)
+    printf "{\"runs\":{%s},\"targets\":[%s]}\n", runs, js > json_out
+    printf "  (in-process, without the socket: audit %.1f us of %.1f us of handler CPU per sign)\n", audit_ns / 1000, handler_ns / 1000
+    if (fails) { printf "\n%d target(s) missed\n", fails } else { print "\nall targets met" }
+  }' "$results"
+echo "   (summary also in $summary_json, micro-benchmarks in $micro_json)"

@@ -26,12 +26,15 @@ void update(HmacState& state, std::string_view part) {
 
 }  // namespace
 
-Signer::Signer(const SecretBytes& secret) : secret_(SecretBytes::copy_of(secret.bytes())) {}
+Signer::Signer(const SecretBytes& secret) : state_(sizeof(HmacState)) {
+  auto* state = reinterpret_cast<HmacState*>(state_.data());
+  crypto_auth_hmacsha256_init(state, secret.data(), secret.size());
+}
 
 std::string Signer::sign(std::string_view timestamp, std::string_view method,
                          std::string_view request_path, std::string_view body) const {
   HmacState state;
-  crypto_auth_hmacsha256_init(&state, secret_.data(), secret_.size());
+  std::memcpy(&state, state_.data(), sizeof state);
   update(state, timestamp);
   update(state, method);
   update(state, request_path);

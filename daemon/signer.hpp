@@ -1,9 +1,7 @@
 #pragma once
 // OKX V5 request signing: sign = base64(HMAC-SHA256(secret, prehash)), where the
-// secret is used as its ASCII bytes. The secret is kept in guarded memory and the
-// HMAC key schedule is computed at each signature (two SHA-256 blocks, well under
-// a microsecond): kept per key, it would cost 10,000 keys 2 MiB of locked memory
-// and a tenth of a second at start.
+// secret is used as its ASCII bytes. The HMAC key schedule is computed once per
+// key and kept in guarded memory; each signature starts from a copy of it.
 // A Signer is immutable after construction and safe to use from many threads.
 
 #include <string>
@@ -24,7 +22,7 @@ class Signer {
                    std::string_view request_path, std::string_view body) const;
 
  private:
-  SecretBytes secret_;
+  SecretBytes state_;  // a prepared crypto_auth_hmacsha256_state
 };
 
 // What an OKX V5 key signs with: its api key, passphrase and demo flag.

@@ -1,9 +1,8 @@
 #pragma once
 // SecretBytes: bytes that must never leak. They live in libsodium's guarded,
-// mlock'd memory (sodium_malloc; secrets up to 512 bytes in slots of shared
-// guarded slabs, so that 10,000 keys stay small), are wiped when freed, cannot be
-// copied, and have no conversion to a string and no stream or fmt output, so a
-// secret cannot reach a log line or a std::string by accident. Reading them is explicit: bytes() or
+// mlock'd memory (sodium_malloc), are wiped when freed, cannot be copied, and have
+// no conversion to a string and no stream or fmt output, so a secret cannot reach
+// a log line or a std::string by accident. Reading them is explicit: bytes() or
 // reveal(). Not thread-safe for concurrent mutation; const access is safe.
 
 #include <cstddef>

@@ -172,30 +172,6 @@ TEST(Wipe, EmptiesAString) {
   EXPECT_TRUE(empty.empty());
 }
 
-// Small secrets live in slots of shared slabs that stay mapped: a freed slot
-// must hold nothing of its secret, since it is reused for the next one.
-TEST(SecretBytes, AFreedSmallSecretIsWipedInPlace) {
-  constexpr std::string_view kText = "wipe-me-0123456789-ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-  const unsigned char* where = nullptr;
-  {
-    const SecretBytes secret = SecretBytes::copy_of(kText);
-    where = secret.data();
-    ASSERT_EQ(std::memcmp(where, kText.data(), kText.size()), 0);
-  }
-  EXPECT_TRUE(std::all_of(where, where + kText.size(), [](unsigned char c) { return c == 0; }));
-}
-
-TEST(SecretBytes, ManySmallSecretsNeverOverlap) {
-  std::vector<SecretBytes> secrets;
-  for (std::size_t i = 0; i < 3000; ++i) {
-    secrets.push_back(SecretBytes::copy_of(std::string(1 + i % 512, static_cast<char>('a' + i % 26))));
-  }
-  for (std::size_t i = 0; i < secrets.size(); ++i) {
-    const std::string expected(1 + i % 512, static_cast<char>('a' + i % 26));
-    ASSERT_EQ(secrets[i].reveal(), expected) << "secret " << i << " was overwritten by another";
-  }
-}
-
 TEST(EnsureSodium, IsIdempotentAndSafeFromManyThreads) {
   ensure_sodium();
   ensure_sodium();

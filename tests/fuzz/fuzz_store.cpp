@@ -43,7 +43,7 @@ std::optional<store::Image> try_parse(const Bytes& bytes) {
 
 std::optional<store::DataKey> try_unwrap(const store::Image& image, const SecretBytes& master_key) {
   try {
-    return store::unwrap_with_key_file(image, master_key);
+    return store::unwrap_with_key_file(image.slots, master_key);
   } catch (const Error& e) {
     require_code(e, {Code::wrong_master_key, Code::corrupt_store}, "a slot fails only as a wrong key");
     return std::nullopt;

@@ -294,7 +294,7 @@ TEST_F(LockTest, RekeyChangesEveryCiphertextAndBothSlotsStillOpen) {
 
 // SIGKILL at a random instant around each slot change; the store must then open
 // with the old or the new material, with the key intact.
-class CrashTest : public LockTest {
+class SlotCrashTest : public LockTest {
  protected:
   void crash_during(const std::function<void(Client&)>& change, const std::function<void()>& check) {
     std::mt19937 random(std::random_device{}());
@@ -332,7 +332,7 @@ class CrashTest : public LockTest {
   }
 };
 
-TEST_F(CrashTest, SetPassphrase) {
+TEST_F(SlotCrashTest, SetPassphrase) {
   start({});
   add_key();
   crash_during([](Client& c) { c.set_passphrase(text(kOld)); },
@@ -348,7 +348,7 @@ TEST_F(CrashTest, SetPassphrase) {
                });
 }
 
-TEST_F(CrashTest, ChangePassphrase) {
+TEST_F(SlotCrashTest, ChangePassphrase) {
   start(kOld);
   client().unlock(text(kOld));
   add_key();
@@ -365,7 +365,7 @@ TEST_F(CrashTest, ChangePassphrase) {
                });
 }
 
-TEST_F(CrashTest, RemovePassphrase) {
+TEST_F(SlotCrashTest, RemovePassphrase) {
   start({});
   add_key();
   client().set_passphrase(text(kOld));
@@ -380,7 +380,7 @@ TEST_F(CrashTest, RemovePassphrase) {
                });
 }
 
-TEST_F(CrashTest, RotateKeyFile) {
+TEST_F(SlotCrashTest, RotateKeyFile) {
   start({});
   add_key();
   crash_during([](Client& c) { c.rotate_key_file(); },
@@ -391,7 +391,7 @@ TEST_F(CrashTest, RotateKeyFile) {
                });
 }
 
-TEST_F(CrashTest, Rekey) {
+TEST_F(SlotCrashTest, Rekey) {
   start({});
   add_key();
   client().set_passphrase(text(kOld));

@@ -82,10 +82,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return fail(Code::bad_request, "malformed HTTP request: " + ec.message());
 
     Request request = parser_->release();
+    read_at_ = std::chrono::steady_clock::now();
     std::chrono::milliseconds hold{0};
     response_ = server_->handler_.handle(request, peer_, server_->channel_.admin, &hold);
-    read_at_ = std::chrono::steady_clock::now();
-    response_ = server_->handler_.handle(request, peer_, server_->channel_.admin);
     if (stopping_) response_.keep_alive(false);
     wipe(request.body());
     if (hold.count() == 0) return write();

@@ -9,10 +9,11 @@
 // Invariants, for every response: its status is one the protocol documents for
 // a request (never a 5xx); an error body decodes, its code maps to that status,
 // a refusal names its rule and a 405 its Allow; a success has the status and
-// body shape of its endpoint; admin-only calls by anyone else are 403 forbidden;
+// body shape of its endpoint (lock locks, unlock unlocks); admin-only calls,
+// the vault calls among them, by anyone else are 403 forbidden;
 // an admin's listing names exactly the keys that exist; every signature and
 // WebSocket login verifies against the key's real secret (computed apart from
-// the daemon's signer); an add wipes its request body. And the three keys'
+// the daemon's signer); an add or vault call wipes its request body. And the three keys'
 // secrets never appear in a response, a log line, the audit log or the store
 // file, nor their passphrases anywhere but in a signed reply of their own key,
 // unless the input itself carried them.
@@ -129,7 +130,11 @@ class MemoryStream {
 };
 
 // Where a request goes, worked out independently of the handler's dispatch.
-enum class Route { status, list, add, remove, get_grants, put_grants, sign, ws_login, none, not_ascii };
+enum class Route {
+  status, list, add, remove, get_grants, put_grants, sign, ws_login,
+  lock, unlock, set_passphrase, remove_passphrase, rotate_key_file, rekey,  // the vault calls: admin, 200 + status
+  none, not_ascii
+};
 
 struct Target {
   Route route = Route::none;
@@ -142,6 +147,16 @@ Target route_of(http::verb verb, std::string_view target) {
   }
   const std::string_view path = target.substr(0, target.find('?'));
   if (path == "/v1/status") return {verb == http::verb::get ? Route::status : Route::none};
+  const bool post = verb == http::verb::post;
+  if (path == "/v1/lock") return {post ? Route::lock : Route::none};
+  if (path == "/v1/unlock") return {post ? Route::unlock : Route::none};
+  if (path == "/v1/slots/key-file/rotate") return {post ? Route::rotate_key_file : Route::none};
+  if (path == "/v1/rekey") return {post ? Route::rekey : Route::none};
+  if (path == "/v1/slots/passphrase") {
+    return {verb == http::verb::put      ? Route::set_passphrase
+            : verb == http::verb::delete_ ? Route::remove_passphrase
+                                          : Route::none};
+  }
   if (path == "/v1/keys") {
     return {verb == http::verb::get ? Route::list : verb == http::verb::post ? Route::add : Route::none};
   }
@@ -159,8 +174,11 @@ Target route_of(http::verb verb, std::string_view target) {
   return {};
 }
 
+bool vault_call(Route route) { return route >= Route::lock && route <= Route::rekey; }
+
 bool admin_only(Route route) {
-  return route == Route::add || route == Route::remove || route == Route::get_grants || route == Route::put_grants;
+  return route == Route::add || route == Route::remove || route == Route::get_grants || route == Route::put_grants ||
+         vault_call(route);
 }
 
 // A reply that does not decode breaks an invariant; it is no exception to stop on.
@@ -183,6 +201,7 @@ std::size_t count(std::string_view text, std::string_view what) {
 class Fixture {
  public:
   Fixture() : log_(std::make_shared<LogCapture>()), audit_(dir_ / "audit.log") {
+    master_key_ = create_key_file(key_file());
     spdlog::set_default_logger(std::make_shared<spdlog::logger>("fuzz", log_));
     {
       auto vault = Vault::create(store_path(), master_key_);
@@ -198,14 +217,19 @@ class Fixture {
   }
 
   std::filesystem::path store_path() const { return dir_ / "vault.store"; }
-  static HandlerOptions options() { return {std::chrono::seconds(30), kDaemonUid, kAdminGroup}; }
+  std::filesystem::path key_file() const { return dir_ / "master.key"; }
+  HandlerOptions options() const {
+    return {std::chrono::seconds(30), kDaemonUid, kAdminGroup, key_file(), false, store::kTestPassphraseCost};
+  }
 
   // The starting vault. Opening it costs more than everything else an input
   // does, so it is reopened from the starting store file only after a change.
   Vault& vault() {
     if (changed_) {
       test::write_file(store_path(), std::string(start_.begin(), start_.end()));
+      test::write_file(key_file(), std::string(master_key_.reveal()));  // a rotation replaced it
       ::chmod(store_path().c_str(), 0600);
+      ::chmod(key_file().c_str(), 0600);
       vault_ = Vault::open(store_path(), master_key_);
       changed_ = false;
     }
@@ -225,7 +249,7 @@ class Fixture {
 
  private:
   test::TempDir dir_;
-  SecretBytes master_key_ = SecretBytes::random(32);
+  SecretBytes master_key_;
   std::shared_ptr<LogCapture> log_;
   Audit audit_;
   std::vector<unsigned char> start_;
@@ -242,7 +266,7 @@ class Session {
         peer_(peer),
         admin_(admin_channel && (peer.uid == 0 || peer.uid == kDaemonUid || peer.in_group(kAdminGroup))),
         admin_channel_(admin_channel),
-        handler_(fixture.vault(), fixture.audit(), Fixture::options()),
+        handler_(fixture.vault(), fixture.audit(), fixture.options()),
         keys_(kKeys) {}
 
   void run(std::string_view bytes) {
@@ -282,7 +306,10 @@ class Session {
     const Target target = route_of(request.method(), request.target());
     const Response response = handler_.handle(request, peer_, admin_channel_);
     if (admin_only(target.route)) fixture_.changed();  // whatever the answer, start the next input afresh
-    if (target.route == Route::add) require(request.body().empty(), "an add wipes its request body");
+    // A lock takes no body; every other vault call may carry passphrases.
+    if (target.route == Route::add || (vault_call(target.route) && target.route != Route::lock)) {
+      require(request.body().empty(), "a body that may carry secrets is wiped");
+    }
 
     require(response.version() == request.version(), "the reply has the request's HTTP version");
     require(response.keep_alive() == request.keep_alive(), "the reply keeps the connection as the request asked");
@@ -318,11 +345,16 @@ class Session {
 
   void check_error(const Response& response, const Target& target) const {
     const unsigned status = response.result_int();
-    static constexpr std::array<unsigned, 5> kRequestErrors{400, 403, 404, 405, 409};
-    require(std::find(kRequestErrors.begin(), kRequestErrors.end(), status) != kRequestErrors.end(),
+    static constexpr std::array<unsigned, 7> kRequestErrors{400, 403, 404, 405, 409, 423, 429};
+    const proto::ErrorReply error = decoded(proto::decode_error, response.body(), "an error body decodes");
+    // The store and key file are the fuzzer's own and consistent: only the calls
+    // that reread them may fail as the protocol says they can.
+    const bool store_error = error.code == Code::io_error || error.code == Code::wrong_master_key ||
+                             error.code == Code::tampered_store;
+    require(std::find(kRequestErrors.begin(), kRequestErrors.end(), status) != kRequestErrors.end() ||
+                (store_error && (target.route == Route::unlock || target.route == Route::rekey)),
             "an error status is a documented request error, never a 5xx");
     require(response[http::field::content_type] == "application/json", "an error is JSON");
-    const proto::ErrorReply error = decoded(proto::decode_error, response.body(), "an error body decodes");
     require(http_status(error.code) == static_cast<int>(status), "an error's code maps to its status");
     require(!error.message.empty(), "an error has a message");
     if (error.code == Code::policy_denied || error.code == Code::key_expired) {
@@ -350,6 +382,17 @@ class Session {
         require(decoded(proto::decode_status, response.body(), "status decodes").keys == keys_.size(),
                 "status counts the keys");
         break;
+      case Route::lock:
+      case Route::unlock:
+      case Route::set_passphrase:
+      case Route::remove_passphrase:
+      case Route::rotate_key_file:
+      case Route::rekey: {
+        const proto::StatusReply status = decoded(proto::decode_status, response.body(), "status decodes");
+        if (target.route == Route::lock) require(status.locked, "locking locks");
+        if (target.route == Route::unlock) require(!status.locked, "unlocking unlocks");
+        break;
+      }
       case Route::list: {
         const auto listed = decoded(proto::decode_key_list, response.body(), "a listing decodes");
         for (const proto::KeyInfo& info : listed) require(keys_.contains(info.name), "only existing keys are listed");

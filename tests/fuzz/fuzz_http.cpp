@@ -131,7 +131,7 @@ class MemoryStream {
 
 // Where a request goes, worked out independently of the handler's dispatch.
 enum class Route {
-  status, list, add, remove, get_grants, put_grants, sign, ws_login,
+  status, list, add, remove, get_grants, put_grants, sign, ws_login, metrics,
   lock, unlock, set_passphrase, remove_passphrase, rotate_key_file, rekey,  // the vault calls: admin, 200 + status
   none, not_ascii
 };
@@ -148,6 +148,7 @@ Target route_of(http::verb verb, std::string_view target) {
   const std::string_view path = target.substr(0, target.find('?'));
   if (path == "/v1/status") return {verb == http::verb::get ? Route::status : Route::none};
   const bool post = verb == http::verb::post;
+  if (path == "/v1/metrics") return {verb == http::verb::get ? Route::metrics : Route::none};
   if (path == "/v1/lock") return {post ? Route::lock : Route::none};
   if (path == "/v1/unlock") return {post ? Route::unlock : Route::none};
   if (path == "/v1/slots/key-file/rotate") return {post ? Route::rotate_key_file : Route::none};
@@ -178,7 +179,7 @@ bool vault_call(Route route) { return route >= Route::lock && route <= Route::re
 
 bool admin_only(Route route) {
   return route == Route::add || route == Route::remove || route == Route::get_grants || route == Route::put_grants ||
-         vault_call(route);
+         route == Route::metrics || vault_call(route);
 }
 
 // A reply that does not decode breaks an invariant; it is no exception to stop on.
@@ -376,6 +377,13 @@ class Session {
     }
     const http::status expected = target.route == Route::add ? http::status::created : http::status::ok;
     require(response.result() == expected, "a success has its endpoint's status");
+    if (target.route == Route::metrics) {
+      require(response[http::field::content_type] == "text/plain; version=0.0.4; charset=utf-8",
+              "metrics are Prometheus text");
+      require(response.body().find("\nokxvault_keys " + std::to_string(keys_.size()) + "\n") != std::string::npos,
+              "metrics count the keys");
+      return;
+    }
     require(response[http::field::content_type] == "application/json", "a reply is JSON");
     switch (target.route) {
       case Route::status:

@@ -50,10 +50,16 @@ class MetadataReader {
     return *result;
   }
 
+  // A time in Unix milliseconds; one the clock cannot hold is refused, not wrapped.
+  std::int64_t ms(const json::object& from, std::string_view key) const {
+    const auto value = get<std::int64_t>(from, key);
+    if (!in_clock_range(value)) fail();
+    return value;
+  }
   std::optional<std::int64_t> optional_ms(const json::object& from, std::string_view key) const {
     const json::value* v = from.if_contains(key);
     if (v == nullptr || v->is_null()) return std::nullopt;
-    return get<std::int64_t>(from, key);
+    return ms(from, key);
   }
 
   std::vector<Grant> grants() const {
@@ -143,9 +149,9 @@ struct Vault::Entry {
   }
 
   void load_metadata(const MetadataReader& meta) {
-    created_ms = meta.get<std::int64_t>(meta.root(), "created_ms");
+    created_ms = meta.ms(meta.root(), "created_ms");
     expires_ms = meta.optional_ms(meta.root(), "expires_ms");
-    last_used_ms = meta.get<std::int64_t>(meta.root(), "last_used_ms");
+    last_used_ms = meta.ms(meta.root(), "last_used_ms");
     sign_count = meta.get<std::uint64_t>(meta.root(), "sign_count");
     grants = meta.grants();
   }

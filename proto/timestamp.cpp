@@ -53,6 +53,12 @@ constexpr int kFirstYear = 1970;
 constexpr int kLastYear = 2200;
 constexpr std::int64_t kLastEpochSecond = 7'258'118'399;  // 2199-12-31T23:59:59Z
 
+}  // namespace
+
+bool in_clock_range(std::int64_t unix_ms) { return unix_ms >= 0 && unix_ms / 1000 <= kLastEpochSecond; }
+
+namespace {
+
 // Reads exactly `width` decimal digits at `pos`.
 int digits(std::string_view text, std::size_t pos, std::size_t width) {
   int value = 0;

@@ -17,6 +17,8 @@ std::string iso8601_ms(Clock::time_point time);     // 2020-12-08T09:08:57.715Z
 std::string epoch_seconds(Clock::time_point time);  // 1538054050
 // Times as the store keeps them: Unix milliseconds.
 std::int64_t unix_ms(Clock::time_point time);
+// Unix milliseconds from 1970 up to the end of 2199: what the clock holds without wrapping.
+bool in_clock_range(std::int64_t unix_ms);
 std::string iso8601_ms(std::int64_t unix_ms);
 // Throw Error(bad_request) for anything else.
 Clock::time_point parse_iso8601_ms(std::string_view text);

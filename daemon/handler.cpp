@@ -327,28 +327,27 @@ std::string Handler::timestamp(const std::optional<std::string>& requested, bool
 Response Handler::sign(Call& call, std::string_view name) const {
   const proto::SignRequest request = proto::decode_sign(call.request.body());
   validate_sign_request(request);
-  proto::SignReply reply;
-  reply.timestamp = timestamp(request.timestamp, false);
+  const std::string ts = timestamp(request.timestamp, false);
   try {
-    Vault::Signed signed_request =
-        vault_.sign(name, call.caller, reply.timestamp, request.method, request.path, request.body);
-    reply.headers = std::move(signed_request.headers);
+    Vault::Signed signed_request = vault_.sign(name, call.caller, ts, request.method, request.path, request.body);
+    const WipeOnExit wipe_reply{signed_request.body};  // unless it moved into the response
     audit_.record(call.peer, {"sign", name, request.method, request.path, true, signed_request.rule});
+    return call.reply(http::status::ok, std::move(signed_request.body));
   } catch (const Error& e) {
     audit_.record(call.peer, {"sign", name, request.method, request.path, false,
                               e.rule().empty() ? code_name(e.code()) : std::string_view(e.rule())});
     throw;
   }
-  return call.reply(http::status::ok, proto::encode(reply));
 }
 
 Response Handler::ws_login(Call& call, std::string_view name) const {
   const proto::WsLoginRequest request = proto::decode_ws_login(call.request.body());
   const std::string ts = timestamp(request.timestamp, true);
   try {
-    Vault::SignedLogin login = vault_.ws_login(name, call.caller, ts);
+    Vault::Signed login = vault_.ws_login(name, call.caller, ts);
+    const WipeOnExit wipe_reply{login.body};  // unless it moved into the response
     audit_.record(call.peer, {"ws-login", name, "GET", "/users/self/verify", true, login.rule});
-    return call.reply(http::status::ok, proto::encode(login.frame));
+    return call.reply(http::status::ok, std::move(login.body));
   } catch (const Error& e) {
     audit_.record(call.peer, {"ws-login", name, "GET", "/users/self/verify", false,
                               e.rule().empty() ? code_name(e.code()) : std::string_view(e.rule())});

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "proto/error.hpp"
+#include "proto/messages.hpp"
 
 namespace okxvault {
 namespace {
@@ -45,25 +46,25 @@ std::string Signer::sign(std::string_view timestamp, std::string_view method,
   return base64(mac.data(), mac.size());
 }
 
-proto::Headers rest_headers(const Signer& signer, const Credentials& credentials,
-                            std::string_view timestamp, std::string_view method,
-                            std::string_view request_path, std::string_view body) {
-  proto::Headers headers{
+std::string sign_reply(const Signer& signer, const Credentials& credentials, std::string_view timestamp,
+                       std::string_view method, std::string_view request_path, std::string_view body) {
+  const std::string sign = signer.sign(timestamp, method, request_path, body);
+  std::array<proto::HeaderView, 6> headers{{
       {"OK-ACCESS-KEY", credentials.api_key},
-      {"OK-ACCESS-SIGN", signer.sign(timestamp, method, request_path, body)},
-      {"OK-ACCESS-TIMESTAMP", std::string(timestamp)},
-      {"OK-ACCESS-PASSPHRASE", std::string(credentials.passphrase.reveal())},
-  };
+      {"OK-ACCESS-SIGN", sign},
+      {"OK-ACCESS-TIMESTAMP", timestamp},
+      {"OK-ACCESS-PASSPHRASE", credentials.passphrase.reveal()},
+  }};
+  std::size_t count = 4;
   // OKX requires it on every POST; returning it makes the set complete.
-  if (method == "POST") headers.emplace_back("Content-Type", "application/json");
-  if (credentials.simulated) headers.emplace_back("x-simulated-trading", "1");
-  return headers;
+  if (method == "POST") headers[count++] = {"Content-Type", "application/json"};
+  if (credentials.simulated) headers[count++] = {"x-simulated-trading", "1"};
+  return proto::encode(proto::SignReplyView{timestamp, std::span(headers.data(), count)});
 }
 
-proto::WsLoginFrame ws_login(const Signer& signer, const Credentials& credentials,
-                             std::string_view timestamp) {
-  return {credentials.api_key, std::string(credentials.passphrase.reveal()),
-          std::string(timestamp), signer.sign(timestamp, "GET", "/users/self/verify", "")};
+std::string ws_login_reply(const Signer& signer, const Credentials& credentials, std::string_view timestamp) {
+  const std::string sign = signer.sign(timestamp, "GET", "/users/self/verify", "");
+  return proto::encode(proto::WsLoginFrameView{credentials.api_key, credentials.passphrase.reveal(), timestamp, sign});
 }
 
 }  // namespace okxvault

@@ -7,7 +7,6 @@
 #include <string>
 #include <string_view>
 
-#include "proto/messages.hpp"
 #include "proto/secret.hpp"
 #include "proto/timestamp.hpp"
 
@@ -32,15 +31,18 @@ struct Credentials {
   bool simulated = false;
 };
 
-// The headers for one request: the four OK-ACCESS-* headers, Content-Type:
-// application/json on POST, and x-simulated-trading: 1 for demo keys.
-// method must already be upper case; the body is signed byte for byte.
-proto::Headers rest_headers(const Signer& signer, const Credentials& credentials,
-                            std::string_view timestamp, std::string_view method,
-                            std::string_view request_path, std::string_view body);
+// The reply bodies of sign and ws-login (proto/PROTOCOL.md), written with the
+// passphrase read straight from `credentials`: the returned string is its only
+// copy, for the caller to wipe once it is sent.
+//
+// The sign reply: the timestamp and the headers for one request, which are the
+// four OK-ACCESS-* headers, Content-Type: application/json on POST, and
+// x-simulated-trading: 1 for demo keys. method must already be upper case; the
+// body is signed byte for byte.
+std::string sign_reply(const Signer& signer, const Credentials& credentials, std::string_view timestamp,
+                       std::string_view method, std::string_view request_path, std::string_view body);
 
 // The WebSocket login frame for the given epoch-seconds timestamp.
-proto::WsLoginFrame ws_login(const Signer& signer, const Credentials& credentials,
-                             std::string_view timestamp);
+std::string ws_login_reply(const Signer& signer, const Credentials& credentials, std::string_view timestamp);
 
 }  // namespace okxvault

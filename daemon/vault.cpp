@@ -527,16 +527,16 @@ Vault::Signed Vault::sign(std::string_view name, const Caller& caller, std::stri
   require_unlocked();
   Entry& entry = find(name);
   std::string rule = authorize(entry, caller, method, request_path, false);
-  return {rest_headers(entry.unsealed->signer, entry.unsealed->credentials, timestamp, method, request_path, body),
+  return {sign_reply(entry.unsealed->signer, entry.unsealed->credentials, timestamp, method, request_path, body),
           std::move(rule)};
 }
 
-Vault::SignedLogin Vault::ws_login(std::string_view name, const Caller& caller, std::string_view timestamp) {
+Vault::Signed Vault::ws_login(std::string_view name, const Caller& caller, std::string_view timestamp) {
   std::shared_lock lock(mutex_);
   require_unlocked();
   Entry& entry = find(name);
   std::string rule = authorize(entry, caller, "GET", "/users/self/verify", true);
-  return {okxvault::ws_login(entry.unsealed->signer, entry.unsealed->credentials, timestamp), std::move(rule)};
+  return {ws_login_reply(entry.unsealed->signer, entry.unsealed->credentials, timestamp), std::move(rule)};
 }
 
 void Vault::save_usage() {

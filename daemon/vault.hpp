@@ -106,19 +106,16 @@ class Vault {
   void set_grants(std::string_view name, std::vector<Grant> grants);
 
   // Signing checks the key's expiry and its grants (policy.hpp) first; a refusal
-  // is Error(key_expired or policy_denied) naming the rule. On success, `rule`
-  // says what allowed it.
+  // is Error(key_expired or policy_denied) naming the rule. On success, `body`
+  // is the reply (signer.hpp), which carries the passphrase: the caller wipes
+  // it. `rule` says what allowed it.
   struct Signed {
-    proto::Headers headers;
+    std::string body;
     std::string rule;
   };
   Signed sign(std::string_view name, const Caller& caller, std::string_view timestamp, std::string_view method,
               std::string_view request_path, std::string_view body);
-  struct SignedLogin {
-    proto::WsLoginFrame frame;
-    std::string rule;
-  };
-  SignedLogin ws_login(std::string_view name, const Caller& caller, std::string_view timestamp);
+  Signed ws_login(std::string_view name, const Caller& caller, std::string_view timestamp);
 
   // Writes last-used times and sign counts if they changed since the last write.
   void save_usage();

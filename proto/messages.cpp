@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 namespace okxvault::proto {
 namespace json = boost::json;
@@ -110,11 +111,46 @@ class Fields {
   std::vector<std::string_view> seen_;
 };
 
-json::object headers_object(const Headers& headers) {
-  json::object out;
-  for (const auto& [name, value] : headers) out[name] = value;
-  return out;
-}
+// JSON text written into one string whose size is fixed before the first byte:
+// strings are escaped by Boost.JSON's serializer straight into it, with no tree
+// and no intermediate copy, and it is never reallocated. Whatever is not handed
+// out by take() is wiped.
+class Writer {
+ public:
+  // Room for the text of `text` as a JSON string: a control byte becomes \u00XX.
+  static constexpr std::size_t room(std::string_view text) { return 6 * text.size() + 2; }
+
+  explicit Writer(std::size_t capacity) : out_(capacity, '\0') {}
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+  ~Writer() { wipe(out_); }
+
+  Writer& raw(std::string_view text) {
+    if (text.size() > out_.size() - size_) overflow();
+    std::memcpy(out_.data() + size_, text.data(), text.size());
+    size_ += text.size();
+    return *this;
+  }
+
+  Writer& quoted(std::string_view text) {
+    serializer_.reset(text);
+    size_ += serializer_.read(out_.data() + size_, out_.size() - size_).size();
+    if (!serializer_.done()) overflow();
+    return *this;
+  }
+
+  std::string take() {
+    out_.resize(size_);
+    return std::move(out_);
+  }
+
+ private:
+  [[noreturn]] static void overflow() { throw Error(Code::internal, "reply does not fit its buffer"); }
+
+  std::string out_;
+  std::size_t size_ = 0;
+  json::serializer serializer_;
+};
 
 json::object key_info_object(const KeyInfo& key) {
   json::object item{{"name", key.name},
@@ -292,9 +328,25 @@ SignRequest decode_sign(std::string_view text) {
   return request;
 }
 
+std::string encode(const SignReplyView& reply) {
+  constexpr std::string_view kOpen = R"({"timestamp":)", kHeaders = R"(,"headers":{)", kClose = "}}";
+  std::size_t capacity = kOpen.size() + Writer::room(reply.timestamp) + kHeaders.size() + kClose.size();
+  for (const HeaderView& header : reply.headers) {
+    capacity += Writer::room(header.name) + Writer::room(header.value) + 2;  // ':' and ','
+  }
+  Writer out(capacity);
+  out.raw(kOpen).quoted(reply.timestamp).raw(kHeaders);
+  for (const HeaderView& header : reply.headers) {
+    if (&header != reply.headers.data()) out.raw(",");
+    out.quoted(header.name).raw(":").quoted(header.value);
+  }
+  return out.raw(kClose).take();
+}
+
 std::string encode(const SignReply& reply) {
-  return json::serialize(
-      json::object{{"timestamp", reply.timestamp}, {"headers", headers_object(reply.headers)}});
+  std::vector<HeaderView> headers;
+  for (const auto& [name, value] : reply.headers) headers.push_back({name, value});
+  return encode(SignReplyView{reply.timestamp, headers});
 }
 
 SignReply decode_sign_reply(std::string_view text) {
@@ -327,12 +379,15 @@ WsLoginRequest decode_ws_login(std::string_view text) {
   return request;
 }
 
-std::string encode(const WsLoginFrame& frame) {
-  json::object arg{{"apiKey", frame.api_key},
-                   {"passphrase", frame.passphrase},
-                   {"timestamp", frame.timestamp},
-                   {"sign", frame.sign}};
-  return json::serialize(json::object{{"op", "login"}, {"args", json::array{std::move(arg)}}});
+std::string encode(const WsLoginFrameView& frame) {
+  constexpr std::string_view kApiKey = R"({"op":"login","args":[{"apiKey":)", kPassphrase = R"(,"passphrase":)",
+                             kTimestamp = R"(,"timestamp":)", kSign = R"(,"sign":)", kClose = "}]}";
+  Writer out(kApiKey.size() + Writer::room(frame.api_key) + kPassphrase.size() + Writer::room(frame.passphrase) +
+             kTimestamp.size() + Writer::room(frame.timestamp) + kSign.size() + Writer::room(frame.sign) +
+             kClose.size());
+  out.raw(kApiKey).quoted(frame.api_key).raw(kPassphrase).quoted(frame.passphrase);
+  out.raw(kTimestamp).quoted(frame.timestamp).raw(kSign).quoted(frame.sign);
+  return out.raw(kClose).take();
 }
 
 WsLoginFrame decode_ws_login_frame(std::string_view text) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -81,6 +82,7 @@ struct SignRequest {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// A sign reply as a client decodes it.
 struct SignReply {
   std::string timestamp;
   Headers headers;
@@ -90,12 +92,35 @@ struct WsLoginRequest {
   std::optional<std::string> timestamp;  // Unix epoch seconds
 };
 
-// The ready OKX login frame: {"op":"login","args":[{apiKey,passphrase,timestamp,sign}]}.
+// The ready OKX login frame: {"op":"login","args":[{apiKey,passphrase,timestamp,sign}]},
+// as a client decodes it.
 struct WsLoginFrame {
   std::string api_key;
   std::string passphrase;
   std::string timestamp;
   std::string sign;
+};
+
+// The same two replies as the daemon writes them: views of what it holds, so
+// that the passphrase goes from guarded memory into the reply body and nowhere
+// else. Their encoders size the body before writing its first byte, so it is
+// never reallocated (which would free a copy unwiped); the daemon wipes it
+// after sending.
+struct HeaderView {
+  std::string_view name;
+  std::string_view value;
+};
+
+struct SignReplyView {
+  std::string_view timestamp;
+  std::span<const HeaderView> headers;
+};
+
+struct WsLoginFrameView {
+  std::string_view api_key;
+  std::string_view passphrase;
+  std::string_view timestamp;
+  std::string_view sign;
 };
 
 struct ErrorReply {
@@ -108,9 +133,10 @@ std::string encode(const StatusReply& reply);
 std::string encode(const KeyInfo& key);
 std::string encode(const std::vector<KeyInfo>& keys);
 std::string encode(const SignRequest& request);
+std::string encode(const SignReplyView& reply);
 std::string encode(const SignReply& reply);
 std::string encode(const WsLoginRequest& request);
-std::string encode(const WsLoginFrame& frame);
+std::string encode(const WsLoginFrameView& frame);
 std::string encode(const ErrorReply& reply);
 std::string encode(const std::vector<GrantInfo>& grants);
 // Requests that carry secrets are serialized into guarded memory.

@@ -254,18 +254,56 @@ TEST(DecodeWsLogin, RejectsNonJsonAsInvalidJsonAndEverythingElseAsBadRequest) {
 }
 
 TEST(WsLoginFrameCodec, HasTheOkxLoginShapeAndRoundTrips) {
-  proto::WsLoginFrame frame;
-  frame.api_key = "key";
-  frame.passphrase = "pass";
-  frame.timestamp = "1538054050";
-  frame.sign = "c2lnbg==";
-  EXPECT_EQ(json::parse(proto::encode(frame)),
-            json::parse(R"({"op":"login","args":[{"apiKey":"key","passphrase":"pass","timestamp":"1538054050","sign":"c2lnbg=="}]})"));
+  const proto::WsLoginFrameView frame{"key", "pass", "1538054050", "c2lnbg=="};
+  EXPECT_EQ(proto::encode(frame),
+            R"({"op":"login","args":[{"apiKey":"key","passphrase":"pass","timestamp":"1538054050","sign":"c2lnbg=="}]})");
   const proto::WsLoginFrame decoded = proto::decode_ws_login_frame(proto::encode(frame));
   EXPECT_EQ(decoded.api_key, frame.api_key);
   EXPECT_EQ(decoded.passphrase, frame.passphrase);
   EXPECT_EQ(decoded.timestamp, frame.timestamp);
   EXPECT_EQ(decoded.sign, frame.sign);
+}
+
+// Text that JSON must escape, and text it must not touch.
+const std::vector<std::string> kAwkwardText = {
+    "", "plain", R"(q"uo\te)", "</script>", std::string("nul\0ctl\x01\x1f\b\f\n\r\t", 14), "\x7f\xc3\xa9\xe2\x80\xa6",
+    std::string(256, '"'), std::string(256, '\x01')};
+
+// The writer escapes exactly as Boost.JSON serializes the same object.
+TEST(SignReplyCodec, WritesWhatBoostJsonWouldForTheSameObject) {
+  for (const std::string& text : kAwkwardText) {
+    SCOPED_TRACE(json::serialize(json::string(text)));
+    const std::vector<proto::HeaderView> headers{{"OK-ACCESS-KEY", "k"}, {"OK-ACCESS-PASSPHRASE", text},
+                                                 {text, "v"}};
+    json::object expected_headers;
+    for (const auto& [name, value] : headers) expected_headers[name] = value;
+    EXPECT_EQ(proto::encode(proto::SignReplyView{text, headers}),
+              json::serialize(json::object{{"timestamp", text}, {"headers", std::move(expected_headers)}}));
+    EXPECT_EQ(proto::encode(proto::WsLoginFrameView{text, text, "1538054050", text}),
+              json::serialize(json::object{
+                  {"op", "login"},
+                  {"args", json::array{json::object{
+                               {"apiKey", text}, {"passphrase", text}, {"timestamp", "1538054050"}, {"sign", text}}}}}));
+  }
+}
+
+TEST(SignReplyCodec, KeepsTheHeadersInOrderAndRoundTrips) {
+  const std::vector<proto::HeaderView> headers{{"OK-ACCESS-KEY", "key"},          {"OK-ACCESS-SIGN", "c2lnbg=="},
+                                               {"OK-ACCESS-TIMESTAMP", "2020-12-08T09:08:57.715Z"},
+                                               {"OK-ACCESS-PASSPHRASE", "p\"p"}, {"Content-Type", "application/json"}};
+  const std::string text = proto::encode(proto::SignReplyView{"2020-12-08T09:08:57.715Z", headers});
+  EXPECT_EQ(text, R"({"timestamp":"2020-12-08T09:08:57.715Z","headers":{"OK-ACCESS-KEY":"key",)"
+                  R"("OK-ACCESS-SIGN":"c2lnbg==","OK-ACCESS-TIMESTAMP":"2020-12-08T09:08:57.715Z",)"
+                  R"("OK-ACCESS-PASSPHRASE":"p\"p","Content-Type":"application/json"}})");
+  const proto::SignReply decoded = proto::decode_sign_reply(text);
+  EXPECT_EQ(decoded.timestamp, "2020-12-08T09:08:57.715Z");
+  ASSERT_EQ(decoded.headers.size(), headers.size());
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    EXPECT_EQ(decoded.headers[i].first, headers[i].name);
+    EXPECT_EQ(decoded.headers[i].second, headers[i].value);
+  }
+  EXPECT_EQ(proto::encode(decoded), text) << "a client re-encodes what it decoded as it was";
+  EXPECT_EQ(proto::encode(proto::SignReplyView{"t", {}}), R"({"timestamp":"t","headers":{}})");
 }
 
 // ---------------------------------------------------------------------------

@@ -42,7 +42,9 @@ proto::AddKeyRequest key_request(const std::string& name) {
 }
 
 std::string signature(Vault& vault, const std::string& name) {
-  const auto headers = vault.sign(name, Caller{root(), true}, kTimestamp, "GET", "/api/v5/account/balance", "").headers;
+  const auto headers = proto::decode_sign_reply(
+                           vault.sign(name, Caller{root(), true}, kTimestamp, "GET", "/api/v5/account/balance", "").body)
+                           .headers;
   for (const auto& [header, value] : headers) {
     if (header == "OK-ACCESS-SIGN") return value;
   }
@@ -121,8 +123,11 @@ TEST_F(V1Fixture, OpensUnchangedAndSignsWithItsKey) {
   auto vault = Vault::open(dir_ / "vault.store", read_key_file(dir_ / "master.key"));
   EXPECT_FALSE(vault->locked());
   EXPECT_EQ(vault->slots(), std::vector<std::string>{"key_file"});
-  const auto headers =
-      vault->sign("fixture-key", Caller{root(), true}, kTimestamp, "GET", "/api/v5/account/balance", "").headers;
+  const auto headers = proto::decode_sign_reply(
+                           vault->sign("fixture-key", Caller{root(), true}, kTimestamp, "GET",
+                                       "/api/v5/account/balance", "")
+                               .body)
+                           .headers;
   EXPECT_NE(std::find(headers.begin(), headers.end(),
                       std::pair<std::string, std::string>{
                           "OK-ACCESS-SIGN", test::okx_signature("FIXTURE-SECRET-abc123",

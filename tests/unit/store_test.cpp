@@ -114,11 +114,11 @@ Caller admin() {
 
 proto::Headers sign(Vault& vault, std::string_view name, std::string_view timestamp, std::string_view method,
                     std::string_view path, std::string_view body) {
-  return vault.sign(name, admin(), timestamp, method, path, body).headers;
+  return proto::decode_sign_reply(vault.sign(name, admin(), timestamp, method, path, body).body).headers;
 }
 
 proto::WsLoginFrame ws_login(Vault& vault, std::string_view name, std::string_view timestamp) {
-  return vault.ws_login(name, admin(), timestamp).frame;
+  return proto::decode_ws_login_frame(vault.ws_login(name, admin(), timestamp).body);
 }
 
 std::vector<proto::KeyInfo> list_all(const Vault& vault) { return vault.list(admin()); }

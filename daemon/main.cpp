@@ -238,6 +238,10 @@ int serve(const DaemonOptions& options) {
                                        key_path, key_path != options.master_key_file, options.passphrase_cost});
 
   boost::asio::io_context io(static_cast<int>(options.threads));
+  // Before the first socket exists: a SIGTERM that arrives once a client can
+  // connect must stop the daemon cleanly (socket removed, secrets wiped), not
+  // kill it. Asio keeps a signal that comes before async_wait for it.
+  boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   std::vector<std::shared_ptr<Server>> servers;
   std::vector<std::filesystem::path> bound;
   for (Listener& listener : open_listeners(io, options)) {
@@ -263,7 +267,6 @@ int serve(const DaemonOptions& options) {
 
   // On SIGTERM/SIGINT: stop accepting, then check every 20 ms until the last
   // connection has closed; connections still busy after the grace period are cut.
-  boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   boost::asio::steady_timer drain(io);
   std::chrono::steady_clock::time_point deadline;
   const auto connections = [&] {

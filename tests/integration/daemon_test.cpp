@@ -2,7 +2,9 @@
 // driven by the real client library, with what is on disk checked directly.
 
 #include <sodium.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <chrono>
@@ -325,6 +327,35 @@ TEST_F(DaemonTest, SigtermStopsCleanlyAndRemovesTheSocket) {
   EXPECT_EQ(daemon_->stop(SIGTERM), 0);
   EXPECT_FALSE(std::filesystem::exists(daemon_->socket()));
   EXPECT_NE(daemon_->log().find("stopped"), std::string::npos);
+}
+
+// The moment the socket file exists, a client can connect; a SIGTERM then must
+// find the daemon ready to stop cleanly, however early in its start it comes.
+TEST_F(DaemonTest, SigtermAsSoonAsTheSocketAppearsStopsCleanly) {
+  ASSERT_EQ(daemon_->stop(SIGTERM), 0);
+  const int events = ::inotify_init1(IN_CLOEXEC);
+  ASSERT_GE(events, 0);
+  ASSERT_GE(::inotify_add_watch(events, daemon_->socket().parent_path().c_str(), IN_CREATE), 0);
+  std::vector<std::string> argv = {test::daemon_binary()};
+  for (const std::string& arg : daemon_->args()) argv.push_back(arg);
+  for (int i = 0; i < 20; ++i) {
+    SCOPED_TRACE("start " + std::to_string(i));
+    test::Process daemon(argv, dir_ / "early-sigterm.log");
+    // Waits for the socket's creation event, and sends SIGTERM right then.
+    for (bool created = false; !created;) {
+      alignas(inotify_event) char buffer[4096];
+      const ssize_t n = ::read(events, buffer, sizeof buffer);
+      ASSERT_GT(n, 0);
+      for (ssize_t at = 0; at < n;) {
+        const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
+        created = created || (event->len > 0 && daemon_->socket().filename() == event->name);
+        at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+      }
+    }
+    EXPECT_EQ(daemon.stop(SIGTERM), 0) << test::read_file(dir_ / "early-sigterm.log");
+    EXPECT_FALSE(std::filesystem::exists(daemon_->socket()));
+  }
+  ::close(events);
 }
 
 TEST_F(DaemonTest, KeepAliveServesManyRequestsOnOneConnection) {

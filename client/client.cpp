@@ -21,6 +21,20 @@ std::string resolve_socket_path(std::optional<std::string> explicit_path) {
   return std::string(proto::kDefaultSocket);
 }
 
+namespace {
+
+// Any GET, and POST /v1/keys/{name}/sign or /ws-login (names are percent-encoded).
+bool repeatable(http::verb method, std::string_view target) {
+  if (method == http::verb::get) return true;
+  constexpr std::string_view kKeys = "/v1/keys/";
+  if (method != http::verb::post || !target.starts_with(kKeys)) return false;
+  const std::string_view rest = target.substr(kKeys.size());
+  const std::size_t slash = rest.find('/');
+  return slash != std::string_view::npos && (rest.substr(slash + 1) == "sign" || rest.substr(slash + 1) == "ws-login");
+}
+
+}  // namespace
+
 struct Client::Connection {
   asio::io_context io;
   beast::basic_stream<local> stream{io};
@@ -78,6 +92,7 @@ Client::RawReply Client::exchange(std::string_view method, std::string_view targ
       return c.run(timeout, [&](auto handler) { http::async_read(c.stream, c.buffer, res, handler); });
     };
     auto ec = c.run(timeout, [&](auto handler) { http::async_write(c.stream, req, handler); });
+    const bool sent = !ec;
     if (!ec) {
       ec = read_reply();
     } else if (ec == asio::error::broken_pipe || ec == asio::error::connection_reset) {
@@ -93,11 +108,16 @@ Client::RawReply Client::exchange(std::string_view method, std::string_view targ
       return RawReply{static_cast<int>(res.result_int()), std::move(res.body())};
     }
     connection_.reset();
-    // A kept-alive connection the daemon closed while idle: the request never
-    // reached a handler, so sending it once more on a new connection is safe.
-    const bool closed_while_idle = ec == http::error::end_of_stream || ec == asio::error::eof ||
-                                   ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
-    if (reused && closed_while_idle && attempt == 0) continue;
+    // A kept-alive connection that closed under us is retried once, on a new
+    // connection, only where that cannot do anything twice: when the request
+    // was never wholly written (the daemon closed it while idle; no handler
+    // saw an incomplete request), or when repeating it is harmless (reads,
+    // and sign and ws-login, which change nothing but the usage counter).
+    // Otherwise the daemon may have done it and only its reply was lost: an add
+    // or revoke sent again would answer 409 or 404 for work that succeeded.
+    const bool dropped = ec == http::error::end_of_stream || ec == asio::error::eof ||
+                         ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
+    if (reused && dropped && attempt == 0 && (!sent || repeatable(req.method(), target))) continue;
     if (ec == beast::error::timeout) {
       throw Error(Code::unreachable, "okx-vaultd at " + socket_path_ + " did not answer in time");
     }

@@ -28,7 +28,8 @@ class VaultError extends Error {
 }
 
 // Keep-alive connections to okx-vaultd; calls return promises and may overlap.
-// A request on a connection the daemon closed while idle is retried once.
+// A request on a connection the daemon closed is retried once where that is safe
+// (see exchange).
 class Client {
   constructor({ socketPath, timeout = 10000 } = {}) {
     this.socketPath = resolveSocketPath(socketPath);
@@ -87,11 +88,17 @@ class Client {
     return reply;
   }
 
+  // A kept-alive connection that closed under us is retried once, on a new
+  // connection, only where that cannot do anything twice: when the request was
+  // never wholly written (the daemon closed it while idle; no handler saw an
+  // incomplete request), or when repeating it is harmless (reads, and sign and
+  // ws-login, which change nothing but the usage counter). Otherwise the daemon
+  // may have done it and only its reply was lost.
   async exchange(method, target, body) {
     try {
       return await this.exchangeOnce(method, target, body);
     } catch (error) {
-      if (!error.staleConnection) throw error;
+      if (!error.staleConnection || (error.sent && !repeatable(method, target))) throw error;
       return this.exchangeOnce(method, target, body);
     }
   }
@@ -100,6 +107,8 @@ class Client {
     return new Promise((resolve, reject) => {
       const headers = body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) };
       const request = http.request({ socketPath: this.socketPath, agent: this.agent, method, path: target, headers });
+      let sent = false;
+      request.on('finish', () => { sent = true; });
       request.setTimeout(this.timeout, () => request.destroy(new VaultError('unreachable', `okx-vaultd at ${this.socketPath} did not answer within ${this.timeout} ms`)));
       request.on('response', (response) => {
         const chunks = [];
@@ -114,11 +123,17 @@ class Client {
         }
         const wrapped = new VaultError('unreachable', `cannot reach okx-vaultd at ${this.socketPath}: ${error.code || error.message}`);
         wrapped.staleConnection = request.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
+        wrapped.sent = sent;
         reject(wrapped);
       });
       request.end(body);
     });
   }
+}
+
+// Any GET, and POST /v1/keys/{name}/sign or /ws-login (names are encoded).
+function repeatable(method, target) {
+  return method === 'GET' || (method === 'POST' && /^\/v1\/keys\/[^/]+\/(sign|ws-login)$/.test(target));
 }
 
 function keyTarget(name, action) {

@@ -18,6 +18,61 @@ const DEMO_SECRET = 'SECRET-js-demo-77aa55bb33cc11dd';
 const DEMO_PASSPHRASE = 'PASSPHRASE-js-demo-Zz9';
 const BALANCE = '/api/v5/account/balance';
 
+// Relays HTTP exchanges between clients at `path` and the real daemon, recording
+// each request the daemon received. On cue it loses the next reply and closes
+// the connection, as a crash or a cut link would.
+class Relay {
+  static async start(path, daemonSocket) {
+    const relay = new Relay(path, daemonSocket);
+    await new Promise((resolve) => relay.server.listen(path, resolve));
+    return relay;
+  }
+
+  constructor(path, daemonSocket) {
+    this.path = path;
+    this.received = [];
+    this.loseNextReply = false;
+    this.server = net.createServer((connection) => this.relay(connection, daemonSocket));
+  }
+
+  close() {
+    return new Promise((resolve) => this.server.close(resolve));
+  }
+
+  async relay(connection, daemonSocket) {
+    const requests = messages(connection);
+    for await (const request of requests) {
+      const daemon = net.connect(daemonSocket);
+      daemon.write(request);
+      const { value: reply } = await messages(daemon).next();
+      daemon.destroy();
+      this.received.push(request.toString('latin1').split(' ', 2).join(' '));
+      if (this.loseNextReply) {
+        this.loseNextReply = false;
+        connection.destroy();
+        return;
+      }
+      connection.write(reply);
+    }
+  }
+}
+
+// The HTTP messages on a stream, each whole (its body sized by Content-Length).
+async function* messages(stream) {
+  let pending = Buffer.alloc(0);
+  for await (const chunk of stream) {
+    pending = Buffer.concat([pending, chunk]);
+    for (;;) {
+      const end = pending.indexOf('\r\n\r\n');
+      if (end < 0) break;
+      const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(pending.subarray(0, end).toString('latin1'))?.[1] ?? 0);
+      if (pending.length < end + 4 + length) break;
+      yield pending.subarray(0, end + 4 + length);
+      pending = pending.subarray(end + 4 + length);
+    }
+  }
+}
+
 describe('Client', () => {
   let daemon;
   let client;
@@ -194,6 +249,34 @@ describe('Client', () => {
     assert.equal((await client.status()).locked, false);
     await sleep(600); // past --idle-timeout-ms 300: the daemon has closed the connection
     assert.equal((await client.status()).locked, false);
+  });
+
+  // A client whose kept-alive connection goes through a relay, made.
+  const relayed = async (t) => {
+    const relay = await Relay.start(`${daemon.dir}/relay.sock`, daemon.socket);
+    const viaRelay = new Client({ socketPath: relay.path });
+    t.after(() => { viaRelay.close(); return relay.close(); });
+    await viaRelay.status();
+    return { relay, viaRelay };
+  };
+
+  test('a sign whose reply was lost is sent once more', async (t) => {
+    const { relay, viaRelay } = await relayed(t);
+    relay.loseNextReply = true;
+    const reply = await viaRelay.sign('main', { method: 'GET', path: BALANCE });
+    seen.push(JSON.stringify(reply));
+    assert.equal(reply.headers['OK-ACCESS-KEY'], API_KEY);
+    assert.equal(relay.received.filter((r) => r === 'POST /v1/keys/main/sign').length, 2);
+  });
+
+  test('a change whose reply was lost is not sent again', async (t) => {
+    daemon.addKey('doomed', DEMO_API_KEY, DEMO_SECRET, DEMO_PASSPHRASE);
+    const { relay, viaRelay } = await relayed(t);
+    relay.loseNextReply = true;
+    // Sent again, it would answer key_not_found.
+    await assert.rejects(viaRelay.call('DELETE', '/v1/keys/doomed'), { code: 'unreachable' });
+    assert.equal(relay.received.filter((r) => r === 'DELETE /v1/keys/doomed').length, 1);
+    assert.equal((await client.list()).some((k) => k.name === 'doomed'), false, 'the revoke was done');
   });
 
   test('the client holds no secret', async () => {

@@ -3,6 +3,7 @@
 import http.client
 import json
 import os
+import re
 import socket
 import urllib.parse
 
@@ -109,19 +110,27 @@ class Client:
         return reply
 
     def _exchange(self, method, target, body):
+        # A kept-alive connection that closed under us is retried once, on a new
+        # connection, only where that cannot do anything twice: when the request
+        # was never wholly written (the daemon closed it while idle; no handler
+        # saw an incomplete request), or when repeating it is harmless (reads,
+        # and sign and ws-login, which change nothing but the usage counter).
+        # Otherwise the daemon may have done it and only its reply was lost.
         for may_retry in (self._connection is not None, False):
             try:
                 return self._exchange_once(method, target, body)
             except _StaleConnection as stale:
-                if not may_retry:
+                if not may_retry or (stale.sent and not _repeatable(method, target)):
                     raise VaultError("unreachable", f"okx-vaultd at {self.socket_path} closed the connection") from stale.__cause__
 
     def _exchange_once(self, method, target, body):
         headers = {"Content-Type": "application/json"} if body is not None else {}
         if self._connection is None:
             self._connection = _UnixConnection(self.socket_path, self.timeout)
+        sent = False
         try:
             self._connection.request(method, target, body=body, headers=headers)
+            sent = True
             response = self._connection.getresponse()
             data = response.read()
             if response.will_close:
@@ -129,7 +138,7 @@ class Client:
             return response.status, data
         except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as error:
             self.close()
-            raise _StaleConnection() from error
+            raise _StaleConnection(sent) from error
         except http.client.HTTPException as error:
             self.close()
             raise VaultError("protocol_error", f"okx-vaultd at {self.socket_path}: {error!r}") from None
@@ -138,7 +147,14 @@ class Client:
             raise VaultError("unreachable", f"cannot reach okx-vaultd at {self.socket_path}: {error.strerror or error}") from None
 
 
-# The daemon closed a kept-alive connection before answering: worth one retry
-# on a fresh connection.
+# The daemon closed a kept-alive connection before answering; `sent` says
+# whether the whole request had been written.
 class _StaleConnection(Exception):
-    pass
+    def __init__(self, sent):
+        super().__init__()
+        self.sent = sent
+
+
+def _repeatable(method, target):
+    """Any GET, and POST /v1/keys/{name}/sign or /ws-login (names are quoted)."""
+    return method == "GET" or (method == "POST" and re.fullmatch(r"/v1/keys/[^/]+/(sign|ws-login)", target) is not None)

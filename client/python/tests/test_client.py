@@ -188,6 +188,33 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(self.client.status()["locked"], False)
         self.assertIsNot(self.client._connection.sock, first)
 
+    def relayed_client(self):
+        """A client whose kept-alive connection goes through a relay, made."""
+        relay = _Relay(str(self.daemon.dir / "relay.sock"), self.daemon.socket)
+        self.addCleanup(relay.close)
+        client = Client(relay.path)
+        self.addCleanup(client.close)
+        client.status()
+        return relay, client
+
+    def test_a_sign_whose_reply_was_lost_is_sent_once_more(self):
+        relay, client = self.relayed_client()
+        relay.lose_next_reply = True
+        reply = client.sign("main", "GET", "/api/v5/account/balance")
+        self.seen.append(json.dumps(reply))
+        self.assertEqual(reply["headers"]["OK-ACCESS-KEY"], API_KEY)
+        self.assertEqual(relay.received.count("POST /v1/keys/main/sign"), 2)
+
+    def test_a_change_whose_reply_was_lost_is_not_sent_again(self):
+        self.daemon.add_key("doomed", DEMO_API_KEY, DEMO_SECRET, DEMO_PASSPHRASE)
+        relay, client = self.relayed_client()
+        relay.lose_next_reply = True
+        with self.assertRaises(VaultError) as raised:
+            client._call("DELETE", "/v1/keys/doomed")  # sent again, it would answer key_not_found
+        self.assertEqual(raised.exception.code, "unreachable")
+        self.assertEqual(relay.received.count("DELETE /v1/keys/doomed"), 1)
+        self.assertNotIn("doomed", self.key_names(), "the revoke was done")
+
     def test_keep_alive_reuses_one_connection(self):
         self.client.status()
         first = self.client._connection.sock
@@ -197,6 +224,63 @@ class ClientTest(unittest.TestCase):
     def test_the_client_holds_no_secret(self):
         self.sign("main", "GET", "/api/v5/account/balance")
         self.assertNotIn(SECRET, repr(vars(self.client)))
+
+
+class _Relay:
+    """Relays HTTP exchanges between clients at `path` and the real daemon, one
+    connection at a time, recording each request the daemon received. On cue it
+    loses the next reply and closes, as a crash or a cut link would."""
+
+    def __init__(self, path, daemon_socket):
+        self.path = path
+        self.daemon_socket = daemon_socket
+        self.received = []
+        self.lose_next_reply = False
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(path)
+        self.server.listen()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def close(self):
+        self.server.close()
+        os.unlink(self.path)
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            with connection, connection.makefile("rb") as requests:
+                self._relay(connection, requests)
+
+    def _relay(self, connection, requests):
+        while (request := _read_message(requests)) is not None:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as daemon, daemon.makefile("rb") as replies:
+                daemon.connect(self.daemon_socket)
+                daemon.sendall(request)
+                reply = _read_message(replies)
+            self.received.append(b" ".join(request.split(b" ", 2)[:2]).decode())
+            if self.lose_next_reply:
+                self.lose_next_reply = False
+                return
+            connection.sendall(reply)
+
+
+def _read_message(stream):
+    """One HTTP message (its body sized by Content-Length), or None at the end."""
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        line = stream.readline()
+        if not line:
+            return None
+        head += line
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return head + stream.read(length)
 
 
 def _answer_once(server, reply):

@@ -9,6 +9,7 @@
 
 #include "daemon/store_file.hpp"
 #include "proto/error.hpp"
+#include "proto/secret_pool.hpp"
 
 namespace okxvault {
 namespace json = boost::json;
@@ -220,6 +221,9 @@ void Vault::load(const Unwrap* unwrap) {
     store::Image image = store::parse(bytes);
     std::optional<store::DataKey> data_key;
     if (unwrap != nullptr) data_key.emplace((*unwrap)(image.slots));
+    // Opening a record makes and drops secrets of sizes that no kept secret may
+    // share: without the batch, their slab would be mapped and unmapped per record.
+    const SecretPool::Batch batch(SecretPool::global());
     Table table;
     for (store::Record& record : image.records) {
       const MetadataReader meta(record.metadata, record.name);

@@ -6,6 +6,8 @@
 #include <new>
 #include <stdexcept>
 
+#include "proto/secret_pool.hpp"
+
 namespace okxvault {
 
 void ensure_sodium() {
@@ -17,11 +19,15 @@ void ensure_sodium() {
 SecretBytes::SecretBytes(std::size_t size) {
   if (size == 0) return;
   ensure_sodium();
-  void* memory = sodium_malloc(size);
-  if (memory == nullptr) throw std::bad_alloc();
-  data_ = static_cast<unsigned char*>(memory);
+  if (size <= SecretPool::kLargestSlot) {
+    data_ = SecretPool::global().allocate(size);  // zeroed
+  } else {
+    void* memory = sodium_malloc(size);
+    if (memory == nullptr) throw std::bad_alloc();
+    data_ = static_cast<unsigned char*>(memory);
+    sodium_memzero(data_, size);
+  }
   size_ = size;
-  sodium_memzero(data_, size_);
 }
 
 SecretBytes SecretBytes::copy_of(std::span<const unsigned char> bytes) {
@@ -60,7 +66,11 @@ SecretBytes::~SecretBytes() { release(); }
 
 void SecretBytes::release() noexcept {
   if (data_ != nullptr) {
-    sodium_free(data_);  // wipes, then unlocks and unmaps the pages
+    if (size_ <= SecretPool::kLargestSlot) {
+      SecretPool::global().free(data_);  // wipes the slot
+    } else {
+      sodium_free(data_);  // wipes, then unlocks and unmaps the pages
+    }
     data_ = nullptr;
     size_ = 0;
   }

@@ -1,6 +1,7 @@
 #pragma once
 // SecretBytes: bytes that must never leak. They live in libsodium's guarded,
-// mlock'd memory (sodium_malloc), are wiped when freed, cannot be copied, and have
+// mlock'd memory (sodium_malloc; up to 512 bytes in a slot of a shared slab, see
+// secret_pool.hpp), are wiped when freed, cannot be copied, and have
 // no conversion to a string and no stream or fmt output, so a secret cannot reach
 // a log line or a std::string by accident. Reading them is explicit: bytes() or
 // reveal(). Not thread-safe for concurrent mutation; const access is safe.

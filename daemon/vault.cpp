@@ -35,7 +35,7 @@ json::array rules_json(const std::vector<Rule>& rules) {
 // value means a bug or a forged file with a valid MAC: the store is not trusted.
 class MetadataReader {
  public:
-  MetadataReader(const std::string& text, const std::string& name) : name_(name) {
+  MetadataReader(const std::string& text, std::string name) : name_(std::move(name)) {
     boost::system::error_code ec;
     value_ = json::parse(text, ec);
     if (ec || !value_.is_object()) fail();
@@ -98,7 +98,7 @@ class MetadataReader {
     return out;
   }
 
-  const std::string& name_;
+  const std::string name_;  // a copy: the record is moved into its entry while this reads on
   json::value value_;
 };
 

@@ -502,6 +502,35 @@ TEST_F(SmallStore, EditedSignCountOfTheSameLengthIsTamperedStore) {
   expect_open_refused(mutated(with_fresh_checksum(bytes)), master_, Code::tampered_store);
 }
 
+// Metadata the MAC vouches for but no build of the daemon writes (a bug, or a
+// forged file made with the data key): refused, naming the record it is in.
+TEST(StoreMetadata, InvalidMetadataUnderAValidMacIsTamperedStoreNamingTheKey) {
+  TempDir dir;
+  const SecretBytes master = SecretBytes::random(store::kMasterKeyBytes);
+  const store::DataKey data_key = store::DataKey::generate();
+  const std::string valid =
+      R"({"simulated":false,"created_ms":1767225600000,"expires_ms":null,"last_used_ms":0,"sign_count":0,"grants":[]})";
+  for (const std::string metadata : {
+           R"({"simulated":false,"created_ms":"yesterday","last_used_ms":0,"sign_count":0,"grants":[]})",
+           R"({"simulated":false,"created_ms":1767225600000,"last_used_ms":0,"sign_count":-1,"grants":[]})",
+           R"({"simulated":false,"created_ms":1767225600000,"last_used_ms":0,"sign_count":0,"grants":[{"id":"root"}]})",
+           R"({"simulated":"no","created_ms":1767225600000,"last_used_ms":0,"sign_count":0,"grants":[]})",
+           R"(["not", "an", "object"])"}) {
+    SCOPED_TRACE(metadata);
+    const store::Image image{
+        {store::wrap_with_key_file(data_key, master)},
+        {store::seal_record(data_key, "alpha", "aaaa41a1-1d5a-4b3c", valid, SecretBytes::copy_of("SECRET"),
+                            SecretBytes::copy_of("pass")),
+         store::seal_record(data_key, "bravo-key", "bbbb41a1-1d5a-4b3c", metadata, SecretBytes::copy_of("SECRET"),
+                            SecretBytes::copy_of("pass"))}};
+    const fs::path path = dir / "vault.store";
+    const std::vector<unsigned char> bytes = store::serialize(image, data_key);
+    write_private(path, std::string(bytes.begin(), bytes.end()));
+    const std::string message = expect_open_refused(path, master, Code::tampered_store);
+    EXPECT_TRUE(contains(message, "record 'bravo-key' has invalid metadata")) << message;
+  }
+}
+
 TEST_F(SmallStore, RecordsTakenFromAnotherVaultAreTamperedStore) {
   // Another vault under the same master key: its records are sealed under a
   // different data key.

@@ -184,15 +184,13 @@ int initialize(const DaemonOptions& options) {
 // A store with a key-file slot whose key file is present opens unlocked; one
 // that a passphrase opens starts locked (an admin unlocks it over the socket).
 std::unique_ptr<Vault> open_vault(const std::filesystem::path& store, const std::filesystem::path& key_path) {
-  std::unique_ptr<Vault> locked = Vault::open_locked(store);
-  const auto slots = locked->slots();
+  const auto slots = Vault::slots_of(store);
   const bool passphrase = std::find(slots.begin(), slots.end(), "passphrase") != slots.end();
   if (passphrase && (slots.size() == 1 || !std::filesystem::exists(key_path))) {
     if (slots.size() > 1) spdlog::warn("no key file at {}: starting locked", key_path.string());
     spdlog::warn("the vault is locked: an admin unlocks it with okx-vault unlock");
-    return locked;
+    return Vault::open_locked(store);
   }
-  locked.reset();
   const SecretBytes master_key = read_key_file(key_path);
   return Vault::open(store, master_key);
 }

@@ -17,6 +17,7 @@ constexpr std::size_t kNonceBytes = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 constexpr std::size_t kTagBytes = crypto_aead_xchacha20poly1305_ietf_ABYTES;
 constexpr std::size_t kDataKeyBytes = crypto_aead_xchacha20poly1305_ietf_KEYBYTES;
 constexpr std::size_t kMaxSlots = 16;
+constexpr std::size_t kMinRecordBytes = 1 + 2 + 4 + 4;  // the four lengths, every field empty
 constexpr std::string_view kSlotContext = "okx-vault slot v1";
 constexpr std::string_view kRecordContext = "okx-vault record v1";
 constexpr char kKdfContext[crypto_kdf_CONTEXTBYTES + 1] = "okxvault";
@@ -59,6 +60,7 @@ class Reader {
     return std::string(bytes.begin(), bytes.end());
   }
   bool at_end() const { return pos_ == in_.size(); }
+  std::size_t left() const { return in_.size() - pos_; }
 
  private:
   void need(std::size_t n) const {
@@ -336,7 +338,11 @@ std::vector<unsigned char> serialize(const Image& image, const DataKey& data_key
   return out;
 }
 
-Image parse(std::span<const unsigned char> bytes) {
+namespace {
+
+// The checks every read starts with, in this order: magic, size, checksum,
+// version. Returns a reader placed after the version, bounded by the hashes.
+Reader checked_body(std::span<const unsigned char> bytes) {
   constexpr std::size_t kMinSize = kMagic.size() + 2 + 2 + 4 + 2 * kHashBytes;
   if (bytes.size() >= kMagic.size() && !std::equal(kMagic.begin(), kMagic.end(), bytes.begin())) {
     throw Error(Code::corrupt_store, "not an okx-vault store (bad magic header)");
@@ -356,7 +362,11 @@ Image parse(std::span<const unsigned char> bytes) {
                                                " is not supported (this build reads version " +
                                                std::to_string(kFormatVersion) + ")");
   }
-  Image image;
+  return r;
+}
+
+std::vector<Slot> read_slots(Reader& r) {
+  std::vector<Slot> out;
   const std::uint16_t slots = r.u16();
   if (slots == 0 || slots > kMaxSlots) throw Error(Code::corrupt_store, "file is corrupt (bad slot count)");
   for (std::uint16_t i = 0; i < slots; ++i) {
@@ -366,9 +376,24 @@ Image parse(std::span<const unsigned char> bytes) {
     slot.params.assign(params.begin(), params.end());
     auto sealed = r.raw(r.u16());
     slot.sealed.assign(sealed.begin(), sealed.end());
-    image.slots.push_back(std::move(slot));
+    out.push_back(std::move(slot));
   }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Slot> parse_slots(std::span<const unsigned char> bytes) {
+  Reader r = checked_body(bytes);
+  return read_slots(r);
+}
+
+Image parse(std::span<const unsigned char> bytes) {
+  Reader r = checked_body(bytes);
+  Image image;
+  image.slots = read_slots(r);
   const std::uint32_t records = r.u32();
+  image.records.reserve(std::min<std::size_t>(records, r.left() / kMinRecordBytes));
   for (std::uint32_t i = 0; i < records; ++i) {
     Record record;
     record.name = r.text(r.u8());

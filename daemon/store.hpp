@@ -124,6 +124,9 @@ KeyMaterial open_record(const DataKey& data_key, const Record& record);
 std::vector<unsigned char> serialize(const Image& image, const DataKey& data_key);
 // Checks magic, checksum, version and structure; Error(corrupt_store / unsupported_version).
 Image parse(std::span<const unsigned char> bytes);
+// The slots alone, after the same checks up to the slots: enough to tell how the
+// store can be opened without reading every record.
+std::vector<Slot> parse_slots(std::span<const unsigned char> bytes);
 // Checks the keyed MAC of a parsed file; Error(tampered_store).
 void verify_mac(std::span<const unsigned char> bytes, const DataKey& data_key);
 

@@ -92,6 +92,9 @@ void remove_stale_temporaries(const std::filesystem::path& path) {
 std::vector<unsigned char> read_private_file(const std::filesystem::path& path) {
   Fd fd = open_private(path);
   std::vector<unsigned char> bytes;
+  // Grown chunk by chunk, a store of 10,000 keys was copied and page-faulted
+  // twice over; the size read now is a hint, the loop still reads to the end.
+  if (struct stat st {}; ::fstat(fd.get(), &st) == 0) bytes.reserve(static_cast<std::size_t>(st.st_size));
   unsigned char chunk[64 * 1024];
   for (;;) {
     const ssize_t n = ::read(fd.get(), chunk, sizeof chunk);

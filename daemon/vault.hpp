@@ -52,6 +52,9 @@ class Vault {
   static std::unique_ptr<Vault> open(std::filesystem::path store_path, const SecretBytes& master_key);
   // Opens an existing vault locked: metadata only, no key needed.
   static std::unique_ptr<Vault> open_locked(std::filesystem::path store_path);
+  // What can open the vault at store_path, as slots() says, read without the
+  // records: for choosing between open() and open_locked(). Errors as open_locked().
+  static std::vector<std::string> slots_of(const std::filesystem::path& store_path);
 
   ~Vault();
   Vault(const Vault&) = delete;
@@ -136,6 +139,7 @@ class Vault {
   // Reads the store into memory: metadata always; with `unwrap`, also the data
   // key and every secret, after checking the MAC. Caller holds the lock.
   void load(const Unwrap* unwrap);
+  void read_store(const Unwrap* unwrap);  // load() but for returning what it freed
   void require_unlocked() const;  // caller holds the lock
   // Checks that the passphrase opens the passphrase slot; caller holds the lock.
   void check_passphrase(const SecretBytes& passphrase) const;

@@ -22,7 +22,8 @@ namespace okxvault {
 class SecretPool {
  public:
   static constexpr std::size_t kSlabBytes = 64 * 1024;
-  static constexpr std::array<std::size_t, 5> kSlotBytes{32, 64, 128, 256, 512};
+  // 208: an HMAC-SHA256 key schedule, which every key holds.
+  static constexpr std::array<std::size_t, 6> kSlotBytes{32, 64, 128, 208, 256, 512};
   static constexpr std::size_t kLargestSlot = kSlotBytes.back();
 
   // The pool SecretBytes uses. Never destroyed: a secret held by a static may be

@@ -324,6 +324,66 @@ TEST(VaultRoundTrip, WsLoginUsesTheStoredKey) {
   EXPECT_EQ(frame.sign, test::okx_signature(key.secret, "1538054050GET/users/self/verify"));
 }
 
+// A store of many keys, written directly (an add per key would fsync each).
+// Records are opened on two threads from a few hundred keys on: every key must
+// still be itself, and the first bad record in file order is the one named.
+class ManyKeys : public ::testing::Test {
+ protected:
+  static constexpr int kKeys = 600;
+
+  void SetUp() override {
+    for (int i = 0; i < kKeys; ++i) keys_.push_back(numbered_key(i));
+    for (const Key& key : keys_) records_.push_back(record_for(key));
+  }
+
+  store::Record record_for(const Key& key) const {
+    const std::string metadata = R"({"simulated":)" + std::string(key.simulated ? "true" : "false") +
+                                 R"(,"created_ms":1767225600000,"last_used_ms":0,"sign_count":0,"grants":[]})";
+    return store::seal_record(data_key_, key.name, key.api_key, metadata, SecretBytes::copy_of(key.secret),
+                              SecretBytes::copy_of(key.passphrase));
+  }
+
+  fs::path write(const std::vector<store::Record>& records) const {
+    const store::Image image{{store::wrap_with_key_file(data_key_, master_)}, records};
+    const std::vector<unsigned char> bytes = store::serialize(image, data_key_);
+    write_private(path_, std::string(bytes.begin(), bytes.end()));
+    return path_;
+  }
+
+  TempDir dir_;
+  const fs::path path_ = dir_ / "vault.store";
+  const SecretBytes master_ = SecretBytes::random(store::kMasterKeyBytes);
+  const store::DataKey data_key_ = store::DataKey::generate();
+  std::vector<Key> keys_;
+  std::vector<store::Record> records_;
+};
+
+TEST_F(ManyKeys, EveryKeyOpensAsItselfAndSignsWithItsOwnSecret) {
+  auto vault = Vault::open(write(records_), master_);
+  ASSERT_EQ(vault->size(), static_cast<std::size_t>(kKeys));
+  for (const Key& key : keys_) expect_signs_as(*vault, key);
+}
+
+TEST_F(ManyKeys, TheFirstTamperedRecordInTheFileIsTheOneNamed) {
+  for (const auto& [first, second] : {std::pair{450, 451}, std::pair{10, 451}, std::pair{10, 11}}) {
+    SCOPED_TRACE(std::to_string(first) + " and " + std::to_string(second));
+    std::vector<store::Record> records = records_;
+    std::swap(records[first].sealed, records[first + 1].sealed);
+    std::swap(records[second].sealed, records[second + 1].sealed);
+    const std::string message = expect_open_refused(write(records), master_, Code::tampered_store);
+    EXPECT_TRUE(contains(message, "record '" + keys_[static_cast<std::size_t>(first)].name + "' failed authentication"))
+        << message;
+  }
+}
+
+TEST_F(ManyKeys, ADuplicateBeforeATamperedRecordIsTheOneNamed) {
+  std::vector<store::Record> records = records_;
+  records[400] = records[3];
+  std::swap(records[500].sealed, records[501].sealed);
+  const std::string message = expect_open_refused(write(records), master_, Code::tampered_store);
+  EXPECT_TRUE(contains(message, "record '" + keys_[3].name + "' appears twice")) << message;
+}
+
 TEST(VaultRoundTrip, AnEmptyVaultReopensEmpty) {
   TempDir dir;
   const SecretBytes master = SecretBytes::random(store::kMasterKeyBytes);

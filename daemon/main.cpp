@@ -10,7 +10,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <algorithm>
 #include <array>
 #include <cstdlib>
@@ -20,9 +19,9 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
-#include <thread>
 #include <vector>
 
+#include "daemon/event_loops.hpp"
 #include "daemon/handler.hpp"
 #include "daemon/hardening.hpp"
 #include "daemon/options.hpp"
@@ -230,12 +229,14 @@ int serve(const DaemonOptions& options) {
   }
   const std::filesystem::path key_path = master_key_path(options);
   std::unique_ptr<Vault> vault = open_vault(options.store_file(), key_path);
-  Audit audit(options.audit_log);
+  Audit audit = options.audit ? Audit(options.audit_log) : Audit(Audit::Disabled{});
+  if (!options.audit) spdlog::warn("the audit log is off (--benchmark-without-audit): for benchmarks only");
   const Handler handler(*vault, audit,
                         HandlerOptions{options.max_skew, ::geteuid(), group_id(options.admin_group, "--admin-group"),
                                        key_path, key_path != options.master_key_file, options.passphrase_cost});
 
-  boost::asio::io_context io(static_cast<int>(options.threads));
+  EventLoops loops(options.threads);
+  boost::asio::io_context& io = loops.main();
   // Before the first socket exists: a SIGTERM that arrives once a client can
   // connect must stop the daemon cleanly (socket removed, secrets wiped), not
   // kill it. Asio keeps a signal that comes before async_wait for it.
@@ -244,14 +245,13 @@ int serve(const DaemonOptions& options) {
   std::vector<std::filesystem::path> bound;
   for (Listener& listener : open_listeners(io, options)) {
     servers.push_back(std::make_shared<Server>(
-        io, handler, std::move(listener.acceptor),
+        loops, handler, std::move(listener.acceptor),
         ServerLimits{options.max_connections, options.idle_timeout, options.request_timeout}, listener.channel));
     servers.back()->start();
     if (!listener.bound.empty()) bound.push_back(listener.bound);
   }
-  // The periodic timers share a strand, so that stopping them cannot race with
-  // a handler re-arming one on another I/O thread.
-  const auto timers = boost::asio::make_strand(io);
+  // The periodic timers run on the main loop, like the signal handler that stops them.
+  const auto timers = io.get_executor();
   boost::asio::steady_timer usage_timer(timers);
   save_usage_every(usage_timer, options.usage_save_interval, *vault);
   boost::asio::steady_timer auto_lock(timers);
@@ -264,7 +264,8 @@ int serve(const DaemonOptions& options) {
   if (const auto period = systemd::watchdog_period()) ping_watchdog_every(watchdog, *period / 2);
 
   // On SIGTERM/SIGINT: stop accepting, then check every 20 ms until the last
-  // connection has closed; connections still busy after the grace period are cut.
+  // connection has closed; connections still open after the grace period are cut.
+  // The loops end when their work does.
   boost::asio::steady_timer drain(io);
   std::chrono::steady_clock::time_point deadline;
   const auto connections = [&] {
@@ -274,7 +275,9 @@ int serve(const DaemonOptions& options) {
   };
   std::function<void()> wait_for_drain = [&] {
     if (connections() == 0) return;
-    if (std::chrono::steady_clock::now() >= deadline) return io.stop();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      for (const auto& server : servers) server->abort();
+    }
     drain.expires_after(std::chrono::milliseconds(20));
     drain.async_wait([&](const boost::system::error_code& ec) {
       if (!ec) wait_for_drain();
@@ -293,10 +296,7 @@ int serve(const DaemonOptions& options) {
     deadline = std::chrono::steady_clock::now() + kShutdownGrace;
     wait_for_drain();
   });
-  std::vector<std::thread> threads;
-  for (unsigned i = 1; i < options.threads; ++i) threads.emplace_back([&] { io.run(); });
-  io.run();
-  for (auto& thread : threads) thread.join();
+  loops.run();
 
   vault->save_usage();
   audit.flush();

@@ -3,12 +3,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/asio/bind_executor.hpp>
+#include <algorithm>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <optional>
 #include <spdlog/spdlog.h>
+#include <unordered_set>
 
 #include "proto/messages.hpp"
 
@@ -17,23 +17,51 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using local = asio::local::stream_protocol;
+using Steady = std::chrono::steady_clock;
+// Bound to its loop's executor: no strand, no type-erased executor.
+using Socket = local::socket::rebind_executor<asio::io_context::executor_type>::other;
+using Timer = asio::basic_waitable_timer<Steady, asio::wait_traits<Steady>, asio::io_context::executor_type>;
 
+constexpr std::size_t kReadSize = 4096;
+
+// One event loop's connections and the timer that checks their deadlines. Only
+// that loop's thread touches it.
+struct Server::Shard {
+  explicit Shard(asio::io_context& loop) : io(loop), sweep(loop.get_executor()) {}
+  asio::io_context& io;
+  Timer sweep;
+  std::unordered_set<Session*> sessions;
+  bool stopping = false;
+};
+
+// A connection, on one event loop. Its deadline is checked by the loop's sweep.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(std::shared_ptr<Server> server, local::socket socket)
-      : server_(std::move(server)), stream_(std::move(socket)) {
-    server_->enter(this);
+  // Created on the main loop; everything else happens on the shard's loop.
+  Session(std::shared_ptr<Server> server, Server::Shard& shard, Socket socket)
+      : server_(std::move(server)), shard_(shard), socket_(std::move(socket)) {
+    server_->connections_.fetch_add(1, std::memory_order_relaxed);
+    metrics().connection_opened();
   }
-  ~Session() { server_->leave(this); }
+  ~Session() {
+    shard_.sessions.erase(this);
+    metrics().connection_closed();
+    server_->connections_.fetch_sub(1, std::memory_order_relaxed);
+  }
 
   void start() {
-    peer_ = identify_peer(stream_.socket().native_handle());
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->wait_for_request(); });
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      self->shard_.sessions.insert(self.get());
+      self->stopping_ = self->shard_.stopping;
+      self->peer_ = identify_peer(self->socket_.native_handle());
+      self->wait_for_request();
+    });
   }
 
   // Answers 503 and closes: the server is at its connection limit.
   void reject() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      self->shard_.sessions.insert(self.get());
       self->metrics().count_error(Code::too_many_connections);
       self->response_ = Handler::error_response(
           Error(Code::too_many_connections, "the daemon is at its connection limit; try again later"), 11, false);
@@ -43,10 +71,23 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // From Server::stop(): an idle connection closes now, a busy one after its reply.
   void stop() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      self->stopping_ = true;
-      if (self->idle_) self->stream_.socket().close();
-    });
+    stopping_ = true;
+    if (idle_) close();
+  }
+
+  // Closes the connection if its deadline has passed: the pending read or write
+  // then ends with an error, and the session with it.
+  void expire(Steady::time_point now) {
+    if (now >= deadline_) abort();
+  }
+
+  // Without a shutdown first: a peer blocked writing to us then learns of the
+  // reset from that write, and its reads still end in a plain end of stream.
+  void abort() {
+    deadline_ = Steady::time_point::max();
+    beast::error_code ignored;
+    socket_.close(ignored);
+    if (hold_timer_) hold_timer_->cancel();
   }
 
  private:
@@ -54,43 +95,82 @@ class Session : public std::enable_shared_from_this<Session> {
   // byte of a request arrives, the whole request must follow within request_timeout.
   void wait_for_request() {
     if (stopping_) return close();
-    if (buffer_.size() > 0) return read_request();  // pipelined bytes already here
+    if (buffer_.size() > 0) return start_request();  // pipelined bytes already here
     idle_ = true;
-    stream_.expires_after(server_->limits_.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-      self->idle_ = false;
-      if (ec) return self->close();
-      self->buffer_.commit(n);
-      self->read_request();
-    });
+    deadline_ = Steady::now() + server_->limits_.idle_timeout;
+    read_more();
   }
 
-  void read_request() {
+  void start_request() {
+    idle_ = false;
+    deadline_ = Steady::now() + server_->limits_.request_timeout;
     parser_.emplace();
     parser_->header_limit(proto::kMaxHeaderBytes);
     parser_->body_limit(proto::kMaxBodyBytes);
-    stream_.expires_after(server_->limits_.request_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    header_bytes_ = 0;
+    parse();
   }
 
-  void on_read(beast::error_code ec) {
+  void read_more() {
+    socket_.async_read_some(buffer_.prepare(kReadSize),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->buffer_.commit(n);
+                              if (ec) return self->on_read_error(ec);
+                              if (self->idle_) return self->start_request();
+                              self->parse();
+                            });
+  }
+
+  // Feeds what was read to the parser until the request is complete. The header
+  // limit counts every byte before the body, however many reads brought them
+  // (Beast's own limit applies to the bytes of one read).
+  void parse() {
+    while (!parser_->is_done()) {
+      if (buffer_.size() == 0) return read_more();
+      const bool in_header = !parser_->is_header_done();
+      beast::error_code ec;
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (in_header) header_bytes_ += used;
+      // Until the header ends, every unparsed byte is part of it.
+      if (header_bytes_ + (parser_->is_header_done() ? 0 : buffer_.size()) > proto::kMaxHeaderBytes) {
+        ec = http::error::header_limit;
+      }
+      if (ec == http::error::need_more) return read_more();
+      if (ec) return on_parse_error(ec);
+    }
+    handle();
+  }
+
+  void on_read_error(beast::error_code ec) {
+    // The peer ended its side in the middle of a request: that request is malformed.
+    if (ec == asio::error::eof && parser_ && parser_->got_some()) return on_parse_error(http::error::partial_message);
+    close();
+  }
+
+  void on_parse_error(beast::error_code ec) {
     if (ec == http::error::body_limit) return fail(Code::payload_too_large, "request body exceeds 65536 bytes");
     if (ec == http::error::header_limit) return fail(Code::headers_too_large, "request headers exceed 8192 bytes");
-    if (ec == beast::error::timeout) return close();
-    if (ec == http::error::end_of_stream || ec == asio::error::eof) return close();
-    if (ec) return fail(Code::bad_request, "malformed HTTP request: " + ec.message());
+    fail(Code::bad_request, "malformed HTTP request: " + ec.message());
+  }
 
+  void handle() {
     Request request = parser_->release();
-    read_at_ = std::chrono::steady_clock::now();
+    parser_.reset();
+    deadline_ = Steady::time_point::max();  // the handler's time is not the peer's
+    read_at_ = Steady::now();
     std::chrono::milliseconds hold{0};
     response_ = server_->handler_.handle(request, peer_, server_->channel_.admin, &hold);
     if (stopping_) response_.keep_alive(false);
     wipe(request.body());
     if (hold.count() == 0) return write();
     // A wrong passphrase: its reply waits, without keeping an I/O thread.
-    hold_timer_.expires_after(hold);
-    hold_timer_.async_wait([self = shared_from_this()](beast::error_code) { self->write(); });
+    if (!hold_timer_) hold_timer_.emplace(socket_.get_executor());
+    hold_timer_->expires_after(hold);
+    hold_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->close();
+      self->write();
+    });
   }
 
   // A request that could not be read is answered once, then the connection closes:
@@ -103,11 +183,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void write() {
-    stream_.expires_after(server_->limits_.request_timeout);
-    http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    deadline_ = Steady::now() + server_->limits_.request_timeout;
+    http::async_write(socket_, response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       const bool keep_alive = self->response_.keep_alive();
       wipe(self->response_.body());  // a sign reply carries the passphrase
-      if (self->read_at_) self->metrics().observe_request(std::chrono::steady_clock::now() - *self->read_at_);
+      if (self->read_at_) self->metrics().observe_request(Steady::now() - *self->read_at_);
       if (ec || !keep_alive) return self->close();
       self->wait_for_request();
     });
@@ -116,45 +196,67 @@ class Session : public std::enable_shared_from_this<Session> {
   Metrics& metrics() const { return server_->handler_.metrics(); }
 
   void close() {
+    deadline_ = Steady::time_point::max();
     beast::error_code ignored;
-    stream_.socket().shutdown(local::socket::shutdown_both, ignored);
-    stream_.close();
+    socket_.shutdown(local::socket::shutdown_both, ignored);
+    socket_.close(ignored);
   }
 
   std::shared_ptr<Server> server_;
-  beast::basic_stream<local> stream_;
-  asio::steady_timer hold_timer_{stream_.get_executor()};
+  Server::Shard& shard_;
+  Socket socket_;
+  std::optional<Timer> hold_timer_;  // only after a wrong passphrase
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::request_parser<http::string_body>> parser_;  // while a request is being read
+  std::size_t header_bytes_ = 0;  // of that request, so far
   Response response_;
   Peer peer_;
-  std::optional<std::chrono::steady_clock::time_point> read_at_;  // of the request being answered
+  Steady::time_point deadline_ = Steady::time_point::max();
+  std::optional<Steady::time_point> read_at_;  // of the request being answered
   bool idle_ = false;
   bool stopping_ = false;
 };
 
-Server::Server(asio::io_context& io, const Handler& handler, Acceptor acceptor, ServerLimits limits, Channel channel)
-    : io_(io),
-      handler_(handler),
-      strand_(asio::make_strand(io)),
-      acceptor_(std::move(acceptor)),
-      limits_(limits),
-      channel_(channel) {}
+std::chrono::milliseconds sweep_period(const ServerLimits& limits) {
+  const auto shorter = std::min(limits.idle_timeout, limits.request_timeout);
+  return std::clamp(shorter / 10, std::chrono::milliseconds(1), std::chrono::milliseconds(100));
+}
+
+Server::Server(EventLoops& loops, const Handler& handler, Acceptor acceptor, ServerLimits limits, Channel channel)
+    : handler_(handler), acceptor_(std::move(acceptor)), limits_(limits), channel_(channel) {
+  for (std::size_t i = 0; i < loops.size(); ++i) shards_.push_back(std::make_unique<Shard>(loops.at(i)));
+}
+
+Server::~Server() = default;
 
 void Server::start() {
-  asio::dispatch(strand_, [self = shared_from_this()] { self->accept(); });
+  asio::post(acceptor_.get_executor(), [self = shared_from_this()] { self->accept(); });
+  for (auto& shard : shards_) {
+    asio::post(shard->io, [self = shared_from_this(), &shard = *shard] { self->sweep(shard); });
+  }
+}
+
+// Runs until the server is stopped and the loop's last connection has closed:
+// until then it keeps the loop running.
+void Server::sweep(Shard& shard) {
+  shard.sweep.expires_after(sweep_period(limits_));
+  shard.sweep.async_wait([self = shared_from_this(), &shard](beast::error_code ec) {
+    if (ec) return;
+    const auto now = Steady::now();
+    for (Session* session : shard.sessions) session->expire(now);
+    if (!shard.stopping || !shard.sessions.empty()) self->sweep(shard);
+  });
 }
 
 void Server::accept() {
-  acceptor_.async_accept(asio::make_strand(io_), asio::bind_executor(strand_, [self = shared_from_this()](
-                                                                              beast::error_code ec,
-                                                                              local::socket socket) {
+  Shard& shard = *shards_[next_shard_++ % shards_.size()];
+  acceptor_.async_accept(shard.io, [self = shared_from_this(), &shard](beast::error_code ec, Socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted) return;
       spdlog::warn("accept failed: {}", ec.message());
     } else {
       const bool full = self->connections() >= self->limits_.max_connections;
-      auto session = std::make_shared<Session>(self, std::move(socket));
+      auto session = std::make_shared<Session>(self, shard, std::move(socket));
       if (full) {
         spdlog::warn("connection limit {} reached; refusing a connection", self->limits_.max_connections);
         session->reject();
@@ -162,42 +264,30 @@ void Server::accept() {
         session->start();
       }
     }
-    std::lock_guard lock(self->mutex_);
     if (!self->stopping_) self->accept();
-  }));
+  });
 }
 
 void Server::stop() {
-  std::vector<std::shared_ptr<Session>> sessions;
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-    for (Session* session : sessions_) {
-      if (auto alive = session->weak_from_this().lock()) sessions.push_back(std::move(alive));
-    }
-  }
-  asio::post(strand_, [self = shared_from_this()] {
+  asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    self->stopping_ = true;
     beast::error_code ignored;
     self->acceptor_.close(ignored);
   });
-  for (auto& session : sessions) session->stop();
+  for (auto& shard : shards_) {
+    asio::post(shard->io, [self = shared_from_this(), &shard = *shard] {
+      shard.stopping = true;
+      for (Session* session : shard.sessions) session->stop();
+    });
+  }
 }
 
-std::size_t Server::connections() const {
-  std::lock_guard lock(mutex_);
-  return sessions_.size();
-}
-
-void Server::enter(Session* session) {
-  handler_.metrics().connection_opened();
-  std::lock_guard lock(mutex_);
-  sessions_.insert(session);
-}
-
-void Server::leave(Session* session) {
-  handler_.metrics().connection_closed();
-  std::lock_guard lock(mutex_);
-  sessions_.erase(session);
+void Server::abort() {
+  for (auto& shard : shards_) {
+    asio::post(shard->io, [self = shared_from_this(), &shard = *shard] {
+      for (Session* session : shard.sessions) session->abort();
+    });
+  }
 }
 
 Server::Acceptor bind_unix_socket(asio::io_context& io, const std::filesystem::path& path, mode_t mode,

@@ -7,20 +7,21 @@
 // Limits (documented in proto/PROTOCOL.md): header and body size (431 / 413,
 // then close), an idle timeout between requests, a deadline for reading a whole
 // request once its first byte arrived, and a cap on open connections (503).
-// Thread-safe: run the io_context on as many threads as you like.
+// Connections are spread round-robin over the event loops; each loop checks its
+// connections' deadlines a few times a second (sweep_period) instead of arming a
+// timer for every read and write.
 
 #include <sys/stat.h>
 
-#include <boost/asio/io_context.hpp>
+#include <atomic>
 #include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/strand.hpp>
 #include <chrono>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <unordered_set>
+#include <vector>
 
+#include "daemon/event_loops.hpp"
 #include "daemon/handler.hpp"
 
 namespace okxvault {
@@ -39,36 +40,42 @@ struct Channel {
 
 class Session;
 
+// How often deadlines are checked: a connection is closed at most this long
+// after its timeout.
+std::chrono::milliseconds sweep_period(const ServerLimits& limits);
+
 // Sessions hold a shared_ptr to their Server, so create it with make_shared.
 class Server : public std::enable_shared_from_this<Server> {
  public:
   using Acceptor = boost::asio::local::stream_protocol::acceptor;
 
-  Server(boost::asio::io_context& io, const Handler& handler, Acceptor acceptor, ServerLimits limits,
-         Channel channel = {});
+  // The acceptor belongs to loops.main().
+  Server(EventLoops& loops, const Handler& handler, Acceptor acceptor, ServerLimits limits, Channel channel = {});
+  ~Server();
 
   void start();
   // Stops accepting; idle connections close now, busy ones after their reply.
   // Safe to call from any thread.
   void stop();
-  std::size_t connections() const;
+  // Closes every connection now, busy or not: the shutdown grace has passed.
+  // Safe to call from any thread.
+  void abort();
+  std::size_t connections() const { return connections_.load(std::memory_order_relaxed); }
 
  private:
   friend class Session;
+  struct Shard;
   void accept();
-  void enter(Session* session);
-  void leave(Session* session);
+  void sweep(Shard& shard);
 
-  boost::asio::io_context& io_;
   const Handler& handler_;
-  // The acceptor is touched only from this strand (accepting and stop()).
-  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   Acceptor acceptor_;
   const ServerLimits limits_;
   const Channel channel_;
-  mutable std::mutex mutex_;
-  std::unordered_set<Session*> sessions_;
-  bool stopping_ = false;
+  std::vector<std::unique_ptr<Shard>> shards_;  // one per event loop
+  std::size_t next_shard_ = 0;                  // main loop only
+  bool stopping_ = false;                       // main loop only
+  std::atomic<std::size_t> connections_{0};
 };
 
 // Binds a listening Unix socket at path with `mode` (and the given group, if

@@ -139,9 +139,12 @@ struct Audit::Writer {
 
 Audit::Audit(const std::filesystem::path& path) : writer_(std::make_unique<Writer>(path)) {}
 
+Audit::Audit(Disabled) {}
+
 Audit::~Audit() { flush(); }
 
 void Audit::record(const Peer& peer, const AuditRecord& r) {
+  if (!writer_) return;
   // Built in a buffer on the stack: no heap allocation per field.
   std::array<unsigned char, 2048> buffer;
   boost::json::monotonic_resource memory(buffer.data(), buffer.size());
@@ -160,6 +163,8 @@ void Audit::record(const Peer& peer, const AuditRecord& r) {
   writer_->push(boost::json::serialize(line));
 }
 
-void Audit::flush() { writer_->flush(); }
+void Audit::flush() {
+  if (writer_) writer_->flush();
+}
 
 }  // namespace okxvault

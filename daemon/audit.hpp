@@ -29,6 +29,10 @@ class Audit {
  public:
   // Appends to `path` (created 0600), continuing the chain of its last line.
   explicit Audit(const std::filesystem::path& path);
+  // Records nothing. Only for measuring what the log costs (okx-vaultd's hidden
+  // --benchmark-without-audit): a serving daemon always audits.
+  struct Disabled {};
+  explicit Audit(Disabled);
   ~Audit();  // writes everything still queued
   Audit(const Audit&) = delete;
   Audit& operator=(const Audit&) = delete;
@@ -39,7 +43,7 @@ class Audit {
 
  private:
   struct Writer;
-  std::unique_ptr<Writer> writer_;
+  std::unique_ptr<Writer> writer_;  // null when disabled
 };
 
 }  // namespace okxvault

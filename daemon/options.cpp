@@ -44,9 +44,12 @@ std::optional<DaemonOptions> parse_options(int argc, const char* const argv[]) {
       ("auto-lock-after", po::value(&auto_lock_s)->default_value(0),
        "lock the vault after this many seconds without a sign or ws-login (0: never)");
 
-  // Not in --help: the tests' cheap Argon2id cost. A real vault keeps the default.
+  // Not in --help: the tests' cheap Argon2id cost (a real vault keeps the
+  // default), and the benchmark's daemon without an audit log, to measure its cost.
+  bool without_audit = false;
   po::options_description hidden;
-  hidden.add_options()("passphrase-cost", po::value(&passphrase_cost)->default_value("default"), "default or test");
+  hidden.add_options()("passphrase-cost", po::value(&passphrase_cost)->default_value("default"), "default or test")(
+      "benchmark-without-audit", po::bool_switch(&without_audit), "record no audit log");
 
   po::options_description all;
   all.add(cli).add(common);
@@ -92,6 +95,7 @@ std::optional<DaemonOptions> parse_options(int argc, const char* const argv[]) {
   } else if (passphrase_cost != "default") {
     throw UsageError("--passphrase-cost must be default or test");
   }
+  o.audit = !without_audit;
   o.max_skew = std::chrono::milliseconds(max_skew_ms);
   o.idle_timeout = std::chrono::milliseconds(idle_ms);
   o.request_timeout = std::chrono::milliseconds(request_ms);

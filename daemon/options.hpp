@@ -24,6 +24,7 @@ struct DaemonOptions {
   bool passphrase = false;  // --init: a vault only a passphrase opens
   std::chrono::seconds auto_lock_after{0};  // 0: never
   store::PassphraseCost passphrase_cost = store::kDefaultPassphraseCost;
+  bool audit = true;  // off only for the benchmark (hidden --benchmark-without-audit)
   bool master_key_given = false;  // --master-key-file was set, so a credential does not override it
   unsigned threads = 1;
   std::string log_level = "info";

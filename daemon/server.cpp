@@ -42,6 +42,8 @@ class Session : public std::enable_shared_from_this<Session> {
       : server_(std::move(server)), shard_(shard), socket_(std::move(socket)) {
     server_->connections_.fetch_add(1, std::memory_order_relaxed);
     metrics().connection_opened();
+    beast::error_code ignored;
+    socket_.non_blocking(true, ignored);  // for write(): a full socket buffer must not block the loop
   }
   ~Session() {
     shard_.sessions.erase(this);
@@ -182,15 +184,30 @@ class Session : public std::enable_shared_from_this<Session> {
     write();
   }
 
+  // A reply usually fits the socket buffer: written at once, it costs one system
+  // call and no trip through the event loop. Only what does not fit waits.
   void write() {
     deadline_ = Steady::now() + server_->limits_.request_timeout;
-    http::async_write(socket_, response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      const bool keep_alive = self->response_.keep_alive();
-      wipe(self->response_.body());  // a sign reply carries the passphrase
-      if (self->read_at_) self->metrics().observe_request(Steady::now() - *self->read_at_);
-      if (ec || !keep_alive) return self->close();
-      self->wait_for_request();
+    serializer_.emplace(response_);
+    beast::error_code ec;
+    http::write(socket_, *serializer_, ec);
+    if (ec != asio::error::would_block) return written(ec, false);
+    http::async_write(socket_, *serializer_, [self = shared_from_this()](beast::error_code failed, std::size_t) {
+      self->written(failed, true);
     });
+  }
+
+  void written(beast::error_code ec, bool in_loop) {
+    serializer_.reset();
+    const bool keep_alive = response_.keep_alive();
+    wipe(response_.body());  // a sign reply carries the passphrase
+    if (read_at_) metrics().observe_request(Steady::now() - *read_at_);
+    if (ec || !keep_alive) return close();
+    // Pipelined requests go through the loop, not ever deeper down this stack.
+    if (!in_loop && buffer_.size() > 0) {
+      return asio::post(socket_.get_executor(), [self = shared_from_this()] { self->wait_for_request(); });
+    }
+    wait_for_request();
   }
 
   Metrics& metrics() const { return server_->handler_.metrics(); }
@@ -210,6 +227,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;  // while a request is being read
   std::size_t header_bytes_ = 0;  // of that request, so far
   Response response_;
+  std::optional<http::response_serializer<http::string_body>> serializer_;  // while response_ is written
   Peer peer_;
   Steady::time_point deadline_ = Steady::time_point::max();
   std::optional<Steady::time_point> read_at_;  // of the request being answered

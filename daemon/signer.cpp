@@ -25,17 +25,38 @@ void update(HmacState& state, std::string_view part) {
                                 part.size());
 }
 
+constexpr std::size_t kChainingBytes = sizeof(crypto_hash_sha256_state::state);
+
+// A state as crypto_auth_hmacsha256_init leaves it for any key, but with an empty
+// buffer and the chaining values of no particular key: each one has consumed
+// exactly one block, so with the key's chaining values put in, it is that key's.
+const HmacState& unkeyed_state() {
+  static const HmacState state = [] {
+    HmacState s;
+    const unsigned char any_key = 0;
+    crypto_auth_hmacsha256_init(&s, &any_key, 1);
+    sodium_memzero(s.ictx.buf, sizeof s.ictx.buf);
+    sodium_memzero(s.octx.buf, sizeof s.octx.buf);
+    return s;
+  }();
+  return state;
+}
+
 }  // namespace
 
-Signer::Signer(const SecretBytes& secret) : state_(sizeof(HmacState)) {
-  auto* state = reinterpret_cast<HmacState*>(state_.data());
-  crypto_auth_hmacsha256_init(state, secret.data(), secret.size());
+Signer::Signer(std::span<const unsigned char> secret) : chaining_(2 * kChainingBytes) {
+  HmacState state;
+  crypto_auth_hmacsha256_init(&state, secret.data(), secret.size());
+  std::memcpy(chaining_.data(), state.ictx.state, kChainingBytes);
+  std::memcpy(chaining_.data() + kChainingBytes, state.octx.state, kChainingBytes);
+  sodium_memzero(&state, sizeof state);
 }
 
 std::string Signer::sign(std::string_view timestamp, std::string_view method,
                          std::string_view request_path, std::string_view body) const {
-  HmacState state;
-  std::memcpy(&state, state_.data(), sizeof state);
+  HmacState state = unkeyed_state();
+  std::memcpy(state.ictx.state, chaining_.data(), kChainingBytes);
+  std::memcpy(state.octx.state, chaining_.data() + kChainingBytes, kChainingBytes);
   update(state, timestamp);
   update(state, method);
   update(state, request_path);

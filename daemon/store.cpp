@@ -55,9 +55,9 @@ class Reader {
     pos_ += n;
     return out;
   }
-  std::string text(std::size_t n) {
+  std::string_view text(std::size_t n) {
     auto bytes = raw(n);
-    return std::string(bytes.begin(), bytes.end());
+    return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
   }
   bool at_end() const { return pos_ == in_.size(); }
   std::size_t left() const { return in_.size() - pos_; }
@@ -291,17 +291,17 @@ Record seal_record(const DataKey& data_key, std::string name, std::string api_ke
   return record;
 }
 
-KeyMaterial open_record(const DataKey& data_key, const Record& record) {
+KeyMaterial open_record(const DataKey& data_key, const RecordView& record) {
   const auto tampered = [&] {
     return Error(Code::tampered_store,
-                 "record '" + record.name + "' failed authentication: it was tampered with or swapped");
+                 "record '" + std::string(record.name) + "' failed authentication: it was tampered with or swapped");
   };
-  SecretBytes plain;
-  if (!open(data_key.record_key(), record.sealed, record_ad(record.name, record.api_key), plain)) throw tampered();
-  Reader r(plain.bytes());
   KeyMaterial out;
+  if (!open(data_key.record_key(), record.sealed, record_ad(record.name, record.api_key), out.plain)) throw tampered();
+  Reader r(out.plain.bytes());
   try {
-    for (SecretBytes* part : {&out.secret, &out.passphrase}) *part = SecretBytes::copy_of(r.raw(r.u16()));
+    out.secret = r.raw(r.u16());
+    out.passphrase = r.raw(r.u16());
   } catch (const Error&) {
     throw tampered();
   }
@@ -340,21 +340,27 @@ std::vector<unsigned char> serialize(const Image& image, const DataKey& data_key
 
 namespace {
 
-// The checks every read starts with, in this order: magic, size, checksum,
-// version. Returns a reader placed after the version, bounded by the hashes.
-Reader checked_body(std::span<const unsigned char> bytes) {
+// What every read checks first, in this order: magic, size, and (if asked) the
+// checksum; throws on the first that fails.
+void check_envelope(std::span<const unsigned char> bytes, bool checksum) {
   constexpr std::size_t kMinSize = kMagic.size() + 2 + 2 + 4 + 2 * kHashBytes;
   if (bytes.size() >= kMagic.size() && !std::equal(kMagic.begin(), kMagic.end(), bytes.begin())) {
     throw Error(Code::corrupt_store, "not an okx-vault store (bad magic header)");
   }
   if (bytes.size() < kMinSize) throw Error(Code::corrupt_store, "file is truncated (too short to be a store)");
+  if (!checksum) return;
   const auto body = bytes.first(bytes.size() - kHashBytes);
-  const auto checksum = hash(body, nullptr);
-  if (sodium_memcmp(checksum.data(), bytes.data() + body.size(), kHashBytes) != 0) {
+  const auto sum = hash(body, nullptr);
+  if (sodium_memcmp(sum.data(), bytes.data() + body.size(), kHashBytes) != 0) {
     throw Error(Code::corrupt_store, "file is corrupt or truncated (checksum mismatch)");
   }
+}
 
-  Reader r(bytes.first(bytes.size() - 2 * kHashBytes));
+// The envelope, then the version. Returns a reader placed after the version,
+// bounded by the hashes unless `bytes` may be the file's beginning only.
+Reader checked_body(std::span<const unsigned char> bytes, bool checksum, bool whole = true) {
+  check_envelope(bytes, checksum);
+  Reader r(whole ? bytes.first(bytes.size() - 2 * kHashBytes) : bytes);
   r.raw(kMagic.size());
   const std::uint16_t version = r.u16();
   if (version != kFormatVersion) {
@@ -381,31 +387,48 @@ std::vector<Slot> read_slots(Reader& r) {
   return out;
 }
 
-}  // namespace
-
-std::vector<Slot> parse_slots(std::span<const unsigned char> bytes) {
-  Reader r = checked_body(bytes);
-  return read_slots(r);
-}
-
-Image parse(std::span<const unsigned char> bytes) {
-  Reader r = checked_body(bytes);
-  Image image;
+ImageView parse_records(Reader& r) {
+  ImageView image;
   image.slots = read_slots(r);
   const std::uint32_t records = r.u32();
   image.records.reserve(std::min<std::size_t>(records, r.left() / kMinRecordBytes));
   for (std::uint32_t i = 0; i < records; ++i) {
-    Record record;
+    RecordView record;
     record.name = r.text(r.u8());
     record.api_key = r.text(r.u16());
     record.metadata = r.text(r.u32());
-    auto sealed = r.raw(r.u32());
-    record.sealed.assign(sealed.begin(), sealed.end());
-    image.records.push_back(std::move(record));
+    record.sealed = r.raw(r.u32());
+    image.records.push_back(record);
   }
   if (!r.at_end()) throw Error(Code::corrupt_store, "file is corrupt (unexpected bytes after the records)");
   return image;
 }
+
+}  // namespace
+
+std::vector<Slot> parse_slots_unchecked(std::span<const unsigned char> bytes) {
+  Reader r = checked_body(bytes, false, false);
+  return read_slots(r);
+}
+
+Image parse(std::span<const unsigned char> bytes) {
+  Reader r = checked_body(bytes, true);
+  ImageView view = parse_records(r);
+  Image image{std::move(view.slots), {}};
+  image.records.reserve(view.records.size());
+  for (const RecordView& record : view.records) {
+    image.records.push_back({std::string(record.name), std::string(record.api_key), std::string(record.metadata),
+                             {record.sealed.begin(), record.sealed.end()}});
+  }
+  return image;
+}
+
+ImageView parse_unchecked(std::span<const unsigned char> bytes) {
+  Reader r = checked_body(bytes, false);
+  return parse_records(r);
+}
+
+void verify_checksum(std::span<const unsigned char> bytes) { check_envelope(bytes, true); }
 
 void verify_mac(std::span<const unsigned char> bytes, const DataKey& data_key) {
   const auto body = bytes.first(bytes.size() - 2 * kHashBytes);

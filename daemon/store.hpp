@@ -25,6 +25,11 @@
 // crypto_kdf (context "okxvault", ids 1 and 2). The unkeyed checksum tells
 // accidental corruption from a wrong master key; the keyed MAC detects records
 // removed, reordered or edited by someone who recomputed the checksum.
+//
+// Opening with the data key hashes the file once: the MAC covers every byte the
+// checksum does except the checksum itself, so a file whose MAC verifies is
+// whole. The checksum is then checked only to explain a failure, which it names
+// as corruption before any other cause, as a read without the key does.
 
 #include <cstdint>
 #include <span>
@@ -75,6 +80,21 @@ struct Image {
   std::vector<Record> records;
 };
 
+// A record read in place: views into the file's bytes (or a Record), which
+// must outlive it. Reading 10,000 keys this way copies only what is kept.
+struct RecordView {
+  RecordView() = default;
+  RecordView(const Record& record)  // NOLINT(google-explicit-constructor): a record reads the same
+      : name(record.name), api_key(record.api_key), metadata(record.metadata), sealed(record.sealed) {}
+  std::string_view name, api_key, metadata;
+  std::span<const unsigned char> sealed;
+};
+
+struct ImageView {
+  std::vector<Slot> slots;
+  std::vector<RecordView> records;
+};
+
 // The random key every record is sealed under, with its derived subkeys.
 // Not copyable; wiped on destruction.
 class DataKey {
@@ -91,9 +111,12 @@ class DataKey {
   SecretBytes key_, record_key_, mac_key_;
 };
 
+// An opened record: the secret and passphrase are views into `plain`, the one
+// guarded buffer both were decrypted into (they stay valid when it is moved).
 struct KeyMaterial {
-  SecretBytes secret;
-  SecretBytes passphrase;
+  SecretBytes plain;
+  std::span<const unsigned char> secret;
+  std::span<const unsigned char> passphrase;
 };
 
 // Input validation at the store boundary; throw Error(invalid_name / bad_request).
@@ -119,15 +142,25 @@ PassphraseCost cost_of(const Slot& slot);
 Record seal_record(const DataKey& data_key, std::string name, std::string api_key,
                    std::string metadata, const SecretBytes& secret, const SecretBytes& passphrase);
 // Error(tampered_store) if the record was altered or moved to another name or api key.
-KeyMaterial open_record(const DataKey& data_key, const Record& record);
+KeyMaterial open_record(const DataKey& data_key, const RecordView& record);
 
 std::vector<unsigned char> serialize(const Image& image, const DataKey& data_key);
-// Checks magic, checksum, version and structure; Error(corrupt_store / unsupported_version).
+// Checks magic, size, checksum, version and structure, in this order;
+// Error(corrupt_store / unsupported_version).
 Image parse(std::span<const unsigned char> bytes);
-// The slots alone, after the same checks up to the slots: enough to tell how the
-// store can be opened without reading every record.
-std::vector<Slot> parse_slots(std::span<const unsigned char> bytes);
+// The same checks but the checksum, for a file whose MAC is verified next
+// (verify_mac), with the records read in place. When anything after it fails,
+// verify_checksum tells whether the file is corrupt.
+ImageView parse_unchecked(std::span<const unsigned char> bytes);
+// The slots alone, checked as parse_unchecked does up to them: enough to tell
+// how the store can be opened without reading every record. `bytes` may be the
+// file's beginning only: Error(corrupt_store) if the slots do not fit in it.
+std::vector<Slot> parse_slots_unchecked(std::span<const unsigned char> bytes);
 // Checks the keyed MAC of a parsed file; Error(tampered_store).
 void verify_mac(std::span<const unsigned char> bytes, const DataKey& data_key);
+// The checks parse() starts with: magic, size, checksum; Error(corrupt_store).
+// After any failure reading a file whose checksum was not checked, this names
+// the cause parse() would have named.
+void verify_checksum(std::span<const unsigned char> bytes);
 
 }  // namespace okxvault::store

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -89,15 +90,17 @@ void remove_stale_temporaries(const std::filesystem::path& path) {
 
 }  // namespace
 
-std::vector<unsigned char> read_private_file(const std::filesystem::path& path) {
+std::vector<unsigned char> read_private_file(const std::filesystem::path& path, std::size_t limit) {
   Fd fd = open_private(path);
   std::vector<unsigned char> bytes;
   // Grown chunk by chunk, a store of 10,000 keys was copied and page-faulted
   // twice over; the size read now is a hint, the loop still reads to the end.
-  if (struct stat st {}; ::fstat(fd.get(), &st) == 0) bytes.reserve(static_cast<std::size_t>(st.st_size));
+  if (struct stat st {}; ::fstat(fd.get(), &st) == 0) {
+    bytes.reserve(std::min(limit, static_cast<std::size_t>(st.st_size)));
+  }
   unsigned char chunk[64 * 1024];
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
+  while (bytes.size() < limit) {
+    const ssize_t n = ::read(fd.get(), chunk, std::min(sizeof chunk, limit - bytes.size()));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) fail_errno(path, "cannot read");
     if (n == 0) break;

@@ -7,7 +7,9 @@
 // Errors are Error(io_error / insecure_permissions / wrong_master_key) whose
 // message names the file.
 
+#include <cstddef>
 #include <filesystem>
+#include <limits>
 #include <span>
 #include <vector>
 
@@ -15,7 +17,9 @@
 
 namespace okxvault {
 
-std::vector<unsigned char> read_private_file(const std::filesystem::path& path);
+// The file's bytes, or its first `limit` bytes if it is longer.
+std::vector<unsigned char> read_private_file(const std::filesystem::path& path,
+                                             std::size_t limit = std::numeric_limits<std::size_t>::max());
 void write_file_atomically(const std::filesystem::path& path, std::span<const unsigned char> bytes);
 
 // The 32-byte master key: read it, or create a new random one (mode 0600,

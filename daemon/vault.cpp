@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <exception>
 #include <iterator>
+#include <limits>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -24,6 +26,9 @@ std::int64_t now_ms() { return unix_ms(Clock::now()); }
 
 // Below this, a second thread costs more than it saves.
 constexpr std::size_t kRecordsWorthAThread = 256;
+// Small enough that neither thread idles long at the end, large enough that
+// taking one is rare.
+constexpr std::size_t kRecordsPerChunk = 64;
 
 std::string mask(std::string_view api_key) {
   if (api_key.size() < 12) return "****";
@@ -42,10 +47,8 @@ json::array rules_json(const std::vector<Rule>& rules) {
 // value means a bug or a forged file with a valid MAC: the store is not trusted.
 class MetadataReader {
  public:
-  MetadataReader(const std::string& text, std::string name) : name_(std::move(name)) {
-    boost::system::error_code ec;
-    value_ = json::parse(text, ec);
-    if (ec || !value_.is_object()) fail();
+  MetadataReader(std::string_view text, std::string_view name) : name_(name), value_(parse(text)) {
+    if (!value_.is_object()) fail();
   }
   const json::object& root() const { return value_.get_object(); }
 
@@ -93,7 +96,16 @@ class MetadataReader {
   }
 
  private:
-  [[noreturn]] void fail() const { throw Error(Code::tampered_store, "record '" + name_ + "' has invalid metadata"); }
+  [[noreturn]] void fail() const {
+    throw Error(Code::tampered_store, "record '" + std::string(name_) + "' has invalid metadata");
+  }
+
+  json::value parse(std::string_view text) {
+    boost::system::error_code ec;
+    json::value value = json::parse(text, ec, &resource_);
+    if (ec) fail();
+    return value;  // moved, keeping its storage
+  }
 
   std::vector<Rule> rules(const json::object& from, std::string_view key) const {
     std::vector<Rule> out;
@@ -105,7 +117,11 @@ class MetadataReader {
     return out;
   }
 
-  const std::string name_;  // a copy: the record is moved into its entry while this reads on
+  const std::string_view name_;
+  // The tree lives only while its entry is made: from a buffer on the stack, freed
+  // at once, rather than a dozen heap blocks per key, each freed on its own.
+  unsigned char buffer_[2048];
+  json::monotonic_resource resource_{buffer_, sizeof buffer_};
   json::value value_;
 };
 
@@ -113,6 +129,16 @@ class MetadataReader {
 // (the file, its records, their metadata) spread through the heap, which glibc
 // keeps resident unless asked to give them back.
 void release_freed_memory() { ::malloc_trim(0); }
+
+// A failure in a file read without its checksum is reported as corruption if
+// the checksum says so, as a read with it would have (store::verify_checksum).
+void verify_checksum(const std::filesystem::path& path, std::span<const unsigned char> bytes) {
+  try {
+    store::verify_checksum(bytes);
+  } catch (const Error& e) {
+    throw Error(e.code(), path.string() + ": " + e.what());
+  }
+}
 
 }  // namespace
 
@@ -123,7 +149,9 @@ struct Vault::Entry {
     Credentials credentials;
   };
 
-  store::Record record;  // as on disk; the metadata is rewritten at each save
+  // As on disk; the metadata is rewritten at each save. The name and api key
+  // never change: the credentials view the api key (an entry is never moved).
+  store::Record record;
   bool simulated = false;
   std::unique_ptr<Unsealed> unsealed;  // null while locked
   std::int64_t created_ms = 0;
@@ -134,10 +162,11 @@ struct Vault::Entry {
   std::atomic<std::uint64_t> denial_count{0};  // since start, for the metrics
 
   Entry(store::Record stored, bool demo) : record(std::move(stored)), simulated(demo) {}
+  Entry(const Entry&) = delete;
+  Entry& operator=(const Entry&) = delete;
 
-  void unseal(const SecretBytes& secret, const SecretBytes& passphrase) {
-    unsealed.reset(new Unsealed{Signer(secret), Credentials{record.api_key, SecretBytes::copy_of(passphrase.bytes()),
-                                                            simulated}});
+  void unseal(std::span<const unsigned char> secret, std::span<const unsigned char> passphrase) {
+    unsealed.reset(new Unsealed{Signer(secret), Credentials{record.api_key, SecretBytes::copy_of(passphrase), simulated}});
   }
 
   // Everything about the key that is not secret, as the store keeps it.
@@ -161,16 +190,17 @@ struct Vault::Entry {
                                         {"grants", std::move(grant_list)}});
   }
 
-  // The entry for a stored record, which it takes; with the data key, unsealed.
-  static std::unique_ptr<Entry> open(store::Record& record, const store::DataKey* data_key) {
-    const MetadataReader meta(record.metadata, record.name);
+  // The entry for a stored record; with the data key, unsealed. The metadata is
+  // not kept as text: save() writes it from the entry.
+  static std::unique_ptr<Entry> open(const store::RecordView& stored, const store::DataKey* data_key) {
+    const MetadataReader meta(stored.metadata, stored.name);
+    store::Record record{std::string(stored.name), std::string(stored.api_key), {}, {stored.sealed.begin(), stored.sealed.end()}};
     auto entry = std::make_unique<Entry>(std::move(record), meta.get<bool>(meta.root(), "simulated"));
     entry->load_metadata(meta);
     if (data_key != nullptr) {
-      const store::KeyMaterial material = store::open_record(*data_key, entry->record);
+      const store::KeyMaterial material = store::open_record(*data_key, stored);
       entry->unseal(material.secret, material.passphrase);
     }
-    std::string().swap(entry->record.metadata);  // save() writes it from the entry: 10,000 copies are 1.5 MiB
     return entry;
   }
 
@@ -248,55 +278,73 @@ void Vault::load(const Unwrap* unwrap) {
 void Vault::read_store(const Unwrap* unwrap) {
   const std::vector<unsigned char> bytes = read_private_file(store_path_);
   try {
-    store::Image image = store::parse(bytes);
+    // With the data key, the MAC checks the whole file, which is hashed once (store.hpp).
+    if (unwrap == nullptr) store::verify_checksum(bytes);
+    store::ImageView image = store::parse_unchecked(bytes);
     std::optional<store::DataKey> data_key;
     if (unwrap != nullptr) data_key.emplace((*unwrap)(image.slots));
     // Opening a record makes and drops secrets of sizes that no kept secret may
     // share: without the batch, their slab would be mapped and unmapped per record.
     const SecretPool::Batch batch(SecretPool::global());
     // Opening a record (its key schedule, decryption and metadata) is most of a
-    // start with many keys: half the records are opened on a second thread. Each
-    // half stops at its first error, and errors are raised in file order.
-    const std::size_t count = image.records.size(), half = count / 2;
+    // start with many keys: two threads take records in chunks, in file order,
+    // until none are left or one fails; the helper hashes the MAC first. Taking
+    // chunks keeps both busy to the end whatever else runs on the machine. The
+    // first record missing is then the first that failed, which is raised.
+    const std::size_t count = image.records.size();
     std::vector<std::unique_ptr<Entry>> entries(count);
-    std::array<std::exception_ptr, 2> errors;
-    const auto open_part = [&](std::size_t part) {
-      try {
-        for (std::size_t i = part == 0 ? 0 : half; i < (part == 0 ? half : count); ++i) {
-          entries[i] = Entry::open(image.records[i], data_key ? &*data_key : nullptr);
+    std::vector<std::exception_ptr> errors((count + kRecordsPerChunk - 1) / kRecordsPerChunk);
+    std::atomic<std::size_t> next_chunk{0};
+    std::atomic<bool> failed{false};
+    const auto open_records = [&] {
+      for (std::size_t chunk; !failed && (chunk = next_chunk.fetch_add(1)) < errors.size();) {
+        try {
+          for (std::size_t i = chunk * kRecordsPerChunk; i < std::min(count, (chunk + 1) * kRecordsPerChunk); ++i) {
+            entries[i] = Entry::open(image.records[i], data_key ? &*data_key : nullptr);
+          }
+        } catch (...) {
+          errors[chunk] = std::current_exception();
+          failed = true;
         }
+      }
+    };
+    std::exception_ptr mac_error;
+    const auto check_mac = [&] {
+      try {
+        if (data_key) store::verify_mac(bytes, *data_key);
       } catch (...) {
-        errors[part] = std::current_exception();
+        mac_error = std::current_exception();
       }
     };
     std::thread helper;
     if (count >= kRecordsWorthAThread) {
       try {
-        helper = std::thread(open_part, 1);
-      } catch (const std::system_error&) {  // no thread to be had: this one opens both halves
+        helper = std::thread([&] {
+          check_mac();
+          open_records();
+        });
+      } catch (const std::system_error&) {  // no thread to be had: this one does it all
       }
     }
-    open_part(0);
-    if (helper.joinable()) {
-      helper.join();
-    } else {
-      open_part(1);
-    }
+    if (!helper.joinable()) check_mac();
+    open_records();
+    if (helper.joinable()) helper.join();
     Table table;
     table.reserve(count);
     for (std::size_t i = 0; i < count; ++i) {
-      if (!entries[i]) std::rethrow_exception(errors[i < half ? 0 : 1]);
+      if (!entries[i]) std::rethrow_exception(errors[i / kRecordsPerChunk]);
       const std::string name = entries[i]->record.name;
       if (!table.emplace(name, std::move(entries[i])).second) {
         throw Error(Code::tampered_store, "record '" + name + "' appears twice");
       }
     }
-    if (data_key) store::verify_mac(bytes, *data_key);
+    if (mac_error) std::rethrow_exception(mac_error);
     slots_ = std::move(image.slots);
     table_ = std::move(table);
     data_key_ = std::move(data_key);
     if (data_key_) touch();
   } catch (const Error& e) {
+    if (unwrap != nullptr) verify_checksum(store_path_, bytes);
     if (e.code() == Code::wrong_passphrase) throw;
     throw Error(e.code(), store_path_.string() + ": " + e.what());
   }
@@ -333,11 +381,18 @@ std::vector<std::string> Vault::slots() const {
 }
 
 std::vector<std::string> Vault::slots_of(const std::filesystem::path& store_path) {
-  const std::vector<unsigned char> bytes = read_private_file(store_path);
-  try {
-    return slot_names(store::parse_slots(bytes));
-  } catch (const Error& e) {
-    throw Error(e.code(), store_path.string() + ": " + e.what());
+  // The slots come first and are small: reading the beginning of the file spares
+  // a start a read of all of it, which the vault then reads again anyway.
+  constexpr std::size_t kSlotsReadFirst = 16 * 1024;
+  for (std::size_t limit = kSlotsReadFirst;; limit = std::numeric_limits<std::size_t>::max()) {
+    const std::vector<unsigned char> bytes = read_private_file(store_path, limit);
+    try {
+      return slot_names(store::parse_slots_unchecked(bytes));
+    } catch (const Error& e) {
+      if (bytes.size() == limit) continue;  // the slots may go on past what was read
+      verify_checksum(store_path, bytes);
+      throw Error(e.code(), store_path.string() + ": " + e.what());
+    }
   }
 }
 
@@ -470,7 +525,7 @@ void Vault::rekey(const SecretBytes* passphrase, const std::filesystem::path& ke
   for (store::Record& record : resealed.records) {
     const store::KeyMaterial material = store::open_record(*data_key_, record);
     record = store::seal_record(next, std::move(record.name), std::move(record.api_key), std::move(record.metadata),
-                                material.secret, material.passphrase);
+                                SecretBytes::copy_of(material.secret), SecretBytes::copy_of(material.passphrase));
   }
   write_file_atomically(store_path_, store::serialize(resealed, next));
   for (store::Record& record : resealed.records) table_.at(record.name)->record.sealed = std::move(record.sealed);
@@ -511,7 +566,7 @@ proto::KeyInfo Vault::add(const proto::AddKeyRequest& request) {
   store::Record record = store::seal_record(*data_key_, request.name, request.api_key, {}, request.secret,
                                             request.passphrase);
   auto entry = std::make_unique<Entry>(std::move(record), request.simulated);
-  entry->unseal(request.secret, request.passphrase);
+  entry->unseal(request.secret.bytes(), request.passphrase.bytes());
   entry->created_ms = now_ms();
   if (request.expires) {
     entry->expires_ms = unix_ms(parse_iso8601_ms(*request.expires));

@@ -22,7 +22,7 @@ namespace okxvault {
 class SecretPool {
  public:
   static constexpr std::size_t kSlabBytes = 64 * 1024;
-  // 208: an HMAC-SHA256 key schedule, which every key holds.
+  // 208: a whole crypto_auth_hmacsha256_state.
   static constexpr std::array<std::size_t, 6> kSlotBytes{32, 64, 128, 208, 256, 512};
   static constexpr std::size_t kLargestSlot = kSlotBytes.back();
 

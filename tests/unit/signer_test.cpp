@@ -29,6 +29,7 @@
 #include "proto/messages.hpp"
 #include "proto/secret.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/reference_sign.hpp"
 
 namespace okxvault {
 namespace {
@@ -98,9 +99,10 @@ const std::vector<Vector>& all_vectors() {
   return vectors;
 }
 
-Credentials make_credentials(std::string api_key, std::string_view passphrase, bool simulated) {
+// The api key is viewed, not copied: it must outlive the credentials.
+Credentials make_credentials(std::string_view api_key, std::string_view passphrase, bool simulated) {
   Credentials credentials;
-  credentials.api_key = std::move(api_key);
+  credentials.api_key = api_key;
   credentials.passphrase = SecretBytes::copy_of(passphrase);
   credentials.simulated = simulated;
   return credentials;
@@ -244,6 +246,21 @@ TEST(Signer, SignsTheConcatenationOfItsParts) {
             signer.sign("2020-12-08T09:08:57.715ZGET", "", "/api/v5/account", "/balance"));
   EXPECT_NE(signer.sign("2020-12-08T09:08:57.715Z", "GET", "/api/v5/account/balance", ""),
             signer.sign("2020-12-08T09:08:57.716Z", "GET", "/api/v5/account/balance", ""));
+}
+
+// The signer keeps only part of the HMAC state: every secret length gives the
+// plain HMAC, short keys padded and keys longer than a block (64) hashed first.
+TEST(Signer, EverySecretLengthSignsAsThePlainHmac) {
+  const std::string message = "2020-12-08T09:08:57.715ZPOST/api/v5/trade/order{\"sz\":\"1\"}";
+  for (std::size_t length : {1u, 31u, 32u, 55u, 63u, 64u, 65u, 128u, 200u, 512u}) {
+    SCOPED_TRACE("secret of " + std::to_string(length) + " bytes");
+    std::string secret;
+    for (std::size_t i = 0; i < length; ++i) secret.push_back(static_cast<char>('!' + (i * 7) % 94));
+    const Signer signer(SecretBytes::copy_of(secret));
+    EXPECT_EQ(signer.sign("2020-12-08T09:08:57.715Z", "POST", "/api/v5/trade/order", "{\"sz\":\"1\"}"),
+              test::okx_signature(secret, message));
+    EXPECT_EQ(signer.sign("", "", "", ""), test::okx_signature(secret, "")) << "an empty message";
+  }
 }
 
 // A Signer keeps no per-signature state: one instance shared by 4 threads gives

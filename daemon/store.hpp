@@ -26,10 +26,11 @@
 // accidental corruption from a wrong master key; the keyed MAC detects records
 // removed, reordered or edited by someone who recomputed the checksum.
 //
-// Opening with the data key hashes the file once: the MAC covers every byte the
-// checksum does except the checksum itself, so a file whose MAC verifies is
-// whole. The checksum is then checked only to explain a failure, which it names
-// as corruption before any other cause, as a read without the key does.
+// Opening with the data key checks both, each on its own thread (Vault): a
+// damaged checksum alone is refused as corruption too, since damage that spares
+// every other byte is still a sign of a failing disk. A failure is named as
+// corruption before any other cause when the checksum says so, as a read without
+// the key does.
 
 #include <cstdint>
 #include <span>
@@ -148,8 +149,8 @@ std::vector<unsigned char> serialize(const Image& image, const DataKey& data_key
 // Checks magic, size, checksum, version and structure, in this order;
 // Error(corrupt_store / unsupported_version).
 Image parse(std::span<const unsigned char> bytes);
-// The same checks but the checksum, for a file whose MAC is verified next
-// (verify_mac), with the records read in place. When anything after it fails,
+// The same checks but the checksum, for a file whose checksum and MAC are
+// verified alongside (verify_checksum, verify_mac), with the records read in place. When anything after it fails,
 // verify_checksum tells whether the file is corrupt.
 ImageView parse_unchecked(std::span<const unsigned char> bytes);
 // The slots alone, checked as parse_unchecked does up to them: enough to tell

@@ -278,7 +278,6 @@ void Vault::load(const Unwrap* unwrap) {
 void Vault::read_store(const Unwrap* unwrap) {
   const std::vector<unsigned char> bytes = read_private_file(store_path_);
   try {
-    // With the data key, the MAC checks the whole file, which is hashed once (store.hpp).
     if (unwrap == nullptr) store::verify_checksum(bytes);
     store::ImageView image = store::parse_unchecked(bytes);
     std::optional<store::DataKey> data_key;
@@ -288,9 +287,11 @@ void Vault::read_store(const Unwrap* unwrap) {
     const SecretPool::Batch batch(SecretPool::global());
     // Opening a record (its key schedule, decryption and metadata) is most of a
     // start with many keys: two threads take records in chunks, in file order,
-    // until none are left or one fails; the helper hashes the MAC first. Taking
-    // chunks keeps both busy to the end whatever else runs on the machine. The
-    // first record missing is then the first that failed, which is raised.
+    // until none are left or one fails. Taking chunks keeps both busy to the end
+    // whatever else runs on the machine. The first record missing is then the
+    // first that failed, which is raised. With the data key, the whole file is
+    // hashed twice first, once per thread: the MAC proves nothing was forged, and
+    // the checksum still refuses damage that spares every byte the MAC covers.
     const std::size_t count = image.records.size();
     std::vector<std::unique_ptr<Entry>> entries(count);
     std::vector<std::exception_ptr> errors((count + kRecordsPerChunk - 1) / kRecordsPerChunk);
@@ -308,12 +309,22 @@ void Vault::read_store(const Unwrap* unwrap) {
         }
       }
     };
-    std::exception_ptr mac_error;
+    // With the data key the whole file is hashed twice, once on each thread before
+    // it takes records: the MAC proves nothing was forged, and the checksum still
+    // refuses damage that spares every byte the MAC covers.
+    std::exception_ptr mac_error, checksum_error;
     const auto check_mac = [&] {
       try {
         if (data_key) store::verify_mac(bytes, *data_key);
       } catch (...) {
         mac_error = std::current_exception();
+      }
+    };
+    const auto check_checksum = [&] {
+      try {
+        if (data_key) store::verify_checksum(bytes);
+      } catch (...) {
+        checksum_error = std::current_exception();
       }
     };
     std::thread helper;
@@ -327,8 +338,10 @@ void Vault::read_store(const Unwrap* unwrap) {
       }
     }
     if (!helper.joinable()) check_mac();
+    check_checksum();
     open_records();
     if (helper.joinable()) helper.join();
+    if (checksum_error) std::rethrow_exception(checksum_error);
     Table table;
     table.reserve(count);
     for (std::size_t i = 0; i < count; ++i) {

@@ -3,27 +3,26 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <array>
-#include <boost/json.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <thread>
-#include <vector>
 
-#include "daemon/signer.hpp"
+#include "daemon/audit_fields.hpp"
 #include "proto/audit_chain.hpp"
 #include "proto/error.hpp"
+#include "proto/timestamp.hpp"
 
 namespace okxvault {
 namespace {
 
 // Records that arrive while a batch is written wait this long for company.
 constexpr auto kGather = std::chrono::milliseconds(1);
-// Callers wait once this many records are queued: memory stays bounded.
-constexpr std::size_t kMaxQueued = 8192;
+// Callers wait once this many bytes of lines are queued: memory stays bounded.
+constexpr std::size_t kMaxQueuedBytes = 1 << 20;
 
 // The last chained line of an existing log, so a restart continues its chain.
 std::string last_hash(int fd) {
@@ -43,7 +42,7 @@ std::string last_hash(int fd) {
   return {};
 }
 
-void write_all(int fd, const std::string& bytes) {
+void write_all(int fd, std::string_view bytes) {
   for (std::size_t done = 0; done < bytes.size();) {
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
@@ -54,15 +53,17 @@ void write_all(int fd, const std::string& bytes) {
 
 }  // namespace
 
-// The queue and the thread that chains and appends its records.
+// The chain and its queue of sealed lines, and the thread that appends them.
+// Callers seal their line into the queue under the lock, so the chain's order is
+// the queue's order and the writer thread only writes bytes.
 struct Audit::Writer {
   int fd;
-  std::string prev;  // touched only by the writer thread
   std::mutex mutex;
-  std::condition_variable wake;    // the writer: records or a stop
-  std::condition_variable room;    // callers: the queue has room
-  std::condition_variable written; // flush(): a batch was written
-  std::vector<std::string> queue;
+  std::condition_variable wake;     // the writer: lines or a stop
+  std::condition_variable room;     // callers: the queue has room
+  std::condition_variable written;  // flush(): a batch was written
+  audit_chain::Hash prev;           // the hash of the last queued line
+  std::string queue;                // sealed lines, each ending in a newline
   std::uint64_t queued = 0, done = 0;
   bool idle = false, stopping = false;
   std::size_t flushing = 0;
@@ -71,8 +72,9 @@ struct Audit::Writer {
   explicit Writer(const std::filesystem::path& path)
       : fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) {
     if (fd < 0) throw Error(Code::io_error, path.string() + ": cannot open audit log: " + std::strerror(errno));
-    prev = last_hash(fd);
-    if (prev.empty()) prev = audit_chain::kGenesis;
+    const std::string last = last_hash(fd);
+    const std::string_view start = last.empty() ? audit_chain::kGenesis : std::string_view(last);
+    std::copy(start.begin(), start.end(), prev.begin());
     thread = std::thread([this] { run(); });
   }
 
@@ -86,17 +88,17 @@ struct Audit::Writer {
     ::close(fd);
   }
 
-  void push(std::string line) {
+  void push(std::string_view fields) {
     std::unique_lock lock(mutex);
-    room.wait(lock, [&] { return queue.size() < kMaxQueued; });
-    queue.push_back(std::move(line));
+    room.wait(lock, [&] { return queue.size() < kMaxQueuedBytes; });
+    prev = audit_chain::seal_into(queue, fields, audit_chain::view(prev));
+    queue += '\n';
     ++queued;
     if (idle) wake.notify_one();
   }
 
   void run() {
-    std::vector<std::string> batch;
-    std::string bytes;
+    std::string batch;
     std::unique_lock lock(mutex);
     for (;;) {
       idle = true;
@@ -104,23 +106,16 @@ struct Audit::Writer {
       idle = false;
       if (queue.empty()) return;
       batch.swap(queue);
+      const std::uint64_t in_batch = queued;
       lock.unlock();
       room.notify_all();
-      bytes.clear();
-      for (const std::string& record : batch) {
-        std::string line = audit_chain::seal(record, prev);
-        prev = audit_chain::hash_of(line);
-        bytes += line;
-        bytes += '\n';
-      }
-      write_all(fd, bytes);
-      const std::size_t count = batch.size();
-      batch.clear();
+      write_all(fd, batch);
+      batch.clear();  // keeps its capacity for the batch after next
       lock.lock();
-      done += count;
+      done = in_batch;
       written.notify_all();
-      // Let the next records gather, unless someone waits for them.
-      wake.wait_for(lock, kGather, [&] { return stopping || flushing > 0 || queue.size() >= kMaxQueued / 2; });
+      // Let the next lines gather, unless someone waits for them.
+      wake.wait_for(lock, kGather, [&] { return stopping || flushing > 0 || queue.size() >= kMaxQueuedBytes / 2; });
     }
   }
 
@@ -145,22 +140,11 @@ Audit::~Audit() { flush(); }
 
 void Audit::record(const Peer& peer, const AuditRecord& r) {
   if (!writer_) return;
-  // Built in a buffer on the stack: no heap allocation per field.
-  std::array<unsigned char, 2048> buffer;
-  boost::json::monotonic_resource memory(buffer.data(), buffer.size());
-  boost::json::object line({{"time", iso8601_ms(Clock::now())},
-                           {"uid", peer.uid},
-                           {"gid", peer.gid},
-                           {"pid", peer.pid},
-                           {"exe", peer.exe},
-                           {"action", r.action},
-                           {"key", r.key},
-                           {"method", r.method},
-                           {"path", r.path},
-                           {"decision", r.allowed ? "allow" : "deny"},
-                           {"rule", r.rule}},
-                           &memory);
-  writer_->push(boost::json::serialize(line));
+  // Formatted outside the lock, into a buffer each thread keeps.
+  thread_local std::string fields;
+  fields.clear();
+  append_audit_fields(fields, iso8601_ms(Clock::now()), peer, r);
+  writer_->push(fields);
 }
 
 void Audit::flush() {

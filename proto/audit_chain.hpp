@@ -10,6 +10,7 @@
 // the next line's `prev`; cutting lines off the start breaks the first `prev`.
 // Functions are pure and thread-safe.
 
+#include <array>
 #include <cstddef>
 #include <istream>
 #include <string>
@@ -19,8 +20,14 @@ namespace okxvault::audit_chain {
 
 inline constexpr std::string_view kGenesis = "0000000000000000000000000000000000000000000000000000000000000000";
 
-// Seals a JSON object's text `{...}` into one chained line (no newline).
-std::string seal(std::string_view object_json, std::string_view prev);
+// A line's `hash`: 64 lowercase hex digits.
+using Hash = std::array<char, 64>;
+inline std::string_view view(const Hash& hash) { return {hash.data(), hash.size()}; }
+
+// Appends to `out` the chained line (no newline) of a JSON object whose members,
+// its text without the braces, are `fields`; `prev` is the previous line's hash.
+// Returns the new line's hash. The line is hashed where it is written: no copy.
+Hash seal_into(std::string& out, std::string_view fields, std::string_view prev);
 // The `hash` of a sealed line, or "" if the line has none.
 std::string hash_of(std::string_view line);
 

@@ -15,8 +15,9 @@ std::vector<std::string> chain(int n) {
   std::vector<std::string> lines;
   std::string prev(audit_chain::kGenesis);
   for (int i = 0; i < n; ++i) {
-    lines.push_back(audit_chain::seal(R"({"action":"sign","n":)" + std::to_string(i) + "}", prev));
-    prev = audit_chain::hash_of(lines.back());
+    std::string line;
+    prev = audit_chain::view(audit_chain::seal_into(line, R"("action":"sign","n":)" + std::to_string(i), prev));
+    lines.push_back(line);
   }
   return lines;
 }
@@ -40,6 +41,17 @@ TEST(AuditChain, LinesAreJsonObjectsWithPrevFirstAndHashLast) {
   EXPECT_TRUE(lines[0].starts_with(std::string(R"({"prev":")") + std::string(audit_chain::kGenesis) + "\","));
   EXPECT_NE(lines[0].find(R"("action":"sign","n":0,"hash":")"), std::string::npos);
   EXPECT_EQ(lines[1].substr(9, 64), audit_chain::hash_of(lines[0]));
+}
+
+TEST(AuditChain, SealingAppendsToWhatTheBufferHoldsAndHashesOnlyTheNewLine) {
+  std::string out = "earlier bytes\n";
+  const audit_chain::Hash hash = audit_chain::seal_into(out, "", audit_chain::kGenesis);
+  ASSERT_TRUE(out.starts_with("earlier bytes\n"));
+  const std::string line = out.substr(14);
+  EXPECT_EQ(line, std::string(R"({"prev":")") + std::string(audit_chain::kGenesis) + R"(","hash":")" +
+                      std::string(audit_chain::view(hash)) + "\"}");
+  EXPECT_EQ(audit_chain::hash_of(line), audit_chain::view(hash));
+  EXPECT_TRUE(verify({line}).ok);
 }
 
 TEST(AuditChain, AnEditedLineFailsAtThatLine) {

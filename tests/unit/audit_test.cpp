@@ -1,0 +1,226 @@
+// The audit log as the daemon writes it: lines that are exactly the JSON a tree
+// would serialize to, one unbroken chain across restarts and concurrent callers,
+// everything recorded before flush() on disk after it, and a file only its owner
+// reads.
+
+#include "daemon/audit.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "daemon/audit_fields.hpp"
+#include "proto/audit_chain.hpp"
+#include "proto/error.hpp"
+#include "tests/support/process.hpp"
+
+namespace okxvault {
+namespace {
+namespace json = boost::json;
+
+const Peer kBot{1001, 1001, 4242, {1001}, "/usr/bin/python3.11"};
+
+// What the log held before it was formatted by hand: a tree, serialized.
+std::string tree_text(std::string_view time, const Peer& peer, const AuditRecord& r) {
+  return json::serialize(json::object{{"time", time},
+                                      {"uid", peer.uid},
+                                      {"gid", peer.gid},
+                                      {"pid", peer.pid},
+                                      {"exe", peer.exe},
+                                      {"action", r.action},
+                                      {"key", r.key},
+                                      {"method", r.method},
+                                      {"path", r.path},
+                                      {"decision", r.allowed ? "allow" : "deny"},
+                                      {"rule", r.rule}});
+}
+
+std::string fields_text(std::string_view time, const Peer& peer, const AuditRecord& r) {
+  std::string out = "{";
+  append_audit_fields(out, time, peer, r);
+  return out + "}";
+}
+
+std::vector<std::string> lines_of(const std::filesystem::path& path) {
+  std::istringstream in(test::read_file(path));
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+audit_chain::Verdict verify(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return audit_chain::verify(in);
+}
+
+TEST(AuditFields, AreByteForByteWhatBoostJsonSerializeWrites) {
+  std::string controls;
+  for (char c = 0; c < 0x20; ++c) controls += c;
+  const std::vector<std::string> awkward = {
+      "",
+      "plain",
+      R"(quote " backslash \ slash / both \")",
+      controls,
+      "del \x7f, latin \xc3\xa9, emoji \xf0\x9f\x94\x91, cjk \xe4\xb8\xad",
+      "invalid utf-8 \xff\xfe\xc3 and a lone continuation \x80",
+      std::string(5000, '\x01'),  // every byte grows sixfold: the buffer grows in steps
+      std::string(3000, '"') + std::string(3000, 'a'),
+      "/api/v5/trade/order?instId=BTC-USDT&ordId=1\n\r\t\b\f",
+  };
+  for (const std::string& text : awkward) {
+    const AuditRecord record{text, text, text, text, true, text};
+    Peer peer = kBot;
+    peer.exe = text;
+    EXPECT_EQ(fields_text(text, peer, record), tree_text(text, peer, record)) << "for " << json::serialize(text);
+  }
+  const Peer unknown;  // uid and gid -1, pid 0
+  const AuditRecord denied{"sign", "main", "GET", "/", false, "no allow rule matches"};
+  EXPECT_EQ(fields_text("2026-11-25T21:29:17.503Z", unknown, denied),
+            tree_text("2026-11-25T21:29:17.503Z", unknown, denied));
+  const Peer big{4'000'000'000u, 0, 2'147'483'647, {}, {}};
+  EXPECT_EQ(fields_text("t", big, denied), tree_text("t", big, denied));
+}
+
+// Two lines an earlier daemon wrote (their fields from a JSON tree, sealed into a
+// string each): the same records still make the same bytes, chain included.
+TEST(AuditLine, IsByteForByteWhatEarlierVersionsWrote) {
+  const std::string written[] = {
+      R"--({"prev":"0000000000000000000000000000000000000000000000000000000000000000","time":"2026-11-26T06:18:50.733Z","uid":0,"gid":0,"pid":25861,"exe":"/usr/bin/curl","action":"sign","key":"k00000","method":"POST","path":"/api/v5/trade/order?a=\"b\\c","decision":"allow","rule":"user 0 (admin)","hash":"f16b6f8189db34d7263ffd7171e2be13c1d635905f5e1f797dbe1d8a2688fada"})--",
+      R"--({"prev":"f16b6f8189db34d7263ffd7171e2be13c1d635905f5e1f797dbe1d8a2688fada","time":"2026-11-26T06:18:50.794Z","uid":0,"gid":0,"pid":25862,"exe":"/usr/bin/curl","action":"sign","key":"nokey","method":"GET","path":"/api/v5/account/balance","decision":"deny","rule":"key_not_found","hash":"8e8ffc1b2b96338585124aab90735c424766930bd17c73b0f4b9e06abc33a611"})--",
+  };
+  const Peer curl1{0, 0, 25861, {}, "/usr/bin/curl"}, curl2{0, 0, 25862, {}, "/usr/bin/curl"};
+  std::string log;
+  std::string fields;
+  append_audit_fields(fields, "2026-11-26T06:18:50.733Z", curl1,
+                      {"sign", "k00000", "POST", R"(/api/v5/trade/order?a="b\c)", true, "user 0 (admin)"});
+  const audit_chain::Hash first = audit_chain::seal_into(log, fields, audit_chain::kGenesis);
+  log += '\n';
+  fields.clear();
+  append_audit_fields(fields, "2026-11-26T06:18:50.794Z", curl2,
+                      {"sign", "nokey", "GET", "/api/v5/account/balance", false, "key_not_found"});
+  const audit_chain::Hash second = audit_chain::seal_into(log, fields, audit_chain::view(first));
+  EXPECT_EQ(log, written[0] + "\n" + written[1]);
+  EXPECT_EQ(audit_chain::view(second), audit_chain::hash_of(written[1]));
+}
+
+TEST(Audit, ALineCarriesTheRecordBetweenPrevAndHash) {
+  test::TempDir dir;
+  {
+    Audit audit(dir / "audit.log");
+    audit.record(kBot, {"sign", "main", "POST", "/api/v5/trade/order", true, "user bot"});
+  }
+  const auto lines = lines_of(dir / "audit.log");
+  ASSERT_EQ(lines.size(), 1u);
+  const json::object line = json::parse(lines[0]).as_object();
+  EXPECT_EQ(line.at("prev").as_string(), audit_chain::kGenesis);
+  EXPECT_EQ(line.at("exe").as_string(), "/usr/bin/python3.11");
+  EXPECT_EQ(line.at("path").as_string(), "/api/v5/trade/order");
+  EXPECT_EQ(line.at("decision").as_string(), "allow");
+  EXPECT_EQ(line.at("rule").as_string(), "user bot");
+  EXPECT_EQ(line.at("hash").as_string(), audit_chain::hash_of(lines[0]));
+  EXPECT_TRUE(verify(dir / "audit.log").ok);
+}
+
+TEST(Audit, ARestartContinuesTheChainOfTheLastLine) {
+  test::TempDir dir;
+  for (int run = 0; run < 3; ++run) {
+    Audit audit(dir / "audit.log");
+    audit.record(kBot, {"sign", "main", "GET", "/run/" + std::to_string(run) + "/a", true, "user bot"});
+    audit.record(kBot, {"sign", "main", "GET", "/run/" + std::to_string(run) + "/b", false, "no allow rule matches"});
+  }
+  const auto lines = lines_of(dir / "audit.log");
+  ASSERT_EQ(lines.size(), 6u);
+  const auto verdict = verify(dir / "audit.log");
+  EXPECT_TRUE(verdict.ok) << "line " << verdict.first_bad << ": " << verdict.reason;
+  EXPECT_EQ(lines[2].substr(9, 64), audit_chain::hash_of(lines[1])) << "the second run starts where the first ended";
+}
+
+// Looked at the moment flush() returns, before the writer thread could catch up
+// with a flush() that did not wait for it.
+TEST(Audit, FlushReturnsOnlyOnceEveryRecordSoFarIsInTheFile) {
+  test::TempDir dir;
+  Audit audit(dir / "audit.log");
+  std::uintmax_t size = 0;
+  for (int i = 0; i < 200; ++i) {
+    audit.record(kBot, {"sign", "main", "GET", "/", true, "user bot"});
+    audit.flush();
+    const std::uintmax_t now = std::filesystem::file_size(dir / "audit.log");
+    ASSERT_GT(now, size) << "record " << i << " is not in the file after flush()";
+    size = now;
+  }
+}
+
+// Several threads record at once, more than the queue holds, each flushing now
+// and then: every flush finds its thread's records on disk, and in the end the
+// file is one chain holding every record, each thread's in its order.
+TEST(Audit, FlushWritesEverythingRecordedBeforeItWhileOthersRecord) {
+  test::TempDir dir;
+  constexpr int kThreads = 4, kEach = 3000, kFlushEvery = 1000;
+  Audit audit(dir / "audit.log");
+  std::vector<std::string> missing(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 1; i <= kEach; ++i) {
+        const std::string path = "/t" + std::to_string(t) + "/" + std::to_string(i) + "/";
+        audit.record(kBot, {"sign", "main", "GET", path, true, "user bot"});
+        if (i % kFlushEvery != 0) continue;
+        audit.flush();
+        if (test::read_file(dir / "audit.log").find(path) == std::string::npos) missing[t] += path + " ";
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(missing[t], "") << "not on disk after flush()";
+
+  const auto lines = lines_of(dir / "audit.log");
+  ASSERT_EQ(lines.size(), std::size_t{kThreads * kEach});
+  const auto verdict = verify(dir / "audit.log");
+  EXPECT_TRUE(verdict.ok) << "line " << verdict.first_bad << ": " << verdict.reason;
+  std::vector<int> last(kThreads, 0);
+  for (const std::string& line : lines) {
+    const std::string path(json::parse(line).at("path").as_string());
+    const int t = std::stoi(path.substr(2));
+    const int i = std::stoi(path.substr(path.find('/', 1) + 1));
+    EXPECT_EQ(i, last[t] + 1) << line;
+    last[t] = i;
+  }
+}
+
+TEST(Audit, TheLogIsReadableByItsOwnerOnly) {
+  test::TempDir dir;
+  { Audit(dir / "audit.log").record(kBot, {"list", {}, {}, {}, true, {}}); }
+  struct stat st{};
+  ASSERT_EQ(::stat((dir / "audit.log").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+}
+
+TEST(Audit, ASymlinkInPlaceOfTheLogIsRefusedAndItsTargetUntouched) {
+  test::TempDir dir;
+  std::ofstream(dir / "elsewhere") << "untouched\n";
+  std::filesystem::create_symlink(dir / "elsewhere", dir / "audit.log");
+  EXPECT_THROW(Audit(dir / "audit.log"), Error);
+  EXPECT_EQ(test::read_file(dir / "elsewhere"), "untouched\n");
+}
+
+// A log whose every write fails (a full disk, here /dev/full's device node): the
+// records are lost, and said to be by the broken chain, but the caller carries on.
+TEST(Audit, AFailingWriteDoesNotStopTheCaller) {
+  test::TempDir dir;
+  if (::mknod((dir / "audit.log").c_str(), S_IFCHR | 0600, ::makedev(1, 7)) != 0) {
+    GTEST_SKIP() << "cannot create a device node (not root)";
+  }
+  Audit audit(dir / "audit.log");
+  for (int i = 0; i < 100; ++i) audit.record(kBot, {"sign", "main", "GET", "/", true, "user bot"});
+  audit.flush();
+  audit.record(kBot, {"sign", "main", "GET", "/", true, "user bot"});
+}
+
+}  // namespace
+}  // namespace okxvault

@@ -21,7 +21,7 @@ namespace {
 
 // Records that arrive while a batch is written wait this long for company.
 constexpr auto kGather = std::chrono::milliseconds(1);
-// Callers wait once this many bytes of lines are queued: memory stays bounded.
+// Callers wait once this many bytes of records are queued: memory stays bounded.
 constexpr std::size_t kMaxQueuedBytes = 1 << 20;
 
 // The last chained line of an existing log, so a restart continues its chain.
@@ -53,17 +53,18 @@ void write_all(int fd, std::string_view bytes) {
 
 }  // namespace
 
-// The chain and its queue of sealed lines, and the thread that appends them.
-// Callers seal their line into the queue under the lock, so the chain's order is
-// the queue's order and the writer thread only writes bytes.
+// The queue of records and the thread that chains and appends them. A caller
+// holds the lock only to copy its record's fields into the queue, a line each
+// (JSON text holds no raw newline); the writer thread seals them in queue order,
+// so the chain's order is the queue's and no caller waits on another's hash.
 struct Audit::Writer {
   int fd;
   std::mutex mutex;
-  std::condition_variable wake;     // the writer: lines or a stop
+  std::condition_variable wake;     // the writer: records or a stop
   std::condition_variable room;     // callers: the queue has room
   std::condition_variable written;  // flush(): a batch was written
-  audit_chain::Hash prev;           // the hash of the last queued line
-  std::string queue;                // sealed lines, each ending in a newline
+  audit_chain::Hash prev;           // the last line's hash: the writer thread's own
+  std::string queue;                // the records' fields, each ending in a newline
   std::uint64_t queued = 0, done = 0;
   bool idle = false, stopping = false;
   std::size_t flushing = 0;
@@ -91,14 +92,14 @@ struct Audit::Writer {
   void push(std::string_view fields) {
     std::unique_lock lock(mutex);
     room.wait(lock, [&] { return queue.size() < kMaxQueuedBytes; });
-    prev = audit_chain::seal_into(queue, fields, audit_chain::view(prev));
+    queue += fields;
     queue += '\n';
     ++queued;
     if (idle) wake.notify_one();
   }
 
   void run() {
-    std::string batch;
+    std::string batch, lines;  // each keeps its capacity for the next batch
     std::unique_lock lock(mutex);
     for (;;) {
       idle = true;
@@ -109,13 +110,25 @@ struct Audit::Writer {
       const std::uint64_t in_batch = queued;
       lock.unlock();
       room.notify_all();
-      write_all(fd, batch);
-      batch.clear();  // keeps its capacity for the batch after next
+      lines.clear();
+      seal(batch, lines);
+      write_all(fd, lines);
+      batch.clear();
       lock.lock();
       done = in_batch;
       written.notify_all();
-      // Let the next lines gather, unless someone waits for them.
+      // Let the next records gather, unless someone waits for them.
       wake.wait_for(lock, kGather, [&] { return stopping || flushing > 0 || queue.size() >= kMaxQueuedBytes / 2; });
+    }
+  }
+
+  // Chains each record of `batch` into a line of `lines`.
+  void seal(std::string_view batch, std::string& lines) {
+    for (std::size_t at = 0; at < batch.size();) {
+      const std::size_t end = batch.find('\n', at);
+      prev = audit_chain::seal_into(lines, batch.substr(at, end - at), audit_chain::view(prev));
+      lines += '\n';
+      at = end + 1;
     }
   }
 

@@ -1,10 +1,10 @@
 #pragma once
 // The audit log: one hash-chained JSON line (proto/audit_chain.hpp) per decision:
-// time, peer uid/gid/pid/exe, action, key, method, path, decision, rule. A caller
-// formats its record and seals it into the queue, so the chain's order is the
-// queue's; one writer thread appends the queue a batch at a time (one write for
-// all the lines of the last millisecond), so the signing path never waits for the
-// disk and a busy daemon does not pay a system call and a thread wake-up per
+// time, peer uid/gid/pid/exe, action, key, method, path, decision, rule. Records
+// are formatted by the caller and queued as bytes; one writer thread chains them
+// and appends them a batch at a time (one write for all the records that arrived
+// in the last millisecond), so the signing path never waits for the disk or the
+// hash and a busy daemon does not pay a system call and a thread wake-up per
 // sign. A full queue makes callers wait rather than drop records. Never given
 // secrets, passphrases or signatures. Thread-safe.
 

@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 #include <unordered_set>
 
+#include "daemon/reply_head.hpp"
 #include "proto/messages.hpp"
 
 namespace okxvault {
@@ -184,21 +186,24 @@ class Session : public std::enable_shared_from_this<Session> {
     write();
   }
 
-  // A reply usually fits the socket buffer: written at once, it costs one system
-  // call and no trip through the event loop. Only what does not fit waits.
+  // A reply usually fits the socket buffer: written at once, head and body in one
+  // system call, it costs no trip through the event loop. Only what does not fit waits.
   void write() {
     deadline_ = Steady::now() + server_->limits_.request_timeout;
-    serializer_.emplace(response_);
+    if (response_.chunked()) response_.prepare_payload();  // the body goes out as is: frame it by its length
+    write_head(response_, head_);
+    const asio::const_buffer head = asio::buffer(head_), body = asio::buffer(response_.body());
     beast::error_code ec;
-    http::write(socket_, *serializer_, ec);
-    if (ec != asio::error::would_block) return written(ec, false);
-    http::async_write(socket_, *serializer_, [self = shared_from_this()](beast::error_code failed, std::size_t) {
+    const std::size_t sent = socket_.write_some(std::array{head, body}, ec);
+    if (ec != asio::error::would_block && (ec || sent == head.size() + body.size())) return written(ec, false);
+    const std::size_t done = ec ? 0 : sent;
+    const std::array rest{head + done, body + (done - std::min(done, head.size()))};
+    asio::async_write(socket_, rest, [self = shared_from_this()](beast::error_code failed, std::size_t) {
       self->written(failed, true);
     });
   }
 
   void written(beast::error_code ec, bool in_loop) {
-    serializer_.reset();
     const bool keep_alive = response_.keep_alive();
     wipe(response_.body());  // a sign reply carries the passphrase
     if (read_at_) metrics().observe_request(Steady::now() - *read_at_);
@@ -227,7 +232,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;  // while a request is being read
   std::size_t header_bytes_ = 0;  // of that request, so far
   Response response_;
-  std::optional<http::response_serializer<http::string_body>> serializer_;  // while response_ is written
+  std::string head_;  // of response_, kept for the next reply's
   Peer peer_;
   Steady::time_point deadline_ = Steady::time_point::max();
   std::optional<Steady::time_point> read_at_;  // of the request being answered

@@ -11,13 +11,20 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
 #include <chrono>
 #include <gtest/gtest.h>
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include "client/client.hpp"
+#include "proto/messages.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/reference_sign.hpp"
 
 namespace okxvault {
 namespace {
@@ -130,6 +137,9 @@ class Bot {
   std::thread thread_;
 };
 
+constexpr std::string_view kSecret = "9D3F6A1C7E2B48D5";
+constexpr std::string_view kPassphrase = "pass-1";
+
 class AbuseTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -144,8 +154,7 @@ class AbuseTest : public ::testing::Test {
                                               std::to_string(kIdleTimeout.count()), "--request-timeout-ms",
                                               std::to_string(kRequestTimeout.count())});
     Client(daemon_->socket().string())
-        .add({"main", "8f2e0a4c-5b1d-4e7f-9a3c", SecretBytes::copy_of("9D3F6A1C7E2B48D5"),
-              SecretBytes::copy_of("pass-1")});
+        .add({"main", "8f2e0a4c-5b1d-4e7f-9a3c", SecretBytes::copy_of(kSecret), SecretBytes::copy_of(kPassphrase)});
   }
 
   Raw connect() { return Raw(daemon_->socket()); }
@@ -338,6 +347,99 @@ TEST_F(AbuseTest, SlowAndMalformedClientsAreDropped) {
   EXPECT_EQ(bot.failed(), 0);
   EXPECT_LT(bot.worst_ms(), ms_of(kLiveness));
   EXPECT_LT(rss_after - rss_before, 128 * 1024);
+}
+
+// The replies on a raw connection, read in order as a client parses them.
+class Replies {
+ public:
+  explicit Replies(const Raw& connection)
+      : socket_(io_, boost::asio::local::stream_protocol(), ::dup(connection.fd())) {}
+  boost::beast::http::response<boost::beast::http::string_body> next() {
+    boost::beast::http::response_parser<boost::beast::http::string_body> parser;
+    parser.body_limit(1 << 20);
+    boost::beast::http::read(socket_, buffer_, parser);
+    return parser.release();
+  }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::local::stream_protocol::socket socket_;
+  boost::beast::flat_buffer buffer_;
+};
+
+// Requests may come many to a read or one over many reads: each gets its own
+// reply, in order and intact, also when the replies fill the socket and wait for
+// the peer to read them.
+TEST_F(AbuseTest, PipelinedAndSplitRequestsAreAnsweredInOrder) {
+  const auto path = [](int i) { return "/api/v5/account/balance?ccy=BTC&n=" + std::to_string(i); };
+  const auto sign_request = [&](int i) {
+    const std::string body = R"({"method":"GET","path":")" + path(i) + R"("})";
+    return "POST /v1/keys/main/sign HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body;
+  };
+  Raw r = connect();
+  Replies replies(r);
+  int answered = 0;
+  const auto expect_reply = [&](int i) {
+    SCOPED_TRACE("request " + std::to_string(i));
+    const auto reply = replies.next();
+    ASSERT_EQ(reply.result_int(), 200u) << reply.body();
+    const proto::SignReply sign = proto::decode_sign_reply(reply.body());
+    const std::map<std::string, std::string> headers(sign.headers.begin(), sign.headers.end());
+    EXPECT_EQ(headers.at("OK-ACCESS-SIGN"), test::okx_signature(kSecret, sign.timestamp + "GET" + path(i)));
+    EXPECT_EQ(headers.at("OK-ACCESS-PASSPHRASE"), kPassphrase);
+    ++answered;
+  };
+
+  // Sent in one go, with nothing read for a while: the replies, about 1 MB, wait
+  // in both socket buffers and the rest are written as room appears.
+  constexpr int kPipelined = 3000;
+  std::string pipelined;
+  for (int i = 0; i < kPipelined; ++i) pipelined += sign_request(i);
+  std::thread sender([&] { r.send(pipelined); });
+  std::this_thread::sleep_for(300ms);
+  for (int i = 0; i < kPipelined; ++i) expect_reply(i);
+  sender.join();
+
+  // Then one request a byte at a time, and one in two halves split inside its body.
+  for (char byte : sign_request(kPipelined)) {
+    r.send(std::string_view(&byte, 1));
+    std::this_thread::sleep_for(100us);
+  }
+  expect_reply(kPipelined);
+  const std::string halves = sign_request(kPipelined + 1);
+  r.send(halves.substr(0, halves.size() - 10));
+  std::this_thread::sleep_for(20ms);
+  r.send(halves.substr(halves.size() - 10));
+  expect_reply(kPipelined + 1);
+  EXPECT_EQ(answered, kPipelined + 2);
+}
+
+// A reply larger than the socket takes at once leaves in several writes, the
+// later ones as the peer reads: it arrives whole, and the next one after it.
+TEST_F(AbuseTest, RepliesLargerThanTheSocketBufferArriveWhole) {
+  std::string rules;
+  for (int i = 0; i < 1200; ++i) {
+    rules += std::string(i == 0 ? "" : ",") + "\"GET /api/v5/market/history-index-candles/" + std::to_string(100000 + i) + "\"";
+  }
+  const std::string grants = R"({"grants":[{"user":"root","allow":[)" + rules + "]}]}";
+  std::string requests = "PUT /v1/keys/main/grants HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                         std::to_string(grants.size()) + "\r\n\r\n" + grants;
+  constexpr int kReads = 40;
+  for (int i = 0; i < kReads; ++i) requests += "GET /v1/keys/main/grants HTTP/1.1\r\nHost: x\r\n\r\n";
+  Raw r = connect();
+  Replies replies(r);
+  std::thread sender([&] { r.send(requests); });
+  std::this_thread::sleep_for(300ms);  // about 2 MB of replies pile up
+  const auto set = replies.next();
+  ASSERT_EQ(set.result_int(), 200u) << set.body();
+  EXPECT_GT(set.body().size(), 50'000u);
+  for (int i = 0; i < kReads; ++i) {
+    const auto read = replies.next();
+    ASSERT_EQ(read.result_int(), 200u) << "read " << i;
+    EXPECT_TRUE(read.body() == set.body()) << "read " << i << " differs: " << read.body().size() << " bytes";
+  }
+  sender.join();
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "proto/messages.hpp"
 
+#include <boost/container/small_vector.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -11,9 +12,9 @@ namespace json = boost::json;
 
 namespace {
 
-json::value parse(std::string_view text) {
+json::value parse(std::string_view text, json::storage_ptr storage = {}) {
   boost::system::error_code ec;
-  json::value value = json::parse(text, ec);
+  json::value value = json::parse(text, ec, std::move(storage));
   if (ec) throw Error(Code::invalid_json, "request body is not valid JSON: " + ec.message());
   return value;
 }
@@ -108,7 +109,7 @@ class Fields {
 
   const json::object* object_ = nullptr;
   std::string_view what_;
-  std::vector<std::string_view> seen_;
+  boost::container::small_vector<std::string_view, 8> seen_;  // no allocation for a request's few fields
 };
 
 // JSON text written into one string whose size is fixed before the first byte:
@@ -317,7 +318,11 @@ std::string encode(const SignRequest& request) {
 }
 
 SignRequest decode_sign(std::string_view text) {
-  json::value value = parse(text);
+  // A sign request's tree fits here, so a sign costs no allocation for it; a
+  // larger one continues on the heap.
+  unsigned char buffer[2048];
+  json::monotonic_resource resource(buffer, sizeof buffer);
+  const json::value value = parse(text, &resource);
   Fields f(value, "sign");
   SignRequest request;
   request.method = f.required_string("method");

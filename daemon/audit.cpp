@@ -24,6 +24,23 @@ constexpr auto kGather = std::chrono::milliseconds(1);
 // Callers wait once this many bytes of records are queued: memory stays bounded.
 constexpr std::size_t kMaxQueuedBytes = 1 << 20;
 
+void write_all(int fd, std::string_view bytes) {
+  for (std::size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return;  // nobody to report it to; the chain shows the gap
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+// A line cut short by a crash is ended, so that the next one starts on its own
+// and verification names the cut line rather than the first one after it.
+void end_cut_line(int fd) {
+  const off_t size = ::lseek(fd, 0, SEEK_END);
+  char last = '\n';
+  if (size > 0 && ::pread(fd, &last, 1, size - 1) == 1 && last != '\n') write_all(fd, "\n");
+}
+
 // The last chained line of an existing log, so a restart continues its chain.
 std::string last_hash(int fd) {
   const off_t size = ::lseek(fd, 0, SEEK_END);
@@ -40,15 +57,6 @@ std::string last_hash(int fd) {
     end = begin;
   }
   return {};
-}
-
-void write_all(int fd, std::string_view bytes) {
-  for (std::size_t done = 0; done < bytes.size();) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return;  // nobody to report it to; the chain shows the gap
-    done += static_cast<std::size_t>(n);
-  }
 }
 
 }  // namespace
@@ -73,6 +81,7 @@ struct Audit::Writer {
   explicit Writer(const std::filesystem::path& path)
       : fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) {
     if (fd < 0) throw Error(Code::io_error, path.string() + ": cannot open audit log: " + std::strerror(errno));
+    end_cut_line(fd);
     const std::string last = last_hash(fd);
     const std::string_view start = last.empty() ? audit_chain::kGenesis : std::string_view(last);
     std::copy(start.begin(), start.end(), prev.begin());

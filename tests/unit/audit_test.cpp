@@ -141,6 +141,31 @@ TEST(Audit, ARestartContinuesTheChainOfTheLastLine) {
   EXPECT_EQ(lines[2].substr(9, 64), audit_chain::hash_of(lines[1])) << "the second run starts where the first ended";
 }
 
+// A crash can leave the last line cut short: the next start ends it, so the
+// verdict names that line, and the new lines chain on from the last whole one.
+TEST(Audit, ALineCutShortByACrashIsNamedAndTheChainGoesOn) {
+  test::TempDir dir;
+  {
+    Audit audit(dir / "audit.log");
+    audit.record(kBot, {"sign", "main", "GET", "/a", true, "user bot"});
+    audit.record(kBot, {"sign", "main", "GET", "/b", true, "user bot"});
+  }
+  const auto whole = lines_of(dir / "audit.log");
+  ASSERT_EQ(whole.size(), 2u);
+  test::write_file(dir / "audit.log", whole[0] + "\n" + whole[1].substr(0, 40));
+  {
+    Audit audit(dir / "audit.log");
+    audit.record(kBot, {"sign", "main", "GET", "/c", true, "user bot"});
+  }
+  const auto lines = lines_of(dir / "audit.log");
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[1], whole[1].substr(0, 40));
+  EXPECT_EQ(lines[2].substr(9, 64), audit_chain::hash_of(lines[0])) << "the chain goes on from the last whole line";
+  const auto verdict = verify(dir / "audit.log");
+  EXPECT_FALSE(verdict.ok);
+  EXPECT_EQ(verdict.first_bad, 2u) << verdict.reason;
+}
+
 // Looked at the moment flush() returns, before the writer thread could catch up
 // with a flush() that did not wait for it.
 TEST(Audit, FlushReturnsOnlyOnceEveryRecordSoFarIsInTheFile) {

@@ -1,5 +1,8 @@
 #include "daemon/options.hpp"
 
+#include <sched.h>
+
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <fstream>
 #include <iostream>
@@ -9,6 +12,18 @@
 
 namespace okxvault {
 namespace po = boost::program_options;
+
+namespace {
+
+// The CPUs this process may run on (taskset, systemd's CPUAffinity=), not all the
+// machine's: more I/O threads than that only take turns on the same CPUs.
+unsigned usable_cpus() {
+  cpu_set_t set;
+  if (::sched_getaffinity(0, sizeof set, &set) == 0) return static_cast<unsigned>(std::max(1, CPU_COUNT(&set)));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace
 
 std::optional<DaemonOptions> parse_options(int argc, const char* const argv[]) {
   DaemonOptions o;
@@ -35,7 +50,7 @@ std::optional<DaemonOptions> parse_options(int argc, const char* const argv[]) {
       ("audit-log", po::value(&o.audit_log), "hash-chained JSON lines audit log (default: STATE-DIR/audit.log)")
       ("admin-group", po::value(&o.admin_group), "members of this group are admins, besides root and the daemon's user")
       ("socket-group", po::value(&o.socket_group), "group owning the socket (mode 0660): the users who may connect")
-      ("threads", po::value(&threads)->default_value(0), "I/O threads (0: one per core)")
+      ("threads", po::value(&threads)->default_value(0), "I/O threads (0: one per CPU it may run on)")
       ("log-level", po::value(&o.log_level)->default_value("info"), "trace, debug, info, warn, error or off")
       ("max-skew-ms", po::value(&max_skew_ms)->default_value(30'000), "refuse client timestamps further than this from now")
       ("max-connections", po::value(&o.max_connections)->default_value(1024), "open connections at most")
@@ -83,7 +98,7 @@ std::optional<DaemonOptions> parse_options(int argc, const char* const argv[]) {
   o.master_key_given = !o.master_key_file.empty();
   if (o.master_key_file.empty()) o.master_key_file = o.state_dir / "master.key";
   if (o.audit_log.empty()) o.audit_log = o.state_dir / "audit.log";
-  o.threads = threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
+  o.threads = threads != 0 ? threads : usable_cpus();
   if (max_skew_ms <= 0) throw UsageError("--max-skew-ms must be positive");
   if (idle_ms <= 0 || request_ms <= 0) throw UsageError("timeouts must be positive");
   if (o.max_connections == 0) throw UsageError("--max-connections must be positive");

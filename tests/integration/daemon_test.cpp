@@ -1,6 +1,7 @@
 // okx-vaultd end to end: the real binary on a real Unix socket in a temp dir,
 // driven by the real client library, with what is on disk checked directly.
 
+#include <sched.h>
 #include <sodium.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <gtest/gtest.h>
 #include <map>
+#include <thread>
 
 #include "client/client.hpp"
 #include "tests/support/process.hpp"
@@ -320,6 +322,35 @@ TEST_F(DaemonTest, AStaleSocketFileIsReplaced) {
   ASSERT_TRUE(std::filesystem::exists(daemon_->socket())) << "a killed daemon leaves its socket behind";
   daemon_->start();
   EXPECT_EQ(client().status().keys, 0u);
+}
+
+// Started under taskset or CPUAffinity= with one CPU and no --threads, the
+// daemon runs one I/O thread, not one per CPU of the machine. A child inherits
+// the CPU mask of the thread that starts it.
+TEST(DaemonThreads, OnePerCpuTheDaemonMayRunOn) {
+  cpu_set_t all;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof all, &all), 0);
+  if (CPU_COUNT(&all) < 2) GTEST_SKIP() << "needs at least 2 CPUs";
+  int first = 0;
+  while (!CPU_ISSET(first, &all)) ++first;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  TempDir dir;
+  const std::string state = (dir / "state").string();
+  ASSERT_EQ(test::run({test::daemon_binary(), "--init", "--state-dir", state}).exit_code, 0);
+  ASSERT_EQ(::sched_setaffinity(0, sizeof one, &one), 0);
+  test::Process daemon({test::daemon_binary(), "--state-dir", state, "--socket", (dir / "sock").string()},
+                       dir / "daemon.log");
+  ASSERT_EQ(::sched_setaffinity(0, sizeof all, &all), 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  std::string log;
+  while ((log = test::read_file(dir / "daemon.log")).find("serving") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_NE(log.find("serving 0 keys with 1 threads"), std::string::npos) << log;
+  EXPECT_EQ(daemon.stop(SIGTERM), 0);
 }
 
 TEST_F(DaemonTest, SigtermStopsCleanlyAndRemovesTheSocket) {

@@ -149,9 +149,9 @@ std::vector<unsigned char> serialize(const Image& image, const DataKey& data_key
 // Checks magic, size, checksum, version and structure, in this order;
 // Error(corrupt_store / unsupported_version).
 Image parse(std::span<const unsigned char> bytes);
-// The same checks but the checksum, for a file whose checksum and MAC are
-// verified alongside (verify_checksum, verify_mac), with the records read in place. When anything after it fails,
-// verify_checksum tells whether the file is corrupt.
+// The same checks but the checksum, with the records read in place, for a file
+// whose checksum and MAC are verified alongside (verify_checksum, verify_mac).
+// When anything after it fails, verify_checksum tells whether the file is corrupt.
 ImageView parse_unchecked(std::span<const unsigned char> bytes);
 // The slots alone, checked as parse_unchecked does up to them: enough to tell
 // how the store can be opened without reading every record. `bytes` may be the

@@ -309,9 +309,6 @@ void Vault::read_store(const Unwrap* unwrap) {
         }
       }
     };
-    // With the data key the whole file is hashed twice, once on each thread before
-    // it takes records: the MAC proves nothing was forged, and the checksum still
-    // refuses damage that spares every byte the MAC covers.
     std::exception_ptr mac_error, checksum_error;
     const auto check_mac = [&] {
       try {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -19,10 +20,14 @@
 namespace okxvault {
 namespace {
 
-// Records that arrive while a batch is written wait this long for company.
+using Steady = std::chrono::steady_clock;
+// A line waits up to this long for others to share its write()...
 constexpr auto kGather = std::chrono::milliseconds(1);
-// Callers wait once this many bytes of records are queued: memory stays bounded.
-constexpr std::size_t kMaxQueuedBytes = 1 << 20;
+// ...and, when no request comes to write it, this long for the backstop thread.
+constexpr auto kBackstop = std::chrono::milliseconds(5);
+// Past this many bytes of pending lines, the caller writes them before adding its
+// own: memory stays bounded, and a slow disk slows the callers rather than losing lines.
+constexpr std::size_t kMaxPendingBytes = 1 << 20;
 
 void write_all(int fd, std::string_view bytes) {
   for (std::size_t done = 0; done < bytes.size();) {
@@ -61,22 +66,26 @@ std::string last_hash(int fd) {
 
 }  // namespace
 
-// The queue of records and the thread that chains and appends them. A caller
-// holds the lock only to copy its record's fields into the queue, a line each
-// (JSON text holds no raw newline); the writer thread seals them in queue order,
-// so the chain's order is the queue's and no caller waits on another's hash.
+// The chain and the lines not yet in the file. A caller seals its record under
+// the lock (the chain's order is the lock's), and the lines go out a batch at a
+// time, one write() each, by whichever thread finds a batch due: an I/O thread
+// after its reply (write_due), a caller when the batch is full, flush(), or the
+// backstop thread when the daemon went quiet with lines still held. So a busy
+// daemon pays neither a system call nor a thread wake-up per sign, and no bot
+// waits for the disk. One thread writes at a time, so batches reach the file in
+// chain order.
 struct Audit::Writer {
   int fd;
   std::mutex mutex;
-  std::condition_variable wake;     // the writer: records or a stop
-  std::condition_variable room;     // callers: the queue has room
-  std::condition_variable written;  // flush(): a batch was written
-  audit_chain::Hash prev;           // the last line's hash: the writer thread's own
-  std::string queue;                // the records' fields, each ending in a newline
-  std::uint64_t queued = 0, done = 0;
-  bool idle = false, stopping = false;
-  std::size_t flushing = 0;
-  std::thread thread;
+  std::condition_variable wake;  // the backstop: lines to watch, or a stop
+  std::condition_variable idle;  // a write ended
+  audit_chain::Hash prev;        // the last line's hash
+  std::string pending;           // sealed lines, each ending in a newline
+  std::string batch;             // the lines being written; keeps its capacity
+  Steady::time_point written_at;
+  std::atomic<bool> due{false};  // a line came kGather or more after the last write
+  bool writing = false, parked = false, stopping = false;
+  std::thread backstop;
 
   explicit Writer(const std::filesystem::path& path)
       : fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) {
@@ -85,7 +94,7 @@ struct Audit::Writer {
     const std::string last = last_hash(fd);
     const std::string_view start = last.empty() ? audit_chain::kGenesis : std::string_view(last);
     std::copy(start.begin(), start.end(), prev.begin());
-    thread = std::thread([this] { run(); });
+    backstop = std::thread([this] { watch(); });
   }
 
   ~Writer() {
@@ -94,61 +103,67 @@ struct Audit::Writer {
       stopping = true;
     }
     wake.notify_one();
-    thread.join();
+    backstop.join();
     ::close(fd);
   }
 
-  void push(std::string_view fields) {
+  void append(std::string_view fields) {
+    const auto now = Steady::now();
     std::unique_lock lock(mutex);
-    room.wait(lock, [&] { return queue.size() < kMaxQueuedBytes; });
-    queue += fields;
-    queue += '\n';
-    ++queued;
-    if (idle) wake.notify_one();
+    if (pending.size() >= kMaxPendingBytes) write_batch(lock);  // the disk is behind: wait for it
+    const bool was_empty = pending.empty();
+    prev = audit_chain::seal_into(pending, fields, audit_chain::view(prev));
+    pending += '\n';
+    if (now - written_at >= kGather) due.store(true, std::memory_order_relaxed);
+    if (was_empty && parked) wake.notify_one();
   }
 
-  void run() {
-    std::string batch, lines;  // each keeps its capacity for the next batch
+  void write_due() {
+    if (!due.load(std::memory_order_relaxed)) return;
     std::unique_lock lock(mutex);
-    for (;;) {
-      idle = true;
-      wake.wait(lock, [&] { return !queue.empty() || stopping; });
-      idle = false;
-      if (queue.empty()) return;
-      batch.swap(queue);
-      const std::uint64_t in_batch = queued;
-      lock.unlock();
-      room.notify_all();
-      lines.clear();
-      seal(batch, lines);
-      write_all(fd, lines);
-      batch.clear();
-      lock.lock();
-      done = in_batch;
-      written.notify_all();
-      // Let the next records gather, unless someone waits for them.
-      wake.wait_for(lock, kGather, [&] { return stopping || flushing > 0 || queue.size() >= kMaxQueuedBytes / 2; });
-    }
+    if (writing) return;  // the lines wait for the next due batch or the backstop
+    write_batch(lock);
   }
 
-  // Chains each record of `batch` into a line of `lines`.
-  void seal(std::string_view batch, std::string& lines) {
-    for (std::size_t at = 0; at < batch.size();) {
-      const std::size_t end = batch.find('\n', at);
-      prev = audit_chain::seal_into(lines, batch.substr(at, end - at), audit_chain::view(prev));
-      lines += '\n';
-      at = end + 1;
+  // Writes every pending line once no other write is under way. Called and
+  // returns with the lock held; it is released for the write itself.
+  void write_batch(std::unique_lock<std::mutex>& lock) {
+    idle.wait(lock, [&] { return !writing; });
+    due.store(false, std::memory_order_relaxed);
+    written_at = Steady::now();
+    if (pending.empty()) return;
+    writing = true;
+    batch.swap(pending);
+    lock.unlock();
+    write_all(fd, batch);
+    batch.clear();
+    lock.lock();
+    writing = false;
+    idle.notify_all();
+  }
+
+  // The backstop: lines still pending kBackstop after the last write, when no
+  // request came to write them, are written by this thread. It sleeps while
+  // nothing is pending.
+  void watch() {
+    std::unique_lock lock(mutex);
+    while (!stopping) {
+      if (pending.empty()) {
+        parked = true;
+        wake.wait(lock, [&] { return stopping || !pending.empty(); });
+        parked = false;
+        continue;
+      }
+      wake.wait_for(lock, kBackstop, [&] { return stopping; });
+      if (Steady::now() - written_at >= kBackstop) write_batch(lock);
     }
+    write_batch(lock);
   }
 
   void flush() {
     {
       std::unique_lock lock(mutex);
-      const std::uint64_t target = queued;
-      ++flushing;
-      wake.notify_one();
-      written.wait(lock, [&] { return done >= target; });
-      --flushing;
+      write_batch(lock);
     }
     ::fdatasync(fd);
   }
@@ -166,7 +181,11 @@ void Audit::record(const Peer& peer, const AuditRecord& r) {
   thread_local std::string fields;
   fields.clear();
   append_audit_fields(fields, iso8601_ms(Clock::now()), peer, r);
-  writer_->push(fields);
+  writer_->append(fields);
+}
+
+void Audit::write_due() {
+  if (writer_) writer_->write_due();
 }
 
 void Audit::flush() {

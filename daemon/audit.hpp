@@ -1,12 +1,13 @@
 #pragma once
 // The audit log: one hash-chained JSON line (proto/audit_chain.hpp) per decision:
-// time, peer uid/gid/pid/exe, action, key, method, path, decision, rule. Records
-// are formatted by the caller and queued as bytes; one writer thread chains them
-// and appends them a batch at a time (one write for all the records that arrived
-// in the last millisecond), so the signing path never waits for the disk or the
-// hash and a busy daemon does not pay a system call and a thread wake-up per
-// sign. A full queue makes callers wait rather than drop records. Never given
-// secrets, passphrases or signatures. Thread-safe.
+// time, peer uid/gid/pid/exe, action, key, method, path, decision, rule. The
+// caller formats and seals its record; the lines are appended a batch at a time,
+// one write for those of about a millisecond, by an I/O thread once its reply is
+// out (write_due), so a busy daemon pays neither a system call nor a thread
+// wake-up per sign. Lines left when requests stop are written within a few
+// milliseconds by a backstop thread that sleeps while there are none. When the
+// disk falls behind, callers wait rather than drop records. Never given secrets,
+// passphrases or signatures. Thread-safe.
 
 #include <filesystem>
 #include <memory>
@@ -33,11 +34,14 @@ class Audit {
   // --benchmark-without-audit): a serving daemon always audits.
   struct Disabled {};
   explicit Audit(Disabled);
-  ~Audit();  // writes everything still queued
+  ~Audit();  // writes every line still pending
   Audit(const Audit&) = delete;
   Audit& operator=(const Audit&) = delete;
 
   void record(const Peer& peer, const AuditRecord& record);
+  // Writes the pending lines if they are due: for the I/O threads, after a reply.
+  // Costs one atomic load when they are not.
+  void write_due();
   // Blocks until every record so far is written and synced (tests, shutdown).
   void flush();
 

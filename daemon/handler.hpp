@@ -53,6 +53,10 @@ class Handler {
   // Admins: root, the daemon's own uid, members of the admin group.
   bool is_admin(const Peer& peer) const;
 
+  // For the server, once a reply is written: the audit lines due go out now,
+  // off the reply's path.
+  void after_reply() const { audit_.write_due(); }
+
   // The counters behind GET /v1/metrics; the server adds connections and latency.
   Metrics& metrics() const { return metrics_; }
 

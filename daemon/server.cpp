@@ -207,6 +207,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool keep_alive = response_.keep_alive();
     wipe(response_.body());  // a sign reply carries the passphrase
     if (read_at_) metrics().observe_request(Steady::now() - *read_at_);
+    server_->handler_.after_reply();
     if (ec || !keep_alive) return close();
     // Pipelined requests go through the loop, not ever deeper down this stack.
     if (!in_loop && buffer_.size() > 0) {

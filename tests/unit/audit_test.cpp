@@ -1,7 +1,7 @@
 // The audit log as the daemon writes it: lines that are exactly the JSON a tree
 // would serialize to, one unbroken chain across restarts and concurrent callers,
-// everything recorded before flush() on disk after it, and a file only its owner
-// reads.
+// everything recorded before flush() on disk after it, lines written by the
+// request path or else by the backstop, and a file only its owner reads.
 
 #include "daemon/audit.hpp"
 
@@ -181,7 +181,34 @@ TEST(Audit, FlushReturnsOnlyOnceEveryRecordSoFarIsInTheFile) {
   }
 }
 
-// Several threads record at once, more than the queue holds, each flushing now
+// The first line after a quiet spell goes out with the reply's write_due, not
+// with the backstop, which waits for the requests for some milliseconds first.
+TEST(Audit, ALineAfterAQuietSpellIsWrittenByWriteDue) {
+  test::TempDir dir;
+  Audit audit(dir / "audit.log");
+  audit.record(kBot, {"sign", "main", "GET", "/first", true, "user bot"});
+  audit.write_due();
+  EXPECT_NE(test::read_file(dir / "audit.log").find("/first"), std::string::npos);
+}
+
+// Lines that came too soon after a write to be due, with no request after them
+// to write them: the backstop writes them, with no flush() and no write_due().
+TEST(Audit, LinesLeftWhenRequestsStopAreWrittenByTheBackstop) {
+  test::TempDir dir;
+  Audit audit(dir / "audit.log");
+  audit.record(kBot, {"sign", "main", "GET", "/first", true, "user bot"});
+  audit.write_due();
+  audit.record(kBot, {"sign", "main", "GET", "/last", true, "user bot"});
+  bool written = false;
+  for (int i = 0; i < 500 && !written; ++i) {  // a liveness bound, not a time target
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    written = test::read_file(dir / "audit.log").find("/last") != std::string::npos;
+  }
+  EXPECT_TRUE(written);
+  EXPECT_TRUE(verify(dir / "audit.log").ok);
+}
+
+// Several threads record at once, more than the pending bound holds, each flushing now
 // and then: every flush finds its thread's records on disk, and in the end the
 // file is one chain holding every record, each thread's in its order.
 TEST(Audit, FlushWritesEverythingRecordedBeforeItWhileOthersRecord) {

@@ -89,7 +89,9 @@ struct Handler::Call {
 
   Response reply(http::status status, std::string body = {}) const {
     Response response{status, request.version()};
-    response.keep_alive(request.keep_alive());
+    // Usually what the version implies already: then setting it would only search the fields.
+    const bool keep_alive = request.keep_alive();
+    if (response.keep_alive() != keep_alive) response.keep_alive(keep_alive);
     if (!body.empty() || status != http::status::no_content) {
       response.set(http::field::content_type, "application/json");
       response.body() = std::move(body);

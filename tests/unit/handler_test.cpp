@@ -183,11 +183,19 @@ TEST_F(HandlerTest, WsLoginChecksItsTimestampToo) {
 }
 
 TEST_F(HandlerTest, KeepAliveFollowsTheRequest) {
-  Request request{http::verb::get, "/v1/status", 11};
-  request.keep_alive(false);
-  EXPECT_FALSE(handler_->handle(request, kRoot).keep_alive());
-  request.keep_alive(true);
-  EXPECT_TRUE(handler_->handle(request, kRoot).keep_alive());
+  // HTTP/1.1 keeps alive unless told to close; HTTP/1.0 closes unless told to keep alive.
+  for (const unsigned version : {10u, 11u}) {
+    SCOPED_TRACE(version);
+    Request request{http::verb::get, "/v1/status", version};
+    request.keep_alive(false);
+    const Response closing = handler_->handle(request, kRoot);
+    EXPECT_FALSE(closing.keep_alive());
+    EXPECT_EQ(closing[http::field::connection], version == 11 ? "close" : "");
+    request.keep_alive(true);
+    const Response kept = handler_->handle(request, kRoot);
+    EXPECT_TRUE(kept.keep_alive());
+    EXPECT_EQ(kept[http::field::connection], version == 10 ? "keep-alive" : "");
+  }
 }
 
 TEST_F(HandlerTest, LockAndSlotCallsAreForAdminsOnly) {

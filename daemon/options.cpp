@@ -13,17 +13,11 @@
 namespace okxvault {
 namespace po = boost::program_options;
 
-namespace {
-
-// The CPUs this process may run on (taskset, systemd's CPUAffinity=), not all the
-// machine's: more I/O threads than that only take turns on the same CPUs.
 unsigned usable_cpus() {
   cpu_set_t set;
   if (::sched_getaffinity(0, sizeof set, &set) == 0) return static_cast<unsigned>(std::max(1, CPU_COUNT(&set)));
   return std::max(1u, std::thread::hardware_concurrency());
 }
-
-}  // namespace
 
 std::optional<DaemonOptions> parse_options(int argc, const char* const argv[]) {
   DaemonOptions o;

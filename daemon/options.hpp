@@ -44,4 +44,9 @@ struct UsageError : std::runtime_error {
 // Returns nullopt when --help or --version was answered. Throws UsageError.
 std::optional<DaemonOptions> parse_options(int argc, const char* const argv[]);
 
+// The CPUs this process may run on (taskset, systemd's CPUAffinity=), not all the
+// machine's: more I/O threads than that only take turns on the same CPUs. The
+// default number of I/O threads.
+unsigned usable_cpus();
+
 }  // namespace okxvault

@@ -4,7 +4,9 @@
 # load generator (tests/bench/load.cpp) with the same request. Each daemon figure
 # is a ratio to the baseline measured seconds before it; every scenario is
 # repeated and the median and the spread are reported, with pass/fail against
-# the targets in README.md (Performance). Ends with the in-process
+# the targets in README.md (Performance). Beside them, for reference, the floor
+# of the daemon's stack (tests/bench/floor.cpp: the same kind of server answering
+# a fixed reply, with no handler). Ends with the in-process
 # micro-benchmarks. Installs nginx and Google Benchmark if missing; builds in
 # build-bench/. Needs nothing else: the daemon and nginx run from a temp dir.
 #
@@ -24,7 +26,7 @@ many_keys=${BENCH_MANY_KEYS:-10000}
 
 scripts/deps.sh nginx-light libbenchmark-dev
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOKXVAULT_BENCH=ON > /dev/null
-cmake --build build-bench -j "$(nproc)" --target okx-vaultd okxv-load okxv-bench-store okxv-micro > /dev/null
+cmake --build build-bench -j "$(nproc)" --target okx-vaultd okxv-load okxv-bench-store okxv-floor okxv-micro > /dev/null
 bin=$PWD/build-bench
 load=$bin/tests/bench/okxv-load
 
@@ -96,6 +98,15 @@ CONF
   "$load" --socket "$dir/sock" --wait 10000
 }
 
+# The floor of the daemon's stack: its own kind of server (tests/bench/floor.cpp)
+# answering the same fixed reply, with no handler. Not a target; it says how
+# much of the gap to the baseline is the stack's and how much the sign's work.
+start_floor() {
+  "$bin/tests/bench/okxv-floor" --socket "$work/floor.sock" --body-bytes "$1" &
+  started+=("$!")
+  "$load" --socket "$work/floor.sock" --wait 10000
+}
+
 # pin PID CPUS: every thread of the process and of its children.
 pin() {
   local pid
@@ -129,6 +140,7 @@ start_daemon noaudit 1 --benchmark-without-audit
 reply_bytes=$(curl -s --unix-socket "$work/one/sock" http://okx-vault/v1/keys/k00000/sign \
   -d '{"method":"GET","path":"/api/v5/account/balance?ccy=BTC"}' | wc -c)
 start_nginx "$reply_bytes"
+start_floor "$reply_bytes"
 echo "   sign reply body $reply_bytes bytes; baseline answers the same size"
 echo "   daemon start with 1 key ${one_start_ms} ms, with $many_keys keys ${many_start_ms} ms"
 
@@ -136,12 +148,14 @@ all_cpus=0-$(( $(nproc) - 1 ))
 for round in $(seq "$repeat"); do
   echo "== round $round of $repeat (${seconds} s per run)"
   run base_c8 "$work/nginx/sock" 8 1
+  run floor_c8 "$work/floor.sock" 8 1
   ticks=$(cpu_ticks "$one_pid")
   run vault_c8 "$work/one/sock" 8 1
   echo "{\"label\":\"vault_cpu\",\"us_per_sign\":$(( ($(cpu_ticks "$one_pid") - ticks) * 1000000 / $(getconf CLK_TCK) / last_requests ))}" >> "$results"
   run vault_noaudit_c8 "$work/noaudit/sock" 8 1
   run vault_10k_c8 "$work/many/sock" 8 "$many_keys"
   run base_c1 "$work/nginx/sock" 1 1
+  run floor_c1 "$work/floor.sock" 1 1
   run vault_c1 "$work/one/sock" 1 1
   pin "$nginx_pid" 0
   pin "$one_pid" 0
@@ -190,9 +204,9 @@ awk -v many_keys="$many_keys" -v one_start="$one_start_ms" -v many_start="$many_
                     js == "" ? "" : ",", what, value, spread_text, op, target, ok ? "true" : "false")
   }
   END {
-    split("base_c8 vault_c8 vault_noaudit_c8 vault_10k_c8 base_c1 vault_c1 base_pin_c8 vault_pin_c8", labels, " ")
+    split("base_c8 floor_c8 vault_c8 vault_noaudit_c8 vault_10k_c8 base_c1 floor_c1 vault_c1 base_pin_c8 vault_pin_c8", labels, " ")
     printf "  %-14s %10s %-18s %8s %8s %9s\n", "run", "req/s", "spread", "p50 us", "p99 us", "p99.9 us"
-    for (k = 1; k <= 8; k++) {
+    for (k = 1; k <= 10; k++) {
       l = labels[k]; metric(l, l, rps); metric(l "_p50", l, p50); metric(l "_p99", l, p99); metric(l "_p999", l, p999)
       printf "  %-14s %10.0f %-18s %8.1f %8.1f %9.1f\n", l, med[l], spread[l], med[l "_p50"], med[l "_p99"], med[l "_p999"]
       runs = runs sprintf("%s\"%s\":{\"rps\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f}", k > 1 ? "," : "", l, med[l], med[l "_p50"], med[l "_p99"], med[l "_p999"])
@@ -201,6 +215,9 @@ awk -v many_keys="$many_keys" -v one_start="$one_start_ms" -v many_start="$many_
     ratio("p99_8", "vault_c8", "base_c8", "p99"); ratio("p99_1", "vault_c1", "base_c1", "p99")
     ratio("pin", "vault_pin_c8", "base_pin_c8", "rps"); ratio("keys", "vault_10k_c8", "vault_c8", "rps")
     ratio("audit", "vault_c8", "vault_noaudit_c8", "rps")
+    ratio("f8", "floor_c8", "base_c8", "rps"); ratio("f1", "floor_c1", "base_c1", "rps")
+    ratio("fp8", "floor_c8", "base_c8", "p99"); ratio("fp1", "floor_c1", "base_c1", "p99")
+    ratio("vf8", "vault_c8", "floor_c8", "rps"); ratio("vf1", "vault_c1", "floor_c1", "rps")
     print ""
     check("signs/s ratio to baseline, 8 connections", med["r8"], spread["r8"], ">=", 1.0)
     check("signs/s ratio to baseline, 1 connection", med["r1"], spread["r1"], ">=", 1.0)
@@ -216,6 +233,8 @@ awk -v many_keys="$many_keys" -v one_start="$one_start_ms" -v many_start="$many_
     for (i = 1; i <= rounds; i++) cpu_rounds[i] = cpu[i]
     stats("cpu", cpu_rounds, rounds)
     printf "  (daemon CPU %.1f us per sign at 8 connections; in-process, without the socket: audit %.1f us of %.1f us of handler CPU per sign)\n", med["cpu"], audit_ns / 1000, handler_ns / 1000
+    printf "  (the stack'"'"'s floor, okxv-floor, to the baseline: req/s %.3f %s and p99 %.3f %s at 8 connections, req/s %.3f %s and p99 %.3f %s at 1;\n", med["f8"], spread["f8"], med["fp8"], spread["fp8"], med["f1"], spread["f1"], med["fp1"], spread["fp1"]
+    printf "   the daemon to the floor: req/s %.3f %s at 8 connections, %.3f %s at 1)\n", med["vf8"], spread["vf8"], med["vf1"], spread["vf1"]
     if (fails) { printf "\n%d target(s) missed\n", fails } else { print "\nall targets met" }
   }' "$results"
 echo "   (summary also in $summary_json, micro-benchmarks in $micro_json)"

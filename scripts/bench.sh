@@ -25,7 +25,7 @@ summary_json=${BENCH_JSON:-build-bench/bench.json}
 many_keys=${BENCH_MANY_KEYS:-10000}
 
 scripts/deps.sh nginx-light libbenchmark-dev
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOKXVAULT_BENCH=ON > /dev/null
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOKXVAULT_BENCH=ON -DOKXVAULT_WERROR=ON > /dev/null
 cmake --build build-bench -j "$(nproc)" --target okx-vaultd okxv-load okxv-bench-store okxv-floor okxv-micro > /dev/null
 bin=$PWD/build-bench
 load=$bin/tests/bench/okxv-load

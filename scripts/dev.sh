@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOKXVAULT_WERROR=ON > /dev/null
 cmake --build build -j "$(nproc)" --target okx-vaultd okx-vault
 
 state="$PWD/dev/state"

@@ -15,7 +15,7 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(http path store)
 
 echo "== build-fuzz: configure and build"
-cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 -DOKXVAULT_FUZZ=ON > /dev/null
+cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 -DOKXVAULT_FUZZ=ON -DOKXVAULT_WERROR=ON > /dev/null
 cmake --build build-fuzz -j "$(nproc)" --target "${targets[@]/#/fuzz_}"
 
 # The HTTP fuzzer's vault fsyncs on every change: keep its temp dirs in memory.

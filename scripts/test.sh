@@ -21,10 +21,10 @@ run_suite() {
   ctest --test-dir "$dir" --output-on-failure -j "$jobs"
 }
 
-run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOKXVAULT_WERROR=ON
 if [ -z "${OKXVAULT_SKIP_SANITIZE:-}" ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    run_suite build-sanitize -DCMAKE_BUILD_TYPE=Debug -DOKXVAULT_SANITIZE=ON  # -O0 compiles fastest
+    run_suite build-sanitize -DCMAKE_BUILD_TYPE=Debug -DOKXVAULT_SANITIZE=ON -DOKXVAULT_WERROR=ON  # -O0 compiles fastest
 fi
 if [ -z "${OKXVAULT_SKIP_FUZZ:-}" ]; then
   scripts/fuzz.sh

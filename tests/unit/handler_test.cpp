@@ -171,6 +171,15 @@ TEST_F(HandlerTest, SignRejectsRequestsOkxWouldNotAccept) {
   EXPECT_EQ(sign(R"(["GET"])"), "bad_request");
   EXPECT_EQ(sign(R"({"method":"GET","path":"/api/v5/account/balance","timestamp":"2020-12-08T09:08:57.715Z"})"),
             "timestamp_skew");
+  // The signed string must read one way: the body is JSON, the path in OKX's grammar.
+  EXPECT_EQ(sign(R"({"method":"POST","path":"/api/v5/asset/w","body":"ithdrawal{}"})"), "bad_request");
+  EXPECT_EQ(sign(R"({"method":"POST","path":"/api/v5/trade/order","body":"x"})"), "bad_request");
+  EXPECT_EQ(sign(R"({"method":"POST","path":"/api/v5/trade/..;/asset/withdrawal","body":"{}"})"), "policy_denied");
+  EXPECT_EQ(sign(R"({"method":"GET","path":"/api/v5/users/subaccount;/apikey"})"), "policy_denied");
+  EXPECT_EQ(sign(R"({"method":"GET","path":"/api/v5/account/balance?ccy={"})"), "policy_denied");
+  EXPECT_EQ(call(http::verb::post, "/v1/keys/main/sign", R"({"method":"POST","path":"/api/v5/trade/order","body":"[]"})")
+                .result(),
+            http::status::ok);
 }
 
 TEST_F(HandlerTest, WsLoginChecksItsTimestampToo) {

@@ -203,6 +203,7 @@ Decision decide(const std::vector<Grant>& grants, const Peer& peer, bool admin, 
     Grant unrestricted;
     unrestricted.id = static_cast<std::uint32_t>(peer.uid);
     unrestricted.name = std::to_string(peer.uid) + " (admin)";
+    unrestricted.ws = true;
     return evaluate(unrestricted, method, path, ws, now_ms);
   }
   if (!any) return deny("no grant for uid " + std::to_string(peer.uid));

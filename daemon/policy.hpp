@@ -49,7 +49,7 @@ struct Grant {
   std::optional<std::int64_t> expires_ms;  // Unix ms; absent: never
   std::vector<Rule> allow;
   std::vector<Rule> deny;
-  bool ws = true;
+  bool ws = false;  // may fetch WebSocket login frames: only if asked for
 
   bool names(const Peer& peer) const;
   std::string who() const;  // "user alice" / "group bots"

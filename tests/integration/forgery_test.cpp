@@ -219,5 +219,48 @@ TEST_F(ForgeryTest, TheAuditRecordShowsExactlyThePathThatWasSigned) {
   EXPECT_EQ(signed_paths, (std::vector<std::string>{"GET " + get_path, "POST " + post_path}));
 }
 
+// WebSocket logins: a logged-in private WebSocket can place orders, so a grant
+// gets one only if it says so.
+class WsLoginTest : public ForgeryTest {
+ protected:
+  test::Output cli(std::vector<std::string> args) {
+    args.insert(args.begin(), {test::cli_binary(), "--socket", daemon_->socket().string()});
+    return test::run(args);
+  }
+  Reply ws_login() { return as_bot("POST", "/v1/keys/main/ws-login"); }
+};
+
+TEST_F(WsLoginTest, AGrantWithAllowRulesGetsALoginOnlyWithWs) {
+  start();
+  grant(bot_grant(R"(,"allow":["GET /api/v5/account/"])"));
+  Reply reply = ws_login();
+  EXPECT_EQ(reply.status, 403) << reply.body;
+  EXPECT_EQ(reply.rule(), std::string("user ") + kBot + ": no WebSocket login");
+  EXPECT_EQ(reply.body.find("\"sign\""), std::string::npos);
+
+  ASSERT_EQ(cli({"grant", "main", "--user", kBot, "--allow", "GET /api/v5/account/"}).exit_code, 0);
+  EXPECT_EQ(ws_login().status, 403) << "okx-vault grant without --ws";
+  const test::Output shown = cli({"grants", "main"});
+  EXPECT_NE(shown.out.find("no WebSocket login"), std::string::npos) << shown.out;
+
+  ASSERT_EQ(cli({"grant", "main", "--user", kBot, "--allow", "GET /api/v5/account/", "--ws"}).exit_code, 0);
+  reply = ws_login();
+  EXPECT_EQ(reply.status, 200) << reply.body;
+  EXPECT_NE(reply.body.find("\"op\":\"login\""), std::string::npos) << reply.body;
+  EXPECT_EQ(cli({"grant", "main", "--user", kBot, "--ws", "--no-ws"}).exit_code, 2);
+}
+
+TEST_F(WsLoginTest, ANewGrantHasNoLoginUnlessAskedFor) {
+  start();
+  ASSERT_EQ(cli({"grant", "main", "--user", kBot}).exit_code, 0);
+  EXPECT_EQ(ws_login().status, 403);
+  EXPECT_EQ(sign(true, "GET", "/api/v5/account/balance", "").status, 200) << "the grant itself works";
+  ASSERT_EQ(cli({"grant", "main", "--user", kBot, "--no-ws"}).exit_code, 0);
+  EXPECT_EQ(ws_login().status, 403);
+  ASSERT_EQ(cli({"grant", "main", "--user", kBot, "--ws"}).exit_code, 0);
+  EXPECT_EQ(ws_login().status, 200);
+  EXPECT_EQ(admin().request("POST", "/v1/keys/main/ws-login").status, 200) << "an admin without a grant";
+}
+
 }  // namespace
 }  // namespace okxvault

@@ -203,6 +203,11 @@ TEST(Policy, ValidateSignRequestKeepsTheSignedStringToOneReading) {
 
 TEST(Policy, WebSocketLoginNeedsWsAndAWritableGrant) {
   Grant g = user_grant(1001);
+  EXPECT_EQ(decide(std::vector{g}, kBot, false, "GET", "/users/self/verify", true, kNow).rule,
+            "user u1001: no WebSocket login")
+      << "a grant has no WebSocket login unless it asks for one";
+  EXPECT_TRUE(decide({}, kBot, true, "GET", "/users/self/verify", true, kNow).allowed) << "an admin without a grant";
+  g.ws = true;
   EXPECT_TRUE(decide(std::vector{g}, kBot, false, "GET", "/users/self/verify", true, kNow).allowed);
   g.ws = false;
   EXPECT_EQ(decide(std::vector{g}, kBot, false, "GET", "/users/self/verify", true, kNow).rule,

@@ -173,7 +173,8 @@ std::string canonical_path(std::string_view request_path) {
 
 void validate_sign_request(std::string_view method, std::string_view request_path, std::string_view body) {
   if (method != "GET" && method != "POST") throw Error(Code::bad_request, "method must be GET or POST (upper case)");
-  const bool printable = std::all_of(request_path.begin(), request_path.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+  const bool printable =
+      std::all_of(request_path.begin(), request_path.end(), [](char c) { return c > 0x20 && c < 0x7f; });
   if (!request_path.starts_with("/api/v5/") || request_path.size() > kMaxRequestPath || !printable ||
       request_path.find('#') != std::string_view::npos) {
     throw Error(Code::bad_request,

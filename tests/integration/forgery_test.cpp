@@ -117,9 +117,10 @@ class ForgeryTest : public ::testing::Test {
 TEST_F(ForgeryTest, NoSplitOfABuiltinDeniedRequestIsSignedForAnAdmin) {
   start();
   const auto post = [](std::string_view path) { return std::pair{path, kWithdrawal}; };
-  for (const auto& [path, body] : {post("/api/v5/asset/withdrawal"), post("/api/v5/asset/transfer"),
-                                   post("/api/v5/asset/cancel-withdrawal"), post("/api/v5/users/subaccount/apikey"),
-                                   post("/api/v5/broker/nd/subaccount/apikey"), post("/api/v5/fiat/create-withdrawal")}) {
+  for (const auto& [path, body] :
+       {post("/api/v5/asset/withdrawal"), post("/api/v5/asset/transfer"), post("/api/v5/asset/cancel-withdrawal"),
+        post("/api/v5/users/subaccount/apikey"), post("/api/v5/broker/nd/subaccount/apikey"),
+        post("/api/v5/fiat/create-withdrawal")}) {
     SCOPED_TRACE(path);
     expect_every_split_refused(false, "POST", path, body);
   }

@@ -135,14 +135,15 @@ TEST_F(HandlerTest, GrantsRoundTripAndRejectUnknownPrincipals) {
 
 TEST_F(HandlerTest, AGrantHasNoWebSocketLoginUnlessItSaysSo) {
   ASSERT_EQ(call(http::verb::post, "/v1/keys", add_body("main")).result(), http::status::created);
-  ASSERT_EQ(call(http::verb::put, "/v1/keys/main/grants", R"({"grants":[{"user":"1000","allow":["GET /api/v5/account/"]}]})")
-                .result(),
-            http::status::ok);
+  ASSERT_EQ(
+      call(http::verb::put, "/v1/keys/main/grants", R"({"grants":[{"user":"1000","allow":["GET /api/v5/account/"]}]})")
+          .result(),
+      http::status::ok);
   EXPECT_EQ(json::parse(call(http::verb::get, "/v1/keys/main/grants").body()).at("grants").at(0).at("ws"), false);
   const Response refused = call(http::verb::post, "/v1/keys/main/ws-login", {}, kStranger);
   EXPECT_EQ(code(refused), "policy_denied");
-  EXPECT_TRUE(std::string(json::parse(refused.body()).at("error").at("rule").as_string()).ends_with(": no WebSocket login"))
-      << refused.body();
+  const std::string rule(json::parse(refused.body()).at("error").at("rule").as_string());
+  EXPECT_TRUE(rule.ends_with(": no WebSocket login")) << rule;
   ASSERT_EQ(call(http::verb::put, "/v1/keys/main/grants",
                  R"({"grants":[{"user":"1000","allow":["GET /api/v5/account/"],"ws":true}]})")
                 .result(),
@@ -248,9 +249,8 @@ TEST_F(HandlerTest, SignRejectsRequestsOkxWouldNotAccept) {
   EXPECT_EQ(sign(R"({"method":"POST","path":"/api/v5/trade/..;/asset/withdrawal","body":"{}"})"), "policy_denied");
   EXPECT_EQ(sign(R"({"method":"GET","path":"/api/v5/users/subaccount;/apikey"})"), "policy_denied");
   EXPECT_EQ(sign(R"({"method":"GET","path":"/api/v5/account/balance?ccy={"})"), "policy_denied");
-  EXPECT_EQ(call(http::verb::post, "/v1/keys/main/sign", R"({"method":"POST","path":"/api/v5/trade/order","body":"[]"})")
-                .result(),
-            http::status::ok);
+  const std::string batch = R"({"method":"POST","path":"/api/v5/trade/batch-orders","body":"[]"})";
+  EXPECT_EQ(call(http::verb::post, "/v1/keys/main/sign", batch).result(), http::status::ok);
 }
 
 TEST_F(HandlerTest, WsLoginChecksItsTimestampToo) {

@@ -249,7 +249,8 @@ TEST(AddKeyCodec, EncodeThenDecodeKeepsEveryField) {
 // decode_ws_login
 
 TEST(DecodeGrants, WebSocketLoginIsOffUnlessAskedFor) {
-  const auto grants = proto::decode_grants(R"({"grants":[{"user":"bot"},{"group":"bots","ws":true},{"user":"x","ws":false}]})");
+  const auto grants =
+      proto::decode_grants(R"({"grants":[{"user":"bot"},{"group":"bots","ws":true},{"user":"x","ws":false}]})");
   ASSERT_EQ(grants.size(), 3u);
   EXPECT_FALSE(grants[0].ws);
   EXPECT_TRUE(grants[1].ws);

@@ -197,6 +197,18 @@ TEST_F(HandlerTest, AnOlderGrantWithAllowRulesLosesItsDefaultWebSocketLogin) {
   EXPECT_EQ(warned.find("key 'plain'"), std::string::npos) << warned;
   EXPECT_EQ(warned.find("S3CRET"), std::string::npos);
   EXPECT_EQ(std::count(warned.begin(), warned.end(), '\n'), 1) << warned;
+
+  // The sign changed the usage counters: their write stores the grant as it is now read.
+  vault_->save_usage();
+  handler_.reset();
+  std::ostringstream again;
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(again)));
+  vault_ = Vault::open(path, master);
+  spdlog::set_default_logger(previous);
+  EXPECT_EQ(again.str(), "") << "warned once, then stored as ws: false";
+  handler_ = std::make_unique<Handler>(*vault_, *audit_, options);
+  EXPECT_EQ(code(call(http::verb::post, "/v1/keys/rules/ws-login", {}, kStranger)), "policy_denied");
 }
 
 TEST_F(HandlerTest, AddWipesTheRequestBodyThatCarriedTheSecret) {

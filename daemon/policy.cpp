@@ -16,6 +16,28 @@ constexpr std::string_view kCanonicalRule = "canonical-path";
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
+bool alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+bool hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+// What OKX V5 paths are made of: no V5 endpoint has a dot, a percent sign or a
+// parameter (;) in its path, and web stacks read each of those in their own way.
+bool segment_char(char c) { return alnum(c) || c == '-' || c == '_'; }
+
+// What OKX V5 queries and URL encoders (ccxt's urlencode, Python's quote)
+// produce: unreserved characters, the separators = and &, the , and : OKX shows
+// unencoded in lists and times, and %XX escapes. Never { or [, so no query can
+// be read as the start of a body, and no / ? # or space.
+bool query_char(char c) {
+  return alnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '=' || c == '&' || c == ',' || c == ':';
+}
+
+// Names a refused byte without echoing one that is not printable ASCII.
+std::string shown(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  if (byte > 0x20 && byte < 0x7f) return std::string("'") + c + "'";
+  return "a control, space or non-ASCII byte";
+}
+
 // Checks and lower-cases a path (no query). Empty segments are allowed only at
 // the end when `trailing_slash_ok` (rule prefixes like "/api/v5/trade/").
 std::string canonical(std::string_view path, bool trailing_slash_ok) {
@@ -23,25 +45,40 @@ std::string canonical(std::string_view path, bool trailing_slash_ok) {
   std::string out;
   out.reserve(path.size());
   std::size_t segment_start = 1;
-  for (std::size_t i = 0; i <= path.size(); ++i) {
+  for (std::size_t i = 1; i <= path.size(); ++i) {
     if (i == path.size() || path[i] == '/') {
       const std::string_view segment = path.substr(segment_start, i - segment_start);
       const bool last = i == path.size();
-      if (segment.empty() && i != 0 && !(last && trailing_slash_ok)) not_canonical("empty segment");
-      if (segment == "." || segment == "..") not_canonical("dot segment");
+      if (segment.empty() && !(last && trailing_slash_ok)) not_canonical("empty segment");
       segment_start = i + 1;
-      if (!last) out += '/';
+      out += '/';
+      out.append(segment);
       continue;
     }
     const char c = path[i];
+    if (c == '.') not_canonical("a dot; OKX V5 paths have none");
     if (c == '%') not_canonical("percent-encoding");
-    if (c == '\\') not_canonical("backslash");
-    if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f) {
-      not_canonical("control, space or non-ASCII character");
-    }
-    out += lower(c);
+    if (c == ';') not_canonical("a path parameter (;)");
+    if (!segment_char(c)) not_canonical(shown(c) + " in a segment; OKX V5 paths are made of letters, digits, - and _");
   }
+  for (char& c : out) c = lower(c);
   return out;
+}
+
+void check_query(std::string_view query) {
+  for (std::size_t i = 0; i < query.size(); ++i) {
+    const char c = query[i];
+    if (c == '%') {
+      if (i + 2 >= query.size() || !hex(query[i + 1]) || !hex(query[i + 2])) {
+        not_canonical("a % in the query not followed by two hex digits");
+      }
+      i += 2;
+      continue;
+    }
+    if (!query_char(c)) {
+      not_canonical(shown(c) + " in the query; a query is letters, digits, - _ . ~ = & , : and %XX");
+    }
+  }
 }
 
 Decision deny(std::string rule) { return {false, std::move(rule)}; }
@@ -127,12 +164,33 @@ const std::vector<Rule>& builtin_denies() {
 }
 
 std::string canonical_path(std::string_view request_path) {
-  return canonical(request_path.substr(0, request_path.find('?')), false);
+  const std::size_t question = request_path.find('?');
+  std::string path = canonical(request_path.substr(0, question), false);
+  if (!path.starts_with("/api/v5/")) not_canonical("must start with /api/v5/");
+  if (question != std::string_view::npos) check_query(request_path.substr(question + 1));
+  return path;
+}
+
+void validate_sign_request(std::string_view method, std::string_view request_path, std::string_view body) {
+  if (method != "GET" && method != "POST") throw Error(Code::bad_request, "method must be GET or POST (upper case)");
+  const bool printable =
+      std::all_of(request_path.begin(), request_path.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+  if (!request_path.starts_with("/api/v5/") || request_path.size() > kMaxRequestPath || !printable ||
+      request_path.find('#') != std::string_view::npos) {
+    throw Error(Code::bad_request,
+                "path must start with /api/v5/, be at most 4096 bytes of printable ASCII, and have no fragment");
+  }
+  if (method == "GET" && !body.empty()) throw Error(Code::bad_request, "a GET request has no body");
+  // Else the signed string could be read with the body's first bytes as the
+  // end of the path: "/api/v5/asset/w" + "ithdrawal{...}".
+  if (!body.empty() && body.front() != '{' && body.front() != '[') {
+    throw Error(Code::bad_request, "a POST body is empty or JSON: an object or an array, starting with { or [");
+  }
 }
 
 Decision decide(const std::vector<Grant>& grants, const Peer& peer, bool admin, std::string_view method,
                 std::string_view request_path, bool ws, std::int64_t now_ms) {
-  const std::string path = canonical_path(request_path);
+  const std::string path = ws ? std::string(request_path) : canonical_path(request_path);
   std::optional<Decision> first_denial;
   bool any = false;
   for (const Grant& grant : grants) {
@@ -146,6 +204,7 @@ Decision decide(const std::vector<Grant>& grants, const Peer& peer, bool admin, 
     Grant unrestricted;
     unrestricted.id = static_cast<std::uint32_t>(peer.uid);
     unrestricted.name = std::to_string(peer.uid) + " (admin)";
+    unrestricted.ws = true;
     return evaluate(unrestricted, method, path, ws, now_ms);
   }
   if (!any) return deny("no grant for uid " + std::to_string(peer.uid));

@@ -9,10 +9,16 @@
 // a matching deny rule denies; a matching built-in deny denies unless one of the
 // grant's allow rules matches the request and names that endpoint (its prefix
 // starts with the built-in one); a grant with allow rules denies what none of
-// them matches. Paths are matched in canonical form; a path that is not
-// canonical (dot or empty segments, percent-encoding, backslashes, control
-// characters) is refused outright, since OKX V5 paths never need them.
+// them matches.
+//
+// OKX signs timestamp + METHOD + path + body with no separator, so the policy
+// holds only if that string has one reading. Requests therefore follow OKX V5's
+// own grammar (validate_sign_request, canonical_path): a path of segments made
+// of [A-Za-z0-9_-], a query of what URL encoding produces, a body that is empty
+// or JSON (starts with { or [). Neither path nor query can hold { or [, so the
+// body starts at the first of them and nowhere else.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -43,7 +49,7 @@ struct Grant {
   std::optional<std::int64_t> expires_ms;  // Unix ms; absent: never
   std::vector<Rule> allow;
   std::vector<Rule> deny;
-  bool ws = true;
+  bool ws = false;  // may fetch WebSocket login frames: only if asked for
 
   bool names(const Peer& peer) const;
   std::string who() const;  // "user alice" / "group bots"
@@ -52,16 +58,30 @@ struct Grant {
 // The money-moving and key-managing endpoints of OKX V5, denied unless allowed by name.
 const std::vector<Rule>& builtin_denies();
 
-// The lower-cased path without its query; throws Error(policy_denied, rule
-// "canonical-path") for a path that is not canonical.
+// The longest request path (with its query) the daemon signs.
+inline constexpr std::size_t kMaxRequestPath = 4096;
+
+// The lower-cased path without its query. Throws Error(policy_denied, rule
+// "canonical-path") unless the path is /api/v5/ then segments of [A-Za-z0-9_-]
+// joined by single slashes (no trailing slash), and the query after the first
+// ? (if any) is made only of letters, digits, - _ . ~ = & , : and %XX escapes.
 std::string canonical_path(std::string_view request_path);
+
+// The checks before any policy, on what a sign request says: method GET or POST,
+// a path starting /api/v5/ of at most kMaxRequestPath printable ASCII bytes
+// without a fragment, no body on a GET, and a POST body that is empty or starts
+// with { or [ (OKX bodies are JSON objects or arrays). Throws Error(bad_request).
+// The path's own grammar is canonical_path's, which decide applies.
+void validate_sign_request(std::string_view method, std::string_view request_path, std::string_view body);
 
 struct Decision {
   bool allowed = false;
   std::string rule;  // the rule that decided, for the audit record and the 403
 };
 
-// The WebSocket login is the request "GET /users/self/verify" with ws = true.
+// The WebSocket login is the request "GET /users/self/verify" with ws = true;
+// its path is fixed by the daemon and not read. For any other request the path
+// is canonical_path's (its refusal propagates as an Error).
 Decision decide(const std::vector<Grant>& grants, const Peer& peer, bool admin, std::string_view method,
                 std::string_view request_path, bool ws, std::int64_t now_ms);
 

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <malloc.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
@@ -90,6 +91,15 @@ class MetadataReader {
       grant.allow = rules(g, "allow");
       grant.deny = rules(g, "deny");
       grant.ws = get<bool>(g, "ws");
+      // Grants written before WebSocket logins became opt-in said "ws": true by
+      // default; only "ws_explicit" tells a choice from that default. A login
+      // can place orders, which a grant with allow rules may not mean to permit.
+      if (grant.ws && !grant.allow.empty() && !get<bool>(g, "ws_explicit")) {
+        grant.ws = false;
+        spdlog::warn("key '{}': the grant of {} has allow rules and was stored when WebSocket logins were on by "
+                     "default; its WebSocket login is now off (grant it again with --ws to turn it on)",
+                     name_, grant.who());
+      }
       out.push_back(std::move(grant));
     }
     return out;
@@ -180,7 +190,8 @@ struct Vault::Entry {
                                         {"expires_ms", ms_or_null(g.expires_ms)},
                                         {"allow", rules_json(g.allow)},
                                         {"deny", rules_json(g.deny)},
-                                        {"ws", g.ws}});
+                                        {"ws", g.ws},
+                                        {"ws_explicit", true}});
     }
     return json::serialize(json::object{{"simulated", simulated},
                                         {"created_ms", created_ms},

@@ -464,7 +464,7 @@ std::vector<GrantInfo> decode_grants(std::string_view text) {
     grant.expires = g.optional_string("expires");
     grant.allow = g.optional_strings("allow");
     grant.deny = g.optional_strings("deny");
-    grant.ws = g.optional_bool("ws", true);
+    grant.ws = g.optional_bool("ws", false);
     g.finish();
     grants.push_back(std::move(grant));
   }

@@ -70,7 +70,7 @@ struct GrantInfo {
   std::optional<std::string> expires;  // ISO 8601 UTC with milliseconds
   std::vector<std::string> allow;      // "METHOD PATH-PREFIX"
   std::vector<std::string> deny;
-  bool ws = true;  // may fetch WebSocket login frames
+  bool ws = false;  // may fetch WebSocket login frames: off unless asked for
 };
 
 struct SignRequest {

@@ -4,7 +4,7 @@
 # or a broken invariant fails the run and leaves its input in
 # tests/fuzz/regressions/TARGET/, which the replay tests of every build run from
 # then on: commit it together with the fix.
-# Usage: scripts/fuzz.sh [TARGET...]        (default: http path store)
+# Usage: scripts/fuzz.sh [TARGET...]        (default: http path sign store)
 #        OKXVAULT_FUZZ_SECONDS=N scripts/fuzz.sh   (seconds per target, default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 seconds=${OKXVAULT_FUZZ_SECONDS:-60}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(http path store)
+[ ${#targets[@]} -gt 0 ] || targets=(http path sign store)
 
 echo "== build-fuzz: configure and build"
 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 -DOKXVAULT_FUZZ=ON -DOKXVAULT_WERROR=ON > /dev/null

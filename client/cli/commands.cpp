@@ -216,7 +216,8 @@ void grant_options(po::options_description& options) {
       "allow only requests matching 'METHOD PATH-PREFIX' (repeatable)")(
       "deny", po::value<std::vector<std::string>>()->composing(), "refuse requests matching 'METHOD PATH-PREFIX'")(
       "expires", po::value<std::string>(), "the grant ends: 30d, 12h, or an ISO 8601 time")(
-      "no-ws", po::bool_switch(), "no WebSocket login frames");
+      "ws", po::bool_switch(), "WebSocket login frames too (a logged-in private WebSocket can place orders)")(
+      "no-ws", po::bool_switch(), "no WebSocket login frames (the default)");
 }
 
 std::vector<std::string> values(const Invocation& invocation, const char* name) {
@@ -230,7 +231,8 @@ int grant(Context& context, const Invocation& invocation) {
   added.read_only = flag(invocation, "read-only");
   added.allow = values(invocation, "allow");
   added.deny = values(invocation, "deny");
-  added.ws = !flag(invocation, "no-ws");
+  if (flag(invocation, "ws") && flag(invocation, "no-ws")) throw UsageError("choose one of --ws and --no-ws");
+  added.ws = flag(invocation, "ws");
   if (const auto when = optional_value(invocation, "expires")) added.expires = expiry(*when);
   std::vector<proto::GrantInfo> grants = context.client().grants(name);
   std::erase_if(grants, [&](const proto::GrantInfo& g) { return same_principal(g, added); });
@@ -378,12 +380,13 @@ const std::vector<Command>& commands() {
       {"ws-login", "NAME [--timestamp SECONDS]", "print a WebSocket login frame (one line of JSON)",
        "The frame is ready to send as the first message on OKX's private WebSocket.", 1, 1, ws_login_options,
        ws_login},
-      {"grant", "NAME (--user U | --group G) [--read-only] [--allow RULE]... [--deny RULE]... [--expires WHEN] [--no-ws]",
+      {"grant", "NAME (--user U | --group G) [--read-only] [--allow RULE]... [--deny RULE]... [--expires WHEN] [--ws]",
        "let a user or group sign with a key (replaces that principal's grant)",
        "RULE is 'METHOD PATH-PREFIX', METHOD one of GET, POST, *: --allow \"POST /api/v5/trade/\".\n"
        "Withdrawals, transfers and sub-account key management stay refused unless an\n"
        "--allow names them (see PROTOCOL.md, \"Grants and policy\"). WHEN is 30d, 12h,\n"
-       "45m, 90s or an ISO 8601 time.",
+       "45m, 90s or an ISO 8601 time. WebSocket login frames (okx-vault ws-login) only\n"
+       "with --ws: a logged-in private WebSocket can place orders whatever the rules say.",
        1, 1, grant_options, grant},
       {"ungrant", "NAME (--user U | --group G)", "remove a user's or group's grant on a key",
        "Exit code 5 if the key has no grant for that user or group.", 1, 1, principal_options, ungrant},

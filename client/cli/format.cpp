@@ -82,7 +82,8 @@ std::string grant_table(const std::vector<proto::GrantInfo>& grants) {
     out += (g.kind == proto::GrantInfo::Kind::user ? "user " : "group ") + g.name;
     if (g.id) out += " (" + std::to_string(*g.id) + ")";
     out += g.read_only ? ": read-only" : ": read-write";
-    out += g.ws && !g.read_only ? ", WebSocket login" : ", no WebSocket login";
+    // A read-only grant never gets a login, whatever its ws says (PROTOCOL.md).
+    out += !g.ws ? ", no WebSocket login" : g.read_only ? ", no WebSocket login (read-only)" : ", WebSocket login";
     if (g.expires) out += ", expires " + *g.expires;
     for (const auto& rule : g.allow) out += ", allow " + rule;
     for (const auto& rule : g.deny) out += ", deny " + rule;

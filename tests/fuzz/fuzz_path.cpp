@@ -1,11 +1,12 @@
 // The path normalizer and the policy decisions built on it. The input is a
 // request path as a bot would send it to be signed.
 //
-// Invariants: canonical_path accepts exactly the paths a plain reading of
-// policy.hpp accepts (no empty or dot segment, no %, \, space, control or
-// non-ASCII byte); its result is the lower-cased path without the query, and
-// canonical again on itself; and no accepted spelling of a path reaches a
-// built-in denied endpoint through a grant that does not allow it by name.
+// Invariants: canonical_path accepts exactly the paths of OKX V5's grammar as
+// okx_reading.hpp writes it (/api/v5/, segments of [A-Za-z0-9_-], a query of
+// URL-encoding characters); its result is the lower-cased path without the
+// query, canonical again on itself, and what a web stack would read the path
+// as; and no accepted spelling of a path reaches a built-in denied endpoint
+// through a grant that does not allow it by name.
 
 #include <cstdint>
 #include <optional>
@@ -14,37 +15,11 @@
 
 #include "daemon/policy.hpp"
 #include "proto/error.hpp"
+#include "tests/fuzz/okx_reading.hpp"
 #include "tests/fuzz/require.hpp"
 
 namespace okxvault::fuzz {
 namespace {
-
-// The contract of policy.hpp, written independently of policy.cpp.
-bool is_canonical(std::string_view path, bool trailing_slash_ok) {
-  if (path.empty() || path.front() != '/') return false;
-  std::string_view rest = path.substr(1);
-  while (true) {
-    const std::size_t slash = rest.find('/');
-    const std::string_view segment = rest.substr(0, slash);
-    const bool last = slash == std::string_view::npos;
-    if (segment.empty() && !(last && trailing_slash_ok)) return false;
-    if (segment == "." || segment == "..") return false;
-    for (const char c : segment) {
-      const auto byte = static_cast<unsigned char>(c);
-      if (byte <= 0x20 || byte >= 0x7f || c == '%' || c == '\\') return false;
-    }
-    if (last) return true;
-    rest = rest.substr(slash + 1);
-  }
-}
-
-std::string ascii_lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 // Returns the canonical form, or nothing for a refused path; anything but a
 // canonical-path refusal is a bug.
@@ -55,13 +30,6 @@ std::optional<std::string> try_canonical(std::string_view path) {
     require(e.code() == Code::policy_denied && e.rule() == "canonical-path", "refusal is policy_denied canonical-path");
     return std::nullopt;
   }
-}
-
-bool builtin_denied(std::string_view canonical) {
-  for (const Rule& rule : builtin_denies()) {
-    if (canonical.starts_with(rule.prefix)) return true;
-  }
-  return false;
 }
 
 // decide refuses a non-canonical path by throwing, as canonical_path does.
@@ -76,7 +44,7 @@ Decision try_decide(const std::vector<Grant>& grants, const Peer& peer, bool adm
 }
 
 void check_rule(std::string_view prefix) {
-  const bool expect = is_canonical(prefix, true) && ascii_lower(prefix).starts_with("/api/v5/");
+  const bool expect = okx_path_ok(prefix, true) && ascii_lower(prefix).starts_with("/api/v5/");
   try {
     const Rule rule = Rule::parse("* " + std::string(prefix));
     require(expect, "Rule::parse accepts only canonical /api/v5/ prefixes");
@@ -98,11 +66,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view without_query = path.substr(0, path.find('?'));
 
   const std::optional<std::string> canonical = try_canonical(path);
-  require(canonical.has_value() == is_canonical(without_query, false), "accepts exactly the canonical paths");
+  require(canonical.has_value() == okx_request_path_ok(path), "accepts exactly OKX V5's request paths");
   if (canonical) {
     require(*canonical == ascii_lower(without_query), "canonical form is the lower-cased path without its query");
     require(try_canonical(*canonical) == canonical, "canonical_path is idempotent");
-    require(try_canonical(*canonical + "?" + std::string(path)) == canonical, "the query never changes the path");
+    require(try_canonical(*canonical + "?instId=BTC-USDT") == canonical, "a query never changes the path");
+    require(web_stack_reading(path) == *canonical, "a web stack reads an accepted path as the policy does");
   }
   check_rule(without_query);
 

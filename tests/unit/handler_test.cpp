@@ -5,7 +5,13 @@
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <sstream>
+
+#include "daemon/store.hpp"
 #include "daemon/store_file.hpp"
 #include "tests/support/process.hpp"
 
@@ -127,6 +133,84 @@ TEST_F(HandlerTest, GrantsRoundTripAndRejectUnknownPrincipals) {
       << "a refused change leaves the grants as they were";
 }
 
+TEST_F(HandlerTest, AGrantHasNoWebSocketLoginUnlessItSaysSo) {
+  ASSERT_EQ(call(http::verb::post, "/v1/keys", add_body("main")).result(), http::status::created);
+  ASSERT_EQ(
+      call(http::verb::put, "/v1/keys/main/grants", R"({"grants":[{"user":"1000","allow":["GET /api/v5/account/"]}]})")
+          .result(),
+      http::status::ok);
+  EXPECT_EQ(json::parse(call(http::verb::get, "/v1/keys/main/grants").body()).at("grants").at(0).at("ws"), false);
+  const Response refused = call(http::verb::post, "/v1/keys/main/ws-login", {}, kStranger);
+  EXPECT_EQ(code(refused), "policy_denied");
+  const std::string rule(json::parse(refused.body()).at("error").at("rule").as_string());
+  EXPECT_TRUE(rule.ends_with(": no WebSocket login")) << rule;
+  ASSERT_EQ(call(http::verb::put, "/v1/keys/main/grants",
+                 R"({"grants":[{"user":"1000","allow":["GET /api/v5/account/"],"ws":true}]})")
+                .result(),
+            http::status::ok);
+  EXPECT_EQ(call(http::verb::post, "/v1/keys/main/ws-login", {}, kStranger).result(), http::status::ok);
+}
+
+// A store written before WebSocket logins became opt-in: its grants said
+// "ws": true by default, which for a grant with allow rules is read as off.
+TEST_F(HandlerTest, AnOlderGrantWithAllowRulesLosesItsDefaultWebSocketLogin) {
+  const auto grant = [](std::string_view allow) {
+    return R"({"kind":"user","id":1000,"name":"bot","read_only":false,"expires_ms":null,"allow":[)" +
+           std::string(allow) + R"(],"deny":[],"ws":true})";
+  };
+  const auto metadata = [](const std::string& grants) {
+    return R"({"simulated":false,"created_ms":1764000000000,"expires_ms":null,"last_used_ms":0,"sign_count":0,)"
+           R"("grants":[)" + grants + "]}";
+  };
+  const SecretBytes master = SecretBytes::random(32);
+  const store::DataKey data_key = store::DataKey::generate();
+  store::Image image;
+  image.slots.push_back(store::wrap_with_key_file(data_key, master));
+  for (const auto& [name, grants] : {std::pair{"rules", grant(R"("GET /api/v5/account/")")},
+                                     std::pair{"plain", grant("")}}) {
+    image.records.push_back(store::seal_record(data_key, name, "ak-0123456789abcdef", metadata(grants),
+                                               SecretBytes::copy_of(std::string_view("S3CRET-VALUE-XYZ")),
+                                               SecretBytes::copy_of(std::string_view("Pass#Phrase-1"))));
+  }
+  const auto path = dir_ / "old.store";
+  write_file_atomically(path, store::serialize(image, data_key));
+
+  std::ostringstream log;
+  const auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  vault_ = Vault::open(path, master);
+  spdlog::set_default_logger(previous);
+  HandlerOptions options{std::chrono::seconds(30), kDaemonUid, {}};
+  handler_ = std::make_unique<Handler>(*vault_, *audit_, options);
+
+  EXPECT_EQ(code(call(http::verb::post, "/v1/keys/rules/ws-login", {}, kStranger)), "policy_denied");
+  EXPECT_EQ(json::parse(call(http::verb::get, "/v1/keys/rules/grants").body()).at("grants").at(0).at("ws"), false);
+  EXPECT_EQ(call(http::verb::post, "/v1/keys/plain/ws-login", {}, kStranger).result(), http::status::ok)
+      << "a grant without allow rules keeps what it had";
+  EXPECT_EQ(call(http::verb::post, "/v1/keys/rules/sign", R"({"method":"GET","path":"/api/v5/account/balance"})",
+                 kStranger)
+                .result(),
+            http::status::ok);
+  const std::string warned = log.str();
+  EXPECT_NE(warned.find("key 'rules': the grant of user bot has allow rules"), std::string::npos) << warned;
+  EXPECT_EQ(warned.find("key 'plain'"), std::string::npos) << warned;
+  EXPECT_EQ(warned.find("S3CRET"), std::string::npos);
+  EXPECT_EQ(std::count(warned.begin(), warned.end(), '\n'), 1) << warned;
+
+  // The sign changed the usage counters: their write stores the grant as it is now read.
+  vault_->save_usage();
+  handler_.reset();
+  std::ostringstream again;
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(again)));
+  vault_ = Vault::open(path, master);
+  spdlog::set_default_logger(previous);
+  EXPECT_EQ(again.str(), "") << "warned once, then stored as ws: false";
+  handler_ = std::make_unique<Handler>(*vault_, *audit_, options);
+  EXPECT_EQ(code(call(http::verb::post, "/v1/keys/rules/ws-login", {}, kStranger)), "policy_denied");
+}
+
 TEST_F(HandlerTest, AddWipesTheRequestBodyThatCarriedTheSecret) {
   Request request{http::verb::post, "/v1/keys", 11};
   request.body() = add_body("main");
@@ -171,6 +255,14 @@ TEST_F(HandlerTest, SignRejectsRequestsOkxWouldNotAccept) {
   EXPECT_EQ(sign(R"(["GET"])"), "bad_request");
   EXPECT_EQ(sign(R"({"method":"GET","path":"/api/v5/account/balance","timestamp":"2020-12-08T09:08:57.715Z"})"),
             "timestamp_skew");
+  // The signed string must read one way: the body is JSON, the path in OKX's grammar.
+  EXPECT_EQ(sign(R"({"method":"POST","path":"/api/v5/asset/w","body":"ithdrawal{}"})"), "bad_request");
+  EXPECT_EQ(sign(R"({"method":"POST","path":"/api/v5/trade/order","body":"x"})"), "bad_request");
+  EXPECT_EQ(sign(R"({"method":"POST","path":"/api/v5/trade/..;/asset/withdrawal","body":"{}"})"), "policy_denied");
+  EXPECT_EQ(sign(R"({"method":"GET","path":"/api/v5/users/subaccount;/apikey"})"), "policy_denied");
+  EXPECT_EQ(sign(R"({"method":"GET","path":"/api/v5/account/balance?ccy={"})"), "policy_denied");
+  const std::string batch = R"({"method":"POST","path":"/api/v5/trade/batch-orders","body":"[]"})";
+  EXPECT_EQ(call(http::verb::post, "/v1/keys/main/sign", batch).result(), http::status::ok);
 }
 
 TEST_F(HandlerTest, WsLoginChecksItsTimestampToo) {

@@ -248,6 +248,17 @@ TEST(AddKeyCodec, EncodeThenDecodeKeepsEveryField) {
 // ---------------------------------------------------------------------------
 // decode_ws_login
 
+TEST(DecodeGrants, WebSocketLoginIsOffUnlessAskedFor) {
+  const auto grants =
+      proto::decode_grants(R"({"grants":[{"user":"bot"},{"group":"bots","ws":true},{"user":"x","ws":false}]})");
+  ASSERT_EQ(grants.size(), 3u);
+  EXPECT_FALSE(grants[0].ws);
+  EXPECT_TRUE(grants[1].ws);
+  EXPECT_FALSE(grants[2].ws);
+  EXPECT_FALSE(proto::GrantInfo{}.ws);
+  EXPECT_THROW(proto::decode_grants(R"({"grants":[{"user":"bot","ws":"yes"}]})"), Error);
+}
+
 TEST(DecodeWsLogin, NoBodyOrAnEmptyObjectMeansNoTimestamp) {
   EXPECT_FALSE(proto::decode_ws_login("").timestamp.has_value());
   EXPECT_FALSE(proto::decode_ws_login("{}").timestamp.has_value());

@@ -105,7 +105,9 @@ TEST(Policy, PathTricksDoNotSneakPastADeny) {
   Grant g = user_grant(1001);
   for (const char* path : {"/api/v5/asset/./withdrawal", "//api/v5/asset/withdrawal", "/api/v5//asset/withdrawal",
                            "/api/v5/asset/%77ithdrawal", "/api/v5/asset/withdrawal%2F", "/api/v5/trade/../asset/withdrawal",
-                           "/api/v5/asset\\withdrawal", "/api/v5/asset/withdrawal/.", "/api/v5/asset/ withdrawal"}) {
+                           "/api/v5/asset\\withdrawal", "/api/v5/asset/withdrawal/.", "/api/v5/asset/ withdrawal",
+                           "/api/v5/asset/withdrawal?x=/..", "/api/v5/trade/..;/asset/withdrawal",
+                           "/api/v5/asset/withdrawal;", "/api/v5/trade/.../asset/withdrawal"}) {
     try {
       const Decision d = decide_for({g}, kBot, "POST", path);
       EXPECT_FALSE(d.allowed) << path;
@@ -114,7 +116,7 @@ TEST(Policy, PathTricksDoNotSneakPastADeny) {
       EXPECT_EQ(e.rule(), "canonical-path") << path;
     }
   }
-  for (const char* path : {"/API/V5/ASSET/WITHDRAWAL", "/api/v5/Asset/Withdrawal", "/api/v5/asset/withdrawal?x=/.."}) {
+  for (const char* path : {"/API/V5/ASSET/WITHDRAWAL", "/api/v5/Asset/Withdrawal", "/api/v5/asset/withdrawal?x=.."}) {
     const Decision d = decide_for({g}, kBot, "POST", path);
     EXPECT_FALSE(d.allowed) << path;
     EXPECT_EQ(d.rule, "builtin deny * /api/v5/asset/withdrawal") << path;
@@ -124,12 +126,86 @@ TEST(Policy, PathTricksDoNotSneakPastADeny) {
 TEST(Policy, CanonicalPathDropsTheQueryAndLowercases) {
   EXPECT_EQ(canonical_path("/api/v5/account/balance?ccy=BTC%2CETH"), "/api/v5/account/balance");
   EXPECT_EQ(canonical_path("/api/v5/Account/Balance"), "/api/v5/account/balance");
+  EXPECT_EQ(canonical_path("/api/v5/tradingBot/signal/amendTPSL"), "/api/v5/tradingbot/signal/amendtpsl");
+  EXPECT_EQ(canonical_path("/api/v5/account/simulated_margin"), "/api/v5/account/simulated_margin");
+  EXPECT_EQ(canonical_path("/api/v5/market/platform-24-volume"), "/api/v5/market/platform-24-volume");
   EXPECT_THROW(canonical_path("/api/v5/account/"), Error);
   EXPECT_THROW(canonical_path("api/v5/account"), Error);
+  EXPECT_THROW(canonical_path("/users/self/verify"), Error) << "REST paths are under /api/v5/";
+  EXPECT_THROW(canonical_path("/api/v5/"), Error);
+}
+
+// The refusal every spelling outside OKX V5's grammar gets.
+void expect_not_canonical(std::string_view path) {
+  try {
+    const std::string canonical = canonical_path(path);
+    ADD_FAILURE() << path << " was accepted as " << canonical;
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::policy_denied) << path;
+    EXPECT_EQ(e.rule(), "canonical-path") << path;
+  }
+}
+
+TEST(Policy, PathsAreMadeOnlyOfLettersDigitsDashAndUnderscore) {
+  // Path parameters and dot tricks that web stacks (Tomcat, Spring, proxies) route past.
+  for (const char* path : {"/api/v5/trade/..;/asset/withdrawal", "/api/v5/users/subaccount;/apikey",
+                           "/api/v5/trade/.;/order", "/api/v5/trade/;x=1/order", "/api/v5/asset/withdrawal;",
+                           "/api/v5/trade/.../asset/withdrawal", "/api/v5/trade/...", "/api/v5/trade/.",
+                           "/api/v5/trade/..", "/api/v5/trade/order.json", "/api/v5/asset/.withdrawal",
+                           "/api/v5/trade/order%3B", "/api/v5/trade\\order", "/api/v5/trade/{order}",
+                           "/api/v5/trade/[0]", "/api/v5/trade/order!", "/api/v5/trade/order*",
+                           "/api/v5/trade/@order", "/api/v5/trade/order+", "/api/v5/trade/~order",
+                           "/api/v5/trade/order,", "/api/v5/trade/or:der", "/api/v5/trade/or'der",
+                           "/api/v5/trade//order", "/api/v5/trade/order/"}) {
+    expect_not_canonical(path);
+  }
+}
+
+TEST(Policy, QueriesAreWhatUrlEncodingProduces) {
+  for (const char* path : {"/api/v5/account/balance?", "/api/v5/account/balance?ccy=BTC,ETH",
+                           "/api/v5/account/balance?ccy=BTC%2CETH",
+                           "/api/v5/market/history-candles?instId=BTC-USDT&after=1700000000000&bar=1m",
+                           "/api/v5/trade/fills?begin=2024-01-01T00:00:00.000Z&x=a_b.c~d",
+                           "/api/v5/account/balance?ccy=%7b%7D"}) {
+    EXPECT_NO_THROW(canonical_path(path)) << path;
+  }
+  for (const char* query : {"ccy={", "ccy=[0]", "ccy=BTC?x", "x=/..", "x=a b", "x=%", "x=%4", "x=%GG", "x=a#b", "x=a;b",
+                            "x=\\", "x=a+b", "x=\"1\"", "x=a\tb"}) {
+    expect_not_canonical("/api/v5/account/balance?" + std::string(query));
+  }
+}
+
+TEST(Policy, ValidateSignRequestKeepsTheSignedStringToOneReading) {
+  EXPECT_NO_THROW(validate_sign_request("GET", "/api/v5/account/balance?ccy=BTC", ""));
+  EXPECT_NO_THROW(validate_sign_request("POST", "/api/v5/trade/order", R"({"instId":"BTC-USDT"})"));
+  EXPECT_NO_THROW(validate_sign_request("POST", "/api/v5/trade/batch-orders", R"([{"instId":"BTC-USDT"}])"));
+  EXPECT_NO_THROW(validate_sign_request("POST", "/api/v5/trade/cancel-all-after", ""));
+  const auto code = [](std::string_view method, std::string_view path, std::string_view body) {
+    try {
+      validate_sign_request(method, path, body);
+      return std::string("accepted");
+    } catch (const Error& e) {
+      return std::string(code_name(e.code()));
+    }
+  };
+  // The body may not carry the end of the path: "/api/v5/asset/w" + "ithdrawal{...}".
+  EXPECT_EQ(code("POST", "/api/v5/asset/w", R"(ithdrawal{"ccy":"USDT"})"), "bad_request");
+  EXPECT_EQ(code("POST", "/api/v5/trade/x", R"(/../../asset/withdrawal{"ccy":"USDT"})"), "bad_request");
+  EXPECT_EQ(code("POST", "/api/v5/trade/order", R"( {"instId":"BTC-USDT"})"), "bad_request");
+  EXPECT_EQ(code("POST", "/api/v5/trade/order", "?x=1"), "bad_request");
+  EXPECT_EQ(code("GET", "/api/v5/account/balance", "{}"), "bad_request");
+  EXPECT_EQ(code("PUT", "/api/v5/account/balance", ""), "bad_request");
+  EXPECT_EQ(code("GET", "/api/v5/account/balance#x", ""), "bad_request");
+  EXPECT_EQ(code("GET", "/api/v5/account/" + std::string(kMaxRequestPath, 'a'), ""), "bad_request");
 }
 
 TEST(Policy, WebSocketLoginNeedsWsAndAWritableGrant) {
   Grant g = user_grant(1001);
+  EXPECT_EQ(decide(std::vector{g}, kBot, false, "GET", "/users/self/verify", true, kNow).rule,
+            "user u1001: no WebSocket login")
+      << "a grant has no WebSocket login unless it asks for one";
+  EXPECT_TRUE(decide({}, kBot, true, "GET", "/users/self/verify", true, kNow).allowed) << "an admin without a grant";
+  g.ws = true;
   EXPECT_TRUE(decide(std::vector{g}, kBot, false, "GET", "/users/self/verify", true, kNow).allowed);
   g.ws = false;
   EXPECT_EQ(decide(std::vector{g}, kBot, false, "GET", "/users/self/verify", true, kNow).rule,
@@ -148,8 +224,11 @@ TEST(Policy, AnyMatchingGrantMayAllow) {
 TEST(Policy, RulesAreParsedStrictly) {
   EXPECT_EQ(Rule::parse("POST /api/v5/trade/").text(), "POST /api/v5/trade/");
   EXPECT_EQ(Rule::parse("* /API/V5/Trade/").text(), "* /api/v5/trade/");
+  EXPECT_EQ(Rule::parse("GET /api/v5/tradingBot/grid").text(), "GET /api/v5/tradingbot/grid");
   for (const char* bad : {"", "POST", "PUT /api/v5/", "post /api/v5/", "POST /etc/", "POST /api/v5/./x",
-                          "POST /api/v5/%41", "POST  /api/v5/"}) {
+                          "POST /api/v5/%41", "POST  /api/v5/", "POST /api/v5/trade;/", "POST /api/v5/trade/..;/",
+                          "POST /api/v5/trade/order.json", "POST /api/v5/trade/{", "POST /api/v5/trade//",
+                          "POST /api/v5/trade?x=1", "POST /api/v5/trade/[", "POST /api/v5"}) {
     EXPECT_THROW(Rule::parse(bad), Error) << bad;
   }
 }

@@ -20,11 +20,14 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using local = asio::local::stream_protocol;
 using Steady = std::chrono::steady_clock;
-// Bound to its loop's executor: no strand, no type-erased executor.
-using Socket = local::socket::rebind_executor<asio::io_context::executor_type>::other;
+using Socket = Server::Socket;
 using Timer = asio::basic_waitable_timer<Steady, asio::wait_traits<Steady>, asio::io_context::executor_type>;
 
 constexpr std::size_t kReadSize = 4096;
+// What a connection's read buffer may hold: the unparsed rest of a header, at
+// most the header limit, and one read more. Only a bug could reach it; the
+// connection then fails alone (std::length_error) instead of growing.
+constexpr std::size_t kMaxBuffered = proto::kMaxHeaderBytes + 2 * kReadSize;
 
 // One event loop's connections and the timer that checks their deadlines. Only
 // that loop's thread touches it.
@@ -55,21 +58,25 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void start() {
     asio::post(socket_.get_executor(), [self = shared_from_this()] {
-      self->shard_.sessions.insert(self.get());
-      self->stopping_ = self->shard_.stopping;
-      self->peer_ = identify_peer(self->socket_.native_handle());
-      self->wait_for_request();
+      self->step([&] {
+        self->shard_.sessions.insert(self.get());
+        self->stopping_ = self->shard_.stopping;
+        self->peer_ = identify_peer(self->socket_.native_handle());
+        self->wait_for_request();
+      });
     });
   }
 
   // Answers 503 and closes: the server is at its connection limit.
   void reject() {
     asio::post(socket_.get_executor(), [self = shared_from_this()] {
-      self->shard_.sessions.insert(self.get());
-      self->metrics().count_error(Code::too_many_connections);
-      self->response_ = Handler::error_response(
-          Error(Code::too_many_connections, "the daemon is at its connection limit; try again later"), 11, false);
-      self->write();
+      self->step([&] {
+        self->shard_.sessions.insert(self.get());
+        self->metrics().count_error(Code::too_many_connections);
+        self->response_ = Handler::error_response(
+            Error(Code::too_many_connections, "the daemon is at its connection limit; try again later"), 11, false);
+        self->write();
+      });
     });
   }
 
@@ -87,14 +94,41 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Without a shutdown first: a peer blocked writing to us then learns of the
   // reset from that write, and its reads still end in a plain end of stream.
-  void abort() {
+  void abort() noexcept {
     deadline_ = Steady::time_point::max();
     beast::error_code ignored;
     socket_.close(ignored);
-    if (hold_timer_) hold_timer_->cancel();
+    if (hold_timer_) {
+      try {
+        hold_timer_->cancel();
+      } catch (const std::exception&) {  // its wait then ends on its own, with the socket closed
+      }
+    }
   }
 
  private:
+  // Runs one step of the connection (a read, write or timer completing): an
+  // exception, std::bad_alloc included, closes this connection and no other.
+  template <typename Step>
+  void step(Step&& run) noexcept {
+    try {
+      run();
+    } catch (const std::exception& e) {
+      failed(e.what());
+    } catch (...) {
+      failed("unknown exception");
+    }
+  }
+
+  void failed(const char* what) noexcept {
+    abort();
+    metrics().count_error(Code::internal);
+    try {
+      spdlog::error("closing a connection of uid {}: {}", peer_.uid, what);
+    } catch (...) {  // spdlog reports its own failures; nothing more to do here
+    }
+  }
+
   // Between requests the connection may idle for idle_timeout; once the first
   // byte of a request arrives, the whole request must follow within request_timeout.
   void wait_for_request() {
@@ -118,16 +152,19 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_more() {
     socket_.async_read_some(buffer_.prepare(kReadSize),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                              self->buffer_.commit(n);
-                              if (ec) return self->on_read_error(ec);
-                              if (self->idle_) return self->start_request();
-                              self->parse();
+                              self->step([&] {
+                                self->buffer_.commit(n);
+                                if (ec) return self->on_read_error(ec);
+                                if (self->idle_) return self->start_request();
+                                self->parse();
+                              });
                             });
   }
 
   // Feeds what was read to the parser until the request is complete. The header
   // limit counts every byte before the body, however many reads brought them
-  // (Beast's own limit applies to the bytes of one read).
+  // (Beast's own limit applies to the bytes of one read). The parser stops after
+  // the header: a request with Transfer-Encoding is refused before any of its body.
   void parse() {
     while (!parser_->is_done()) {
       if (buffer_.size() == 0) return read_more();
@@ -142,6 +179,11 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       if (ec == http::error::need_more) return read_more();
       if (ec) return on_parse_error(ec);
+      // A chunked body's framing (chunk sizes, extensions, trailers) has no
+      // length to bound, and the protocol needs none of it.
+      if (in_header && parser_->get().count(http::field::transfer_encoding) != 0) {
+        return fail(Code::bad_request, "Transfer-Encoding is not supported: send the body with Content-Length");
+      }
     }
     handle();
   }
@@ -172,8 +214,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!hold_timer_) hold_timer_.emplace(socket_.get_executor());
     hold_timer_->expires_after(hold);
     hold_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec) return self->close();
-      self->write();
+      self->step([&] {
+        if (ec) return self->close();
+        self->write();
+      });
     });
   }
 
@@ -187,7 +231,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // A reply usually fits the socket buffer: written at once, head and body in one
-  // system call, it costs no trip through the event loop. Only what does not fit waits.
+  // system call, it costs no trip through the event loop. Only what does not fit
+  // waits, and nothing more is read meanwhile: a connection holds one reply.
   void write() {
     deadline_ = Steady::now() + server_->limits_.request_timeout;
     if (response_.chunked()) response_.prepare_payload();  // the body goes out as is: frame it by its length
@@ -199,7 +244,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::size_t done = ec ? 0 : sent;
     const std::array rest{head + done, body + (done - std::min(done, head.size()))};
     asio::async_write(socket_, rest, [self = shared_from_this()](beast::error_code failed, std::size_t) {
-      self->written(failed, true);
+      self->step([&] { self->written(failed, true); });
     });
   }
 
@@ -211,7 +256,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec || !keep_alive) return close();
     // Pipelined requests go through the loop, not ever deeper down this stack.
     if (!in_loop && buffer_.size() > 0) {
-      return asio::post(socket_.get_executor(), [self = shared_from_this()] { self->wait_for_request(); });
+      return asio::post(socket_.get_executor(),
+                        [self = shared_from_this()] { self->step([&] { self->wait_for_request(); }); });
     }
     wait_for_request();
   }
@@ -229,7 +275,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Server::Shard& shard_;
   Socket socket_;
   std::optional<Timer> hold_timer_;  // only after a wrong passphrase
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_{kMaxBuffered};
   std::optional<http::request_parser<http::string_body>> parser_;  // while a request is being read
   std::size_t header_bytes_ = 0;  // of that request, so far
   Response response_;
@@ -275,21 +321,56 @@ void Server::sweep(Shard& shard) {
 void Server::accept() {
   Shard& shard = *shards_[next_shard_++ % shards_.size()];
   acceptor_.async_accept(shard.io, [self = shared_from_this(), &shard](beast::error_code ec, Socket socket) {
+    if (ec == asio::error::operation_aborted) return;
     if (ec) {
-      if (ec == asio::error::operation_aborted) return;
       spdlog::warn("accept failed: {}", ec.message());
+      // Out of descriptors: accepting again at once would only spin.
+      if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) return self->accept_later();
     } else {
-      const bool full = self->connections() >= self->limits_.max_connections;
-      auto session = std::make_shared<Session>(self, shard, std::move(socket));
-      if (full) {
-        spdlog::warn("connection limit {} reached; refusing a connection", self->limits_.max_connections);
-        session->reject();
-      } else {
-        session->start();
+      try {
+        self->admit(shard, std::move(socket));
+      } catch (const std::exception& e) {  // that connection is closed; the next one may fare better
+        self->handler_.metrics().count_error(Code::internal);
+        spdlog::error("accepting a connection failed: {}", e.what());
       }
     }
-    if (!self->stopping_) self->accept();
+    if (self->stopping_) return;
+    try {
+      self->accept();
+    } catch (const std::exception& e) {
+      spdlog::error("accept failed: {}", e.what());
+      self->accept_later();
+    }
   });
+}
+
+void Server::accept_later() {
+  try {
+    if (!accept_retry_) accept_retry_ = std::make_unique<asio::steady_timer>(acceptor_.get_executor());
+    accept_retry_->expires_after(std::chrono::milliseconds(100));
+    accept_retry_->async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->stopping_) return;
+      try {
+        self->accept();
+      } catch (const std::exception& e) {
+        spdlog::error("accept failed: {}", e.what());
+        self->accept_later();
+      }
+    });
+  } catch (const std::exception& e) {
+    spdlog::error("cannot accept connections any more: {}", e.what());
+  }
+}
+
+void Server::admit(Shard& shard, Socket socket) {
+  const bool full = connections() >= limits_.max_connections;
+  auto session = std::make_shared<Session>(shared_from_this(), shard, std::move(socket));
+  if (full) {
+    spdlog::warn("connection limit {} reached; refusing a connection", limits_.max_connections);
+    session->reject();
+  } else {
+    session->start();
+  }
 }
 
 void Server::stop() {

@@ -5,8 +5,12 @@
 // reply, keeping the connection alive between requests.
 //
 // Limits (documented in proto/PROTOCOL.md): header and body size (431 / 413,
-// then close), an idle timeout between requests, a deadline for reading a whole
-// request once its first byte arrived, and a cap on open connections (503).
+// then close), no Transfer-Encoding (400, then close), an idle timeout between
+// requests, a deadline for reading a whole request once its first byte arrived,
+// and a cap on open connections (503). What a connection holds is bounded: one
+// request's header and body, one reply.
+// An exception in a connection's step (std::bad_alloc included) closes that
+// connection alone.
 // Connections are spread round-robin over the event loops; each loop checks its
 // connections' deadlines a few times a second (sweep_period) instead of arming a
 // timer for every read and write.
@@ -15,6 +19,7 @@
 
 #include <atomic>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -48,6 +53,9 @@ std::chrono::milliseconds sweep_period(const ServerLimits& limits);
 class Server : public std::enable_shared_from_this<Server> {
  public:
   using Acceptor = boost::asio::local::stream_protocol::acceptor;
+  // Bound to its loop's executor: no strand, no type-erased executor.
+  using Socket = boost::asio::local::stream_protocol::socket::rebind_executor<
+      boost::asio::io_context::executor_type>::other;
 
   // The acceptor belongs to loops.main().
   Server(EventLoops& loops, const Handler& handler, Acceptor acceptor, ServerLimits limits, Channel channel = {});
@@ -66,6 +74,8 @@ class Server : public std::enable_shared_from_this<Server> {
   friend class Session;
   struct Shard;
   void accept();
+  void accept_later();
+  void admit(Shard& shard, Socket socket);
   void sweep(Shard& shard);
 
   const Handler& handler_;
@@ -75,6 +85,7 @@ class Server : public std::enable_shared_from_this<Server> {
   std::vector<std::unique_ptr<Shard>> shards_;  // one per event loop
   std::size_t next_shard_ = 0;                  // main loop only
   bool stopping_ = false;                       // main loop only
+  std::unique_ptr<boost::asio::steady_timer> accept_retry_;  // main loop only
   std::atomic<std::size_t> connections_{0};
 };
 

@@ -1,7 +1,8 @@
 // The real daemon under abuse: thousands of held connections, slowloris, oversized
-// and garbage requests, a peer that never reads. It must keep answering a
-// well-behaved client, keep its memory bounded, and drop each abuser by the limit
-// or timeout proto/PROTOCOL.md documents. The bounds are generous liveness
+// and garbage requests, floods of chunked framing, a peer that never reads, an
+// exhausted address space. It must keep answering a well-behaved client, keep its
+// memory bounded, and drop each abuser by the limit or timeout proto/PROTOCOL.md
+// documents. The bounds are generous liveness
 // bounds, not speed targets; the measured numbers are printed.
 
 #include <poll.h>

@@ -22,6 +22,7 @@ class EventLoops {
   std::size_t size() const { return loops_.size(); }
 
   // Runs every loop, loop 0 on the calling thread, until all are out of work.
+  // A handler's exception is logged and its loop runs on.
   void run();
 
  private:

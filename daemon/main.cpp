@@ -246,7 +246,9 @@ int serve(const DaemonOptions& options) {
   for (Listener& listener : open_listeners(io, options)) {
     servers.push_back(std::make_shared<Server>(
         loops, handler, std::move(listener.acceptor),
-        ServerLimits{options.max_connections, options.idle_timeout, options.request_timeout}, listener.channel));
+        ServerLimits{options.max_connections, options.max_connections_per_uid, options.idle_timeout,
+                     options.request_timeout},
+        listener.channel));
     servers.back()->start();
     if (!listener.bound.empty()) bound.push_back(listener.bound);
   }

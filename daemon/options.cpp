@@ -48,6 +48,8 @@ std::optional<DaemonOptions> parse_options(int argc, const char* const argv[]) {
       ("log-level", po::value(&o.log_level)->default_value("info"), "trace, debug, info, warn, error or off")
       ("max-skew-ms", po::value(&max_skew_ms)->default_value(30'000), "refuse client timestamps further than this from now")
       ("max-connections", po::value(&o.max_connections)->default_value(1024), "open connections at most")
+      ("max-connections-per-uid", po::value(&o.max_connections_per_uid)->default_value(64),
+       "open connections of one user at most (admins are exempt)")
       ("idle-timeout-ms", po::value(&idle_ms)->default_value(60'000), "close a connection idle this long between requests")
       ("request-timeout-ms", po::value(&request_ms)->default_value(10'000), "time to receive a whole request once it started")
       ("auto-lock-after", po::value(&auto_lock_s)->default_value(0),
@@ -96,6 +98,7 @@ std::optional<DaemonOptions> parse_options(int argc, const char* const argv[]) {
   if (max_skew_ms <= 0) throw UsageError("--max-skew-ms must be positive");
   if (idle_ms <= 0 || request_ms <= 0) throw UsageError("timeouts must be positive");
   if (o.max_connections == 0) throw UsageError("--max-connections must be positive");
+  if (o.max_connections_per_uid == 0) throw UsageError("--max-connections-per-uid must be positive");
   if (o.passphrase && !o.init) throw UsageError("--passphrase goes with --init (unlock a running vault with okx-vault unlock)");
   if (auto_lock_s < 0) throw UsageError("--auto-lock-after must not be negative");
   o.auto_lock_after = std::chrono::seconds(auto_lock_s);

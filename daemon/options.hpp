@@ -30,6 +30,7 @@ struct DaemonOptions {
   std::string log_level = "info";
   std::chrono::milliseconds max_skew{30'000};
   std::size_t max_connections = 1024;
+  std::size_t max_connections_per_uid = 64;  // admins are exempt
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds request_timeout{10'000};
   std::chrono::milliseconds usage_save_interval{60'000};

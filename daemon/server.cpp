@@ -1,5 +1,6 @@
 #include "daemon/server.hpp"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,11 +21,24 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using local = asio::local::stream_protocol;
 using Steady = std::chrono::steady_clock;
-// Bound to its loop's executor: no strand, no type-erased executor.
-using Socket = local::socket::rebind_executor<asio::io_context::executor_type>::other;
+using Socket = Server::Socket;
 using Timer = asio::basic_waitable_timer<Steady, asio::wait_traits<Steady>, asio::io_context::executor_type>;
 
 constexpr std::size_t kReadSize = 4096;
+// What a connection's read buffer may hold: the unparsed rest of a header, at
+// most the header limit, and one read more. Only a bug could reach it; the
+// connection then fails alone (std::length_error) instead of growing.
+constexpr std::size_t kMaxBuffered = proto::kMaxHeaderBytes + 2 * kReadSize;
+
+namespace {
+
+uid_t peer_uid(int fd) {
+  ucred cred{};
+  socklen_t size = sizeof cred;
+  return ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &size) == 0 ? cred.uid : static_cast<uid_t>(-1);
+}
+
+}  // namespace
 
 // One event loop's connections and the timer that checks their deadlines. Only
 // that loop's thread touches it.
@@ -39,44 +53,55 @@ struct Server::Shard {
 // A connection, on one event loop. Its deadline is checked by the loop's sweep.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  // Created on the main loop; everything else happens on the shard's loop.
-  Session(std::shared_ptr<Server> server, Server::Shard& shard, Socket socket)
-      : server_(std::move(server)), shard_(shard), socket_(std::move(socket)) {
+  // Created on the main loop; everything else happens on the shard's loop,
+  // except what the main loop reads of idle_ and admin_ to pick a connection to
+  // shed, under the server's slots_mutex_.
+  Session(std::shared_ptr<Server> server, Server::Shard& shard, Socket socket, std::uint64_t serial)
+      : server_(std::move(server)), shard_(shard), socket_(std::move(socket)), serial_(serial) {
     server_->connections_.fetch_add(1, std::memory_order_relaxed);
     metrics().connection_opened();
     beast::error_code ignored;
     socket_.non_blocking(true, ignored);  // for write(): a full socket buffer must not block the loop
   }
   ~Session() {
-    shard_.sessions.erase(this);
+    if (admitted_) server_->release(*this);
+    if (in_shard_) shard_.sessions.erase(this);  // else it may end on the main loop, before it started
     metrics().connection_closed();
     server_->connections_.fetch_sub(1, std::memory_order_relaxed);
   }
 
-  void start() {
-    asio::post(socket_.get_executor(), [self = shared_from_this()] {
-      self->shard_.sessions.insert(self.get());
-      self->stopping_ = self->shard_.stopping;
-      self->peer_ = identify_peer(self->socket_.native_handle());
-      self->wait_for_request();
+  // `peer`: when the main loop already identified it, to decide on admission.
+  void start(std::optional<Peer> peer) {
+    asio::post(socket_.get_executor(), [self = shared_from_this(), peer = std::move(peer)]() mutable {
+      self->step([&] {
+        self->shard_.sessions.insert(self.get());
+        self->in_shard_ = true;
+        self->stopping_ = self->shard_.stopping;
+        self->peer_ = peer ? std::move(*peer) : identify_peer(self->socket_.native_handle());
+        self->admin_.store(self->server_->handler_.is_admin(self->peer_), std::memory_order_relaxed);
+        self->wait_for_request();
+      });
     });
   }
 
-  // Answers 503 and closes: the server is at its connection limit.
-  void reject() {
-    asio::post(socket_.get_executor(), [self = shared_from_this()] {
-      self->shard_.sessions.insert(self.get());
-      self->metrics().count_error(Code::too_many_connections);
-      self->response_ = Handler::error_response(
-          Error(Code::too_many_connections, "the daemon is at its connection limit; try again later"), 11, false);
-      self->write();
+  // Answers 503 with `error` and closes: a connection limit is reached.
+  void reject(Error error) {
+    asio::post(socket_.get_executor(), [self = shared_from_this(), error = std::move(error)] {
+      self->step([&] {
+        self->shard_.sessions.insert(self.get());
+        self->in_shard_ = true;
+        self->metrics().count_error(Code::too_many_connections);
+        self->response_ = Handler::error_response(error, 11, false);
+        self->write();
+      });
     });
   }
 
-  // From Server::stop(): an idle connection closes now, a busy one after its reply.
+  // From Server::stop(), or when shed for a newcomer: an idle connection closes
+  // now, a busy one after its reply.
   void stop() {
     stopping_ = true;
-    if (idle_) close();
+    if (idle_.load(std::memory_order_relaxed)) close();
   }
 
   // Closes the connection if its deadline has passed: the pending read or write
@@ -87,26 +112,61 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Without a shutdown first: a peer blocked writing to us then learns of the
   // reset from that write, and its reads still end in a plain end of stream.
-  void abort() {
+  void abort() noexcept {
     deadline_ = Steady::time_point::max();
     beast::error_code ignored;
     socket_.close(ignored);
-    if (hold_timer_) hold_timer_->cancel();
+    if (hold_timer_) {
+      try {
+        hold_timer_->cancel();
+      } catch (const std::exception&) {  // its wait then ends on its own, with the socket closed
+      }
+    }
   }
 
+  std::uint64_t serial() const { return serial_; }
+  // Read by the main loop, under the server's slots_mutex_.
+  bool idle() const { return idle_.load(std::memory_order_acquire); }
+  bool admin() const { return admin_.load(std::memory_order_relaxed); }
+
  private:
+  friend class Server;
+  // Runs one step of the connection (a read, write or timer completing): an
+  // exception, std::bad_alloc included, closes this connection and no other.
+  template <typename Step>
+  void step(Step&& run) noexcept {
+    try {
+      run();
+    } catch (const std::exception& e) {
+      failed(e.what());
+    } catch (...) {
+      failed("unknown exception");
+    }
+  }
+
+  void failed(const char* what) noexcept {
+    abort();
+    metrics().count_error(Code::internal);
+    try {
+      spdlog::error("closing a connection of uid {}: {}", peer_.uid, what);
+    } catch (...) {  // spdlog reports its own failures; nothing more to do here
+    }
+  }
+
+  void set_idle(bool idle) { idle_.store(idle, std::memory_order_release); }
+
   // Between requests the connection may idle for idle_timeout; once the first
   // byte of a request arrives, the whole request must follow within request_timeout.
   void wait_for_request() {
     if (stopping_) return close();
     if (buffer_.size() > 0) return start_request();  // pipelined bytes already here
-    idle_ = true;
+    set_idle(true);
     deadline_ = Steady::now() + server_->limits_.idle_timeout;
     read_more();
   }
 
   void start_request() {
-    idle_ = false;
+    set_idle(false);
     deadline_ = Steady::now() + server_->limits_.request_timeout;
     parser_.emplace();
     parser_->header_limit(proto::kMaxHeaderBytes);
@@ -118,16 +178,19 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_more() {
     socket_.async_read_some(buffer_.prepare(kReadSize),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                              self->buffer_.commit(n);
-                              if (ec) return self->on_read_error(ec);
-                              if (self->idle_) return self->start_request();
-                              self->parse();
+                              self->step([&] {
+                                self->buffer_.commit(n);
+                                if (ec) return self->on_read_error(ec);
+                                if (self->idle_.load(std::memory_order_relaxed)) return self->start_request();
+                                self->parse();
+                              });
                             });
   }
 
   // Feeds what was read to the parser until the request is complete. The header
   // limit counts every byte before the body, however many reads brought them
-  // (Beast's own limit applies to the bytes of one read).
+  // (Beast's own limit applies to the bytes of one read). The parser stops after
+  // the header: a request with Transfer-Encoding is refused before any of its body.
   void parse() {
     while (!parser_->is_done()) {
       if (buffer_.size() == 0) return read_more();
@@ -142,6 +205,11 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       if (ec == http::error::need_more) return read_more();
       if (ec) return on_parse_error(ec);
+      // A chunked body's framing (chunk sizes, extensions, trailers) has no
+      // length to bound, and the protocol needs none of it.
+      if (in_header && parser_->get().count(http::field::transfer_encoding) != 0) {
+        return fail(Code::bad_request, "Transfer-Encoding is not supported: send the body with Content-Length");
+      }
     }
     handle();
   }
@@ -172,8 +240,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!hold_timer_) hold_timer_.emplace(socket_.get_executor());
     hold_timer_->expires_after(hold);
     hold_timer_->async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec) return self->close();
-      self->write();
+      self->step([&] {
+        if (ec) return self->close();
+        self->write();
+      });
     });
   }
 
@@ -187,7 +257,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // A reply usually fits the socket buffer: written at once, head and body in one
-  // system call, it costs no trip through the event loop. Only what does not fit waits.
+  // system call, it costs no trip through the event loop. Only what does not fit
+  // waits, and nothing more is read meanwhile: a connection holds one reply.
   void write() {
     deadline_ = Steady::now() + server_->limits_.request_timeout;
     if (response_.chunked()) response_.prepare_payload();  // the body goes out as is: frame it by its length
@@ -199,7 +270,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::size_t done = ec ? 0 : sent;
     const std::array rest{head + done, body + (done - std::min(done, head.size()))};
     asio::async_write(socket_, rest, [self = shared_from_this()](beast::error_code failed, std::size_t) {
-      self->written(failed, true);
+      self->step([&] { self->written(failed, true); });
     });
   }
 
@@ -211,7 +282,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec || !keep_alive) return close();
     // Pipelined requests go through the loop, not ever deeper down this stack.
     if (!in_loop && buffer_.size() > 0) {
-      return asio::post(socket_.get_executor(), [self = shared_from_this()] { self->wait_for_request(); });
+      return asio::post(socket_.get_executor(),
+                        [self = shared_from_this()] { self->step([&] { self->wait_for_request(); }); });
     }
     wait_for_request();
   }
@@ -228,8 +300,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<Server> server_;
   Server::Shard& shard_;
   Socket socket_;
+  const std::uint64_t serial_;  // tells a session from a later one at the same address
   std::optional<Timer> hold_timer_;  // only after a wrong passphrase
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_{kMaxBuffered};
   std::optional<http::request_parser<http::string_body>> parser_;  // while a request is being read
   std::size_t header_bytes_ = 0;  // of that request, so far
   Response response_;
@@ -237,8 +310,14 @@ class Session : public std::enable_shared_from_this<Session> {
   Peer peer_;
   Steady::time_point deadline_ = Steady::time_point::max();
   std::optional<Steady::time_point> read_at_;  // of the request being answered
-  bool idle_ = false;
+  std::atomic<bool> idle_{false};
+  std::atomic<bool> admin_{false};
   bool stopping_ = false;
+  bool in_shard_ = false;  // in shard_.sessions
+  // Under the server's slots_mutex_:
+  bool admitted_ = false;  // counted in the server's slots_
+  bool shed_ = false;      // marked to close for a newcomer
+  uid_t uid_ = static_cast<uid_t>(-1);
 };
 
 std::chrono::milliseconds sweep_period(const ServerLimits& limits) {
@@ -275,21 +354,166 @@ void Server::sweep(Shard& shard) {
 void Server::accept() {
   Shard& shard = *shards_[next_shard_++ % shards_.size()];
   acceptor_.async_accept(shard.io, [self = shared_from_this(), &shard](beast::error_code ec, Socket socket) {
+    if (ec == asio::error::operation_aborted) return;
     if (ec) {
-      if (ec == asio::error::operation_aborted) return;
       spdlog::warn("accept failed: {}", ec.message());
+      // Out of descriptors: accepting again at once would only spin.
+      if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) return self->accept_later();
     } else {
-      const bool full = self->connections() >= self->limits_.max_connections;
-      auto session = std::make_shared<Session>(self, shard, std::move(socket));
-      if (full) {
-        spdlog::warn("connection limit {} reached; refusing a connection", self->limits_.max_connections);
-        session->reject();
-      } else {
-        session->start();
+      try {
+        self->admit(shard, std::move(socket));
+      } catch (const std::exception& e) {  // that connection is closed; the next one may fare better
+        self->handler_.metrics().count_error(Code::internal);
+        spdlog::error("accepting a connection failed: {}", e.what());
       }
     }
-    if (!self->stopping_) self->accept();
+    if (self->stopping_) return;
+    try {
+      self->accept();
+    } catch (const std::exception& e) {
+      spdlog::error("accept failed: {}", e.what());
+      self->accept_later();
+    }
   });
+}
+
+void Server::accept_later() {
+  try {
+    if (!accept_retry_) accept_retry_ = std::make_unique<asio::steady_timer>(acceptor_.get_executor());
+    accept_retry_->expires_after(std::chrono::milliseconds(100));
+    accept_retry_->async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->stopping_) return;
+      try {
+        self->accept();
+      } catch (const std::exception& e) {
+        spdlog::error("accept failed: {}", e.what());
+        self->accept_later();
+      }
+    });
+  } catch (const std::exception& e) {
+    spdlog::error("cannot accept connections any more: {}", e.what());
+  }
+}
+
+// Admits a connection if its uid is under the per-uid cap (admins are exempt)
+// and a slot is free, or can be freed by shedding an idle connection of the
+// non-admin uid holding most, when that uid holds at least two more than the
+// newcomer's (so that two heavy uids do not take turns shedding each other), or
+// the newcomer is an admin. Otherwise answers 503.
+void Server::admit(Shard& shard, Socket socket) {
+  const int fd = socket.native_handle();
+  const uid_t uid = peer_uid(fd);
+  auto session = std::make_shared<Session>(shared_from_this(), shard, std::move(socket), ++serial_);
+  const auto held_by = [&](uid_t who) {
+    const auto it = slots_.find(who);
+    return it == slots_.end() ? std::size_t{0} : it->second.sessions.size();
+  };
+  const auto enter = [&] {  // under the lock
+    slots_[uid].sessions.insert(session.get());
+    session->admitted_ = true;
+    session->uid_ = uid;
+    ++admitted_;
+  };
+  std::unique_lock lock(slots_mutex_);
+  if (held_by(uid) < limits_.max_connections_per_uid && admitted_ - shedding_ < limits_.max_connections) {
+    enter();
+    lock.unlock();
+    return session->start(std::nullopt);
+  }
+  // At a limit, who the peer is decides: an admin's groups take a look-up, done
+  // only now and not under the lock. Sessions only leave meanwhile.
+  lock.unlock();
+  Peer peer = identify_peer(fd);
+  const bool admin = handler_.is_admin(peer);
+  lock.lock();
+  const std::size_t held = held_by(uid);
+  if (!admin && held >= limits_.max_connections_per_uid) {
+    lock.unlock();
+    const std::string limit = std::to_string(limits_.max_connections_per_uid);
+    Error error(Code::too_many_connections, "uid " + std::to_string(uid) + " holds " + std::to_string(held) +
+                                                " connections, the most one user may hold (" + limit +
+                                                ", --max-connections-per-uid); close some or try again later");
+    refused(error);
+    return session->reject(std::move(error));
+  }
+  if (admitted_ - shedding_ < limits_.max_connections) {
+    enter();
+    lock.unlock();
+    return session->start(std::move(peer));
+  }
+  const auto mine = slots_.find(uid);
+  Session* shed = victim(mine == slots_.end() ? 0 : mine->second.sessions.size() - mine->second.shedding, admin);
+  if (shed == nullptr) {
+    lock.unlock();
+    Error error(Code::too_many_connections, "the daemon is at its connection limit (" +
+                                                std::to_string(limits_.max_connections) +
+                                                ", --max-connections); try again later");
+    refused(error);
+    return session->reject(std::move(error));
+  }
+  enter();
+  shed->shed_ = true;
+  ++slots_.at(shed->uid_).shedding;
+  ++shedding_;
+  const uid_t shed_uid = shed->uid_;
+  const std::size_t shed_held = held_by(shed_uid);
+  Shard& shed_shard = shed->shard_;
+  const std::uint64_t shed_serial = shed->serial_;
+  lock.unlock();
+  // To its loop, which alone touches it: there it is looked up by address and
+  // serial, as it may have ended meanwhile.
+  asio::post(shed_shard.io, [self = shared_from_this(), &shed_shard, shed, shed_serial] {
+    if (shed_shard.sessions.contains(shed) && shed->serial() == shed_serial) shed->stop();
+  });
+  session->start(std::move(peer));
+  spdlog::info("connection limit {} reached: shedding an idle connection of uid {} (of {}) to admit uid {}",
+               limits_.max_connections, shed_uid, shed_held, uid);
+}
+
+Session* Server::victim(std::size_t mine, bool admin) {
+  Session* chosen = nullptr;
+  std::size_t heaviest = admin ? 0 : mine + 1;  // a victim's uid must hold more than this
+  for (auto& [uid, slots] : slots_) {
+    const std::size_t held = slots.sessions.size() - slots.shedding;
+    if (held <= heaviest) continue;
+    for (Session* session : slots.sessions) {
+      if (!session->shed_ && session->idle() && !session->admin()) {
+        chosen = session;
+        heaviest = held;
+        break;
+      }
+    }
+  }
+  return chosen;
+}
+
+void Server::release(Session& session) {
+  std::lock_guard lock(slots_mutex_);
+  const auto it = slots_.find(session.uid_);
+  if (it == slots_.end()) return;
+  it->second.sessions.erase(&session);
+  --admitted_;
+  if (session.shed_) {
+    --it->second.shedding;
+    --shedding_;
+  }
+  if (it->second.sessions.empty()) slots_.erase(it);
+}
+
+// One line for the first refusal, then at most one a second summing up the rest:
+// a peer retrying in a loop must not flood the log.
+void Server::refused(const Error& error) {
+  const auto now = Steady::now();
+  if (now - refusals_logged_ < std::chrono::seconds(1)) {
+    ++refusals_unlogged_;
+    return;
+  }
+  if (refusals_unlogged_ > 0) {
+    spdlog::warn("refused {} more connections since the last such line", refusals_unlogged_);
+  }
+  spdlog::warn("refusing a connection: {}", error.what());
+  refusals_logged_ = now;
+  refusals_unlogged_ = 0;
 }
 
 void Server::stop() {

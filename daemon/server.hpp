@@ -5,8 +5,14 @@
 // reply, keeping the connection alive between requests.
 //
 // Limits (documented in proto/PROTOCOL.md): header and body size (431 / 413,
-// then close), an idle timeout between requests, a deadline for reading a whole
-// request once its first byte arrived, and a cap on open connections (503).
+// then close), no Transfer-Encoding (400, then close), an idle timeout between
+// requests, a deadline for reading a whole request once its first byte arrived,
+// and caps on open connections, in all and per uid (503). At the global cap the
+// idle connections of the uid holding most are shed first; admins are exempt
+// from the per-uid cap and shed others' idle connections to get in. What a
+// connection holds is bounded: one request's header and body, one reply.
+// An exception in a connection's step (std::bad_alloc included) closes that
+// connection alone.
 // Connections are spread round-robin over the event loops; each loop checks its
 // connections' deadlines a few times a second (sweep_period) instead of arming a
 // timer for every read and write.
@@ -15,10 +21,14 @@
 
 #include <atomic>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "daemon/event_loops.hpp"
@@ -28,6 +38,7 @@ namespace okxvault {
 
 struct ServerLimits {
   std::size_t max_connections = 1024;
+  std::size_t max_connections_per_uid = 64;  // admins are exempt
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds request_timeout{10'000};
 };
@@ -48,6 +59,9 @@ std::chrono::milliseconds sweep_period(const ServerLimits& limits);
 class Server : public std::enable_shared_from_this<Server> {
  public:
   using Acceptor = boost::asio::local::stream_protocol::acceptor;
+  // Bound to its loop's executor: no strand, no type-erased executor.
+  using Socket = boost::asio::local::stream_protocol::socket::rebind_executor<
+      boost::asio::io_context::executor_type>::other;
 
   // The acceptor belongs to loops.main().
   Server(EventLoops& loops, const Handler& handler, Acceptor acceptor, ServerLimits limits, Channel channel = {});
@@ -65,7 +79,19 @@ class Server : public std::enable_shared_from_this<Server> {
  private:
   friend class Session;
   struct Shard;
+  // The admitted connections of one uid.
+  struct UidSlots {
+    std::unordered_set<Session*> sessions;
+    std::size_t shedding = 0;  // of them, marked to close
+  };
   void accept();
+  void accept_later();
+  void admit(Shard& shard, Socket socket);
+  // Under slots_mutex_: an idle connection to close for a newcomer holding `mine`
+  // connections, of the non-admin uid holding most, or null.
+  Session* victim(std::size_t mine, bool admin);
+  void release(Session& session);  // from ~Session
+  void refused(const Error& error);
   void sweep(Shard& shard);
 
   const Handler& handler_;
@@ -75,7 +101,16 @@ class Server : public std::enable_shared_from_this<Server> {
   std::vector<std::unique_ptr<Shard>> shards_;  // one per event loop
   std::size_t next_shard_ = 0;                  // main loop only
   bool stopping_ = false;                       // main loop only
-  std::atomic<std::size_t> connections_{0};
+  std::uint64_t serial_ = 0;                    // main loop only
+  std::unique_ptr<boost::asio::steady_timer> accept_retry_;  // main loop only
+  // Refusals are logged once, then summed up at most once a second.
+  std::chrono::steady_clock::time_point refusals_logged_{};  // main loop only
+  std::size_t refusals_unlogged_ = 0;                        // main loop only
+  std::atomic<std::size_t> connections_{0};  // every session, refused ones too
+  // Added to on the main loop, taken from by each session's loop as it ends.
+  std::mutex slots_mutex_;
+  std::unordered_map<uid_t, UidSlots> slots_;
+  std::size_t admitted_ = 0, shedding_ = 0;
 };
 
 // Binds a listening Unix socket at path with `mode` (and the given group, if

@@ -1,6 +1,7 @@
 // The HTTP request path in process: raw bytes through Beast's request parser
-// (with the server's limits) into Handler::handle, against a real Vault in a
-// temp dir holding three keys with grants, and a real Audit.
+// (with the server's limits; like the server, it reads no further than the
+// header of a request with Transfer-Encoding) into Handler::handle, against a
+// real Vault in a temp dir holding three keys with grants, and a real Audit.
 //
 // The input's first byte picks the peer (peer.hpp) and whether the connection is
 // an admin channel; the rest is what that peer sent on one connection, any
@@ -278,8 +279,11 @@ class Session {
       parser.header_limit(proto::kMaxHeaderBytes);
       parser.body_limit(proto::kMaxBodyBytes);
       beast::error_code ec;
-      http::read(stream, buffer, parser, ec);
+      http::read_header(stream, buffer, parser, ec);
       if (ec) break;  // the server answers a malformed request and closes
+      if (parser.get().count(http::field::transfer_encoding) != 0) break;  // so it does any transfer coding
+      http::read(stream, buffer, parser, ec);
+      if (ec) break;
       Request request = parser.release();
       if (!exchange(request)) break;
     }

@@ -1,7 +1,8 @@
 // The real daemon under abuse: thousands of held connections, slowloris, oversized
-// and garbage requests, a peer that never reads. It must keep answering a
-// well-behaved client, keep its memory bounded, and drop each abuser by the limit
-// or timeout proto/PROTOCOL.md documents. The bounds are generous liveness
+// and garbage requests, floods of chunked framing, a peer that never reads, an
+// exhausted address space. It must keep answering a well-behaved client, keep its
+// memory bounded, and drop each abuser by the limit or timeout proto/PROTOCOL.md
+// documents. The bounds are generous liveness
 // bounds, not speed targets; the measured numbers are printed.
 
 #include <poll.h>
@@ -263,12 +264,14 @@ TEST_F(AbuseTest, SlowAndMalformedClientsAreDropped) {
        "431 "},
       {"declared body over 64 KiB",
        "POST /v1/keys HTTP/1.1\r\nContent-Length: 70000\r\n\r\n" + std::string(70000, '{'), "413 "},
-      {"chunked body over 64 KiB", [] {
+      {"chunked body", [] {
          std::string r = "POST /v1/keys HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
          for (int i = 0; i < 20; ++i) r += "1000\r\n" + std::string(0x1000, 'x') + "\r\n";
          return r + "0\r\n\r\n";
        }(),
-       "413 "},
+       "400 "},
+      {"any transfer coding", "POST /v1/keys HTTP/1.1\r\ntransfer-encoding: identity\r\nContent-Length: 2\r\n\r\n{}",
+       "400 "},
       {"absurd content length", "POST /v1/keys HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", "400 "},
       {"negative content length", "POST /v1/keys HTTP/1.1\r\nContent-Length: -1\r\n\r\n", "400 "},
       {"not HTTP", std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) + "\r\n\r\n", "400 "},
@@ -347,6 +350,135 @@ TEST_F(AbuseTest, SlowAndMalformedClientsAreDropped) {
   EXPECT_EQ(bot.failed(), 0);
   EXPECT_LT(bot.worst_ms(), ms_of(kLiveness));
   EXPECT_LT(rss_after - rss_before, 128 * 1024);
+}
+
+// VmHWM, the peak resident set since the last reset_peak_rss().
+long peak_rss_kib(pid_t pid) {
+  const std::string status = test::read_file("/proc/" + std::to_string(pid) + "/status");
+  const auto at = status.find("VmHWM:");
+  return at == std::string::npos ? -1 : std::stol(status.substr(at + 6));
+}
+
+void reset_peak_rss(pid_t pid) { test::write_file("/proc/" + std::to_string(pid) + "/clear_refs", "5"); }
+
+// A chunked body's framing has no length the daemon could bound: an unterminated
+// chunk extension or trailer would grow its buffer with every byte. A request
+// carrying Transfer-Encoding is refused once its header is read, whatever
+// follows; the daemon's peak memory stays put and others are served meanwhile.
+TEST_F(AbuseTest, TransferEncodingIsRefusedBeforeItsBody) {
+  constexpr std::size_t kFlood = 48 << 20;
+  constexpr long kBoundKib = 8 * 1024;
+  Bot bot(daemon_->socket());
+  std::this_thread::sleep_for(200ms);
+  const std::string head = "POST /v1/keys HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::vector<std::pair<std::string, std::string>> attacks = {
+      {"unterminated chunk extension", head + "1;ext="},
+      {"unterminated trailer", head + "0\r\nX-Trailer: "},
+      {"endless chunk size", head + "0000"},
+  };
+  for (const auto& [name, start] : attacks) {
+    SCOPED_TRACE(name);
+    const long rss_before = rss_kib(daemon_->pid());
+    reset_peak_rss(daemon_->pid());
+    Raw r = connect();
+    std::thread flood([&] {
+      r.send(start);
+      const std::string filler(1 << 16, start.back() == '0' ? '0' : 'a');
+      for (std::size_t sent = 0; sent < kFlood; sent += filler.size()) {
+        if (::send(r.fd(), filler.data(), filler.size(), MSG_NOSIGNAL) <= 0) return;  // the daemon closed it
+      }
+    });
+    const std::string reply = r.read_until_closed(kRequestTimeout + kDropMargin);
+    flood.join();
+    const long peak = peak_rss_kib(daemon_->pid());
+    std::cout << name << ": daemon RSS " << rss_before << " KiB before, peak " << peak << " KiB\n";
+    EXPECT_TRUE(reply.starts_with("HTTP/1.1 400 ")) << reply.substr(0, 200);
+    EXPECT_NE(reply.find("Content-Length"), std::string::npos) << reply.substr(0, 200);
+    EXPECT_FALSE(reply.ends_with("timeout")) << "the connection was not closed";
+    EXPECT_LT(peak - rss_before, kBoundKib);
+  }
+  bot.stop();
+  EXPECT_GT(bot.answered(), 0);
+  EXPECT_EQ(bot.failed(), 0);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
+long status_field_kib(pid_t pid, std::string_view field) {
+  const std::string status = test::read_file("/proc/" + std::to_string(pid) + "/status");
+  const auto at = status.find(field);
+  return at == std::string::npos ? -1 : std::stol(status.substr(at + field.size()));
+}
+
+// The daemon under an address-space limit runs out of memory: hundreds of
+// connections each make it reserve a 64 KiB body and send only its first byte.
+// Each connection whose step fails to allocate is closed alone; the daemon lives
+// on and serves again once memory is free. (Under AddressSanitizer, whose shadow
+// memory needs terabytes of address space, no such limit can be set.)
+TEST(AbuseUnderMemoryLimit, AnAllocationFailureClosesOnlyItsConnection) {
+  if (kAddressSanitizer) GTEST_SKIP() << "an address-space limit cannot work under AddressSanitizer";
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: sets another process's RLIMIT_AS";
+  constexpr int kConnections = 1500;
+  rlimit files{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &files), 0);
+  if (files.rlim_max < 2 * kConnections) GTEST_SKIP() << "RLIMIT_NOFILE hard limit " << files.rlim_max << " is too low";
+  files.rlim_cur = files.rlim_max;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &files), 0);
+  TempDir dir;
+  Daemon daemon(dir.path(), {"--max-connections", std::to_string(2 * kConnections)});
+  Client(daemon.socket().string()).status();
+  const long size_kib = status_field_kib(daemon.pid(), "VmSize:");
+  ASSERT_GT(size_kib, 0);
+  const rlimit tight{static_cast<rlim_t>(size_kib + 16 * 1024) * 1024, RLIM_INFINITY};
+  ASSERT_EQ(::prlimit(daemon.pid(), RLIMIT_AS, &tight, nullptr), 0) << std::strerror(errno);
+
+  std::vector<Raw> hogs;
+  const std::string partial = "POST /v1/keys HTTP/1.1\r\nHost: x\r\nContent-Length: 65536\r\n\r\n{";
+  for (int i = 0; i < kConnections; ++i) {
+    hogs.emplace_back(daemon.socket());
+    hogs.back().send(partial);
+  }
+  // Its first failed allocation is logged; wait for it.
+  const auto until = Clock::now() + 20s;
+  while (daemon.log().find("std::bad_alloc") == std::string::npos && Clock::now() < until) {
+    std::this_thread::sleep_for(50ms);
+  }
+  const std::string log = daemon.log();
+  EXPECT_NE(log.find("std::bad_alloc"), std::string::npos) << "no allocation failed: the limit did not bite";
+  std::cout << "address space " << status_field_kib(daemon.pid(), "VmSize:") << " KiB under a limit of "
+            << tight.rlim_cur / 1024 << " KiB; " << count(log, "std::bad_alloc") << " lines about std::bad_alloc\n";
+  int closed = 0;
+  for (Raw& hog : hogs) {
+    pollfd p{hog.fd(), POLLIN, 0};
+    closed += ::poll(&p, 1, 0) > 0;
+  }
+  hogs.clear();
+
+  // Serving again once the hogs are gone (their closes reach the daemon in order,
+  // so the first calls may still fail for want of memory).
+  bool served = false;
+  for (const auto deadline = Clock::now() + 20s; !served && Clock::now() < deadline;) {
+    try {
+      served = Client(daemon.socket().string()).status().keys == 0;
+    } catch (const std::exception& e) {
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+  std::cout << closed << " of " << kConnections << " connections closed by the daemon\n";
+  EXPECT_TRUE(served) << "the daemon stopped serving:\n" << daemon.log().substr(0, 4000);
+  EXPECT_GT(closed, 0);
+  EXPECT_LT(closed, kConnections) << "only the connections that could not allocate are closed";
+  EXPECT_EQ(daemon.stop(), 0) << "the daemon did not stop cleanly";
 }
 
 // The replies on a raw connection, read in order as a client parses them.

@@ -407,11 +407,26 @@ std::vector<std::string> Vault::slots_of(const std::filesystem::path& store_path
 }
 
 void Vault::unlock(const SecretBytes& passphrase) {
-  std::unique_lock lock(mutex_);
-  if (data_key_) return;
-  if (!store::has_slot(slots_, store::SlotKind::passphrase)) {
-    throw Error(Code::bad_request, "this vault has no passphrase; restart the daemon with its key file");
+  const auto require_slot = [&] {
+    if (!store::has_slot(slots_, store::SlotKind::passphrase)) {
+      throw Error(Code::bad_request, "this vault has no passphrase; restart the daemon with its key file");
+    }
+  };
+  {
+    // Unlocked already: the passphrase is still checked, so that an unlock is
+    // never a success that tells nothing (and resets the count of wrong ones).
+    std::shared_lock lock(mutex_);
+    if (data_key_) {
+      require_slot();
+      return check_passphrase(passphrase);
+    }
   }
+  std::unique_lock lock(mutex_);
+  if (data_key_) {
+    require_slot();
+    return check_passphrase(passphrase);
+  }
+  require_slot();
   const Unwrap unwrap = [&](std::span<const store::Slot> slots) {
     return store::unwrap_with_passphrase(slots, passphrase);
   };
@@ -513,6 +528,10 @@ void Vault::rotate_key_file(const std::filesystem::path& key_path) {
 void Vault::rekey(const SecretBytes* passphrase, const std::filesystem::path& key_path) {
   std::unique_lock lock(mutex_);
   require_unlocked();
+  // A passphrase this vault cannot check would make a success of any guess.
+  if (passphrase != nullptr && !store::has_slot(slots_, store::SlotKind::passphrase)) {
+    throw Error(Code::bad_request, "this vault has no passphrase; rekey it without one");
+  }
   store::DataKey next = store::DataKey::generate();
   std::vector<store::Slot> slots;
   for (const store::Slot& slot : slots_) {

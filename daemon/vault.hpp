@@ -66,7 +66,8 @@ class Vault {
   std::vector<std::string> slots() const;
 
   // Re-reads the store and opens it with the passphrase. Errors: wrong_passphrase,
-  // and those of open(). Unlocking an unlocked vault does nothing.
+  // and those of open(). On an unlocked vault it only checks the passphrase
+  // (wrong_passphrase, or bad_request without a passphrase slot).
   void unlock(const SecretBytes& passphrase);
   // The same with the key file, for a vault that was locked while it has a
   // key-file slot. Errors: wrong_master_key, and those of open().
@@ -89,7 +90,8 @@ class Vault {
   void rotate_key_file(const std::filesystem::path& key_path);
   // A new data key: every record re-sealed and every slot re-wrapped, in one
   // write. It needs what opens each slot (the passphrase, the key file at
-  // key_path) and checks it does before writing, so no slot is left unopenable.
+  // key_path) and checks it does before writing, so no slot is left unopenable;
+  // a passphrase given to a vault without one is bad_request.
   void rekey(const SecretBytes* passphrase, const std::filesystem::path& key_path);
 
   // Metadata only, sorted by name, api keys masked: every key for an admin, the

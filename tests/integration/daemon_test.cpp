@@ -317,6 +317,28 @@ TEST_F(DaemonTest, ASecondDaemonOnTheSameSocketRefusesToStart) {
   EXPECT_EQ(client().status().version.empty(), false) << "the first daemon must keep serving";
 }
 
+// A numeric id names that uid or gid, and only if it is one: "4294967296" would
+// wrap around to 0, root, and -1 means "no one" to the kernel.
+TEST_F(DaemonTest, GrantIdsOutOfRangeAreRefusedNotWrapped) {
+  client().add(add_request("main"));
+  for (const char* kind : {"user", "group"}) {
+    for (const char* id : {"4294967296", "4294967297", "4294967295", "18446744073709551616", "99999999999999999999999",
+                           "-1", "-4294967296"}) {
+      SCOPED_TRACE(std::string(kind) + " " + id);
+      const auto reply = raw("PUT", "/v1/keys/main/grants", std::string(R"({"grants":[{")") + kind + R"(":")" + id + R"("}]})");
+      EXPECT_EQ(reply.status, 400) << reply.body;
+      EXPECT_EQ(error_code_of(reply), "bad_request");
+    }
+  }
+  EXPECT_TRUE(client().grants("main").empty()) << "no grant was stored";
+  const auto largest = raw("PUT", "/v1/keys/main/grants", R"({"grants":[{"user":"4294967294"},{"group":"0"}]})");
+  ASSERT_EQ(largest.status, 200) << largest.body;
+  const auto grants = client().grants("main");
+  ASSERT_EQ(grants.size(), 2u);
+  EXPECT_EQ(grants[0].id.value_or(0), 4294967294u);
+  EXPECT_EQ(grants[1].id.value_or(1), 0u);
+}
+
 TEST_F(DaemonTest, AStaleSocketFileIsReplaced) {
   ASSERT_EQ(daemon_->stop(SIGKILL), 128 + SIGKILL);
   ASSERT_TRUE(std::filesystem::exists(daemon_->socket())) << "a killed daemon leaves its socket behind";

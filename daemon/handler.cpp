@@ -227,7 +227,9 @@ Response Handler::dispatch(Call& call) const {
 
 Response Handler::status(Call& call) const {
   const auto uptime = std::chrono::steady_clock::now() - started_;
-  proto::StatusReply reply{std::string(proto::kVersion), vault_.locked(), vault_.size(),
+  // A non-admin counts only the keys it sees in GET /v1/keys: how many others exist is not its business.
+  const std::size_t keys = call.caller.admin ? vault_.size() : vault_.list(call.caller).size();
+  proto::StatusReply reply{std::string(proto::kVersion), vault_.locked(), keys,
                            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(uptime).count()),
                            vault_.slots()};
   return call.reply(http::status::ok, proto::encode(reply));

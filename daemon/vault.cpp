@@ -650,10 +650,25 @@ void Vault::set_grants(std::string_view name, std::vector<Grant> grants) {
   }
 }
 
+namespace {
+
+Error no_such_key(std::string_view name) { return Error(Code::key_not_found, "no key named '" + std::string(name) + "'"); }
+
+}  // namespace
+
 Vault::Entry& Vault::find(std::string_view name) const {
   const auto it = table_.find(name);
-  if (it == table_.end()) throw Error(Code::key_not_found, "no key named '" + std::string(name) + "'");
+  if (it == table_.end()) throw no_such_key(name);
   return *it->second;
+}
+
+Vault::Entry& Vault::find_usable(std::string_view name, const Caller& caller) const {
+  Entry& entry = find(name);
+  if (!caller.admin && !is_granted(entry.grants, caller.peer)) {
+    entry.denial_count.fetch_add(1, std::memory_order_relaxed);  // the admin still sees the attempt
+    throw no_such_key(name);
+  }
+  return entry;
 }
 
 std::string Vault::authorize(Entry& entry, const Caller& caller, std::string_view method, std::string_view path,
@@ -682,7 +697,7 @@ Vault::Signed Vault::sign(std::string_view name, const Caller& caller, std::stri
                           std::string_view method, std::string_view request_path, std::string_view body) {
   std::shared_lock lock(mutex_);
   require_unlocked();
-  Entry& entry = find(name);
+  Entry& entry = find_usable(name, caller);
   std::string rule = authorize(entry, caller, method, request_path, false);
   return {sign_reply(entry.unsealed->signer, entry.unsealed->credentials, timestamp, method, request_path, body),
           std::move(rule)};
@@ -691,7 +706,7 @@ Vault::Signed Vault::sign(std::string_view name, const Caller& caller, std::stri
 Vault::Signed Vault::ws_login(std::string_view name, const Caller& caller, std::string_view timestamp) {
   std::shared_lock lock(mutex_);
   require_unlocked();
-  Entry& entry = find(name);
+  Entry& entry = find_usable(name, caller);
   std::string rule = authorize(entry, caller, "GET", "/users/self/verify", true);
   return {ws_login_reply(entry.unsealed->signer, entry.unsealed->credentials, timestamp), std::move(rule)};
 }

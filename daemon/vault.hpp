@@ -111,7 +111,8 @@ class Vault {
   void set_grants(std::string_view name, std::vector<Grant> grants);
 
   // Signing checks the key's expiry and its grants (policy.hpp) first; a refusal
-  // is Error(key_expired or policy_denied) naming the rule. On success, `body`
+  // is Error(key_expired or policy_denied) naming the rule. To a non-admin that
+  // no grant names, the key does not exist: key_not_found. On success, `body`
   // is the reply (signer.hpp), which carries the passphrase: the caller wipes
   // it. `rule` says what allowed it.
   struct Signed {
@@ -146,6 +147,9 @@ class Vault {
   // Checks that the passphrase opens the passphrase slot; caller holds the lock.
   void check_passphrase(const SecretBytes& passphrase) const;
   Entry& find(std::string_view name) const;  // caller holds the lock
+  // find(), but a key no grant lets a non-admin use is key_not_found to it, in
+  // the very words of a key that does not exist.
+  Entry& find_usable(std::string_view name, const Caller& caller) const;
   // Checks expiry and policy and counts the use; caller holds the shared lock.
   std::string authorize(Entry& entry, const Caller& caller, std::string_view method, std::string_view path,
                         bool ws);

@@ -327,8 +327,8 @@ TEST_F(CliTest, PermissionDeniedExitsWithFour) {
   EXPECT_EQ(listed.out, "{\"keys\":[]}\n") << "a peer sees only the keys granted to it";
   expect_error(nobody({"add", "mine", "--api-key", kApiKey}, credentials_input()), kExitForbidden, "add");
   expect_error(nobody({"revoke", "bot", "--yes"}), kExitForbidden, "revoke");
-  expect_error(nobody({"sign", "bot", "GET", kBalance}), kExitForbidden, "sign without a grant");
-  expect_error(nobody({"ws-login", "bot"}), kExitForbidden, "ws-login without a grant");
+  expect_error(nobody({"sign", "bot", "GET", kBalance}), kExitNotFound, "sign without a grant: no such key, to it");
+  expect_error(nobody({"ws-login", "bot"}), kExitNotFound, "ws-login without a grant: no such key, to it");
 }
 
 TEST_F(CliTest, NotFoundExitsWithFive) {

@@ -113,6 +113,11 @@ Response Handler::error_response(const Error& error, unsigned http_version, bool
   return response;
 }
 
+bool Handler::carries_secret(std::string_view target) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  return path == "/v1/keys" || path == "/v1/unlock" || path == "/v1/slots/passphrase" || path == "/v1/rekey";
+}
+
 bool Handler::is_admin(const Peer& peer) const {
   return peer.uid == 0 || peer.uid == options_.daemon_uid ||
          (options_.admin_group && peer.in_group(*options_.admin_group));

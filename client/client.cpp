@@ -4,8 +4,13 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 
 namespace okxvault {
 namespace asio = boost::asio;
@@ -33,13 +38,56 @@ bool repeatable(http::verb method, std::string_view target) {
   return slash != std::string_view::npos && (rest.substr(slash + 1) == "sign" || rest.substr(slash + 1) == "ws-login");
 }
 
+// Who may be sent a secret: a server running as root, as this user, or as the
+// user that owns both the socket file and its directory (a daemon that bound its
+// own socket). Every directory on the way to the socket must belong to root, to
+// this user or to that server, and group and others may not write to it unless
+// it is sticky (then they cannot replace what they do not own). Otherwise
+// another user could have bound the socket path first.
+[[noreturn]] void refuse_server(const std::string& socket_path, const std::string& why) {
+  throw Error(Code::untrusted_server,
+              "not sending a secret to " + socket_path + ": " + why + " (see README.md, \"Who gets a secret\")");
+}
+
+void check_server(int fd, const std::string& socket_path) {
+  const auto refuse = [&](const std::string& why) { refuse_server(socket_path, why); };
+  ucred peer{};
+  socklen_t size = sizeof peer;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0) refuse("its server's credentials are unknown");
+  std::error_code ec;
+  const std::filesystem::path socket = std::filesystem::canonical(socket_path, ec);
+  if (ec) refuse("cannot resolve the path: " + ec.message());
+  struct stat file {}, dir {};
+  if (::stat(socket.c_str(), &file) != 0 || ::stat(socket.parent_path().c_str(), &dir) != 0) {
+    refuse("cannot stat the socket or its directory");
+  }
+  const uid_t me = ::getuid();
+  const bool owns_its_socket = peer.uid == file.st_uid && peer.uid == dir.st_uid;
+  if (peer.uid != 0 && peer.uid != me && !owns_its_socket) {
+    refuse("it is served by uid " + std::to_string(peer.uid) +
+           ", neither root, nor you, nor the owner of both the socket and its directory");
+  }
+  for (std::filesystem::path at = socket.parent_path();; at = at.parent_path()) {
+    struct stat st {};
+    if (::stat(at.c_str(), &st) != 0) refuse("cannot stat " + at.string());
+    if (st.st_uid != 0 && st.st_uid != me && st.st_uid != peer.uid) {
+      refuse(at.string() + " belongs to uid " + std::to_string(st.st_uid));
+    }
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0) {
+      refuse("group or others may write to " + at.string() + ", and so replace the socket");
+    }
+    if (at == at.parent_path()) break;
+  }
+}
+
 }  // namespace
 
 struct Client::Connection {
   asio::io_context io;
   beast::basic_stream<local> stream{io};
   beast::flat_buffer buffer;
-  bool used = false;  // a request has gone over it: the daemon may have closed it while idle
+  bool used = false;
+  bool trusted = false;  // check_server() passed for it  // a request has gone over it: the daemon may have closed it while idle
 
   // Runs one asynchronous operation to completion under the stream's deadline.
   template <typename Start>
@@ -64,7 +112,7 @@ Client::RawReply Client::request(std::string_view method, std::string_view targe
 }
 
 Client::RawReply Client::exchange(std::string_view method, std::string_view target, std::string_view body,
-                                  std::chrono::milliseconds timeout) {
+                                  std::chrono::milliseconds timeout, bool secret) {
   http::request<http::span_body<const char>> req{http::string_to_verb(method), target, 11};
   if (req.method() == http::verb::unknown) throw Error(Code::bad_request, "unknown HTTP method");
   req.set(http::field::host, "okx-vault");
@@ -85,6 +133,15 @@ Client::RawReply Client::exchange(std::string_view method, std::string_view targ
       }
     }
     Connection& c = *connection_;
+    if (secret && !c.trusted) {
+      try {
+        check_server(c.stream.socket().native_handle(), socket_path_);
+      } catch (const Error&) {
+        connection_.reset();
+        throw;
+      }
+      c.trusted = true;
+    }
     const bool reused = c.used;
     c.used = true;
     http::response<http::string_body> res;
@@ -185,7 +242,8 @@ std::vector<proto::KeyInfo> Client::list() {
 
 proto::KeyInfo Client::add(const proto::AddKeyRequest& add_request) {
   const SecretBytes body = proto::encode(add_request);
-  return decode_reply(proto::decode_key_info, expect(request("POST", "/v1/keys", body.reveal()), 201));
+  return decode_reply(proto::decode_key_info,
+                      expect(exchange("POST", "/v1/keys", body.reveal(), timeout_, true), 201));
 }
 
 void Client::revoke(std::string_view name) { expect(request("DELETE", key_target(name)), 204); }
@@ -205,8 +263,9 @@ proto::StatusReply Client::vault_call(std::string_view method, std::string_view 
   // Argon2id plus the daemon's delay after wrong passphrases (up to 30 s).
   constexpr std::chrono::milliseconds kSlowCall{60'000};
   const SecretBytes text = proto::encode(body);
+  const bool secret = !body.passphrase.empty() || !body.new_passphrase.empty();
   return decode_reply(proto::decode_status,
-                      expect(exchange(method, target, text.reveal(), std::max(timeout_, kSlowCall)), 200));
+                      expect(exchange(method, target, text.reveal(), std::max(timeout_, kSlowCall), secret), 200));
 }
 
 proto::StatusReply Client::lock() { return vault_call("POST", "/v1/lock", {}); }

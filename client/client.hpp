@@ -7,7 +7,10 @@
 // Every call throws okxvault::Error: the daemon's stable code and message
 // (key_not_found, forbidden, ...), Code::unreachable when the socket cannot be
 // reached or the call times out, Code::protocol_error for a reply that is not
-// the protocol.
+// the protocol. Calls that send a secret (add, unlock, the passphrase calls,
+// rekey) first check who serves the socket: Code::untrusted_server, with
+// nothing sent, unless it is root, this user, or the user that owns both the
+// socket and its directory, and the directories on the way are safe from others.
 
 #include <chrono>
 #include <optional>
@@ -76,8 +79,10 @@ class Client {
  private:
   // Throws the daemon's Error unless the reply has the expected status.
   std::string expect(RawReply reply, int status);
+  // With `secret`, the server and the socket's directory are checked first
+  // (Error untrusted_server, and nothing is sent, if they are not to be trusted).
   RawReply exchange(std::string_view method, std::string_view target, std::string_view body,
-                    std::chrono::milliseconds timeout);
+                    std::chrono::milliseconds timeout, bool secret = false);
   proto::StatusReply vault_call(std::string_view method, std::string_view target, const proto::PassphraseRequest& body);
 
   struct Connection;

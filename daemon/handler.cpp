@@ -95,6 +95,11 @@ Response Handler::error_response(const Error& error, unsigned http_version, bool
   return response;
 }
 
+bool Handler::carries_secret(std::string_view target) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  return path == "/v1/keys" || path == "/v1/unlock" || path == "/v1/slots/passphrase" || path == "/v1/rekey";
+}
+
 bool Handler::is_admin(const Peer& peer) const {
   return peer.uid == 0 || peer.uid == options_.daemon_uid ||
          (options_.admin_group && peer.in_group(*options_.admin_group));
@@ -209,7 +214,9 @@ Response Handler::dispatch(Call& call) const {
 
 Response Handler::status(Call& call) const {
   const auto uptime = std::chrono::steady_clock::now() - started_;
-  proto::StatusReply reply{std::string(proto::kVersion), vault_.locked(), vault_.size(),
+  // A non-admin counts only the keys it sees in GET /v1/keys: how many others exist is not its business.
+  const std::size_t keys = call.caller.admin ? vault_.size() : vault_.list(call.caller).size();
+  proto::StatusReply reply{std::string(proto::kVersion), vault_.locked(), keys,
                            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(uptime).count()),
                            vault_.slots()};
   return call.reply(http::status::ok, proto::encode(reply));

@@ -50,6 +50,10 @@ class Handler {
   // The error reply, also used by the server for requests it could not read.
   static Response error_response(const Error& error, unsigned http_version, bool keep_alive);
 
+  // Whether a request to this target may carry a secret in its body (add,
+  // unlock, the passphrase calls, rekey): the server wipes what it read of it.
+  static bool carries_secret(std::string_view target);
+
   // Admins: root, the daemon's own uid, members of the admin group.
   bool is_admin(const Peer& peer) const;
 

@@ -157,6 +157,7 @@ int initialize(const DaemonOptions& options) {
   if (std::filesystem::create_directories(options.state_dir)) {
     std::filesystem::permissions(options.state_dir, std::filesystem::perms::owner_all);
   }
+  check_private_directory(options.state_dir);
   lock_state_dir(options.state_dir);
   if (options.passphrase) {
     if (std::filesystem::exists(options.store_file())) {
@@ -222,6 +223,7 @@ void ping_watchdog_every(boost::asio::steady_timer& timer, std::chrono::microsec
 }
 
 int serve(const DaemonOptions& options) {
+  check_private_directory(options.state_dir);  // before anything in it is trusted
   lock_state_dir(options.state_dir);
   if (!std::filesystem::exists(options.store_file())) {
     throw Error(Code::io_error, options.store_file().string() +

@@ -2,7 +2,8 @@
 // Guessing the vault passphrase is slow by design: one attempt at a time (each
 // is an Argon2id hash, heavy in CPU and memory), and after the k-th consecutive
 // failure no attempt is evaluated for 250 ms * 2^(k-1), capped at 30 s. A
-// success resets the count. The gate only counts and times; the caller holds the
+// success resets the count: so every attempt run here checks the passphrase it
+// is given, whatever state the vault is in (an unlock of an unlocked vault too). The gate only counts and times; the caller holds the
 // failing reply for the returned delay, so the attacker waits either way.
 // Thread-safe.
 

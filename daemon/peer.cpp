@@ -9,6 +9,8 @@
 #include <array>
 #include <charconv>
 
+#include "proto/error.hpp"
+
 namespace okxvault {
 
 bool Peer::in_group(gid_t group) const {
@@ -39,12 +41,21 @@ std::string exe_of(pid_t pid) {
   return n > 0 ? std::string(target.data(), static_cast<std::size_t>(n)) : std::string("?");
 }
 
+// A decimal id: false if `text` is not all digits. One that does not fit the id
+// type, or is -1 (which the kernel reads as "unchanged" or "unknown"), is
+// refused rather than wrapped: "4294967296" must not become uid 0.
 template <typename Id>
-bool parse_id(const std::string& text, Id& id) {
-  unsigned long value = 0;
+bool parse_id(const std::string& text, Id& id, const char* what) {
+  if (text.empty() || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return false;
+  }
+  Id value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size()) return false;
-  id = static_cast<Id>(value);
+  if (ec != std::errc() || end != text.data() + text.size() || value == static_cast<Id>(-1)) {
+    throw Error(Code::bad_request, std::string(what) + " out of range: " + text + " (at most " +
+                                       std::to_string(static_cast<Id>(-2)) + ")");
+  }
+  id = value;
   return true;
 }
 
@@ -68,7 +79,7 @@ bool lookup_user(const std::string& name, uid_t& uid, std::string& canonical) {
   passwd entry{};
   passwd* found = nullptr;
   uid_t id = 0;
-  if (parse_id(name, id)) {
+  if (parse_id(name, id, "uid")) {
     ::getpwuid_r(id, &entry, buffer.data(), buffer.size(), &found);
     uid = id;
     canonical = found != nullptr ? found->pw_name : name;
@@ -85,7 +96,7 @@ bool lookup_group(const std::string& name, gid_t& gid, std::string& canonical) {
   group entry{};
   group* found = nullptr;
   gid_t id = 0;
-  if (parse_id(name, id)) {
+  if (parse_id(name, id, "gid")) {
     ::getgrgid_r(id, &entry, buffer.data(), buffer.size(), &found);
     gid = id;
     canonical = found != nullptr ? found->gr_name : name;

@@ -24,7 +24,8 @@ struct Peer {
 Peer identify_peer(int socket_fd);
 
 // Names of users and groups, as the system's databases resolve them. A decimal
-// number is taken as an id. Return false if there is no such user or group.
+// number is taken as an id; one out of range for uid_t/gid_t, or -1, is
+// Error(bad_request). Return false if there is no such user or group.
 bool lookup_user(const std::string& name, uid_t& uid, std::string& canonical);
 bool lookup_group(const std::string& name, gid_t& gid, std::string& canonical);
 

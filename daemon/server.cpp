@@ -199,6 +199,10 @@ class Session : public std::enable_shared_from_this<Session> {
       const std::size_t used = parser_->put(buffer_.data(), ec);
       buffer_.consume(used);
       if (in_header) header_bytes_ += used;
+      // A body that may carry a secret is read into room for the largest, so it is never copied by growing.
+      if (in_header && parser_->is_header_done() && Handler::carries_secret(parser_->get().target())) {
+        parser_->get().body().reserve(proto::kMaxBodyBytes);
+      }
       // Until the header ends, every unparsed byte is part of it.
       if (header_bytes_ + (parser_->is_header_done() ? 0 : buffer_.size()) > proto::kMaxHeaderBytes) {
         ec = http::error::header_limit;
@@ -229,6 +233,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void handle() {
     Request request = parser_->release();
     parser_.reset();
+    if (Handler::carries_secret(request.target())) buffer_.shrink_to_fit();  // frees, and so wipes, what was read
     deadline_ = Steady::time_point::max();  // the handler's time is not the peer's
     read_at_ = Steady::now();
     std::chrono::milliseconds hold{0};
@@ -302,8 +307,12 @@ class Session : public std::enable_shared_from_this<Session> {
   Socket socket_;
   const std::uint64_t serial_;  // tells a session from a later one at the same address
   std::optional<Timer> hold_timer_;  // only after a wrong passphrase
-  beast::flat_buffer buffer_{kMaxBuffered};
-  std::optional<http::request_parser<http::string_body>> parser_;  // while a request is being read
+  // Both wipe what they held when they let it go: a request may carry a secret.
+  struct Parser : http::request_parser<http::string_body> {
+    ~Parser() { wipe(get().body()); }
+  };
+  beast::basic_flat_buffer<WipeOnFree<char>> buffer_{kMaxBuffered};
+  std::optional<Parser> parser_;  // while a request is being read
   std::size_t header_bytes_ = 0;  // of that request, so far
   Response response_;
   std::string head_;  // of response_, kept for the next reply's

@@ -127,6 +127,24 @@ void write_file_atomically(const std::filesystem::path& path, std::span<const un
   fsync_directory(dir);
 }
 
+void check_private_directory(const std::filesystem::path& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) fail_errno(dir, "cannot stat");
+  if (!S_ISDIR(st.st_mode)) fail(Code::io_error, dir, "not a directory");
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%03o", st.st_mode & 0777);
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    fail(Code::insecure_permissions, dir,
+         std::string("group or others may write to this directory (mode ") + mode +
+             "), and so replace the store or the audit log; run chmod 700 on it");
+  }
+  if (st.st_uid != ::geteuid() && st.st_uid != 0) {
+    fail(Code::insecure_permissions, dir,
+         "this directory belongs to uid " + std::to_string(st.st_uid) +
+             ", who may change its mode at any time; run chown " + std::to_string(::geteuid()) + " on it");
+  }
+}
+
 SecretBytes read_key_file(const std::filesystem::path& path) {
   Fd fd = open_private(path);
   SecretBytes key(store::kMasterKeyBytes);

@@ -22,6 +22,10 @@ std::vector<unsigned char> read_private_file(const std::filesystem::path& path,
                                              std::size_t limit = std::numeric_limits<std::size_t>::max());
 void write_file_atomically(const std::filesystem::path& path, std::span<const unsigned char> bytes);
 
+// Refuses (insecure_permissions, naming the fix) a state directory that group or
+// others may write to, or that belongs to another user than this one or root.
+void check_private_directory(const std::filesystem::path& dir);
+
 // The 32-byte master key: read it, or create a new random one (mode 0600,
 // never replacing an existing file).
 SecretBytes read_key_file(const std::filesystem::path& path);

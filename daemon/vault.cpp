@@ -418,11 +418,26 @@ std::vector<std::string> Vault::slots_of(const std::filesystem::path& store_path
 }
 
 void Vault::unlock(const SecretBytes& passphrase) {
-  std::unique_lock lock(mutex_);
-  if (data_key_) return;
-  if (!store::has_slot(slots_, store::SlotKind::passphrase)) {
-    throw Error(Code::bad_request, "this vault has no passphrase; restart the daemon with its key file");
+  const auto require_slot = [&] {
+    if (!store::has_slot(slots_, store::SlotKind::passphrase)) {
+      throw Error(Code::bad_request, "this vault has no passphrase; restart the daemon with its key file");
+    }
+  };
+  {
+    // Unlocked already: the passphrase is still checked, so that an unlock is
+    // never a success that tells nothing (and resets the count of wrong ones).
+    std::shared_lock lock(mutex_);
+    if (data_key_) {
+      require_slot();
+      return check_passphrase(passphrase);
+    }
   }
+  std::unique_lock lock(mutex_);
+  if (data_key_) {
+    require_slot();
+    return check_passphrase(passphrase);
+  }
+  require_slot();
   const Unwrap unwrap = [&](std::span<const store::Slot> slots) {
     return store::unwrap_with_passphrase(slots, passphrase);
   };
@@ -524,6 +539,10 @@ void Vault::rotate_key_file(const std::filesystem::path& key_path) {
 void Vault::rekey(const SecretBytes* passphrase, const std::filesystem::path& key_path) {
   std::unique_lock lock(mutex_);
   require_unlocked();
+  // A passphrase this vault cannot check would make a success of any guess.
+  if (passphrase != nullptr && !store::has_slot(slots_, store::SlotKind::passphrase)) {
+    throw Error(Code::bad_request, "this vault has no passphrase; rekey it without one");
+  }
   store::DataKey next = store::DataKey::generate();
   std::vector<store::Slot> slots;
   for (const store::Slot& slot : slots_) {
@@ -642,10 +661,25 @@ void Vault::set_grants(std::string_view name, std::vector<Grant> grants) {
   }
 }
 
+namespace {
+
+Error no_such_key(std::string_view name) { return Error(Code::key_not_found, "no key named '" + std::string(name) + "'"); }
+
+}  // namespace
+
 Vault::Entry& Vault::find(std::string_view name) const {
   const auto it = table_.find(name);
-  if (it == table_.end()) throw Error(Code::key_not_found, "no key named '" + std::string(name) + "'");
+  if (it == table_.end()) throw no_such_key(name);
   return *it->second;
+}
+
+Vault::Entry& Vault::find_usable(std::string_view name, const Caller& caller) const {
+  Entry& entry = find(name);
+  if (!caller.admin && !is_granted(entry.grants, caller.peer)) {
+    entry.denial_count.fetch_add(1, std::memory_order_relaxed);  // the admin still sees the attempt
+    throw no_such_key(name);
+  }
+  return entry;
 }
 
 std::string Vault::authorize(Entry& entry, const Caller& caller, std::string_view method, std::string_view path,
@@ -674,7 +708,7 @@ Vault::Signed Vault::sign(std::string_view name, const Caller& caller, std::stri
                           std::string_view method, std::string_view request_path, std::string_view body) {
   std::shared_lock lock(mutex_);
   require_unlocked();
-  Entry& entry = find(name);
+  Entry& entry = find_usable(name, caller);
   std::string rule = authorize(entry, caller, method, request_path, false);
   return {sign_reply(entry.unsealed->signer, entry.unsealed->credentials, timestamp, method, request_path, body),
           std::move(rule)};
@@ -683,7 +717,7 @@ Vault::Signed Vault::sign(std::string_view name, const Caller& caller, std::stri
 Vault::Signed Vault::ws_login(std::string_view name, const Caller& caller, std::string_view timestamp) {
   std::shared_lock lock(mutex_);
   require_unlocked();
-  Entry& entry = find(name);
+  Entry& entry = find_usable(name, caller);
   std::string rule = authorize(entry, caller, "GET", "/users/self/verify", true);
   return {ws_login_reply(entry.unsealed->signer, entry.unsealed->credentials, timestamp), std::move(rule)};
 }

@@ -66,7 +66,8 @@ class Vault {
   std::vector<std::string> slots() const;
 
   // Re-reads the store and opens it with the passphrase. Errors: wrong_passphrase,
-  // and those of open(). Unlocking an unlocked vault does nothing.
+  // and those of open(). On an unlocked vault it only checks the passphrase
+  // (wrong_passphrase, or bad_request without a passphrase slot).
   void unlock(const SecretBytes& passphrase);
   // The same with the key file, for a vault that was locked while it has a
   // key-file slot. Errors: wrong_master_key, and those of open().
@@ -89,7 +90,8 @@ class Vault {
   void rotate_key_file(const std::filesystem::path& key_path);
   // A new data key: every record re-sealed and every slot re-wrapped, in one
   // write. It needs what opens each slot (the passphrase, the key file at
-  // key_path) and checks it does before writing, so no slot is left unopenable.
+  // key_path) and checks it does before writing, so no slot is left unopenable;
+  // a passphrase given to a vault without one is bad_request.
   void rekey(const SecretBytes* passphrase, const std::filesystem::path& key_path);
 
   // Metadata only, sorted by name, api keys masked: every key for an admin, the
@@ -109,7 +111,8 @@ class Vault {
   void set_grants(std::string_view name, std::vector<Grant> grants);
 
   // Signing checks the key's expiry and its grants (policy.hpp) first; a refusal
-  // is Error(key_expired or policy_denied) naming the rule. On success, `body`
+  // is Error(key_expired or policy_denied) naming the rule. To a non-admin that
+  // no grant names, the key does not exist: key_not_found. On success, `body`
   // is the reply (signer.hpp), which carries the passphrase: the caller wipes
   // it. `rule` says what allowed it.
   struct Signed {
@@ -144,6 +147,9 @@ class Vault {
   // Checks that the passphrase opens the passphrase slot; caller holds the lock.
   void check_passphrase(const SecretBytes& passphrase) const;
   Entry& find(std::string_view name) const;  // caller holds the lock
+  // find(), but a key no grant lets a non-admin use is key_not_found to it, in
+  // the very words of a key that does not exist.
+  Entry& find_usable(std::string_view name, const Caller& caller) const;
   // Checks expiry and policy and counts the use; caller holds the shared lock.
   std::string authorize(Entry& entry, const Caller& caller, std::string_view method, std::string_view path,
                         bool ws);

@@ -38,9 +38,11 @@ enum class Code {
   wrong_master_key,
   unsupported_version,
   insecure_permissions,
-  // Client-side only: the daemon could not be reached or answered nonsense.
+  // Client-side only: the daemon could not be reached or answered nonsense, or
+  // what listens on the socket is not one to trust with a secret.
   unreachable,
   protocol_error,
+  untrusted_server,
 };
 
 // Stable wire name, e.g. "key_not_found".

@@ -2,6 +2,7 @@
 
 #include <boost/container/small_vector.hpp>
 #include <boost/json.hpp>
+#include <sodium.h>
 
 #include <algorithm>
 #include <array>
@@ -198,6 +199,8 @@ SecretBytes encode_guarded(std::size_t capacity, Fill fill) {
 // Parses a request that carries secrets. Parser scratch space and the parsed
 // tree both live in guarded memory. A JSON value takes at most 16 bytes of tree
 // per byte of text (an array of one-digit numbers), so the tree always fits.
+constexpr std::size_t kParserStackBytes = 4 * BOOST_JSON_STACK_BUFFER_SIZE;
+
 template <typename Read>
 auto decode_guarded(std::string_view text, std::string_view what, Read read) {
   SecretBytes scratch(text.size() + 1024);
@@ -209,8 +212,11 @@ auto decode_guarded(std::string_view text, std::string_view what, Read read) {
   try {
     parser.write(text.data(), text.size(), ec);
   } catch (const std::bad_alloc&) {
+    sodium_stackzero(kParserStackBytes);
     throw Error(Code::bad_request, std::string(what) + ": request is too complex");
   }
+  // A string with escapes is unescaped through a buffer on the parser's stack.
+  sodium_stackzero(kParserStackBytes);
   if (ec) throw Error(Code::invalid_json, "request body is not valid JSON: " + ec.message());
   json::value value = parser.release();
   Fields f(value, what);

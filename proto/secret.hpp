@@ -7,6 +7,7 @@
 // reveal(). Not thread-safe for concurrent mutation; const access is safe.
 
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -54,5 +55,23 @@ class SecretBytes {
 void wipe(void* data, std::size_t size) noexcept;
 // Wipes the whole capacity of the string, then empties it.
 void wipe(std::string& buffer) noexcept;
+
+// An allocator of ordinary heap that wipes every block it frees: for a buffer
+// that grows by copying (a socket's read buffer), so that no block it left
+// behind keeps what passed through it.
+template <typename T>
+struct WipeOnFree {
+  using value_type = T;
+  WipeOnFree() noexcept = default;
+  template <typename U>
+  WipeOnFree(const WipeOnFree<U>&) noexcept {}  // NOLINT(google-explicit-constructor): allocators convert
+  T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
+  void deallocate(T* p, std::size_t n) noexcept {
+    wipe(p, n * sizeof(T));
+    std::allocator<T>().deallocate(p, n);
+  }
+  template <typename U>
+  bool operator==(const WipeOnFree<U>&) const noexcept { return true; }
+};
 
 }  // namespace okxvault

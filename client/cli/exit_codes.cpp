@@ -10,6 +10,8 @@ ExitCode exit_code_for(Code code) noexcept {
       return kExitUnreachable;
     case Code::vault_locked:
       return kExitLocked;
+    case Code::untrusted_server:
+      return kExitUntrusted;
     case Code::wrong_passphrase:
     case Code::forbidden:
     case Code::policy_denied:

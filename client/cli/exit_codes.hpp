@@ -19,6 +19,7 @@ enum ExitCode : int {
   kExitNotFound = 5,
   kExitInvalidInput = 6,
   kExitLocked = 7,  // the vault is locked: unlock it first
+  kExitUntrusted = 8,  // the socket's server or directory is not one to send a secret to
 };
 
 // The exit code for an error the daemon or the client library reported.

@@ -26,7 +26,9 @@ constexpr std::string_view kExitCodes =
     "  5  not found (no such key)\n"
     "  6  invalid input (bad name, key exists, bad request, timestamp skew, too large,\n"
     "     removing the last way to open the vault)\n"
-    "  7  the vault is locked (okx-vault unlock)\n";
+    "  7  the vault is locked (okx-vault unlock)\n"
+    "  8  a secret was not sent: the socket's server is not root or the daemon's user,\n"
+    "     or others may write to the socket's directory\n";
 
 // No abbreviations: `--sim` silently meaning `--simulated` is not worth the surprise.
 constexpr int kStyle = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/integration/exchange_double.hpp"
@@ -30,7 +31,7 @@ constexpr char kOrder[] = "/api/v5/trade/order";
 constexpr char kOrderBody[] = "{\"instId\":\"BTC-USDT\",\"tag\":\"it's $HOME \\\\ `x`\",\n \"sz\":\"1\"}";
 
 constexpr int kExitFailure = 1, kExitUsage = 2, kExitUnreachable = 3, kExitForbidden = 4, kExitNotFound = 5,
-              kExitInvalidInput = 6;
+              kExitInvalidInput = 6, kExitUntrusted = 8;
 
 std::string credentials_input() { return std::string(kSecret) + "\n" + kPassphrase + "\n"; }
 
@@ -327,8 +328,78 @@ TEST_F(CliTest, PermissionDeniedExitsWithFour) {
   EXPECT_EQ(listed.out, "{\"keys\":[]}\n") << "a peer sees only the keys granted to it";
   expect_error(nobody({"add", "mine", "--api-key", kApiKey}, credentials_input()), kExitForbidden, "add");
   expect_error(nobody({"revoke", "bot", "--yes"}), kExitForbidden, "revoke");
-  expect_error(nobody({"sign", "bot", "GET", kBalance}), kExitForbidden, "sign without a grant");
-  expect_error(nobody({"ws-login", "bot"}), kExitForbidden, "ws-login without a grant");
+  expect_error(nobody({"sign", "bot", "GET", kBalance}), kExitNotFound, "sign without a grant: no such key, to it");
+  expect_error(nobody({"ws-login", "bot"}), kExitNotFound, "ws-login without a grant: no such key, to it");
+}
+
+// A listener that is not the daemon: bound by another user before the daemon,
+// it answers every request with the status of a locked passphrase vault and
+// keeps every byte it receives.
+constexpr char kFakeListener[] = R"(
+import socket, sys
+server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+server.bind(sys.argv[1])
+server.listen(8)
+reply = b'{"version":"0.1.0","locked":true,"keys":0,"uptime_seconds":1,"slots":["passphrase"]}'
+while True:
+    peer, _ = server.accept()
+    data = b''
+    with open(sys.argv[2], 'ab') as log:
+        while True:
+            chunk = peer.recv(65536)
+            if not chunk:
+                break
+            log.write(chunk)
+            log.flush()
+            data += chunk
+            if data.startswith(b'GET ') and b'\r\n\r\n' in data:
+                peer.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' % (len(reply), reply))
+                data = b''
+    peer.close()
+)";
+
+TEST_F(CliTest, SecretsGoOnlyToADaemonNoOtherUserCanImpersonate) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to bind a socket as another user";
+  if (!fs::exists("/usr/bin/setpriv") || !fs::exists("/usr/bin/python3")) GTEST_SKIP() << "needs setpriv and python3";
+  ::chmod(dir_.path().c_str(), 0711);
+  // A world-writable directory, and a sticky one (like /tmp) where whoever binds first owns the name.
+  for (const mode_t mode : {mode_t{0777}, mode_t{01777}}) {
+    SCOPED_TRACE(mode);
+    const fs::path shared = dir_ / ("shared-" + std::to_string(mode));
+    fs::create_directory(shared);
+    ::chmod(shared.c_str(), mode);
+    const fs::path socket = shared / "okx-vault.sock", received = dir_ / ("received-" + std::to_string(mode));
+    write_file(received, "");
+    ASSERT_EQ(::chown(received.c_str(), 65534, 65534), 0);
+    Process fake({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c",
+                  kFakeListener, socket.string(), received.string()},
+                 dir_ / "fake.log");
+    for (int i = 0; i < 500 && !can_connect(socket); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_TRUE(can_connect(socket)) << read_file(dir_ / "fake.log");
+    const auto to_fake = [&](const std::vector<std::string>& args, const std::string& input = {}) {
+      std::vector<std::string> argv = {cli_binary(), "--socket", socket.string(), "--timeout", "5"};
+      argv.insert(argv.end(), args.begin(), args.end());
+      return run(argv, input);
+    };
+    // The control: what carries no secret reaches the listener, which answers it.
+    const Output status = to_fake({"status"});
+    EXPECT_EQ(status.exit_code, 0) << status.err;
+    EXPECT_NE(read_file(received).find("GET /v1/status"), std::string::npos) << "the listener receives requests";
+
+    const Output added = to_fake({"add", "bot", "--api-key", kApiKey}, credentials_input());
+    expect_error(added, kExitUntrusted, "add");
+    EXPECT_NE(added.err.find("not sending a secret"), std::string::npos) << added.err;
+    expect_error(to_fake({"unlock"}, std::string(kPassphrase) + "\n"), kExitUntrusted, "unlock");
+    expect_error(to_fake({"passphrase", "set"}, std::string(kPassphrase) + "\n"), kExitUntrusted, "passphrase set");
+    expect_error(to_fake({"rekey"}, std::string(kPassphrase) + "\n"), kExitUntrusted, "rekey");
+    fake.stop(SIGKILL);
+    const std::string bytes = read_file(received);
+    EXPECT_EQ(bytes.find(kSecret), std::string::npos) << "the secret reached the listener";
+    EXPECT_EQ(bytes.find(kPassphrase), std::string::npos) << "the passphrase reached the listener";
+    EXPECT_EQ(bytes.find("POST /v1/keys"), std::string::npos) << bytes;
+  }
+  // The real daemon, run by root in a directory only root may write to, still gets them.
+  add_key();
 }
 
 TEST_F(CliTest, NotFoundExitsWithFive) {

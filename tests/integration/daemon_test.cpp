@@ -317,6 +317,77 @@ TEST_F(DaemonTest, ASecondDaemonOnTheSameSocketRefusesToStart) {
   EXPECT_EQ(client().status().version.empty(), false) << "the first daemon must keep serving";
 }
 
+// Whoever may write to the state directory may swap the store, the audit log or
+// the key file under the daemon: it refuses to start there, naming the fix.
+TEST_F(DaemonTest, AStateDirectoryOthersMayWriteToIsRefusedAtStart) {
+  ASSERT_EQ(daemon_->stop(), 0);
+  const std::string state = daemon_->state_dir().string();
+  std::vector<std::string> serve = {test::daemon_binary()}, init = {test::daemon_binary(), "--init"};
+  for (const std::string& arg : daemon_->args()) {
+    serve.push_back(arg);
+    init.push_back(arg);
+  }
+  // The daemon's exit code and what it wrote, or "serving" if it did not exit but listened.
+  const auto start = [&]() -> std::pair<int, std::string> {
+    const std::filesystem::path log = dir_ / "refused.log";
+    std::filesystem::remove(log);
+    test::Process process(serve, log);
+    for (;;) {
+      if (const auto code = process.exited()) return {*code, test::read_file(log)};
+      if (test::can_connect(daemon_->socket())) {
+        process.stop();
+        return {-1, "serving"};
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  };
+  for (const mode_t mode : {mode_t{0777}, mode_t{0770}, mode_t{0720}, mode_t{0702}, mode_t{01777}}) {
+    SCOPED_TRACE(mode);
+    ASSERT_EQ(::chmod(state.c_str(), mode), 0);
+    const auto [code, err] = start();
+    EXPECT_EQ(code, 1) << err;
+    EXPECT_NE(err.find(state + ": group or others may write to this directory"), std::string::npos) << err;
+    EXPECT_NE(err.find("chmod 700"), std::string::npos) << err;
+    const test::Output again = test::run(init);
+    EXPECT_NE(again.err.find("chmod 700"), std::string::npos) << "--init is refused there too: " << again.err;
+  }
+  // Owned by another user, it is as unsafe: that user may change its mode at will.
+  ASSERT_EQ(::chmod(state.c_str(), 0700), 0);
+  ASSERT_EQ(::chown(state.c_str(), 65534, 65534), 0);
+  const auto [code, err] = start();
+  EXPECT_EQ(code, 1) << err;
+  EXPECT_NE(err.find("belongs to uid 65534"), std::string::npos) << err;
+  ASSERT_EQ(::chown(state.c_str(), 0, 0), 0);
+  for (const mode_t mode : {mode_t{0700}, mode_t{0750}, mode_t{0755}}) {  // what --init and systemd create, and readable ones
+    ASSERT_EQ(::chmod(state.c_str(), mode), 0);
+    daemon_->start();
+    EXPECT_EQ(client().status().keys, 0u);
+    ASSERT_EQ(daemon_->stop(), 0);
+  }
+}
+
+// A numeric id names that uid or gid, and only if it is one: "4294967296" would
+// wrap around to 0, root, and -1 means "no one" to the kernel.
+TEST_F(DaemonTest, GrantIdsOutOfRangeAreRefusedNotWrapped) {
+  client().add(add_request("main"));
+  for (const char* kind : {"user", "group"}) {
+    for (const char* id : {"4294967296", "4294967297", "4294967295", "18446744073709551616", "99999999999999999999999",
+                           "-1", "-4294967296"}) {
+      SCOPED_TRACE(std::string(kind) + " " + id);
+      const auto reply = raw("PUT", "/v1/keys/main/grants", std::string(R"({"grants":[{")") + kind + R"(":")" + id + R"("}]})");
+      EXPECT_EQ(reply.status, 400) << reply.body;
+      EXPECT_EQ(error_code_of(reply), "bad_request");
+    }
+  }
+  EXPECT_TRUE(client().grants("main").empty()) << "no grant was stored";
+  const auto largest = raw("PUT", "/v1/keys/main/grants", R"({"grants":[{"user":"4294967294"},{"group":"0"}]})");
+  ASSERT_EQ(largest.status, 200) << largest.body;
+  const auto grants = client().grants("main");
+  ASSERT_EQ(grants.size(), 2u);
+  EXPECT_EQ(grants[0].id.value_or(0), 4294967294u);
+  EXPECT_EQ(grants[1].id.value_or(1), 0u);
+}
+
 TEST_F(DaemonTest, AStaleSocketFileIsReplaced) {
   ASSERT_EQ(daemon_->stop(SIGKILL), 128 + SIGKILL);
   ASSERT_TRUE(std::filesystem::exists(daemon_->socket())) << "a killed daemon leaves its socket behind";

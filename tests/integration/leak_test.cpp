@@ -5,14 +5,19 @@
 // search is in raw, base64 and hex form, and each place is shown to be searched
 // by finding something that is there.
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sodium.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <gtest/gtest.h>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "client/client.hpp"
@@ -188,6 +193,152 @@ TEST_F(LeakTest, NoSecretAnywhereAfterAWholeScenario) {
   EXPECT_TRUE(store_seen);
   EXPECT_TRUE(audit_seen) << "the audit log records the ws-login";
   std::cout << places_ << " places searched for the secret and the passphrase in 6 forms each\n";
+}
+
+// One mapping of the daemon's memory, from /proc/PID/smaps.
+struct Region {
+  std::uintptr_t begin = 0, end = 0;
+  bool readable = false;
+  bool locked = false;  // mlock'd: sodium_malloc's pages, where SecretBytes live
+  std::string name;
+};
+
+std::vector<Region> regions_of(pid_t pid) {
+  std::vector<Region> regions;
+  std::istringstream smaps(test::read_file("/proc/" + std::to_string(pid) + "/smaps"));
+  for (std::string line; std::getline(smaps, line);) {
+    std::istringstream fields(line);
+    std::string range, perms, offset, device, inode, name;
+    fields >> range;
+    if (range == "VmFlags:") {
+      if (!regions.empty()) regions.back().locked = (" " + line + " ").find(" lo ") != std::string::npos;
+      continue;
+    }
+    if (range.empty() || range.back() == ':') continue;  // another field of the mapping
+    fields >> perms >> offset >> device >> inode;
+    std::getline(fields >> std::ws, name);
+    const std::size_t dash = range.find('-');
+    regions.push_back({std::stoull(range.substr(0, dash), nullptr, 16), std::stoull(range.substr(dash + 1), nullptr, 16),
+                       perms.starts_with("r"), false, name});
+  }
+  return regions;
+}
+
+// How many copies of `needle` the daemon's readable memory holds, in guarded
+// (mlock'd) pages and in all other pages, with where the others are.
+struct Copies {
+  int guarded = 0;
+  int ordinary = 0;
+  std::string where;
+};
+
+Copies copies_in_memory(pid_t pid, std::string_view needle) {
+  Copies copies;
+  const int mem = ::open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
+  EXPECT_GE(mem, 0) << "cannot read the daemon's memory: " << std::strerror(errno);
+  if (mem < 0) return copies;
+  std::vector<char> chunk(1 << 20);
+  for (const Region& region : regions_of(pid)) {
+    if (!region.readable || region.name == "[vvar]" || region.name == "[vsyscall]") continue;
+    // Chunks overlap by the needle's length, so a copy across two is found once.
+    for (std::uintptr_t at = region.begin; at < region.end;) {
+      const std::size_t want = std::min<std::uintptr_t>(chunk.size(), region.end - at);
+      const ssize_t got = ::pread(mem, chunk.data(), want, static_cast<off_t>(at));
+      if (got <= 0) break;
+      for (const char* hit = chunk.data(), *last = chunk.data() + got;
+           (hit = static_cast<const char*>(::memmem(hit, static_cast<std::size_t>(last - hit), needle.data(),
+                                                    needle.size()))) != nullptr;
+           ++hit) {
+        if (region.locked) {
+          ++copies.guarded;
+        } else {
+          ++copies.ordinary;
+          char address[32];
+          std::snprintf(address, sizeof address, "%#lx", static_cast<unsigned long>(at + (hit - chunk.data())));
+          copies.where += std::string(" ") + address + " (" + (region.name.empty() ? "anonymous" : region.name) + ")";
+        }
+      }
+      if (static_cast<std::size_t>(got) < want || at + want >= region.end) break;
+      at += want - needle.size() + 1;
+    }
+  }
+  ::close(mem);
+  return copies;
+}
+
+// Sends raw bytes as one connection and reads the reply until the daemon closes.
+std::string exchange_raw(const std::filesystem::path& socket, const std::string& bytes, bool half_close) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, socket.c_str(), sizeof address.sun_path - 1);
+  std::string reply;
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) {
+    (void)!::write(fd, bytes.data(), bytes.size());
+    if (half_close) ::shutdown(fd, SHUT_WR);
+    char buffer[4096];
+    for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;) reply.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return reply;
+}
+
+// What the daemon was sent and what it does with it, read from its own memory:
+// the secret and passphrase of an add and the vault passphrase of an unlock
+// and a passphrase change, whole and broken requests alike, are in no page
+// but guarded ones; after a revoke and a lock, in none at all.
+TEST_F(LeakTest, NoCopyOfASecretInTheDaemonsMemoryButInGuardedPages) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to read the memory of a non-dumpable process";
+  constexpr std::string_view kVaultPassphrase = "LEAKCHECK-VAULT-Jh4-Pn7-Dc1", kNewVaultPassphrase = "LEAKCHECK-VAULT-Ub5-Ge9";
+  daemon_ = std::make_unique<Daemon>(dir_.path());
+  const std::string s(kSecret), p(kPassphrase), k(kApiKey), v(kVaultPassphrase), n(kNewVaultPassphrase);
+  const auto expect_only_guarded = [&](const std::vector<std::string_view>& secrets, const std::string& after) {
+    for (const std::string_view secret : secrets) {
+      const Copies copies = copies_in_memory(daemon_->pid(), secret);
+      EXPECT_EQ(copies.ordinary, 0) << secret << " is in ordinary memory after " << after << ", at" << copies.where;
+    }
+  };
+  clean_cli({"add", "main", "--api-key", k}, s + "\n" + p + "\n");
+  expect_only_guarded({kSecret, kPassphrase}, "an add");
+  clean_cli({"passphrase", "set"}, v + "\n");
+  expect_only_guarded({kVaultPassphrase}, "a passphrase set");
+  clean_cli({"lock"});
+  clean_cli({"unlock"}, v + "\n");
+  clean_cli({"passphrase", "change"}, v + "\n" + n + "\n");
+  clean_cli({"lock"});
+  clean_cli({"unlock"}, n + "\n");
+  const Output signed_ = cli({"sign", "main", "GET", "/api/v5/account/balance"});  // its reply carries the passphrase
+  ASSERT_EQ(signed_.exit_code, 0) << signed_.err;
+  // Requests the daemon refuses, whole, cut short, and in chunks.
+  raw("POST", "/v1/keys", R"({"name":"main","api_key":")" + k + R"(","secret":")" + s + R"(","passphrase":")" + p + "\"}");
+  raw("POST", "/v1/keys", R"({"name":"x","secret":)" + s);
+  raw("POST", "/v1/unlock", R"({"passphrase":")" + n + R"(","extra":1})");
+  raw("PUT", "/v1/slots/passphrase", R"({"new_passphrase":")" + v + "\"}");
+  const std::string body = R"({"name":"cut","api_key":")" + k + R"(","secret":")" + s + R"(","passphrase":")" + p + "\"}";
+  exchange_raw(daemon_->socket(),
+               "POST /v1/keys HTTP/1.1\r\nHost: v\r\nContent-Length: " + std::to_string(body.size() + 100) +
+                   "\r\n\r\n" + body,
+               true);
+  std::string chunked = "POST /v1/keys HTTP/1.1\r\nHost: v\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+  for (std::size_t at = 0; at < body.size(); at += 7) {
+    const std::string piece = body.substr(at, 7);
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
+    chunked += size + piece + "\r\n";
+  }
+  exchange_raw(daemon_->socket(), chunked + "0\r\n\r\n", false);
+  raw("GET", "/v1/status");
+
+  expect_only_guarded({kSecret, kPassphrase, kVaultPassphrase, kNewVaultPassphrase}, "all of it");
+  EXPECT_GT(copies_in_memory(daemon_->pid(), kPassphrase).guarded, 0)
+      << "control: the key's passphrase is in guarded memory while the vault is unlocked, and the scan sees it";
+
+  clean_cli({"revoke", "main", "--yes"});
+  clean_cli({"lock"});
+  for (const std::string_view secret : {kSecret, kPassphrase, kVaultPassphrase, kNewVaultPassphrase}) {
+    const Copies copies = copies_in_memory(daemon_->pid(), secret);
+    EXPECT_EQ(copies.ordinary + copies.guarded, 0) << secret << " is still in memory after revoke and lock:" << copies.where;
+  }
 }
 
 // The kernel makes /proc/PID/status of a non-dumpable process owned by root, so

@@ -170,6 +170,44 @@ TEST_F(LockTest, WrongPassphrasesAreAnsweredEverLaterAndRacingAttemptsAreRefused
   expect_no_secrets_on_disk();
 }
 
+// Wrong passphrases counted through one call are not forgotten through another:
+// an unlock of the unlocked vault checks its passphrase too, so it is no success
+// that resets the delay. The delay is read from the 429 that an attempt racing a
+// held wrong reply gets, once the daemon has counted that wrong reply.
+TEST_F(LockTest, AnUnlockOfTheUnlockedVaultDoesNotResetTheDelay) {
+  start(kOld);
+  client().unlock(text(kOld));
+  const auto wrong_count = [&] {
+    const std::string metrics = client().request("GET", "/v1/metrics").body;
+    const std::string series = "okxvault_errors_total{code=\"wrong_passphrase\"} ";
+    const std::size_t at = metrics.find(series);
+    return at == std::string::npos ? 0 : std::stoi(metrics.substr(at + series.size()));
+  };
+  const std::string wrong_change = R"({"passphrase":"wrong passphrase!","new_passphrase":"new vault passphrase 2"})";
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(client().request("PUT", "/v1/slots/passphrase", wrong_change).status, 403);
+  }
+  // The reset an attacker would try between guesses: any passphrase, on the unlocked vault.
+  const Client::RawReply reset = client().request("POST", "/v1/unlock", R"({"passphrase":"a guess"})");
+  EXPECT_EQ(reset.status, 403) << "an unlock of the unlocked vault checks the passphrase: " << reset.body;
+  ASSERT_EQ(wrong_count(), 3);
+
+  // The fourth wrong passphrase in a row, whose reply the daemon holds...
+  std::thread held([&] { Client(daemon_->socket().string()).request("PUT", "/v1/slots/passphrase", wrong_change); });
+  while (wrong_count() < 4) std::this_thread::sleep_for(5ms);
+  // ...while an attempt with the right one is refused unevaluated, for the fourth failure's delay.
+  const Client::RawReply racer = Client(daemon_->socket().string()).request("POST", "/v1/unlock",
+                                                                            R"({"passphrase":"old vault passphrase 1"})");
+  held.join();
+  EXPECT_EQ(racer.status, 429) << racer.body;
+  const std::size_t in = racer.body.find("try again in ");
+  ASSERT_NE(in, std::string::npos) << racer.body;
+  EXPECT_GT(std::stoi(racer.body.substr(in + 13)), 1000) << "the delay went on growing: " << racer.body;
+
+  client().unlock(text(kOld));  // the right passphrase, once the delay has passed, still opens
+  EXPECT_FALSE(client().status().locked);
+}
+
 TEST_F(LockTest, RealArgon2DefaultsUnlock) {
   start(kOld, {});
   EXPECT_TRUE(client().status().locked);

@@ -101,11 +101,10 @@ class PolicyTest : public ::testing::Test {
   std::string responses_;
 };
 
-TEST_F(PolicyTest, AnUngrantedUidGets403) {
+TEST_F(PolicyTest, AnUngrantedUidGets404AsForNoSuchKey) {
   const Reply reply = sign_as(kBot1, "main", "GET", "/api/v5/account/balance");
-  EXPECT_EQ(reply.status, 403);
-  EXPECT_EQ(reply.body.at("error").at("code").as_string(), "policy_denied");
-  EXPECT_TRUE(rule_of(reply).starts_with("no grant for uid ")) << rule_of(reply);
+  EXPECT_EQ(reply.status, 404);
+  EXPECT_EQ(reply.body.at("error").at("code").as_string(), "key_not_found");
 }
 
 TEST_F(PolicyTest, GrantedUserAndGrantedGroupGetSignatures) {
@@ -115,7 +114,7 @@ TEST_F(PolicyTest, GrantedUserAndGrantedGroupGetSignatures) {
     EXPECT_EQ(reply.status, 200) << bot;
     EXPECT_EQ(reply.body.at("headers").at("OK-ACCESS-KEY").as_string(), "ak-7f3e9c1b2a4d");
   }
-  EXPECT_EQ(sign_as(kBot1, "other", "GET", "/api/v5/account/balance").status, 403) << "grants are per key";
+  EXPECT_EQ(sign_as(kBot1, "other", "GET", "/api/v5/account/balance").status, 404) << "grants are per key";
 }
 
 TEST_F(PolicyTest, ReadOnlyRefusesPost) {
@@ -249,7 +248,7 @@ TEST_F(PolicyCliTest, GrantGrantsAndUngrant) {
   EXPECT_EQ(Client(daemon_->socket().string()).grants("main").size(), 2u);
 
   ASSERT_EQ(cli({"ungrant", "main", "--user", kBot1}).exit_code, 0);
-  EXPECT_EQ(sign_as(kBot1, "main", "GET", "/api/v5/account/balance").status, 403);
+  EXPECT_EQ(sign_as(kBot1, "main", "GET", "/api/v5/account/balance").status, 404) << "no grant: no such key, to it";
   EXPECT_EQ(cli({"ungrant", "main", "--user", kBot1}).exit_code, 5);
   EXPECT_EQ(cli({"grant", "main"}).exit_code, 2) << "--user or --group is required";
   EXPECT_EQ(cli({"grant", "main", "--user", "no-such-user-okxv"}).exit_code, 6);

@@ -349,7 +349,7 @@ TEST(ErrorReplyCodec, EncodesTheDocumentedShape) {
 
 // The first and the last Code as declared in proto/error.hpp.
 constexpr Code kFirstCode = Code::bad_request;
-constexpr Code kLastCode = Code::protocol_error;
+constexpr Code kLastCode = Code::untrusted_server;
 
 std::vector<Code> all_codes() {
   std::vector<Code> codes;

@@ -331,6 +331,7 @@ Response Handler::sign(Call& call, std::string_view name) const {
   validate_sign_request(request);
   const std::string ts = timestamp(request.timestamp, false);
   try {
+    audit_.require_writable();
     Vault::Signed signed_request = vault_.sign(name, call.caller, ts, request.method, request.path, request.body);
     const WipeOnExit wipe_reply{signed_request.body};  // unless it moved into the response
     audit_.record(call.peer, {"sign", name, request.method, request.path, true, signed_request.rule});
@@ -346,6 +347,7 @@ Response Handler::ws_login(Call& call, std::string_view name) const {
   const proto::WsLoginRequest request = proto::decode_ws_login(call.request.body());
   const std::string ts = timestamp(request.timestamp, true);
   try {
+    audit_.require_writable();
     Vault::Signed login = vault_.ws_login(name, call.caller, ts);
     const WipeOnExit wipe_reply{login.body};  // unless it moved into the response
     audit_.record(call.peer, {"ws-login", name, "GET", "/users/self/verify", true, login.rule});

@@ -14,6 +14,8 @@ namespace http = boost::beast::http;
 namespace {
 
 constexpr std::string_view kKeysPrefix = "/v1/keys/";
+// The audit rule of a change that took effect in memory but not on disk.
+constexpr std::string_view kNotPersisted = "in memory only: the store could not be written";
 
 // A body that carried secrets is wiped whatever happens next.
 struct WipeOnExit {
@@ -224,7 +226,12 @@ Response Handler::status(Call& call) const {
 
 Response Handler::lock(Call& call) const {
   require_admin(call, "lock", {});
-  vault_.lock();
+  try {
+    vault_.lock();
+  } catch (const Error& e) {
+    not_persisted(call, e, "lock", {});
+    throw;
+  }
   audit_.record(call.peer, {"lock", {}, {}, {}, true, {}});
   spdlog::info("vault locked by uid {} pid {}; secrets wiped", call.peer.uid, call.peer.pid);
   return status(call);
@@ -271,9 +278,24 @@ Response Handler::add(Call& call) const {
   return call.reply(http::status::created, proto::encode(added));
 }
 
+void Handler::not_persisted(Call& call, const Error& error, std::string_view action, std::string_view key,
+                            std::string_view what) const {
+  if (error.code() != Code::not_persisted) return;
+  const std::string rule = what.empty() ? std::string(kNotPersisted) : std::string(what).append("; ").append(kNotPersisted);
+  audit_.record(call.peer, {action, key, {}, {}, true, rule});
+  spdlog::error("{} {}by uid {} pid {} is in effect in memory only: {}", action,
+                key.empty() ? std::string() : "of key '" + std::string(key) + "' ", call.peer.uid, call.peer.pid,
+                error.what());
+}
+
 Response Handler::remove(Call& call, std::string_view name) const {
   require_admin(call, "revoke", name);
-  vault_.remove(name);
+  try {
+    vault_.remove(name);
+  } catch (const Error& e) {
+    not_persisted(call, e, "revoke", name);
+    throw;
+  }
   audit_.record(call.peer, {"revoke", name, {}, {}, true, {}});
   spdlog::info("key '{}' revoked by uid {} pid {}", name, call.peer.uid, call.peer.pid);
   return call.reply(http::status::no_content);
@@ -290,13 +312,16 @@ Response Handler::put_grants(Call& call, std::string_view name) const {
   require_admin(call, "set-grants", name);
   std::vector<Grant> grants;
   for (const proto::GrantInfo& info : proto::decode_grants(call.request.body())) grants.push_back(to_grant(info));
-  vault_.set_grants(name, grants);
   std::string summary;
-  std::vector<proto::GrantInfo> infos;
-  for (const Grant& grant : grants) {
-    summary += (summary.empty() ? "" : ", ") + grant.who();
-    infos.push_back(to_info(grant));
+  for (const Grant& grant : grants) summary += (summary.empty() ? "" : ", ") + grant.who();
+  try {
+    vault_.set_grants(name, grants);
+  } catch (const Error& e) {
+    not_persisted(call, e, "set-grants", name, summary);
+    throw;
   }
+  std::vector<proto::GrantInfo> infos;
+  for (const Grant& grant : grants) infos.push_back(to_info(grant));
   audit_.record(call.peer, {"set-grants", name, {}, {}, true, summary});
   spdlog::info("grants of key '{}' set to [{}] by uid {} pid {}", name, summary, call.peer.uid, call.peer.pid);
   return call.reply(http::status::ok, proto::encode(infos));
@@ -320,6 +345,7 @@ Response Handler::sign(Call& call, std::string_view name) const {
   validate_sign_request(request.method, request.path, request.body);
   const std::string ts = timestamp(request.timestamp, false);
   try {
+    audit_.require_writable();
     Vault::Signed signed_request = vault_.sign(name, call.caller, ts, request.method, request.path, request.body);
     const WipeOnExit wipe_reply{signed_request.body};  // unless it moved into the response
     audit_.record(call.peer, {"sign", name, request.method, request.path, true, signed_request.rule});
@@ -335,6 +361,7 @@ Response Handler::ws_login(Call& call, std::string_view name) const {
   const proto::WsLoginRequest request = proto::decode_ws_login(call.request.body());
   const std::string ts = timestamp(request.timestamp, true);
   try {
+    audit_.require_writable();
     Vault::Signed login = vault_.ws_login(name, call.caller, ts);
     const WipeOnExit wipe_reply{login.body};  // unless it moved into the response
     audit_.record(call.peer, {"ws-login", name, "GET", "/users/self/verify", true, login.rule});

@@ -83,6 +83,10 @@ class Handler {
                         const std::function<void(const proto::PassphraseRequest&)>& change) const;
   Response metrics_report(Call& call) const;
   void require_admin(Call& call, std::string_view action, std::string_view key) const;
+  // For a revoke, grant change or lock that failed: if only its write did
+  // (not_persisted), the change is in effect and is audited and logged as such.
+  void not_persisted(Call& call, const Error& error, std::string_view action, std::string_view key,
+                     std::string_view what = {}) const;
   // The timestamp to sign with: the client's if within max_skew of now, else now.
   std::string timestamp(const std::optional<std::string>& requested, bool epoch_seconds) const;
 

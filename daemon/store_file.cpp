@@ -145,6 +145,46 @@ void check_private_directory(const std::filesystem::path& dir) {
   }
 }
 
+bool keep_reserve(const std::filesystem::path& reserve, std::uintmax_t bytes) noexcept {
+  Fd fd(::open(reserve.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  struct stat st {};
+  if (fd.get() < 0 || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  if (static_cast<std::uintmax_t>(st.st_size) >= bytes) return true;
+  // posix_fallocate allocates blocks (writing zeros where the filesystem cannot
+  // allocate without), so that a later write into them needs no free space.
+  if (::posix_fallocate(fd.get(), 0, static_cast<off_t>(bytes)) != 0) return false;
+  return ::fsync(fd.get()) == 0;
+}
+
+void write_file_into_reserve(const std::filesystem::path& path, const std::filesystem::path& reserve,
+                             std::span<const unsigned char> bytes) {
+  Fd fd(::open(reserve.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (fd.get() < 0) fail_errno(reserve, "cannot open reserved space");
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) fail_errno(reserve, "cannot stat reserved space");
+  if (!S_ISREG(st.st_mode) || static_cast<std::uintmax_t>(st.st_size) < bytes.size()) {
+    fail(Code::io_error, reserve, "the reserved space is too small for " + std::to_string(bytes.size()) + " bytes");
+  }
+  try {
+    for (std::size_t done = 0; done < bytes.size();) {
+      const ssize_t n = ::pwrite(fd.get(), bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) fail_errno(reserve, "cannot write into reserved space");
+      done += static_cast<std::size_t>(n);
+    }
+    if (::ftruncate(fd.get(), static_cast<off_t>(bytes.size())) != 0) fail_errno(reserve, "cannot truncate");
+    if (::fsync(fd.get()) != 0) fail_errno(reserve, "cannot sync");
+    if (::close(fd.release()) != 0) fail_errno(reserve, "cannot close");
+    if (::rename(reserve.c_str(), path.c_str()) != 0) fail_errno(path, "cannot replace");
+  } catch (...) {
+    // It may hold part of a store now, whose records a later revoke must not leave behind.
+    ::unlink(reserve.c_str());
+    throw;
+  }
+  remove_stale_temporaries(path);
+  fsync_directory(directory_of(path));
+}
+
 SecretBytes read_key_file(const std::filesystem::path& path) {
   Fd fd = open_private(path);
   SecretBytes key(store::kMasterKeyBytes);

@@ -135,6 +135,11 @@ class MetadataReader {
   json::value value_;
 };
 
+// The space kept for a revocation's write: the store's size and a margin, for
+// the metadata a write adds, and at least kMinReserve.
+constexpr std::uintmax_t kReserveMargin = 64 * 1024;
+constexpr std::uintmax_t kMinReserve = 1024 * 1024;
+
 // Reading or writing the store of 10,000 keys frees megabytes of temporaries
 // (the file, its records, their metadata) spread through the heap, which glibc
 // keeps resident unless asked to give them back.
@@ -224,7 +229,8 @@ struct Vault::Entry {
   }
 };
 
-Vault::Vault(std::filesystem::path store_path) : store_path_(std::move(store_path)) {}
+Vault::Vault(std::filesystem::path store_path)
+    : store_path_(std::move(store_path)), reserve_path_(store_path_.string() + ".reserve") {}
 
 Vault::~Vault() = default;  // every Entry wipes its secrets as it is destroyed
 
@@ -284,6 +290,22 @@ std::unique_ptr<Vault> Vault::open_locked(std::filesystem::path store_path) {
 void Vault::load(const Unwrap* unwrap) {
   read_store(unwrap);
   release_freed_memory();
+  // What memory said before the store was read again, and the store does not say yet.
+  for (const std::string& name : unsaved_revocations_) {
+    if (const auto it = table_.find(name); it != table_.end()) table_.erase(it);
+  }
+  for (const auto& [name, grants] : unsaved_grants_) {
+    if (const auto it = table_.find(name); it != table_.end()) it->second->grants = grants;
+  }
+  if (data_key_ && unsaved()) {
+    try {
+      save(nullptr, nullptr, Write::revocation);
+    } catch (const std::exception& e) {
+      spdlog::error("{}: changes in memory only are still not written: {}", store_path_.string(), e.what());
+    }
+  }
+  std::error_code ec;
+  if (const auto size = std::filesystem::file_size(store_path_, ec); !ec) keep_reserve(size);
 }
 
 void Vault::read_store(const Unwrap* unwrap) {
@@ -456,15 +478,21 @@ void Vault::unlock_with_key_file(const SecretBytes& master_key) {
 void Vault::lock() {
   std::unique_lock lock(mutex_);
   if (!data_key_) return;
-  std::exception_ptr failed;
+  std::string failed;
   try {
-    if (usage_changed_.exchange(false)) save(nullptr, nullptr);
-  } catch (...) {
-    failed = std::current_exception();
+    if (usage_changed_.exchange(false) || unsaved()) save(nullptr, nullptr, Write::revocation);
+  } catch (const std::exception& e) {
+    failed = e.what();
   }
   for (auto& [name, entry] : table_) entry->unsealed.reset();
   data_key_.reset();
-  if (failed) std::rethrow_exception(failed);
+  if (failed.empty()) return;
+  throw Error(Code::not_persisted,
+              "the vault is locked, but the store could not be written (" + failed +
+                  "): usage counters since the last save are lost" +
+                  (unsaved() ? "; revocations and grant changes not yet written stay in effect in memory until the "
+                               "daemon restarts, and are written after the next unlock once there is room"
+                             : ""));
 }
 
 bool Vault::lock_if_idle(std::chrono::milliseconds idle) {
@@ -567,7 +595,7 @@ void Vault::rekey(const SecretBytes* passphrase, const std::filesystem::path& ke
     record = store::seal_record(next, std::move(record.name), std::move(record.api_key), std::move(record.metadata),
                                 SecretBytes::copy_of(material.secret), SecretBytes::copy_of(material.passphrase));
   }
-  write_file_atomically(store_path_, store::serialize(resealed, next));
+  write_store(store::serialize(resealed, next), Write::ordinary);
   for (store::Record& record : resealed.records) table_.at(record.name)->record.sealed = std::move(record.sealed);
   slots_ = std::move(slots);
   data_key_ = std::move(next);
@@ -621,12 +649,32 @@ proto::KeyInfo Vault::add(const proto::AddKeyRequest& request) {
   return added;
 }
 
+namespace {
+
+Error not_persisted(const std::string& change, const std::string& cause) {
+  return Error(Code::not_persisted,
+               change + " in memory, but the store could not be written (" + cause +
+                   "): a restart before it is written would undo it. Free space in the state directory: the daemon "
+                   "writes it with the next change, usage save (every minute) or shutdown");
+}
+
+}  // namespace
+
 void Vault::remove(std::string_view name) {
   std::unique_lock lock(mutex_);
   require_unlocked();
   Entry& entry = find(name);
-  save(nullptr, &entry);
-  table_.erase(table_.find(name));
+  std::string failed;
+  try {
+    save(nullptr, &entry, Write::revocation);
+  } catch (const std::exception& e) {
+    failed = e.what();
+  }
+  table_.erase(table_.find(name));  // wipes its secrets: from now on it signs nothing
+  if (failed.empty()) return;
+  if (const auto it = unsaved_grants_.find(name); it != unsaved_grants_.end()) unsaved_grants_.erase(it);
+  unsaved_revocations_.emplace(name);
+  throw not_persisted("key '" + std::string(name) + "' is revoked", failed);
 }
 
 std::vector<Metrics::KeyCounts> Vault::counts() const {
@@ -654,10 +702,10 @@ void Vault::set_grants(std::string_view name, std::vector<Grant> grants) {
   Entry& entry = find(name);
   std::swap(entry.grants, grants);
   try {
-    save(nullptr, nullptr);
-  } catch (...) {
-    std::swap(entry.grants, grants);  // memory stays as on disk
-    throw;
+    save(nullptr, nullptr, Write::revocation);
+  } catch (const std::exception& e) {
+    unsaved_grants_.insert_or_assign(std::string(name), entry.grants);
+    throw not_persisted("the grants of key '" + std::string(name) + "' are changed", e.what());
   }
 }
 
@@ -724,9 +772,9 @@ Vault::Signed Vault::ws_login(std::string_view name, const Caller& caller, std::
 
 void Vault::save_usage() {
   std::unique_lock lock(mutex_);
-  if (!data_key_ || !usage_changed_.exchange(false)) return;
+  if (!data_key_ || (!usage_changed_.exchange(false) && !unsaved())) return;
   try {
-    save(nullptr, nullptr);
+    save(nullptr, nullptr, unsaved() ? Write::revocation : Write::ordinary);
   } catch (...) {
     usage_changed_ = true;  // try again next time
     throw;
@@ -748,15 +796,41 @@ store::Image Vault::image(const Entry* extra, const Entry* without) const {
   return image;
 }
 
-void Vault::save(const Entry* extra, const Entry* without) const {
-  write_file_atomically(store_path_, store::serialize(image(extra, without), *data_key_));
+void Vault::save(const Entry* extra, const Entry* without, Write write) {
+  write_store(store::serialize(image(extra, without), *data_key_), write);
   release_freed_memory();
+}
+
+void Vault::write_store(std::span<const unsigned char> bytes, Write write) {
+  try {
+    write_file_atomically(store_path_, bytes);
+  } catch (const Error& e) {
+    if (write != Write::revocation) throw;
+    // The disk may be full: the reserve's blocks take the store without free space.
+    try {
+      write_file_into_reserve(store_path_, reserve_path_, bytes);
+    } catch (const Error& reserved) {
+      throw Error(Code::io_error, std::string(e.what()) + "; " + reserved.what());
+    }
+    spdlog::warn("{}; written into the space reserved for it", e.what());
+  }
+  unsaved_revocations_.clear();  // every write holds the whole table
+  unsaved_grants_.clear();
+  keep_reserve(bytes.size());
+}
+
+void Vault::keep_reserve(std::uintmax_t store_bytes) const {
+  const std::uintmax_t bytes = std::max(kMinReserve, store_bytes + kReserveMargin);
+  if (!okxvault::keep_reserve(reserve_path_, bytes)) {
+    spdlog::warn("{}: cannot reserve {} bytes: on a full disk, a revoke or grant change could then take effect "
+                 "in memory only", reserve_path_.string(), bytes);
+  }
 }
 
 void Vault::save_slots(std::vector<store::Slot> slots) {
   store::Image next = image(nullptr, nullptr);
   next.slots = std::move(slots);
-  write_file_atomically(store_path_, store::serialize(next, *data_key_));
+  write_store(store::serialize(next, *data_key_), Write::ordinary);
   slots_ = std::move(next.slots);
 }
 

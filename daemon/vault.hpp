@@ -2,7 +2,11 @@
 // The key table: for every key, its signer and credentials in guarded memory, its
 // grants, and the store file they persist to. Thread-safe: signs run concurrently
 // under a shared lock; changes take it exclusively and return only once the store
-// on disk says the same as memory (if the write fails, memory is left unchanged).
+// on disk says the same as memory (if the write fails, memory is left unchanged),
+// except those that take access away: a revoke, a grant change and a lock take
+// effect in memory even when the store cannot be written (Error not_persisted),
+// and are written by the next write that succeeds. Space for their write is
+// reserved beside the store (STORE.reserve), so that a full disk does not stop it.
 //
 // A vault is locked or unlocked. Locked, it holds no data key and no secret,
 // only each key's metadata (names, masked api keys, grants, usage), which are
@@ -14,9 +18,12 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <memory>
+#include <set>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -73,7 +80,7 @@ class Vault {
   // key-file slot. Errors: wrong_master_key, and those of open().
   void unlock_with_key_file(const SecretBytes& master_key);
   // Writes pending usage counters, then wipes the data key and every secret.
-  // Always locks; rethrows a failed write afterwards.
+  // Always locks; a failed write is Error(not_persisted) afterwards.
   void lock();
   // Locks if nothing was signed for `idle` (nor since the unlock); true if it did.
   bool lock_if_idle(std::chrono::milliseconds idle);
@@ -100,14 +107,17 @@ class Vault {
   // Returns the new key's metadata. Errors: invalid_name, bad_request (invalid
   // field or expiry), key_exists, io_error.
   proto::KeyInfo add(const proto::AddKeyRequest& request);
-  // Wipes the key from memory and removes it from disk. Errors: key_not_found, io_error.
+  // Wipes the key from memory and removes it from disk. Errors: key_not_found;
+  // not_persisted when the store could not be written: the key is gone from
+  // memory all the same, and from disk with the next write that succeeds.
   void remove(std::string_view name);
 
   // Signs and denials of every key, by name.
   std::vector<Metrics::KeyCounts> counts() const;
 
   std::vector<Grant> grants(std::string_view name) const;
-  // Replaces the key's grants, on disk before it returns.
+  // Replaces the key's grants, on disk before it returns. Errors: key_not_found;
+  // not_persisted as for remove(): the new grants apply in memory all the same.
   void set_grants(std::string_view name, std::vector<Grant> grants);
 
   // Signing checks the key's expiry and its grants (policy.hpp) first; a refusal
@@ -123,7 +133,8 @@ class Vault {
               std::string_view request_path, std::string_view body);
   Signed ws_login(std::string_view name, const Caller& caller, std::string_view timestamp);
 
-  // Writes last-used times and sign counts if they changed since the last write.
+  // Writes last-used times and sign counts if they changed since the last write,
+  // and changes that are in memory only (not_persisted).
   void save_usage();
 
  private:
@@ -140,7 +151,8 @@ class Vault {
   static std::unique_ptr<Vault> create_with(std::filesystem::path store_path,
                                             const std::function<store::Slot(const store::DataKey&)>& wrap);
   // Reads the store into memory: metadata always; with `unwrap`, also the data
-  // key and every secret, after checking the MAC. Caller holds the lock.
+  // key and every secret, after checking the MAC. Changes in memory only are
+  // applied again to what is read. Caller holds the lock.
   void load(const Unwrap* unwrap);
   void read_store(const Unwrap* unwrap);  // load() but for returning what it freed
   void require_unlocked() const;  // caller holds the lock
@@ -156,17 +168,30 @@ class Vault {
   static proto::KeyInfo info(const Entry& entry);
   // The table as the store keeps it, plus `extra` and minus `without`.
   store::Image image(const Entry* extra, const Entry* without) const;
-  // Writes the table, plus `extra` and minus `without`, to disk; caller holds the lock.
-  void save(const Entry* extra, const Entry* without) const;
+  // How a write may use the reserved space: only for changes that take access away.
+  enum class Write { ordinary, revocation };
+  // Writes the table, plus `extra` and minus `without`, to disk; caller holds the
+  // lock. Once written, nothing is in memory only any more.
+  void save(const Entry* extra, const Entry* without, Write write = Write::ordinary);
+  // Writes the store's bytes, for a revocation into the reserved space if need
+  // be, then keeps the reserve at the store's size and a margin.
+  void write_store(std::span<const unsigned char> bytes, Write write);
+  void keep_reserve(std::uintmax_t store_bytes) const;
+  bool unsaved() const { return !unsaved_revocations_.empty() || !unsaved_grants_.empty(); }
   // Writes the table with other slots, then adopts them; caller holds the lock.
   void save_slots(std::vector<store::Slot> slots);
   void touch();
 
   const std::filesystem::path store_path_;
+  const std::filesystem::path reserve_path_;
   mutable std::shared_mutex mutex_;
   std::optional<store::DataKey> data_key_;  // empty while locked
   std::vector<store::Slot> slots_;
   Table table_;
+  // Changes in effect in memory that the store does not hold yet, by key name:
+  // applied again when the store is read (unlock), cleared by a successful save.
+  std::set<std::string, std::less<>> unsaved_revocations_;
+  std::map<std::string, std::vector<Grant>, std::less<>> unsaved_grants_;
   std::atomic<bool> usage_changed_{false};
   std::atomic<std::int64_t> last_activity_{0};  // steady clock, nanoseconds
 };

@@ -32,6 +32,8 @@ constexpr std::array kCodes{
     CodeInfo{Code::last_slot, "last_slot", 409},
     CodeInfo{Code::internal, "internal", 500},
     CodeInfo{Code::io_error, "io_error", 500},
+    CodeInfo{Code::not_persisted, "not_persisted", 507},
+    CodeInfo{Code::audit_unavailable, "audit_unavailable", 503},
     CodeInfo{Code::corrupt_store, "corrupt_store", 500},
     CodeInfo{Code::tampered_store, "tampered_store", 500},
     CodeInfo{Code::wrong_master_key, "wrong_master_key", 500},

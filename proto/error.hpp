@@ -33,6 +33,8 @@ enum class Code {
   // Server and store errors (5xx on the wire, startup failures in the daemon).
   internal,
   io_error,
+  not_persisted,
+  audit_unavailable,
   corrupt_store,
   tampered_store,
   wrong_master_key,

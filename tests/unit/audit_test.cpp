@@ -1,11 +1,14 @@
 // The audit log as the daemon writes it: lines that are exactly the JSON a tree
-// would serialize to, one unbroken chain across restarts and concurrent callers,
-// everything recorded before flush() on disk after it, lines written by the
-// request path or else by the backstop, and a file only its owner reads.
+// would serialize to, every member bounded, one unbroken chain across restarts
+// and concurrent callers, everything recorded before flush() on disk after it,
+// lines written by the request path or else by the backstop, repeated refusals
+// summarised in a bounded table, a log that cannot be written saying so, and a
+// file only its owner reads.
 
 #include "daemon/audit.hpp"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -59,6 +62,7 @@ audit_chain::Verdict verify(const std::filesystem::path& path) {
   return audit_chain::verify(in);
 }
 
+// Values that fit their member's limit are written whole, exactly as a tree would be.
 TEST(AuditFields, AreByteForByteWhatBoostJsonSerializeWrites) {
   std::string controls;
   for (char c = 0; c < 0x20; ++c) controls += c;
@@ -69,15 +73,21 @@ TEST(AuditFields, AreByteForByteWhatBoostJsonSerializeWrites) {
       controls,
       "del \x7f, latin \xc3\xa9, emoji \xf0\x9f\x94\x91, cjk \xe4\xb8\xad",
       "invalid utf-8 \xff\xfe\xc3 and a lone continuation \x80",
-      std::string(5000, '\x01'),  // every byte grows sixfold: the buffer grows in steps
-      std::string(3000, '"') + std::string(3000, 'a'),
+      std::string(40, '\x01'),  // every byte grows sixfold
+      std::string(120, '"') + std::string(10, 'a'),
       "/api/v5/trade/order?instId=BTC-USDT&ordId=1\n\r\t\b\f",
   };
+  const auto fits = [](const std::string& text, std::size_t limit) {
+    return json::serialize(json::value(text)).size() - 2 <= limit ? text : std::string("short");
+  };
   for (const std::string& text : awkward) {
-    const AuditRecord record{text, text, text, text, true, text};
+    const std::string time = fits(text, kAuditTimeLimit), action = fits(text, kAuditActionLimit),
+                      key = fits(text, kAuditKeyLimit), method = fits(text, kAuditMethodLimit),
+                      path = fits(text, kAuditPathLimit), rule = fits(text, kAuditRuleLimit);
+    const AuditRecord record{action, key, method, path, true, rule};
     Peer peer = kBot;
-    peer.exe = text;
-    EXPECT_EQ(fields_text(text, peer, record), tree_text(text, peer, record)) << "for " << json::serialize(text);
+    peer.exe = fits(text, kAuditExeLimit);
+    EXPECT_EQ(fields_text(time, peer, record), tree_text(time, peer, record)) << "for " << json::serialize(text);
   }
   const Peer unknown;  // uid and gid -1, pid 0
   const AuditRecord denied{"sign", "main", "GET", "/", false, "no allow rule matches"};
@@ -85,6 +95,72 @@ TEST(AuditFields, AreByteForByteWhatBoostJsonSerializeWrites) {
             tree_text("2026-11-25T21:29:17.503Z", unknown, denied));
   const Peer big{4'000'000'000u, 0, 2'147'483'647, {}, {}};
   EXPECT_EQ(fields_text("t", big, denied), tree_text("t", big, denied));
+}
+
+std::string blake2b_hex(std::string_view text) {
+  unsigned char hash[crypto_generichash_BYTES];
+  crypto_generichash(hash, sizeof hash, reinterpret_cast<const unsigned char*>(text.data()), text.size(), nullptr, 0);
+  char hex[2 * sizeof hash + 1];
+  return sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
+}
+
+// A 4 KiB path keeps its first 256 bytes, and says it was cut, how long it was
+// and its hash, which tells which path it was.
+TEST(AuditFields, ALongValueKeepsAPrefixItsSizeAndItsHash) {
+  const std::string path = "/api/v5/trade/order?pad=" + std::string(4096 - 24, 'p');
+  const std::string key(3000, 'k');
+  const json::object line = json::parse(fields_text("t", kBot, {"sign", key, "GET", path, false, "r"})).as_object();
+  EXPECT_EQ(line.at("path").as_string(), path.substr(0, kAuditPathLimit));
+  EXPECT_EQ(line.at("path_cut").at("bytes").as_int64(), 4096);
+  EXPECT_EQ(line.at("path_cut").at("blake2b").as_string(), blake2b_hex(path));
+  EXPECT_EQ(line.at("key").as_string(), key.substr(0, kAuditKeyLimit));
+  EXPECT_EQ(line.at("key_cut").at("bytes").as_int64(), 3000);
+  EXPECT_EQ(line.at("key_cut").at("blake2b").as_string(), blake2b_hex(key));
+  EXPECT_FALSE(line.contains("rule_cut")) << "a value that fits is not marked";
+  const std::string fitting(kAuditPathLimit, 'p');
+  EXPECT_FALSE(json::parse(fields_text("t", kBot, {"sign", "k", "GET", fitting, false, "r"})).as_object().contains(
+      "path_cut"));
+}
+
+// The limit counts the bytes written, escapes included, and the cut falls between
+// characters: a reader finds neither half an escape nor half a character.
+TEST(AuditFields, ACutCountsEscapesAndNeverSplitsACharacter) {
+  const auto path_of = [](const std::string& value) {
+    const std::string text = fields_text("t", kBot, {"sign", "k", "GET", value, false, "r"});
+    const std::size_t from = text.find(R"(,"path":)") + 8, to = text.find(R"(,"path_cut")");
+    return std::pair{std::string(json::parse(text).at("path").as_string()), text.substr(from, to - from)};
+  };
+  const auto [quotes, quotes_text] = path_of(std::string(1000, '"'));
+  EXPECT_EQ(quotes, std::string(kAuditPathLimit / 2, '"'));
+  EXPECT_LE(quotes_text.size(), kAuditPathLimit + 2);
+  const auto [controls, controls_text] = path_of(std::string(1000, '\x01'));
+  EXPECT_EQ(controls.size(), kAuditPathLimit / 6);
+  EXPECT_LE(controls_text.size(), kAuditPathLimit + 2);
+  std::string accents;
+  for (int i = 0; i < 300; ++i) accents += "\xc3\xa9";  // é, two bytes
+  for (const std::string& prefix : {std::string(), std::string("x")}) {
+    const auto [kept, kept_text] = path_of(prefix + accents);
+    EXPECT_EQ((kept.size() - prefix.size()) % 2, 0u) << "a character was cut in two";
+    EXPECT_LE(kept_text.size(), kAuditPathLimit + 2);
+  }
+}
+
+// Every member at its limit and cut, in a summary: the line stays within the
+// stated maximum, whatever the peer's executable, key, path and rule are.
+TEST(AuditFields, NoLineIsLongerThanTheStatedMaximum) {
+  std::size_t longest = 0;
+  for (const char fill : {'a', '"', '\x01', '\n'}) {
+    const std::string big(100'000, fill);
+    Peer peer{4'000'000'000u, 4'000'000'000u, -2'147'483'647 - 1, {}, big};
+    const AuditRepeats repeats{~std::uint64_t{0}, big, true};
+    std::string fields;
+    append_audit_fields(fields, big, peer, {big, big, big, big, false, big}, &repeats);
+    std::string line;
+    audit_chain::seal_into(line, fields, audit_chain::kGenesis);
+    longest = std::max(longest, line.size() + 1);
+    EXPECT_NO_THROW(json::parse(line));
+  }
+  EXPECT_LE(longest, kAuditMaxLine);
 }
 
 // Two lines an earlier daemon wrote (their fields from a JSON tree, sealed into a
@@ -262,16 +338,156 @@ TEST(Audit, ASymlinkInPlaceOfTheLogIsRefusedAndItsTargetUntouched) {
 }
 
 // A log whose every write fails (a full disk, here /dev/full's device node): the
-// records are lost, and said to be by the broken chain, but the caller carries on.
-TEST(Audit, AFailingWriteDoesNotStopTheCaller) {
+// caller carries on, the log says it cannot take more (so nothing is signed), and
+// flush() says the lines are not written rather than waiting for room.
+TEST(Audit, AnUnwritableLogSaysSoAndNeverBlocksTheCaller) {
   test::TempDir dir;
   if (::mknod((dir / "audit.log").c_str(), S_IFCHR | 0600, ::makedev(1, 7)) != 0) {
     GTEST_SKIP() << "cannot create a device node (not root)";
   }
   Audit audit(dir / "audit.log");
+  EXPECT_TRUE(audit.writable());
   for (int i = 0; i < 100; ++i) audit.record(kBot, {"sign", "main", "GET", "/", true, "user bot"});
-  audit.flush();
-  audit.record(kBot, {"sign", "main", "GET", "/", true, "user bot"});
+  EXPECT_FALSE(audit.flush());
+  EXPECT_FALSE(audit.writable());
+  try {
+    audit.require_writable();
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::audit_unavailable);
+  }
+  // Past the pending bound: refusals are counted, not kept; the caller never waits.
+  for (int i = 0; i < 2000; ++i) audit.record(kBot, {"sign", "main", "GET", std::string(2000, 'p'), true, "user bot"});
+  for (int i = 0; i < 20'000; ++i) {
+    audit.record(kBot, {"sign", "key-" + std::to_string(i), "GET", std::string(2000, 'p'), false, "r"});
+  }
+  audit.record(kBot, {"revoke", "main", {}, {}, true, {}});  // an admin's change is kept all the same
+  EXPECT_FALSE(audit.flush());
+}
+
+std::vector<json::object> records_of(const std::filesystem::path& path) {
+  std::vector<json::object> records;
+  for (const std::string& line : lines_of(path)) records.push_back(json::parse(line).as_object());
+  return records;
+}
+
+std::uint64_t refusals_in(const std::vector<json::object>& records) {
+  std::uint64_t count = 0;
+  for (const json::object& r : records) {
+    if (r.at("decision").as_string() != "deny") continue;
+    const json::value* repeats = r.if_contains("repeats");
+    count += repeats != nullptr ? repeats->to_number<std::uint64_t>() : 1;
+  }
+  return count;
+}
+
+// The same refusal a thousand times: the first is written in full, the others
+// are one summary line, with their count, the time of the first of them and the
+// last one's path.
+TEST(Audit, ARepeatedRefusalIsWrittenOnceAndThenSummarised) {
+  test::TempDir dir;
+  {
+    Audit audit(dir / "audit.log");
+    for (int i = 0; i < 1000; ++i) {
+      audit.record(kBot, {"sign", "main", "POST", "/api/v5/asset/withdrawal?" + std::to_string(i), false,
+                          "builtin deny * /api/v5/asset/withdrawal"});
+    }
+    EXPECT_TRUE(audit.flush());
+  }
+  const auto records = records_of(dir / "audit.log");
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].at("path").as_string(), "/api/v5/asset/withdrawal?0");
+  EXPECT_FALSE(records[0].contains("repeats"));
+  EXPECT_EQ(records[1].at("repeats").as_int64(), 999);
+  EXPECT_EQ(records[1].at("path").as_string(), "/api/v5/asset/withdrawal?999");
+  EXPECT_EQ(records[1].at("rule").as_string(), "builtin deny * /api/v5/asset/withdrawal");
+  EXPECT_EQ(records[1].at("decision").as_string(), "deny");
+  EXPECT_TRUE(records[1].contains("since"));
+  EXPECT_FALSE(records[1].contains("mixed"));
+  EXPECT_TRUE(verify(dir / "audit.log").ok);
+}
+
+// A window that ends writes its summary by itself, with no flush; the next
+// refusal then opens a new window and is written in full again.
+TEST(Audit, AWindowThatEndsWritesItsSummaryWithoutAFlush) {
+  test::TempDir dir;
+  Audit audit(dir / "audit.log", std::chrono::milliseconds(20));
+  for (int i = 0; i < 10; ++i) audit.record(kBot, {"sign", "main", "GET", "/a", false, "r"});
+  bool summarised = false;
+  for (int i = 0; i < 500 && !summarised; ++i) {  // a liveness bound, not a time target
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    summarised = test::read_file(dir / "audit.log").find(R"("repeats":9)") != std::string::npos;
+  }
+  ASSERT_TRUE(summarised);
+  audit.record(kBot, {"sign", "main", "GET", "/b", false, "r"});
+  EXPECT_TRUE(audit.flush());
+  const auto records = records_of(dir / "audit.log");
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[2].at("path").as_string(), "/b");
+  EXPECT_FALSE(records[2].contains("repeats"));
+}
+
+// Allowed records are never summarised; refusals of another pid, key or rule
+// are groups of their own, each written in full first.
+TEST(Audit, OnlyTheSameRefusalIsSummarised) {
+  test::TempDir dir;
+  Peer other = kBot;
+  other.pid = 4343;
+  {
+    Audit audit(dir / "audit.log");
+    for (int i = 0; i < 10; ++i) {
+      audit.record(kBot, {"sign", "main", "GET", "/a", true, "user bot"});
+      audit.record(kBot, {"sign", "main", "GET", "/a", false, "r1"});
+      audit.record(kBot, {"sign", "main", "GET", "/a", false, "r2"});
+      audit.record(kBot, {"sign", "other", "GET", "/a", false, "r1"});
+      audit.record(other, {"sign", "main", "GET", "/a", false, "r1"});
+    }
+  }
+  const auto records = records_of(dir / "audit.log");
+  int allowed = 0, full = 0, summaries = 0;
+  for (const json::object& r : records) {
+    if (r.at("decision").as_string() == "allow") {
+      ++allowed;
+    } else if (r.contains("repeats")) {
+      ++summaries;
+      EXPECT_EQ(r.at("repeats").as_int64(), 9);
+    } else {
+      ++full;
+    }
+  }
+  EXPECT_EQ(allowed, 10);
+  EXPECT_EQ(full, 4);
+  EXPECT_EQ(summaries, 4);
+  EXPECT_EQ(refusals_in(records), 40u);
+}
+
+// A peer that varies its refusals gets a bounded number of groups; the rest are
+// counted in one mixed summary. Another peer still gets its own group.
+TEST(Audit, APeerCannotGrowTheTableOfRepeatedRefusals) {
+  test::TempDir dir;
+  Peer other = kBot;
+  other.uid = 1002;
+  {
+    Audit audit(dir / "audit.log");
+    for (int i = 0; i < 5000; ++i) audit.record(kBot, {"sign", "key-" + std::to_string(i), "GET", "/", false, "r"});
+    audit.record(other, {"sign", "main", "GET", "/", false, "r"});
+  }
+  const auto records = records_of(dir / "audit.log");
+  std::size_t full = 0, mixed = 0;
+  bool other_in_full = false;
+  for (const json::object& r : records) {
+    if (r.contains("mixed")) {
+      ++mixed;
+    } else if (!r.contains("repeats")) {
+      ++full;
+      other_in_full = other_in_full || r.at("uid").as_int64() == 1002;
+    }
+  }
+  EXPECT_LE(full, 64u) << "one peer filled the log with refusals in full";
+  EXPECT_EQ(mixed, 1u);
+  EXPECT_TRUE(other_in_full);
+  EXPECT_EQ(refusals_in(records), 5001u);
+  EXPECT_TRUE(verify(dir / "audit.log").ok);
 }
 
 }  // namespace

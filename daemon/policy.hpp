@@ -38,6 +38,7 @@ struct Rule {
   static Rule parse(std::string_view text);
   std::string text() const { return method + " " + prefix; }
   bool matches(std::string_view method, std::string_view canonical_path) const;
+  bool operator==(const Rule&) const = default;
 };
 
 struct Grant {
@@ -53,6 +54,7 @@ struct Grant {
 
   bool names(const Peer& peer) const;
   std::string who() const;  // "user alice" / "group bots"
+  bool operator==(const Grant&) const = default;
 };
 
 // The money-moving and key-managing endpoints of OKX V5, denied unless allowed by name.

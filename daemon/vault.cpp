@@ -700,10 +700,19 @@ void Vault::set_grants(std::string_view name, std::vector<Grant> grants) {
   std::unique_lock lock(mutex_);
   require_unlocked();
   Entry& entry = find(name);
+  // Only a change that takes access away may outlive a failed write: one that
+  // gives access is not in force until the store says so.
+  const bool only_removes = std::all_of(grants.begin(), grants.end(), [&](const Grant& grant) {
+    return std::find(entry.grants.begin(), entry.grants.end(), grant) != entry.grants.end();
+  });
   std::swap(entry.grants, grants);
   try {
-    save(nullptr, nullptr, Write::revocation);
+    save(nullptr, nullptr, only_removes ? Write::revocation : Write::ordinary);
   } catch (const std::exception& e) {
+    if (!only_removes) {
+      std::swap(entry.grants, grants);
+      throw;
+    }
     unsaved_grants_.insert_or_assign(std::string(name), entry.grants);
     throw not_persisted("the grants of key '" + std::string(name) + "' are changed", e.what());
   }

@@ -117,7 +117,9 @@ class Vault {
 
   std::vector<Grant> grants(std::string_view name) const;
   // Replaces the key's grants, on disk before it returns. Errors: key_not_found;
-  // not_persisted as for remove(): the new grants apply in memory all the same.
+  // for a change that only removes grants, not_persisted as for remove(): the
+  // remaining grants apply in memory all the same; any other change that cannot
+  // be written is io_error and changes nothing.
   void set_grants(std::string_view name, std::vector<Grant> grants);
 
   // Signing checks the key's expiry and its grants (policy.hpp) first; a refusal

@@ -243,6 +243,14 @@ TEST_F(FullDiskTest, WithoutRoomOrReserveRevokeUngrantAndLockStillTakeEffect) {
   fs::remove(state("vault.store.reserve"), ignored);
   fill(state("filler"));
 
+  // A change that gives access does not outlive a failed write: it is refused whole.
+  const Client::RawReply widen =
+      c.request("PUT", "/v1/keys/gone-key/grants", std::string(R"({"grants":[{"user":")") + kBot + R"("}]})");
+  EXPECT_EQ(widen.status, 500) << widen.body;
+  EXPECT_EQ(code_of(widen), "io_error");
+  EXPECT_TRUE(c.grants("gone-key").empty());
+  EXPECT_EQ(bot_signs("gone-key"), 404) << "a grant the store does not hold applies";
+
   const Client::RawReply ungrant = c.request("PUT", "/v1/keys/main/grants", R"({"grants":[]})");
   EXPECT_EQ(ungrant.status, 507) << ungrant.body;
   EXPECT_EQ(code_of(ungrant), "not_persisted");

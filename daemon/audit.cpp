@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <charconv>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -62,6 +64,30 @@ std::string last_hash(int fd) {
     end = begin;
   }
   return {};
+}
+
+constexpr std::string_view kGenerationMember = ",\"gen\":";
+constexpr std::string_view kHashMember = ",\"hash\":\"";
+
+// The actions whose success writes the store, so that their records carry its generation.
+bool writes_store(std::string_view action) {
+  static constexpr std::array<std::string_view, 10> kActions{
+      "add",         "revoke",          "set-grants", "lock", "auto-lock", "set-passphrase", "remove-passphrase",
+      "rotate-key-file", "rekey", "accept-rollback"};
+  return std::find(kActions.begin(), kActions.end(), action) != kActions.end();
+}
+
+// The `gen` of a sealed line: its last member before `hash`, digits only.
+std::optional<std::uint64_t> generation_of(std::string_view line) {
+  if (audit_chain::hash_of(line).empty()) return std::nullopt;
+  const std::string_view body = line.substr(0, line.rfind(kHashMember));
+  const std::size_t at = body.rfind(kGenerationMember);
+  if (at == std::string_view::npos) return std::nullopt;
+  const std::string_view digits = body.substr(at + kGenerationMember.size());
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty()) return std::nullopt;
+  return value;
 }
 
 }  // namespace
@@ -181,7 +207,53 @@ void Audit::record(const Peer& peer, const AuditRecord& r) {
   thread_local std::string fields;
   fields.clear();
   append_audit_fields(fields, iso8601_ms(Clock::now()), peer, r);
+  // Read after the write it follows: a generation that is on disk, never one
+  // ahead of the store, even when another write came in between.
+  if (generation_ && r.allowed && writes_store(r.action)) {
+    fields += kGenerationMember;
+    fields += std::to_string(generation_());
+  }
   writer_->append(fields);
+}
+
+void Audit::set_store_generation(std::function<std::uint64_t()> generation) { generation_ = std::move(generation); }
+
+std::optional<std::uint64_t> Audit::last_generation(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    throw Error(Code::io_error, path.string() + ": cannot read audit log: " + std::strerror(errno));
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  // Chunks from the end; `carry` is the start of the chunk after, up to its first
+  // newline: the rest of a line that began in this chunk.
+  constexpr off_t kChunk = 64 * 1024;
+  std::string carry;
+  for (off_t end = ::lseek(fd, 0, SEEK_END); end > 0;) {
+    const off_t start = std::max<off_t>(0, end - kChunk);
+    std::string text(static_cast<std::size_t>(end - start), '\0');
+    if (::pread(fd, text.data(), text.size(), start) != static_cast<ssize_t>(text.size())) {
+      throw Error(Code::io_error, path.string() + ": cannot read audit log: " + std::strerror(errno));
+    }
+    text += carry;
+    // Whole lines, last first; the first one is whole only at the file's start.
+    std::size_t line_end = text.size();
+    for (std::size_t nl = text.rfind('\n', line_end == 0 ? 0 : line_end - 1);; nl = text.rfind('\n', nl - 1)) {
+      if (nl == std::string::npos) break;
+      if (nl + 1 < line_end) {
+        if (const auto gen = generation_of(std::string_view(text).substr(nl + 1, line_end - nl - 1))) return gen;
+      }
+      line_end = nl;
+      if (nl == 0) break;
+    }
+    if (start == 0) return line_end == 0 ? std::nullopt : generation_of(std::string_view(text).substr(0, line_end));
+    carry = text.substr(0, line_end);
+    end = start;
+  }
+  return std::nullopt;
 }
 
 void Audit::write_due() {

@@ -9,8 +9,11 @@
 // disk falls behind, callers wait rather than drop records. Never given secrets,
 // passphrases or signatures. Thread-safe.
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "daemon/peer.hpp"
@@ -39,6 +42,15 @@ class Audit {
   Audit& operator=(const Audit&) = delete;
 
   void record(const Peer& peer, const AuditRecord& record);
+
+  // The store's generation now (Vault::generation). From then on, the record of
+  // every allowed action that writes the store (add, revoke, set-grants, lock,
+  // the slot changes, rekey, accept-rollback) ends with `"gen":N`, the generation
+  // of the store after it: the anchor by which a start tells a rolled-back store.
+  void set_store_generation(std::function<std::uint64_t()> generation);
+  // The `gen` of the last whole chained line of the log at `path` that has one;
+  // nullopt if none does or there is no log. Reads the file from its end.
+  static std::optional<std::uint64_t> last_generation(const std::filesystem::path& path);
   // Writes the pending lines if they are due: for the I/O threads, after a reply.
   // Costs one atomic load when they are not.
   void write_due();
@@ -48,6 +60,7 @@ class Audit {
  private:
   struct Writer;
   std::unique_ptr<Writer> writer_;  // null when disabled
+  std::function<std::uint64_t()> generation_;
 };
 
 }  // namespace okxvault

@@ -313,7 +313,12 @@ std::vector<unsigned char> serialize(const Image& image, const DataKey& data_key
   Bytes out;
   Writer w(out);
   w.raw(kMagic);
-  w.u16(kFormatVersion);
+  if (image.version != kFormatVersion && (image.version != kOldestFormatVersion || image.generation != 0)) {
+    throw Error(Code::internal, "cannot write a store of version " + std::to_string(image.version) +
+                                    " with generation " + std::to_string(image.generation));
+  }
+  w.u16(image.version);
+  if (image.version >= 2) w.u64(image.generation);
   w.u16(static_cast<std::uint16_t>(image.slots.size()));
   for (const Slot& slot : image.slots) {
     w.u8(static_cast<std::uint8_t>(slot.kind));
@@ -356,18 +361,20 @@ void check_envelope(std::span<const unsigned char> bytes, bool checksum) {
   }
 }
 
-// The envelope, then the version. Returns a reader placed after the version,
-// bounded by the hashes unless `bytes` may be the file's beginning only.
-Reader checked_body(std::span<const unsigned char> bytes, bool checksum, bool whole = true) {
+// The envelope, then the version and the generation. Returns a reader placed
+// after them, bounded by the hashes unless `bytes` may be the file's beginning only.
+Reader checked_body(std::span<const unsigned char> bytes, bool checksum, Header& header, bool whole = true) {
   check_envelope(bytes, checksum);
   Reader r(whole ? bytes.first(bytes.size() - 2 * kHashBytes) : bytes);
   r.raw(kMagic.size());
-  const std::uint16_t version = r.u16();
-  if (version != kFormatVersion) {
-    throw Error(Code::unsupported_version, "store format version " + std::to_string(version) +
-                                               " is not supported (this build reads version " +
+  header.version = r.u16();
+  if (header.version < kOldestFormatVersion || header.version > kFormatVersion) {
+    throw Error(Code::unsupported_version, "store format version " + std::to_string(header.version) +
+                                               " is not supported (this build reads versions " +
+                                               std::to_string(kOldestFormatVersion) + " to " +
                                                std::to_string(kFormatVersion) + ")");
   }
+  header.generation = header.version >= 2 ? r.u64() : 0;
   return r;
 }
 
@@ -387,8 +394,10 @@ std::vector<Slot> read_slots(Reader& r) {
   return out;
 }
 
-ImageView parse_records(Reader& r) {
+ImageView parse_records(Reader& r, const Header& header) {
   ImageView image;
+  image.version = header.version;
+  image.generation = header.generation;
   image.slots = read_slots(r);
   const std::uint32_t records = r.u32();
   image.records.reserve(std::min<std::size_t>(records, r.left() / kMinRecordBytes));
@@ -406,15 +415,18 @@ ImageView parse_records(Reader& r) {
 
 }  // namespace
 
-std::vector<Slot> parse_slots_unchecked(std::span<const unsigned char> bytes) {
-  Reader r = checked_body(bytes, false, false);
-  return read_slots(r);
+Header parse_header_unchecked(std::span<const unsigned char> bytes) {
+  Header header;
+  Reader r = checked_body(bytes, false, header, false);
+  header.slots = read_slots(r);
+  return header;
 }
 
 Image parse(std::span<const unsigned char> bytes) {
-  Reader r = checked_body(bytes, true);
-  ImageView view = parse_records(r);
-  Image image{std::move(view.slots), {}};
+  Header header;
+  Reader r = checked_body(bytes, true, header);
+  ImageView view = parse_records(r, header);
+  Image image{std::move(view.slots), {}, view.version, view.generation};
   image.records.reserve(view.records.size());
   for (const RecordView& record : view.records) {
     image.records.push_back({std::string(record.name), std::string(record.api_key), std::string(record.metadata),
@@ -424,8 +436,9 @@ Image parse(std::span<const unsigned char> bytes) {
 }
 
 ImageView parse_unchecked(std::span<const unsigned char> bytes) {
-  Reader r = checked_body(bytes, false);
-  return parse_records(r);
+  Header header;
+  Reader r = checked_body(bytes, false, header);
+  return parse_records(r, header);
 }
 
 void verify_checksum(std::span<const unsigned char> bytes) { check_envelope(bytes, true); }

@@ -349,6 +349,13 @@ void Vault::read_store(const Unwrap* unwrap) {
       }
     }
     if (mac_error) std::rethrow_exception(mac_error);
+    if (image.generation < generation_) {
+      throw Error(Code::rollback, "rollback: store generation " + std::to_string(image.generation) +
+                                      " is older than generation " + std::to_string(generation_) +
+                                      ", which this daemon read or wrote before: the store was replaced by an older copy; "
+                                      "to accept that copy, restart okx-vaultd with --accept-rollback");
+    }
+    generation_ = image.generation;
     slots_ = std::move(image.slots);
     table_ = std::move(table);
     data_key_ = std::move(data_key);
@@ -390,14 +397,16 @@ std::vector<std::string> Vault::slots() const {
   return slot_names(slots_);
 }
 
-std::vector<std::string> Vault::slots_of(const std::filesystem::path& store_path) {
+namespace {
+
+store::Header header_of(const std::filesystem::path& store_path) {
   // The slots come first and are small: reading the beginning of the file spares
   // a start a read of all of it, which the vault then reads again anyway.
   constexpr std::size_t kSlotsReadFirst = 16 * 1024;
   for (std::size_t limit = kSlotsReadFirst;; limit = std::numeric_limits<std::size_t>::max()) {
     const std::vector<unsigned char> bytes = read_private_file(store_path, limit);
     try {
-      return slot_names(store::parse_slots_unchecked(bytes));
+      return store::parse_header_unchecked(bytes);
     } catch (const Error& e) {
       if (bytes.size() == limit) continue;  // the slots may go on past what was read
       verify_checksum(store_path, bytes);
@@ -405,6 +414,17 @@ std::vector<std::string> Vault::slots_of(const std::filesystem::path& store_path
     }
   }
 }
+
+}  // namespace
+
+std::vector<std::string> Vault::slots_of(const std::filesystem::path& store_path) {
+  return slot_names(header_of(store_path).slots);
+}
+
+std::uint64_t Vault::generation_of(const std::filesystem::path& store_path) {
+  return header_of(store_path).generation;
+}
+
 
 void Vault::unlock(const SecretBytes& passphrase) {
   std::unique_lock lock(mutex_);
@@ -537,7 +557,7 @@ void Vault::rekey(const SecretBytes* passphrase, const std::filesystem::path& ke
     record = store::seal_record(next, std::move(record.name), std::move(record.api_key), std::move(record.metadata),
                                 SecretBytes::copy_of(material.secret), SecretBytes::copy_of(material.passphrase));
   }
-  write_file_atomically(store_path_, store::serialize(resealed, next));
+  write(resealed, next);
   for (store::Record& record : resealed.records) table_.at(record.name)->record.sealed = std::move(record.sealed);
   slots_ = std::move(slots);
   data_key_ = std::move(next);
@@ -704,15 +724,23 @@ store::Image Vault::image(const Entry* extra, const Entry* without) const {
 }
 
 void Vault::save(const Entry* extra, const Entry* without) const {
-  write_file_atomically(store_path_, store::serialize(image(extra, without), *data_key_));
+  store::Image next = image(extra, without);
+  write(next, *data_key_);
   release_freed_memory();
 }
 
 void Vault::save_slots(std::vector<store::Slot> slots) {
   store::Image next = image(nullptr, nullptr);
   next.slots = std::move(slots);
-  write_file_atomically(store_path_, store::serialize(next, *data_key_));
+  write(next, *data_key_);
   slots_ = std::move(next.slots);
+}
+
+void Vault::write(store::Image& image, const store::DataKey& key) const {
+  image.version = store::kFormatVersion;
+  image.generation = generation_.load() + 1;
+  write_file_atomically(store_path_, store::serialize(image, key));
+  generation_ = image.generation;
 }
 
 }  // namespace okxvault

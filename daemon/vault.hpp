@@ -55,6 +55,9 @@ class Vault {
   // What can open the vault at store_path, as slots() says, read without the
   // records: for choosing between open() and open_locked(). Errors as open_locked().
   static std::vector<std::string> slots_of(const std::filesystem::path& store_path);
+  // The store's generation (store.hpp), read like slots_of: before any key can
+  // authenticate it.
+  static std::uint64_t generation_of(const std::filesystem::path& store_path);
 
   ~Vault();
   Vault(const Vault&) = delete;
@@ -64,6 +67,12 @@ class Vault {
   bool locked() const;
   // What can open the vault: "key_file", "passphrase".
   std::vector<std::string> slots() const;
+
+  // The generation of the store as last read or written: each write makes it one
+  // more. Read while locked, it is not authenticated yet; unlocking checks it
+  // (the MAC covers it) and refuses a store older than it: Error(rollback), a
+  // store replaced by an older copy while the vault was locked.
+  std::uint64_t generation() const { return generation_.load(); }
 
   // Re-reads the store and opens it with the passphrase. Errors: wrong_passphrase,
   // and those of open(). Unlocking an unlocked vault does nothing.
@@ -154,6 +163,8 @@ class Vault {
   void save(const Entry* extra, const Entry* without) const;
   // Writes the table with other slots, then adopts them; caller holds the lock.
   void save_slots(std::vector<store::Slot> slots);
+  // Writes the image as the store's next generation; caller holds the lock.
+  void write(store::Image& image, const store::DataKey& key) const;
   void touch();
 
   const std::filesystem::path store_path_;
@@ -162,6 +173,7 @@ class Vault {
   std::vector<store::Slot> slots_;
   Table table_;
   std::atomic<bool> usage_changed_{false};
+  mutable std::atomic<std::uint64_t> generation_{0};
   std::atomic<std::int64_t> last_activity_{0};  // steady clock, nanoseconds
 };
 

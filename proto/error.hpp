@@ -38,6 +38,7 @@ enum class Code {
   wrong_master_key,
   unsupported_version,
   insecure_permissions,
+  rollback,
   // Client-side only: the daemon could not be reached or answered nonsense.
   unreachable,
   protocol_error,

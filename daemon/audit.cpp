@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "daemon/audit_fields.hpp"
+#include "daemon/systemd.hpp"
 #include "proto/audit_chain.hpp"
 #include "proto/error.hpp"
 #include "proto/timestamp.hpp"
@@ -46,6 +47,20 @@ void end_cut_line(int fd) {
   const off_t size = ::lseek(fd, 0, SEEK_END);
   char last = '\n';
   if (size > 0 && ::pread(fd, &last, 1, size - 1) == 1 && last != '\n') write_all(fd, "\n");
+}
+
+// The lines of an existing log, so that the heads a restart sends go on counting.
+std::uint64_t count_lines(int fd) {
+  std::uint64_t lines = 0;
+  std::array<char, 64 * 1024> buffer;
+  const off_t size = ::lseek(fd, 0, SEEK_END);  // a device has none: nothing is read from it
+  for (off_t at = 0; at < size;) {
+    const ssize_t n = ::pread(fd, buffer.data(), static_cast<std::size_t>(std::min<off_t>(size - at, buffer.size())), at);
+    if (n <= 0) return lines;
+    lines += static_cast<std::uint64_t>(std::count(buffer.begin(), buffer.begin() + n, '\n'));
+    at += n;
+  }
+  return lines;
 }
 
 // The last chained line of an existing log, so a restart continues its chain.
@@ -106,6 +121,10 @@ struct Audit::Writer {
   std::condition_variable wake;  // the backstop: lines to watch, or a stop
   std::condition_variable idle;  // a write ended
   audit_chain::Hash prev;        // the last line's hash
+  std::uint64_t lines = 0;       // in the file and pending
+  audit_chain::Head written;     // the last line written
+  Steady::time_point announced_at;
+  bool announced = true;         // the written head went to the journal
   std::string pending;           // sealed lines, each ending in a newline
   std::string batch;             // the lines being written; keeps its capacity
   Steady::time_point written_at;
@@ -120,6 +139,8 @@ struct Audit::Writer {
     const std::string last = last_hash(fd);
     const std::string_view start = last.empty() ? audit_chain::kGenesis : std::string_view(last);
     std::copy(start.begin(), start.end(), prev.begin());
+    lines = count_lines(fd);
+    written = {lines, prev};
     backstop = std::thread([this] { watch(); });
   }
 
@@ -140,6 +161,7 @@ struct Audit::Writer {
     const bool was_empty = pending.empty();
     prev = audit_chain::seal_into(pending, fields, audit_chain::view(prev));
     pending += '\n';
+    ++lines;
     if (now - written_at >= kGather) due.store(true, std::memory_order_relaxed);
     if (was_empty && parked) wake.notify_one();
   }
@@ -160,12 +182,29 @@ struct Audit::Writer {
     if (pending.empty()) return;
     writing = true;
     batch.swap(pending);
+    const audit_chain::Head head{lines, prev};
     lock.unlock();
     write_all(fd, batch);
     batch.clear();
+    announce(head, false);
     lock.lock();
+    written = head;
     writing = false;
     idle.notify_all();
+  }
+
+  // Sends a written batch's head to the journal: at most one a second (a busy
+  // daemon writes a batch a millisecond), and the last one at flush. Called by
+  // the one writing thread, or with no write under way.
+  void announce(const audit_chain::Head& head, bool now) {
+    const auto at = Steady::now();
+    if (!now && at - announced_at < std::chrono::seconds(1)) {
+      announced = false;
+      return;
+    }
+    systemd::journal_audit_head(head.line, audit_chain::view(head.hash));
+    announced_at = at;
+    announced = true;
   }
 
   // The backstop: lines still pending kBackstop after the last write, when no
@@ -187,11 +226,11 @@ struct Audit::Writer {
   }
 
   void flush() {
-    {
-      std::unique_lock lock(mutex);
-      write_batch(lock);
-    }
+    std::unique_lock lock(mutex);
+    write_batch(lock);
+    idle.wait(lock, [&] { return !writing; });
     ::fdatasync(fd);
+    if (!announced) announce(written, true);
   }
 };
 
@@ -262,6 +301,13 @@ void Audit::write_due() {
 
 void Audit::flush() {
   if (writer_) writer_->flush();
+}
+
+audit_chain::Head Audit::head() {
+  if (!writer_) return {};
+  writer_->flush();
+  std::lock_guard lock(writer_->mutex);
+  return writer_->written;
 }
 
 }  // namespace okxvault

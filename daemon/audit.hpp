@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "daemon/peer.hpp"
+#include "proto/audit_chain.hpp"
 
 namespace okxvault {
 
@@ -56,6 +57,11 @@ class Audit {
   void write_due();
   // Blocks until every record so far is written and synced (tests, shutdown).
   void flush();
+  // The log's head once every record so far is written: the last line's number
+  // (counting every line of the file) and hash. Each written batch's head goes to
+  // the system journal (systemd::journal_audit_head), at most one a second and
+  // the last one at flush: anchors off the host for `okx-vault audit verify --head`.
+  audit_chain::Head head();
 
  private:
   struct Writer;

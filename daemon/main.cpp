@@ -336,6 +336,10 @@ int serve(const DaemonOptions& options) {
 
   vault->save_usage();
   audit.flush();
+  if (options.audit) {
+    const audit_chain::Head head = audit.head();
+    spdlog::info("audit log head: {}", systemd::audit_head_fields(head.line, audit_chain::view(head.hash)));
+  }
   vault.reset();  // wipes every secret
   for (const auto& path : bound) {
     std::error_code ec;

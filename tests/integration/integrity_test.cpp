@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "client/client.hpp"
+#include "proto/audit_chain.hpp"
 #include "proto/error.hpp"
 #include "tests/support/code_of.hpp"
 #include "tests/support/process.hpp"
@@ -235,6 +236,71 @@ TEST_F(LockedIntegrityTest, AStoreSwappedForAnOlderOneWhileLockedIsRefusedAtUnlo
   }
   EXPECT_TRUE(client_->status().locked);
   EXPECT_EQ(read_file(store()), backup_);
+}
+
+// --- the audit log's head, as the daemon sends it to the journal ------------
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const std::string& line : lines) text += line + "\n";
+  return text;
+}
+
+// The lines rechained from the start with plain BLAKE2b, as anyone can.
+std::vector<std::string> rechained(const std::vector<std::string>& lines) {
+  std::vector<std::string> out;
+  std::string prev(audit_chain::kGenesis);
+  for (const std::string& line : lines) {
+    const std::size_t from = std::string_view(R"({"prev":")").size() + 64 + 2;
+    const std::string fields = line.substr(from, line.rfind(R"(,"hash":")") - from);
+    std::string sealed;
+    prev = audit_chain::view(audit_chain::seal_into(sealed, fields, prev));
+    out.push_back(sealed);
+  }
+  return out;
+}
+
+TEST_F(IntegrityTest, AHeadFromTheJournalFindsACutTailAndARewrittenChain) {
+  {
+    Daemon daemon(dir_.path(), {"--passphrase-cost", "test"});
+    Client client(daemon.socket().string());
+    client.add(key("main"));
+    for (int i = 0; i < 5; ++i) client.sign("main", proto::SignRequest{"GET", "/api/v5/account/balance", "", std::nullopt});
+    client.revoke("main");
+    ASSERT_EQ(daemon.stop(), 0);
+  }
+  // The fields the daemon sent to the journal, which it also logs at exit.
+  std::smatch match;
+  const std::string log = read_file(dir_ / "daemon.log");
+  ASSERT_TRUE(std::regex_search(log, match, std::regex("audit log head: HEAD=([0-9a-f]{64}) LINE=([0-9]+)"))) << log;
+  const std::string head = match[1];
+  const std::vector<std::string> lines = lines_of(read_file(audit_log()));
+  ASSERT_EQ(std::stoul(match[2]), lines.size());
+  ASSERT_EQ(audit_chain::hash_of(lines.back()), head);
+
+  const auto verify = [&](const std::vector<std::string>& log_lines, bool with_head) {
+    write_file(dir_ / "copy.log", joined(log_lines));
+    std::vector<std::string> argv = {cli_binary(), "audit", "verify", (dir_ / "copy.log").string()};
+    if (with_head) argv.insert(argv.end(), {"--head", head});
+    return run(argv);
+  };
+  Output out = verify(lines, true);
+  EXPECT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_NE(out.out.find("head at line " + std::to_string(lines.size())), std::string::npos) << out.out;
+
+  // The tail cut: the chain alone still verifies, the head does not.
+  const std::vector<std::string> cut(lines.begin(), lines.end() - 2);
+  EXPECT_EQ(verify(cut, false).exit_code, 0);
+  out = verify(cut, true);
+  EXPECT_EQ(out.exit_code, 1) << out.out;
+  EXPECT_NE(out.err.find("is not in the log"), std::string::npos) << out.err;
+
+  // A line deleted and the whole chain recomputed: the same.
+  std::vector<std::string> edited = lines;
+  edited.erase(edited.begin() + 1);
+  const std::vector<std::string> rewritten = rechained(edited);
+  EXPECT_EQ(verify(rewritten, false).exit_code, 0);
+  EXPECT_EQ(verify(rewritten, true).exit_code, 1);
 }
 
 }  // namespace

@@ -228,9 +228,11 @@ struct Audit::Writer {
   void flush() {
     std::unique_lock lock(mutex);
     write_batch(lock);
-    idle.wait(lock, [&] { return !writing; });
+    lock.unlock();
     ::fdatasync(fd);
-    if (!announced) announce(written, true);
+    lock.lock();
+    // With no write under way, nobody else touches what announce() keeps.
+    if (!announced && !writing) announce(written, true);
   }
 };
 

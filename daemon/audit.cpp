@@ -259,6 +259,36 @@ void Audit::record(const Peer& peer, const AuditRecord& r) {
 
 void Audit::set_store_generation(std::function<std::uint64_t()> generation) { generation_ = std::move(generation); }
 
+bool Audit::holds(const std::filesystem::path& path, std::uint64_t line, std::string_view hash) {
+  if (line == 0) return true;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    if (errno == ENOENT) return false;
+    throw Error(Code::io_error, path.string() + ": cannot read audit log: " + std::strerror(errno));
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  const off_t size = ::lseek(fd, 0, SEEK_END);
+  std::array<char, 64 * 1024> buffer;
+  std::uint64_t seen = 0;  // newlines before `at`
+  std::string wanted;      // the bytes of line `line` read so far
+  for (off_t at = 0; at < size;) {
+    const ssize_t n = ::pread(fd, buffer.data(), static_cast<std::size_t>(std::min<off_t>(size - at, buffer.size())), at);
+    if (n <= 0) break;
+    for (ssize_t i = 0; i < n; ++i) {
+      if (buffer[static_cast<std::size_t>(i)] == '\n') {
+        if (++seen == line) return audit_chain::hash_of(wanted) == hash;
+      } else if (seen + 1 == line) {
+        wanted += buffer[static_cast<std::size_t>(i)];
+      }
+    }
+    at += n;
+  }
+  return false;
+}
+
 std::optional<std::uint64_t> Audit::last_generation(const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {

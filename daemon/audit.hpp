@@ -52,6 +52,9 @@ class Audit {
   // The `gen` of the last whole chained line of the log at `path` that has one;
   // nullopt if none does or there is no log. Reads the file from its end.
   static std::optional<std::uint64_t> last_generation(const std::filesystem::path& path);
+  // Whether the log at `path` has a line number `line` whose hash is `hash`
+  // (line 0: always). Reads the file up to that line.
+  static bool holds(const std::filesystem::path& path, std::uint64_t line, std::string_view hash);
   // Writes the pending lines if they are due: for the I/O threads, after a reply.
   // Costs one atomic load when they are not.
   void write_due();

@@ -6,6 +6,10 @@
 //   u16         format version (2)
 //   u64         generation: 1 for the first write of a vault, one more at each
 //               write after (version 1 has no such field: its generation is 0)
+//   u64         audit line: the audit log's lines, all written and synced, when
+//               the store was written (0: none, or not known)
+//   64 bytes    audit hash: that line's `hash`, as the log writes it (hex; zeros
+//               when the line is 0)
 //   u16         slot count S (1..16)
 //   S slots:    u8 kind (1 key file, 2 passphrase), u16 P, P bytes of parameters,
 //               u16 L, L bytes: nonce(24) || XChaCha20-Poly1305(data key) sealed with
@@ -23,7 +27,9 @@
 //   32 bytes    BLAKE2b-256 keyed with the MAC key over everything before it
 //   32 bytes    BLAKE2b-256 (unkeyed) over everything before it
 //
-// Version 1 is the same without the generation; it is read, and written only
+// The audit line and hash anchor the log in the store: a log without that line
+// was cut or rewritten (see main.cpp). Version 1 is the same without the
+// generation and the audit head; it is read, and written only
 // when an image says so (serialize writes the image's version). The generation
 // comes before the slots, so it is read with them from the file's beginning; the
 // MAC covers it, so it is authenticated once the data key is there. The audit
@@ -91,6 +97,8 @@ struct Image {
   std::vector<Record> records;
   std::uint16_t version = kFormatVersion;
   std::uint64_t generation = 0;  // always 0 in version 1
+  std::uint64_t audit_line = 0;  // always 0 in version 1
+  std::string audit_hash = std::string(64, '0');
 };
 
 // A record read in place: views into the file's bytes (or a Record), which
@@ -108,6 +116,8 @@ struct ImageView {
   std::vector<RecordView> records;
   std::uint16_t version = kFormatVersion;
   std::uint64_t generation = 0;
+  std::uint64_t audit_line = 0;
+  std::string audit_hash = std::string(64, '0');
 };
 
 // The random key every record is sealed under, with its derived subkeys.
@@ -159,7 +169,8 @@ Record seal_record(const DataKey& data_key, std::string name, std::string api_ke
 // Error(tampered_store) if the record was altered or moved to another name or api key.
 KeyMaterial open_record(const DataKey& data_key, const RecordView& record);
 
-// Writes the image's version: a generation in version 1 is Error(internal).
+// Writes the image's version: a generation or audit line in version 1, or an
+// audit hash that is not 64 lowercase hex digits, is Error(internal).
 std::vector<unsigned char> serialize(const Image& image, const DataKey& data_key);
 // Checks magic, size, checksum, version and structure, in this order;
 // Error(corrupt_store / unsupported_version).
@@ -176,6 +187,8 @@ ImageView parse_unchecked(std::span<const unsigned char> bytes);
 struct Header {
   std::uint16_t version = kFormatVersion;
   std::uint64_t generation = 0;
+  std::uint64_t audit_line = 0;
+  std::string audit_hash = std::string(64, '0');
   std::vector<Slot> slots;
 };
 Header parse_header_unchecked(std::span<const unsigned char> bytes);

@@ -356,6 +356,7 @@ void Vault::read_store(const Unwrap* unwrap) {
                                       "to accept that copy, restart okx-vaultd with --accept-rollback");
     }
     generation_ = image.generation;
+    audit_anchor_ = {image.audit_line, image.audit_hash};
     slots_ = std::move(image.slots);
     table_ = std::move(table);
     data_key_ = std::move(data_key);
@@ -739,8 +740,27 @@ void Vault::save_slots(std::vector<store::Slot> slots) {
 void Vault::write(store::Image& image, const store::DataKey& key) const {
   image.version = store::kFormatVersion;
   image.generation = generation_.load() + 1;
+  const AuditAnchor anchor = audit_head_ ? audit_head_() : audit_anchor_;
+  image.audit_line = anchor.line;
+  image.audit_hash = anchor.hash.empty() ? std::string(64, '0') : anchor.hash;
   write_file_atomically(store_path_, store::serialize(image, key));
   generation_ = image.generation;
+  audit_anchor_ = {image.audit_line, image.audit_hash};
+}
+
+Vault::AuditAnchor Vault::audit_anchor() const {
+  std::shared_lock lock(mutex_);
+  return audit_anchor_;
+}
+
+void Vault::rewrite() {
+  std::unique_lock lock(mutex_);
+  if (data_key_) save(nullptr, nullptr);
+}
+
+void Vault::set_audit_head(std::function<AuditAnchor()> source) {
+  std::unique_lock lock(mutex_);
+  audit_head_ = std::move(source);
 }
 
 }  // namespace okxvault

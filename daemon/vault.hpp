@@ -73,6 +73,18 @@ class Vault {
   // (the MAC covers it) and refuses a store older than it: Error(rollback), a
   // store replaced by an older copy while the vault was locked.
   std::uint64_t generation() const { return generation_.load(); }
+  // The audit log's head as the store last read or written recorded it (line 0:
+  // none), and where each write from now on gets it: the source must return a
+  // head that is written and synced (Audit::head).
+  struct AuditAnchor {
+    std::uint64_t line = 0;
+    std::string hash;
+  };
+  AuditAnchor audit_anchor() const;
+  void set_audit_head(std::function<AuditAnchor()> source);
+  // Writes the store again as it is (a new generation and audit head); nothing
+  // while locked.
+  void rewrite();
 
   // Re-reads the store and opens it with the passphrase. Errors: wrong_passphrase,
   // and those of open(). Unlocking an unlocked vault does nothing.
@@ -174,6 +186,8 @@ class Vault {
   Table table_;
   std::atomic<bool> usage_changed_{false};
   mutable std::atomic<std::uint64_t> generation_{0};
+  mutable AuditAnchor audit_anchor_;
+  std::function<AuditAnchor()> audit_head_;
   std::atomic<std::int64_t> last_activity_{0};  // steady clock, nanoseconds
 };
 

@@ -1,6 +1,8 @@
 // The state directory's integrity against someone who can write its files: an
-// older vault.store put back in place of the current one (a rollback) is refused
-// at start and at unlock, unless the admin accepts it, which is audited.
+// older vault.store put back in place of the current one (a rollback), or an
+// audit log cut or rewritten below the head the store recorded, is refused at
+// start (and the store at unlock), unless the admin accepts it, which is audited;
+// a head sent to the journal finds a cut or rewritten log in `audit verify`.
 // The real okx-vaultd and okx-vault throughout.
 
 #include <gtest/gtest.h>
@@ -301,6 +303,47 @@ TEST_F(IntegrityTest, AHeadFromTheJournalFindsACutTailAndARewrittenChain) {
   const std::vector<std::string> rewritten = rechained(edited);
   EXPECT_EQ(verify(rewritten, false).exit_code, 0);
   EXPECT_EQ(verify(rewritten, true).exit_code, 1);
+}
+
+// The store records the log's head at each write: a log cut below it, or
+// rewritten before it, is refused at start like a rollback.
+TEST_F(IntegrityTest, AnAuditLogCutOrRewrittenBelowTheStoresAnchorIsRefusedAtStart) {
+  {
+    Daemon daemon(dir_.path(), {"--passphrase-cost", "test"});
+    Client client(daemon.socket().string());
+    client.add(key("main"));
+    for (int i = 0; i < 5; ++i) client.sign("main", proto::SignRequest{"GET", "/api/v5/account/balance", "", std::nullopt});
+    client.revoke("main");
+    ASSERT_EQ(daemon.stop(), 0);
+  }
+  const std::vector<std::string> lines = lines_of(read_file(audit_log()));
+  const auto expect_refused = [&](const std::string& log, const char* what) {
+    write_file(audit_log(), log);
+    const std::string store_before = read_file(store());
+    const Output out = run(daemon_argv());
+    ASSERT_NE(out.exit_code, 124) << what << ": the daemon started";
+    EXPECT_NE(out.exit_code, 0) << what;
+    for (const std::string& part :
+         std::vector<std::string>{"rollback", audit_log().string(), store().string(), "--accept-rollback"}) {
+      EXPECT_NE(out.err.find(part), std::string::npos) << what << ": missing '" << part << "' in: " << out.err;
+    }
+    EXPECT_EQ(read_file(audit_log()), log) << what;
+    EXPECT_EQ(read_file(store()), store_before) << what;
+  };
+  expect_refused(joined(std::vector<std::string>(lines.begin(), lines.end() - 2)), "the last two lines dropped");
+  std::vector<std::string> edited = lines;
+  edited.erase(edited.begin() + 2);
+  expect_refused(joined(rechained(edited)), "a line deleted and the chain recomputed");
+
+  // Accepted: audited, and the next start is clean again.
+  write_file(audit_log(), joined(std::vector<std::string>(lines.begin(), lines.end() - 2)));
+  {
+    Daemon daemon(dir_.path(), {"--passphrase-cost", "test", "--accept-rollback"});
+    ASSERT_EQ(daemon.stop(), 0);
+  }
+  EXPECT_NE(lines_of(read_file(audit_log())).back().find(R"("action":"accept-rollback")"), std::string::npos);
+  Daemon daemon(dir_.path(), {"--passphrase-cost", "test"});
+  ASSERT_EQ(daemon.stop(), 0);
 }
 
 }  // namespace

@@ -219,8 +219,11 @@ std::string encode_documented_layout(const store::Image& image, std::string_view
   std::string out = "OKXVAULT";
   put_le(out, version, 2);
   if (version >= 2) {
-    put_le(out, static_cast<std::uint32_t>(image.generation), 4);
-    put_le(out, static_cast<std::uint32_t>(image.generation >> 32), 4);
+    for (const std::uint64_t value : {image.generation, image.audit_line}) {
+      put_le(out, static_cast<std::uint32_t>(value), 4);
+      put_le(out, static_cast<std::uint32_t>(value >> 32), 4);
+    }
+    out += image.audit_hash;
   }
   put_le(out, static_cast<std::uint32_t>(image.slots.size()), 2);
   for (const store::Slot& slot : image.slots) {

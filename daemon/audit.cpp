@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <charconv>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -16,6 +18,7 @@
 #include <unordered_map>
 
 #include "daemon/audit_fields.hpp"
+#include "daemon/systemd.hpp"
 #include "proto/audit_chain.hpp"
 #include "proto/error.hpp"
 #include "proto/timestamp.hpp"
@@ -65,6 +68,20 @@ void end_cut_line(int fd) {
   char last = '\n';
   int ignored = 0;  // a log that cannot be written is noticed at the first batch
   if (size > 0 && ::pread(fd, &last, 1, size - 1) == 1 && last != '\n') write_all(fd, "\n", ignored);
+}
+
+// The lines of an existing log, so that the heads a restart sends go on counting.
+std::uint64_t count_lines(int fd) {
+  std::uint64_t lines = 0;
+  std::array<char, 64 * 1024> buffer;
+  const off_t size = ::lseek(fd, 0, SEEK_END);  // a device has none: nothing is read from it
+  for (off_t at = 0; at < size;) {
+    const ssize_t n = ::pread(fd, buffer.data(), static_cast<std::size_t>(std::min<off_t>(size - at, buffer.size())), at);
+    if (n <= 0) return lines;
+    lines += static_cast<std::uint64_t>(std::count(buffer.begin(), buffer.begin() + n, '\n'));
+    at += n;
+  }
+  return lines;
 }
 
 // The last chained line of an existing log, so a restart continues its chain.
@@ -193,6 +210,30 @@ class Repeats {
   Group mixed_;
 };
 
+constexpr std::string_view kGenerationMember = ",\"gen\":";
+constexpr std::string_view kHashMember = ",\"hash\":\"";
+
+// The actions whose success writes the store, so that their records carry its generation.
+bool writes_store(std::string_view action) {
+  static constexpr std::array<std::string_view, 10> kActions{
+      "add",         "revoke",          "set-grants", "lock", "auto-lock", "set-passphrase", "remove-passphrase",
+      "rotate-key-file", "rekey", "accept-rollback"};
+  return std::find(kActions.begin(), kActions.end(), action) != kActions.end();
+}
+
+// The `gen` of a sealed line: its last member before `hash`, digits only.
+std::optional<std::uint64_t> generation_of(std::string_view line) {
+  if (audit_chain::hash_of(line).empty()) return std::nullopt;
+  const std::string_view body = line.substr(0, line.rfind(kHashMember));
+  const std::size_t at = body.rfind(kGenerationMember);
+  if (at == std::string_view::npos) return std::nullopt;
+  const std::string_view digits = body.substr(at + kGenerationMember.size());
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty()) return std::nullopt;
+  return value;
+}
+
 }  // namespace
 
 // The chain and the lines not yet in the file. A caller seals its record under
@@ -210,6 +251,10 @@ struct Audit::Writer {
   std::condition_variable wake;  // the backstop: lines or windows to watch, a failure, or a stop
   std::condition_variable idle;  // a write ended
   audit_chain::Hash prev;        // the last line's hash
+  std::uint64_t lines = 0;       // in the file and pending
+  audit_chain::Head written;     // the last line written
+  Steady::time_point announced_at;
+  bool announced = true;         // the written head went to the journal
   std::string pending;           // sealed lines, each ending in a newline
   std::string batch;             // the lines being written; keeps its capacity
   Steady::time_point written_at;
@@ -239,6 +284,8 @@ struct Audit::Writer {
     const std::string last = last_hash(fd);
     const std::string_view start = last.empty() ? audit_chain::kGenesis : std::string_view(last);
     std::copy(start.begin(), start.end(), prev.begin());
+    lines = count_lines(fd);
+    written = {lines, prev};
     end = allocated_end = std::max<off_t>(0, ::lseek(fd, 0, SEEK_END));
     settle(0, make_room());
     backstop = std::thread([this] { watch(); });
@@ -288,6 +335,7 @@ struct Audit::Writer {
   void seal(std::string_view fields) {
     prev = audit_chain::seal_into(pending, fields, audit_chain::view(prev));
     pending += '\n';
+    ++lines;
   }
 
   // Seals the summaries of the windows that ended (all, with `all`). Caller
@@ -322,13 +370,20 @@ struct Audit::Writer {
     if (pending.empty() && !unwritable.load(std::memory_order_relaxed)) return;
     writing = true;
     batch.swap(pending);
+    const audit_chain::Head head{lines, prev};
     lock.unlock();
     int error = 0;
     const std::size_t done = write_all(fd, batch, error);
     end += static_cast<off_t>(done);
     const int room_error = make_room();
+    const bool whole = done == batch.size();
+    if (whole) announce(head, false);
     lock.lock();
-    if (done < batch.size()) pending.insert(0, batch, done);  // before the lines sealed meanwhile
+    if (whole) {
+      written = head;
+    } else {
+      pending.insert(0, batch, done);  // before the lines sealed meanwhile
+    }
     batch.clear();
     settle(error, room_error);
     writing = false;
@@ -371,6 +426,20 @@ struct Audit::Writer {
     }
   }
 
+  // Sends a written batch's head to the journal: at most one a second (a busy
+  // daemon writes a batch a millisecond), and the last one at flush. Called by
+  // the one writing thread, or with no write under way.
+  void announce(const audit_chain::Head& head, bool now) {
+    const auto at = Steady::now();
+    if (!now && at - announced_at < std::chrono::seconds(1)) {
+      announced = false;
+      return;
+    }
+    systemd::journal_audit_head(head.line, audit_chain::view(head.hash));
+    announced_at = at;
+    announced = true;
+  }
+
   // The backstop: lines still pending kBackstop after the last write, when no
   // request came to write them, are written by this thread, as are the
   // summaries of windows that end; while the log cannot be written, it tries
@@ -403,15 +472,16 @@ struct Audit::Writer {
   }
 
   bool flush() {
-    bool written = false;
-    {
-      std::unique_lock lock(mutex);
-      close_windows(Steady::now(), true);
-      write_batch(lock);
-      written = pending.empty() && !write_failed;
-    }
+    std::unique_lock lock(mutex);
+    close_windows(Steady::now(), true);
+    write_batch(lock);
+    const bool written_all = pending.empty() && !write_failed;
+    lock.unlock();
     ::fdatasync(fd);
-    return written;
+    lock.lock();
+    // With no write under way, nobody else touches what announce() keeps.
+    if (!announced && !writing) announce(written, true);
+    return written_all;
   }
 };
 
@@ -430,7 +500,83 @@ void Audit::record(const Peer& peer, const AuditRecord& r) {
   thread_local std::string fields;
   fields.clear();
   append_audit_fields(fields, time, peer, r);
+  // Read after the write it follows: a generation that is on disk, never one
+  // ahead of the store, even when another write came in between.
+  if (generation_ && r.allowed && writes_store(r.action)) {
+    fields += kGenerationMember;
+    fields += std::to_string(generation_());
+  }
   if (!writer_->append(fields, r.allowed)) writer_->count_unkept(peer, r, time);
+}
+
+void Audit::set_store_generation(std::function<std::uint64_t()> generation) { generation_ = std::move(generation); }
+
+bool Audit::holds(const std::filesystem::path& path, std::uint64_t line, std::string_view hash) {
+  if (line == 0) return true;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    if (errno == ENOENT) return false;
+    throw Error(Code::io_error, path.string() + ": cannot read audit log: " + std::strerror(errno));
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  const off_t size = ::lseek(fd, 0, SEEK_END);
+  std::array<char, 64 * 1024> buffer;
+  std::uint64_t seen = 0;  // newlines before `at`
+  std::string wanted;      // the bytes of line `line` read so far
+  for (off_t at = 0; at < size;) {
+    const ssize_t n = ::pread(fd, buffer.data(), static_cast<std::size_t>(std::min<off_t>(size - at, buffer.size())), at);
+    if (n <= 0) break;
+    for (ssize_t i = 0; i < n; ++i) {
+      if (buffer[static_cast<std::size_t>(i)] == '\n') {
+        if (++seen == line) return audit_chain::hash_of(wanted) == hash;
+      } else if (seen + 1 == line) {
+        wanted += buffer[static_cast<std::size_t>(i)];
+      }
+    }
+    at += n;
+  }
+  return false;
+}
+
+std::optional<std::uint64_t> Audit::last_generation(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    throw Error(Code::io_error, path.string() + ": cannot read audit log: " + std::strerror(errno));
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  // Chunks from the end; `carry` is the start of the chunk after, up to its first
+  // newline: the rest of a line that began in this chunk.
+  constexpr off_t kChunk = 64 * 1024;
+  std::string carry;
+  for (off_t end = ::lseek(fd, 0, SEEK_END); end > 0;) {
+    const off_t start = std::max<off_t>(0, end - kChunk);
+    std::string text(static_cast<std::size_t>(end - start), '\0');
+    if (::pread(fd, text.data(), text.size(), start) != static_cast<ssize_t>(text.size())) {
+      throw Error(Code::io_error, path.string() + ": cannot read audit log: " + std::strerror(errno));
+    }
+    text += carry;
+    // Whole lines, last first; the first one is whole only at the file's start.
+    std::size_t line_end = text.size();
+    for (std::size_t nl = text.rfind('\n', line_end == 0 ? 0 : line_end - 1);; nl = text.rfind('\n', nl - 1)) {
+      if (nl == std::string::npos) break;
+      if (nl + 1 < line_end) {
+        if (const auto gen = generation_of(std::string_view(text).substr(nl + 1, line_end - nl - 1))) return gen;
+      }
+      line_end = nl;
+      if (nl == 0) break;
+    }
+    if (start == 0) return line_end == 0 ? std::nullopt : generation_of(std::string_view(text).substr(0, line_end));
+    carry = text.substr(0, line_end);
+    end = start;
+  }
+  return std::nullopt;
 }
 
 void Audit::write_due() {
@@ -446,6 +592,13 @@ void Audit::require_writable() const {
   throw Error(Code::audit_unavailable,
               "the audit log cannot be written (no room on its disk, or a write failed): nothing is signed until it "
               "can; the daemon resumes by itself once there is room");
+}
+
+audit_chain::Head Audit::head() {
+  if (!writer_) return {};
+  writer_->flush();
+  std::lock_guard lock(writer_->mutex);
+  return writer_->written;
 }
 
 }  // namespace okxvault

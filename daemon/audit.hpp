@@ -19,11 +19,15 @@
 // dropped. Never given secrets, passphrases or signatures. Thread-safe.
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "daemon/peer.hpp"
+#include "proto/audit_chain.hpp"
 
 namespace okxvault {
 
@@ -52,6 +56,18 @@ class Audit {
   Audit& operator=(const Audit&) = delete;
 
   void record(const Peer& peer, const AuditRecord& record);
+
+  // The store's generation now (Vault::generation). From then on, the record of
+  // every allowed action that writes the store (add, revoke, set-grants, lock,
+  // the slot changes, rekey, accept-rollback) ends with `"gen":N`, the generation
+  // of the store after it: the anchor by which a start tells a rolled-back store.
+  void set_store_generation(std::function<std::uint64_t()> generation);
+  // The `gen` of the last whole chained line of the log at `path` that has one;
+  // nullopt if none does or there is no log. Reads the file from its end.
+  static std::optional<std::uint64_t> last_generation(const std::filesystem::path& path);
+  // Whether the log at `path` has a line number `line` whose hash is `hash`
+  // (line 0: always). Reads the file up to that line.
+  static bool holds(const std::filesystem::path& path, std::uint64_t line, std::string_view hash);
   // Writes the pending lines if they are due: for the I/O threads, after a reply.
   // Costs one atomic load when they are not.
   void write_due();
@@ -64,10 +80,16 @@ class Audit {
   bool writable() const;
   // Error(audit_unavailable) unless writable(): what sign and ws-login check first.
   void require_writable() const;
+  // The log's head once every record so far is written: the last line's number
+  // (counting every line of the file) and hash. Each written batch's head goes to
+  // the system journal (systemd::journal_audit_head), at most one a second and
+  // the last one at flush: anchors off the host for `okx-vault audit verify --head`.
+  audit_chain::Head head();
 
  private:
   struct Writer;
   std::unique_ptr<Writer> writer_;  // null when disabled
+  std::function<std::uint64_t()> generation_;
 };
 
 }  // namespace okxvault

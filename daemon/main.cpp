@@ -195,6 +195,46 @@ std::unique_ptr<Vault> open_vault(const std::filesystem::path& store, const std:
   return Vault::open(store, master_key);
 }
 
+// A store older than the last generation the audit log recorded was put back in
+// place of the current one (a restored backup, a copy): keys revoked and grants
+// removed since would come back. Refused, leaving both files as they are, unless
+// the admin accepts it. Returns the generation recorded, if the store is older.
+std::optional<std::uint64_t> check_generation(const DaemonOptions& options, std::uint64_t generation) {
+  if (!options.audit) return std::nullopt;
+  const std::optional<std::uint64_t> recorded = Audit::last_generation(options.audit_log);
+  if (!recorded || generation >= *recorded) return std::nullopt;
+  // Read before the checksum was: a damaged file is named as such, not as a rollback.
+  generation = Vault::open_locked(options.store_file())->generation();
+  if (generation >= *recorded) return std::nullopt;
+  if (!options.accept_rollback) {
+    throw Error(Code::rollback,
+                options.store_file().string() + ": rollback: store generation " + std::to_string(generation) +
+                    " is older than generation " + std::to_string(*recorded) + " recorded in " +
+                    options.audit_log.string() +
+                    ": the store was replaced by an older copy, which may bring back revoked keys and removed "
+                    "grants. Both files are left as they are; to start from this store anyway, start okx-vaultd "
+                    "with --accept-rollback (it is audited)");
+  }
+  return recorded;
+}
+
+// The store records the audit log's head at each write: a log without that line
+// had lines cut off its end, or was rewritten. Refused like a rollback, leaving
+// both files as they are, unless the admin accepts it; returns what was accepted.
+std::optional<std::string> check_audit_anchor(const DaemonOptions& options, const Vault& vault) {
+  const Vault::AuditAnchor anchor = vault.audit_anchor();
+  if (!options.audit || Audit::holds(options.audit_log, anchor.line, anchor.hash)) return std::nullopt;
+  const std::string missing = "audit log without line " + std::to_string(anchor.line) + " " + anchor.hash;
+  if (!options.accept_rollback) {
+    throw Error(Code::rollback,
+                options.audit_log.string() + ": rollback: the audit log has no line " + std::to_string(anchor.line) +
+                    " with the hash " + anchor.hash + " that " + options.store_file().string() +
+                    " recorded at its last write: lines were cut off its end, or it was rewritten. Both files are "
+                    "left as they are; to start anyway, start okx-vaultd with --accept-rollback (it is audited)");
+  }
+  return missing;
+}
+
 // Locks the vault once nothing was signed for `idle`; checks a few times per period.
 void lock_when_idle(boost::asio::steady_timer& timer, std::chrono::seconds idle, Vault& vault, Audit& audit) {
   timer.expires_after(std::min<std::chrono::milliseconds>(std::chrono::milliseconds(idle) / 4, std::chrono::seconds(5)));
@@ -230,9 +270,36 @@ int serve(const DaemonOptions& options) {
                                     ": no vault here; create one with okx-vaultd --init (same --state-dir)");
   }
   const std::filesystem::path key_path = master_key_path(options);
+  // Checked before anything is opened for writing, then again on what the MAC
+  // authenticated (a locked vault checks it again at unlock).
+  check_generation(options, Vault::generation_of(options.store_file()));
   std::unique_ptr<Vault> vault = open_vault(options.store_file(), key_path);
+  const std::optional<std::uint64_t> rolled_back_from = check_generation(options, vault->generation());
+  const std::optional<std::string> audit_cut = check_audit_anchor(options, *vault);
   Audit audit = options.audit ? Audit(options.audit_log) : Audit(Audit::Disabled{});
   if (!options.audit) spdlog::warn("the audit log is off (--benchmark-without-audit): for benchmarks only");
+  audit.set_store_generation([&vault] { return vault->generation(); });
+  if (options.audit) {
+    // Synced before the store records it, so that a crash never leaves a store
+    // whose anchor the log lacks.
+    vault->set_audit_head([&audit] {
+      const audit_chain::Head head = audit.head();
+      return Vault::AuditAnchor{head.line, std::string(audit_chain::view(head.hash))};
+    });
+  }
+  if (audit_cut) {
+    audit.record(Peer{::getuid(), ::getgid(), ::getpid()}, {"accept-rollback", {}, {}, {}, true, *audit_cut});
+    vault->rewrite();  // anchors the log as it is now (a locked vault does at its first write)
+    spdlog::warn("--accept-rollback: starting with {} ({}; audited)", options.audit_log.string(), *audit_cut);
+  }
+  if (rolled_back_from) {
+    const std::string change = "generation " + std::to_string(*rolled_back_from) + " to " +
+                               std::to_string(vault->generation());
+    audit.record(Peer{::getuid(), ::getgid(), ::getpid()}, {"accept-rollback", {}, {}, {}, true, change});
+    audit.flush();
+    spdlog::warn("--accept-rollback: starting from {} rolled back from {} (audited)", options.store_file().string(),
+                 change);
+  }
   const Handler handler(*vault, audit,
                         HandlerOptions{options.max_skew, ::geteuid(), group_id(options.admin_group, "--admin-group"),
                                        key_path, key_path != options.master_key_file, options.passphrase_cost});
@@ -304,6 +371,10 @@ int serve(const DaemonOptions& options) {
 
   vault->save_usage();
   audit.flush();
+  if (options.audit) {
+    const audit_chain::Head head = audit.head();
+    spdlog::info("audit log head: {}", systemd::audit_head_fields(head.line, audit_chain::view(head.hash)));
+  }
   vault.reset();  // wipes every secret
   for (const auto& path : bound) {
     std::error_code ec;

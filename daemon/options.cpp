@@ -33,7 +33,9 @@ std::optional<DaemonOptions> parse_options(int argc, const char* const argv[]) {
       ("config", po::value(&config), "read options from this file (key = value lines)")
       ("init", po::bool_switch(&o.init), "create a new empty vault (and a key file if there is none), then exit")
       ("passphrase", po::bool_switch(&o.passphrase),
-       "with --init: a vault only a passphrase opens (asked without echo, or one line of stdin); it starts locked");
+       "with --init: a vault only a passphrase opens (asked without echo, or one line of stdin); it starts locked")
+      ("accept-rollback", po::bool_switch(&o.accept_rollback),
+       "start even if vault.store is older than the audit log says (restored from a backup); audited");
 
   po::options_description common("Options (command line or config file)");
   common.add_options()

@@ -23,6 +23,12 @@ constexpr std::string_view kRecordContext = "okx-vault record v1";
 constexpr char kKdfContext[crypto_kdf_CONTEXTBYTES + 1] = "okxvault";
 
 using Bytes = std::vector<unsigned char>;
+constexpr std::size_t kAuditHashBytes = 64;
+
+bool is_audit_hash(std::string_view hash) {
+  return hash.size() == kAuditHashBytes &&
+         std::all_of(hash.begin(), hash.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
 
 class Writer {
  public:
@@ -313,7 +319,18 @@ std::vector<unsigned char> serialize(const Image& image, const DataKey& data_key
   Bytes out;
   Writer w(out);
   w.raw(kMagic);
-  w.u16(kFormatVersion);
+  if ((image.version != kFormatVersion &&
+       (image.version != kOldestFormatVersion || image.generation != 0 || image.audit_line != 0)) ||
+      !is_audit_hash(image.audit_hash)) {
+    throw Error(Code::internal, "cannot write a store of version " + std::to_string(image.version) +
+                                    " with generation " + std::to_string(image.generation) + " and that audit head");
+  }
+  w.u16(image.version);
+  if (image.version >= 2) {
+    w.u64(image.generation);
+    w.u64(image.audit_line);
+    w.raw(image.audit_hash);
+  }
   w.u16(static_cast<std::uint16_t>(image.slots.size()));
   for (const Slot& slot : image.slots) {
     w.u8(static_cast<std::uint8_t>(slot.kind));
@@ -356,17 +373,24 @@ void check_envelope(std::span<const unsigned char> bytes, bool checksum) {
   }
 }
 
-// The envelope, then the version. Returns a reader placed after the version,
-// bounded by the hashes unless `bytes` may be the file's beginning only.
-Reader checked_body(std::span<const unsigned char> bytes, bool checksum, bool whole = true) {
+// The envelope, then the version and the generation. Returns a reader placed
+// after them, bounded by the hashes unless `bytes` may be the file's beginning only.
+Reader checked_body(std::span<const unsigned char> bytes, bool checksum, Header& header, bool whole = true) {
   check_envelope(bytes, checksum);
   Reader r(whole ? bytes.first(bytes.size() - 2 * kHashBytes) : bytes);
   r.raw(kMagic.size());
-  const std::uint16_t version = r.u16();
-  if (version != kFormatVersion) {
-    throw Error(Code::unsupported_version, "store format version " + std::to_string(version) +
-                                               " is not supported (this build reads version " +
+  header.version = r.u16();
+  if (header.version < kOldestFormatVersion || header.version > kFormatVersion) {
+    throw Error(Code::unsupported_version, "store format version " + std::to_string(header.version) +
+                                               " is not supported (this build reads versions " +
+                                               std::to_string(kOldestFormatVersion) + " to " +
                                                std::to_string(kFormatVersion) + ")");
+  }
+  if (header.version >= 2) {
+    header.generation = r.u64();
+    header.audit_line = r.u64();
+    header.audit_hash = r.text(kAuditHashBytes);
+    if (!is_audit_hash(header.audit_hash)) throw Error(Code::corrupt_store, "file is corrupt (bad audit hash)");
   }
   return r;
 }
@@ -387,8 +411,12 @@ std::vector<Slot> read_slots(Reader& r) {
   return out;
 }
 
-ImageView parse_records(Reader& r) {
+ImageView parse_records(Reader& r, const Header& header) {
   ImageView image;
+  image.version = header.version;
+  image.generation = header.generation;
+  image.audit_line = header.audit_line;
+  image.audit_hash = header.audit_hash;
   image.slots = read_slots(r);
   const std::uint32_t records = r.u32();
   image.records.reserve(std::min<std::size_t>(records, r.left() / kMinRecordBytes));
@@ -406,15 +434,18 @@ ImageView parse_records(Reader& r) {
 
 }  // namespace
 
-std::vector<Slot> parse_slots_unchecked(std::span<const unsigned char> bytes) {
-  Reader r = checked_body(bytes, false, false);
-  return read_slots(r);
+Header parse_header_unchecked(std::span<const unsigned char> bytes) {
+  Header header;
+  Reader r = checked_body(bytes, false, header, false);
+  header.slots = read_slots(r);
+  return header;
 }
 
 Image parse(std::span<const unsigned char> bytes) {
-  Reader r = checked_body(bytes, true);
-  ImageView view = parse_records(r);
-  Image image{std::move(view.slots), {}};
+  Header header;
+  Reader r = checked_body(bytes, true, header);
+  ImageView view = parse_records(r, header);
+  Image image{std::move(view.slots), {}, view.version, view.generation, view.audit_line, view.audit_hash};
   image.records.reserve(view.records.size());
   for (const RecordView& record : view.records) {
     image.records.push_back({std::string(record.name), std::string(record.api_key), std::string(record.metadata),
@@ -424,8 +455,9 @@ Image parse(std::span<const unsigned char> bytes) {
 }
 
 ImageView parse_unchecked(std::span<const unsigned char> bytes) {
-  Reader r = checked_body(bytes, false);
-  return parse_records(r);
+  Header header;
+  Reader r = checked_body(bytes, false, header);
+  return parse_records(r, header);
 }
 
 void verify_checksum(std::span<const unsigned char> bytes) { check_envelope(bytes, true); }

@@ -1,9 +1,15 @@
 #pragma once
-// The store file format, version 1: pure functions from records and keys to bytes
+// The store file format, version 2: pure functions from records and keys to bytes
 // and back, with no I/O. Layout (all integers little endian):
 //
 //   "OKXVAULT"  magic, 8 bytes
-//   u16         format version (1)
+//   u16         format version (2)
+//   u64         generation: 1 for the first write of a vault, one more at each
+//               write after (version 1 has no such field: its generation is 0)
+//   u64         audit line: the audit log's lines, all written and synced, when
+//               the store was written (0: none, or not known)
+//   64 bytes    audit hash: that line's `hash`, as the log writes it (hex; zeros
+//               when the line is 0)
 //   u16         slot count S (1..16)
 //   S slots:    u8 kind (1 key file, 2 passphrase), u16 P, P bytes of parameters,
 //               u16 L, L bytes: nonce(24) || XChaCha20-Poly1305(data key) sealed with
@@ -20,6 +26,15 @@
 //               "okx-vault record v1" || u8 N || name || u16 A || api key
 //   32 bytes    BLAKE2b-256 keyed with the MAC key over everything before it
 //   32 bytes    BLAKE2b-256 (unkeyed) over everything before it
+//
+// The audit line and hash anchor the log in the store: a log without that line
+// was cut or rewritten (see main.cpp). Version 1 is the same without the
+// generation and the audit head; it is read, and written only
+// when an image says so (serialize writes the image's version). The generation
+// comes before the slots, so it is read with them from the file's beginning; the
+// MAC covers it, so it is authenticated once the data key is there. The audit
+// log records the generation of each write (Audit), so that an older store put
+// back in place of the current one is seen at start (a rollback).
 //
 // The record key and MAC key are derived from the random data key with
 // crypto_kdf (context "okxvault", ids 1 and 2). The unkeyed checksum tells
@@ -42,7 +57,8 @@
 
 namespace okxvault::store {
 
-inline constexpr std::uint16_t kFormatVersion = 1;
+inline constexpr std::uint16_t kFormatVersion = 2;
+inline constexpr std::uint16_t kOldestFormatVersion = 1;
 inline constexpr std::size_t kMasterKeyBytes = 32;
 inline constexpr std::size_t kMaxApiKeyBytes = 256;
 inline constexpr std::size_t kMaxSecretBytes = 512;
@@ -79,6 +95,10 @@ struct Record {
 struct Image {
   std::vector<Slot> slots;
   std::vector<Record> records;
+  std::uint16_t version = kFormatVersion;
+  std::uint64_t generation = 0;  // always 0 in version 1
+  std::uint64_t audit_line = 0;  // always 0 in version 1
+  std::string audit_hash = std::string(64, '0');
 };
 
 // A record read in place: views into the file's bytes (or a Record), which
@@ -94,6 +114,10 @@ struct RecordView {
 struct ImageView {
   std::vector<Slot> slots;
   std::vector<RecordView> records;
+  std::uint16_t version = kFormatVersion;
+  std::uint64_t generation = 0;
+  std::uint64_t audit_line = 0;
+  std::string audit_hash = std::string(64, '0');
 };
 
 // The random key every record is sealed under, with its derived subkeys.
@@ -145,6 +169,8 @@ Record seal_record(const DataKey& data_key, std::string name, std::string api_ke
 // Error(tampered_store) if the record was altered or moved to another name or api key.
 KeyMaterial open_record(const DataKey& data_key, const RecordView& record);
 
+// Writes the image's version: a generation or audit line in version 1, or an
+// audit hash that is not 64 lowercase hex digits, is Error(internal).
 std::vector<unsigned char> serialize(const Image& image, const DataKey& data_key);
 // Checks magic, size, checksum, version and structure, in this order;
 // Error(corrupt_store / unsupported_version).
@@ -153,10 +179,19 @@ Image parse(std::span<const unsigned char> bytes);
 // whose checksum and MAC are verified alongside (verify_checksum, verify_mac).
 // When anything after it fails, verify_checksum tells whether the file is corrupt.
 ImageView parse_unchecked(std::span<const unsigned char> bytes);
-// The slots alone, checked as parse_unchecked does up to them: enough to tell
-// how the store can be opened without reading every record. `bytes` may be the
-// file's beginning only: Error(corrupt_store) if the slots do not fit in it.
-std::vector<Slot> parse_slots_unchecked(std::span<const unsigned char> bytes);
+// The version, generation and slots, checked as parse_unchecked does up to them:
+// enough to tell how the store can be opened, and how recent it is, without
+// reading every record. `bytes` may be the file's beginning only:
+// Error(corrupt_store) if the slots do not fit in it. Nothing here is
+// authenticated: the generation is checked again once the MAC is (Vault).
+struct Header {
+  std::uint16_t version = kFormatVersion;
+  std::uint64_t generation = 0;
+  std::uint64_t audit_line = 0;
+  std::string audit_hash = std::string(64, '0');
+  std::vector<Slot> slots;
+};
+Header parse_header_unchecked(std::span<const unsigned char> bytes);
 // Checks the keyed MAC of a parsed file; Error(tampered_store).
 void verify_mac(std::span<const unsigned char> bytes, const DataKey& data_key);
 // The checks parse() starts with: magic, size, checksum; Error(corrupt_store).

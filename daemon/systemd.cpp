@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
 
 #include <cstdlib>
 #include <stdexcept>
@@ -37,6 +38,17 @@ std::optional<std::chrono::microseconds> watchdog_period() {
   std::uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return std::nullopt;
   return std::chrono::microseconds(usec);
+}
+
+std::string audit_head_fields(std::uint64_t line, std::string_view hash) {
+  return "HEAD=" + std::string(hash) + " LINE=" + std::to_string(line);
+}
+
+void journal_audit_head(std::uint64_t line, std::string_view hash) {
+  const std::string head(hash);
+  sd_journal_send("MESSAGE=audit log head: line %llu, hash %s", static_cast<unsigned long long>(line), head.c_str(),
+                  "MESSAGE_ID=%s", std::string(kAuditHeadMessageId).c_str(), "PRIORITY=6", "HEAD=%s", head.c_str(),
+                  "LINE=%llu", static_cast<unsigned long long>(line), nullptr);
 }
 
 std::optional<std::filesystem::path> credential(std::string_view name) {

@@ -382,6 +382,14 @@ void Vault::read_store(const Unwrap* unwrap) {
       }
     }
     if (mac_error) std::rethrow_exception(mac_error);
+    if (image.generation < generation_) {
+      throw Error(Code::rollback, "rollback: store generation " + std::to_string(image.generation) +
+                                      " is older than generation " + std::to_string(generation_) +
+                                      ", which this daemon read or wrote before: the store was replaced by an older copy; "
+                                      "to accept that copy, restart okx-vaultd with --accept-rollback");
+    }
+    generation_ = image.generation;
+    audit_anchor_ = {image.audit_line, image.audit_hash};
     slots_ = std::move(image.slots);
     table_ = std::move(table);
     data_key_ = std::move(data_key);
@@ -423,14 +431,16 @@ std::vector<std::string> Vault::slots() const {
   return slot_names(slots_);
 }
 
-std::vector<std::string> Vault::slots_of(const std::filesystem::path& store_path) {
+namespace {
+
+store::Header header_of(const std::filesystem::path& store_path) {
   // The slots come first and are small: reading the beginning of the file spares
   // a start a read of all of it, which the vault then reads again anyway.
   constexpr std::size_t kSlotsReadFirst = 16 * 1024;
   for (std::size_t limit = kSlotsReadFirst;; limit = std::numeric_limits<std::size_t>::max()) {
     const std::vector<unsigned char> bytes = read_private_file(store_path, limit);
     try {
-      return slot_names(store::parse_slots_unchecked(bytes));
+      return store::parse_header_unchecked(bytes);
     } catch (const Error& e) {
       if (bytes.size() == limit) continue;  // the slots may go on past what was read
       verify_checksum(store_path, bytes);
@@ -438,6 +448,17 @@ std::vector<std::string> Vault::slots_of(const std::filesystem::path& store_path
     }
   }
 }
+
+}  // namespace
+
+std::vector<std::string> Vault::slots_of(const std::filesystem::path& store_path) {
+  return slot_names(header_of(store_path).slots);
+}
+
+std::uint64_t Vault::generation_of(const std::filesystem::path& store_path) {
+  return header_of(store_path).generation;
+}
+
 
 void Vault::unlock(const SecretBytes& passphrase) {
   const auto require_slot = [&] {
@@ -595,7 +616,7 @@ void Vault::rekey(const SecretBytes* passphrase, const std::filesystem::path& ke
     record = store::seal_record(next, std::move(record.name), std::move(record.api_key), std::move(record.metadata),
                                 SecretBytes::copy_of(material.secret), SecretBytes::copy_of(material.passphrase));
   }
-  write_store(store::serialize(resealed, next), Write::ordinary);
+  write(resealed, next, Write::ordinary);
   for (store::Record& record : resealed.records) table_.at(record.name)->record.sealed = std::move(record.sealed);
   slots_ = std::move(slots);
   data_key_ = std::move(next);
@@ -805,16 +826,17 @@ store::Image Vault::image(const Entry* extra, const Entry* without) const {
   return image;
 }
 
-void Vault::save(const Entry* extra, const Entry* without, Write write) {
-  write_store(store::serialize(image(extra, without), *data_key_), write);
+void Vault::save(const Entry* extra, const Entry* without, Write kind) {
+  store::Image next = image(extra, without);
+  write(next, *data_key_, kind);
   release_freed_memory();
 }
 
-void Vault::write_store(std::span<const unsigned char> bytes, Write write) {
+void Vault::write_store(std::span<const unsigned char> bytes, Write kind) {
   try {
     write_file_atomically(store_path_, bytes);
   } catch (const Error& e) {
-    if (write != Write::revocation) throw;
+    if (kind != Write::revocation) throw;
     // The disk may be full: the reserve's blocks take the store without free space.
     try {
       write_file_into_reserve(store_path_, reserve_path_, bytes);
@@ -839,8 +861,34 @@ void Vault::keep_reserve(std::uintmax_t store_bytes) const {
 void Vault::save_slots(std::vector<store::Slot> slots) {
   store::Image next = image(nullptr, nullptr);
   next.slots = std::move(slots);
-  write_store(store::serialize(next, *data_key_), Write::ordinary);
+  write(next, *data_key_, Write::ordinary);
   slots_ = std::move(next.slots);
+}
+
+void Vault::write(store::Image& image, const store::DataKey& key, Write kind) {
+  image.version = store::kFormatVersion;
+  image.generation = generation_.load() + 1;
+  const AuditAnchor anchor = audit_head_ ? audit_head_() : audit_anchor_;
+  image.audit_line = anchor.line;
+  image.audit_hash = anchor.hash.empty() ? std::string(64, '0') : anchor.hash;
+  write_store(store::serialize(image, key), kind);
+  generation_ = image.generation;
+  audit_anchor_ = {image.audit_line, image.audit_hash};
+}
+
+Vault::AuditAnchor Vault::audit_anchor() const {
+  std::shared_lock lock(mutex_);
+  return audit_anchor_;
+}
+
+void Vault::rewrite() {
+  std::unique_lock lock(mutex_);
+  if (data_key_) save(nullptr, nullptr);
+}
+
+void Vault::set_audit_head(std::function<AuditAnchor()> source) {
+  std::unique_lock lock(mutex_);
+  audit_head_ = std::move(source);
 }
 
 }  // namespace okxvault

@@ -62,6 +62,9 @@ class Vault {
   // What can open the vault at store_path, as slots() says, read without the
   // records: for choosing between open() and open_locked(). Errors as open_locked().
   static std::vector<std::string> slots_of(const std::filesystem::path& store_path);
+  // The store's generation (store.hpp), read like slots_of: before any key can
+  // authenticate it.
+  static std::uint64_t generation_of(const std::filesystem::path& store_path);
 
   ~Vault();
   Vault(const Vault&) = delete;
@@ -71,6 +74,24 @@ class Vault {
   bool locked() const;
   // What can open the vault: "key_file", "passphrase".
   std::vector<std::string> slots() const;
+
+  // The generation of the store as last read or written: each write makes it one
+  // more. Read while locked, it is not authenticated yet; unlocking checks it
+  // (the MAC covers it) and refuses a store older than it: Error(rollback), a
+  // store replaced by an older copy while the vault was locked.
+  std::uint64_t generation() const { return generation_.load(); }
+  // The audit log's head as the store last read or written recorded it (line 0:
+  // none), and where each write from now on gets it: the source must return a
+  // head that is written and synced (Audit::head).
+  struct AuditAnchor {
+    std::uint64_t line = 0;
+    std::string hash;
+  };
+  AuditAnchor audit_anchor() const;
+  void set_audit_head(std::function<AuditAnchor()> source);
+  // Writes the store again as it is (a new generation and audit head); nothing
+  // while locked.
+  void rewrite();
 
   // Re-reads the store and opens it with the passphrase. Errors: wrong_passphrase,
   // and those of open(). On an unlocked vault it only checks the passphrase
@@ -174,14 +195,17 @@ class Vault {
   enum class Write { ordinary, revocation };
   // Writes the table, plus `extra` and minus `without`, to disk; caller holds the
   // lock. Once written, nothing is in memory only any more.
-  void save(const Entry* extra, const Entry* without, Write write = Write::ordinary);
+  void save(const Entry* extra, const Entry* without, Write kind = Write::ordinary);
   // Writes the store's bytes, for a revocation into the reserved space if need
   // be, then keeps the reserve at the store's size and a margin.
-  void write_store(std::span<const unsigned char> bytes, Write write);
+  void write_store(std::span<const unsigned char> bytes, Write kind);
   void keep_reserve(std::uintmax_t store_bytes) const;
   bool unsaved() const { return !unsaved_revocations_.empty() || !unsaved_grants_.empty(); }
   // Writes the table with other slots, then adopts them; caller holds the lock.
   void save_slots(std::vector<store::Slot> slots);
+  // Writes the image as the store's next generation (write_store), anchoring the
+  // audit log's head in it; caller holds the lock.
+  void write(store::Image& image, const store::DataKey& key, Write kind);
   void touch();
 
   const std::filesystem::path store_path_;
@@ -195,6 +219,9 @@ class Vault {
   std::set<std::string, std::less<>> unsaved_revocations_;
   std::map<std::string, std::vector<Grant>, std::less<>> unsaved_grants_;
   std::atomic<bool> usage_changed_{false};
+  mutable std::atomic<std::uint64_t> generation_{0};
+  mutable AuditAnchor audit_anchor_;
+  std::function<AuditAnchor()> audit_head_;
   std::atomic<std::int64_t> last_activity_{0};  // steady clock, nanoseconds
 };
 

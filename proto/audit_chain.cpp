@@ -51,7 +51,7 @@ std::string hash_of(std::string_view line) {
   return std::string(line.substr(at + kHashMarker.size(), kHexLength));
 }
 
-Verdict verify(std::istream& lines) {
+Verdict verify(std::istream& lines, std::optional<std::string_view> head) {
   Verdict verdict;
   std::string expected_prev(kGenesis);
   std::string line;
@@ -75,7 +75,14 @@ Verdict verify(std::istream& lines) {
       return fail(verdict.lines == 1 ? "the log does not start at the beginning of the chain (lines were cut)"
                                      : "the chain is broken: a line before this one was deleted or lines were reordered");
     }
+    if (head && verdict.head_line == 0 && hash == *head) verdict.head_line = verdict.lines;
     expected_prev = hash;
+  }
+  if (head && verdict.head_line == 0) {
+    verdict.ok = false;
+    verdict.first_bad = verdict.lines + 1;
+    verdict.reason = "the head " + std::string(*head) +
+                     " is not in the log: lines were cut off its end, or the log was rewritten before it";
   }
   return verdict;
 }

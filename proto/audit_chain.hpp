@@ -12,7 +12,9 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <istream>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -36,7 +38,17 @@ struct Verdict {
   std::size_t lines = 0;        // lines checked
   std::size_t first_bad = 0;    // 1-based line number of the first break
   std::string reason;
+  std::size_t head_line = 0;    // with a head: the 1-based line whose hash it is, 0 if none
 };
-Verdict verify(std::istream& lines);
+// With `head` (a line's hash, as the daemon sends it to the journal), the log
+// must also contain a line of that hash, at or before the first break: a log cut
+// before it, or rewritten from any line before it on, fails.
+Verdict verify(std::istream& lines, std::optional<std::string_view> head = std::nullopt);
+
+// A written line of the log: its 1-based number and its hash.
+struct Head {
+  std::uint64_t line = 0;
+  Hash hash{};
+};
 
 }  // namespace okxvault::audit_chain

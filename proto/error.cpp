@@ -39,6 +39,7 @@ constexpr std::array kCodes{
     CodeInfo{Code::wrong_master_key, "wrong_master_key", 500},
     CodeInfo{Code::unsupported_version, "unsupported_version", 500},
     CodeInfo{Code::insecure_permissions, "insecure_permissions", 500},
+    CodeInfo{Code::rollback, "rollback", 500},
     CodeInfo{Code::unreachable, "unreachable", 503},
     CodeInfo{Code::protocol_error, "protocol_error", 502},
     CodeInfo{Code::untrusted_server, "untrusted_server", 502},

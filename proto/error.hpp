@@ -40,6 +40,7 @@ enum class Code {
   wrong_master_key,
   unsupported_version,
   insecure_permissions,
+  rollback,
   // Client-side only: the daemon could not be reached or answered nonsense, or
   // what listens on the socket is not one to trust with a secret.
   unreachable,

@@ -334,17 +334,29 @@ int rekey(Context& context, const Invocation&) {
   return kExitOk;
 }
 
+void audit_options(po::options_description& options) {
+  options.add_options()("head", po::value<std::string>(),
+                        "a head the daemon sent to the journal (HEAD=): it must be in the log, the chain intact up to it");
+}
+
 int audit(Context&, const Invocation& invocation) {
   if (invocation.args.at(0) != "verify") throw UsageError("the audit command is: okx-vault audit verify FILE");
   const std::string& path = invocation.args.at(1);
+  const std::optional<std::string> head = optional_value(invocation, "head");
+  if (head && (head->size() != audit_chain::kGenesis.size() ||
+               !std::all_of(head->begin(), head->end(), [](char c) { return std::isxdigit(c) && !std::isupper(c); }))) {
+    throw UsageError("--head takes a line's hash: 64 lowercase hex digits");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(Code::not_found, "cannot read " + path);
-  const audit_chain::Verdict verdict = audit_chain::verify(in);
+  const audit_chain::Verdict verdict = audit_chain::verify(in, head);
   if (!verdict.ok) {
     std::cerr << "okx-vault: " << path << ": line " << verdict.first_bad << ": " << verdict.reason << '\n';
     return kExitFailure;
   }
-  std::cout << path << ": " << verdict.lines << " lines, chain intact\n";
+  std::cout << path << ": " << verdict.lines << " lines, chain intact";
+  if (head) std::cout << ", head at line " << verdict.head_line;
+  std::cout << '\n';
   return kExitOk;
 }
 
@@ -423,10 +435,13 @@ const std::vector<Command>& commands() {
        "the vault has a passphrase, it is asked for (or read from stdin), so that the\n"
        "new data key is wrapped for it too.",
        0, 0, no_options, rekey},
-      {"audit", "verify FILE", "check an audit log's hash chain",
+      {"audit", "verify FILE [--head HASH]", "check an audit log's hash chain",
        "Reports the first line that was edited, deleted or moved (exit code 1), or\n"
-       "that the chain is intact (exit code 0). Reads the file; needs no daemon.",
-       2, 2, no_options, audit},
+       "that the chain is intact (exit code 0). Reads the file; needs no daemon.\n"
+       "--head HASH: a head the daemon sent to the system journal (its HEAD= field,\n"
+       "e.g. journalctl -u okx-vault MESSAGE_ID=4f4b5856a17d4e0d8a3c5e2b9f6a1c07 -o json):\n"
+       "the log must hold that line, so a log cut before it or rewritten fails.",
+       2, 2, audit_options, audit},
   };
   return table;
 }

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -22,11 +23,12 @@ std::vector<std::string> chain(int n) {
   return lines;
 }
 
-audit_chain::Verdict verify(const std::vector<std::string>& lines) {
+audit_chain::Verdict verify(const std::vector<std::string>& lines,
+                            std::optional<std::string_view> head = std::nullopt) {
   std::string text;
   for (const auto& line : lines) text += line + "\n";
   std::istringstream in(text);
-  return audit_chain::verify(in);
+  return audit_chain::verify(in, head);
 }
 
 TEST(AuditChain, AnIntactChainVerifies) {
@@ -93,6 +95,27 @@ TEST(AuditChain, AForeignLineIsFound) {
   const auto verdict = verify(lines);
   EXPECT_FALSE(verdict.ok);
   EXPECT_EQ(verdict.first_bad, 2u);
+}
+
+TEST(AuditChain, AHeadMustBeInTheLogAtOrBeforeTheFirstBreak) {
+  auto lines = chain(5);
+  const std::string head = audit_chain::hash_of(lines[2]);
+  auto verdict = verify(lines, head);
+  EXPECT_TRUE(verdict.ok) << verdict.reason;
+  EXPECT_EQ(verdict.head_line, 3u);
+
+  lines.resize(2);  // cut before the head: the chain alone is intact
+  EXPECT_TRUE(verify(lines).ok);
+  verdict = verify(lines, head);
+  EXPECT_FALSE(verdict.ok);
+  EXPECT_EQ(verdict.first_bad, 3u);
+  EXPECT_NE(verdict.reason.find("is not in the log"), std::string::npos) << verdict.reason;
+
+  lines = chain(5);
+  lines[4].replace(lines[4].find("\"n\":4"), 5, "\"n\":9");  // a break after the head still fails
+  verdict = verify(lines, head);
+  EXPECT_FALSE(verdict.ok);
+  EXPECT_EQ(verdict.first_bad, 5u);
 }
 
 }  // namespace

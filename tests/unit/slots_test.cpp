@@ -133,8 +133,21 @@ TEST_F(V1Fixture, OpensUnchangedAndSignsWithItsKey) {
                           "OK-ACCESS-SIGN", test::okx_signature("FIXTURE-SECRET-abc123",
                                                                 std::string(kTimestamp) + "GET/api/v5/account/balance")}),
             headers.end());
+  EXPECT_EQ(vault->generation(), 0u) << "a version 1 store has generation 0";
   vault.reset();
   EXPECT_EQ(read_file(dir_ / "vault.store"), before) << "opening an old store must not rewrite it";
+}
+
+TEST_F(V1Fixture, ItsFirstWriteIsVersion2AtGeneration1) {
+  auto vault = Vault::open(dir_ / "vault.store", read_key_file(dir_ / "master.key"));
+  vault->add(key_request("second"));
+  const store::Image image = image_of(dir_ / "vault.store");
+  EXPECT_EQ(image.version, 2u);
+  EXPECT_EQ(image.generation, 1u);
+  vault.reset();
+  vault = Vault::open(dir_ / "vault.store", read_key_file(dir_ / "master.key"));
+  EXPECT_EQ(vault->size(), 2u);
+  EXPECT_EQ(vault->generation(), 1u);
 }
 
 class LockingVault : public ::testing::Test {

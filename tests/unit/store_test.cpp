@@ -215,9 +215,16 @@ void put_le(std::string& out, std::uint32_t value, int bytes) {
 // keyed MAC copied from a genuine file (it cannot be recomputed without the data
 // key) and a fresh unkeyed checksum: what an attacker with write access can do.
 std::string encode_documented_layout(const store::Image& image, std::string_view keyed_mac,
-                                     std::uint16_t version = 1) {
+                                     std::uint16_t version = 2) {
   std::string out = "OKXVAULT";
   put_le(out, version, 2);
+  if (version >= 2) {
+    for (const std::uint64_t value : {image.generation, image.audit_line}) {
+      put_le(out, static_cast<std::uint32_t>(value), 4);
+      put_le(out, static_cast<std::uint32_t>(value >> 32), 4);
+    }
+    out += image.audit_hash;
+  }
   put_le(out, static_cast<std::uint32_t>(image.slots.size()), 2);
   for (const store::Slot& slot : image.slots) {
     put_le(out, static_cast<std::uint8_t>(slot.kind), 1);
@@ -468,6 +475,42 @@ TEST_F(SmallStore, DocumentedLayoutDescribesTheFileExactly) {
 // The file ends with an unkeyed checksum, so any single flipped bit, the
 // checksum's own included, is seen as corruption (not as a wrong key or
 // tampering) before anything else is tried, with the key or without it.
+// --- generation ------------------------------------------------------------
+
+TEST_F(SmallStore, EachWriteIsTheNextGeneration) {
+  EXPECT_EQ(parse_file(original_).generation, 3u) << "created, then two keys added";
+  EXPECT_EQ(Vault::generation_of(path_), 3u);
+  auto vault = Vault::open(path_, master_);
+  EXPECT_EQ(vault->generation(), 3u);
+  vault->remove("alpha");
+  EXPECT_EQ(vault->generation(), 4u);
+  EXPECT_EQ(parse_file(read_file(path_)).generation, 4u);
+  EXPECT_EQ(Vault::open_locked(path_)->generation(), 4u);
+}
+
+// The generation is read before the MAC can be checked (a locked start); the
+// MAC covers it, so an edited one never opens.
+TEST_F(SmallStore, AnEditedGenerationIsReadUnlockedButRefusedAsTamperedWithTheKey) {
+  std::string bytes = original_;
+  bytes[10] = static_cast<char>(bytes[10] + 7);
+  const fs::path path = mutated(with_fresh_checksum(bytes));
+  EXPECT_EQ(Vault::generation_of(path), 10u);
+  expect_open_refused(path, master_, Code::tampered_store);
+}
+
+TEST_F(SmallStore, AVersion1FileReadsAsGenerationZeroAndIsWrittenBackAsItWas) {
+  const std::string v1 = encode_documented_layout(parse_file(original_), keyed_mac_of(original_), 1);
+  const store::Image image = parse_file(v1);
+  EXPECT_EQ(image.version, 1u);
+  EXPECT_EQ(image.generation, 0u);
+  const auto key = store::DataKey::generate();
+  const auto again = store::serialize(image, key);
+  EXPECT_EQ(std::string(again.begin(), again.end() - 64), v1.substr(0, v1.size() - 64));
+  store::Image wrong = image;
+  wrong.generation = 1;
+  error_of(Code::internal, [&] { store::serialize(wrong, key); });
+}
+
 TEST_F(SmallStore, EverySingleFlippedBitIsCorruptStore) {
   ASSERT_GT(original_.size(), 200u);
   ASSERT_LT(original_.size(), 2000u);
@@ -506,7 +549,7 @@ TEST_F(SmallStore, BadMagicIsCorruptStoreSayingSo) {
 }
 
 TEST_F(SmallStore, AnotherFormatVersionIsUnsupportedVersion) {
-  for (const std::uint16_t version : {0, 2, 0xffff}) {
+  for (const std::uint16_t version : {0, 3, 0xffff}) {
     SCOPED_TRACE("version " + std::to_string(version));
     std::string bytes = original_;
     bytes[8] = static_cast<char>(version & 0xff);

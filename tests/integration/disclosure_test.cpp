@@ -19,8 +19,6 @@ constexpr const char* kBot = "okxv-test-bot1";
 constexpr const char* kOtherBot = "okxv-test-bot2";
 constexpr const char* kClientsGroup = "okxv-test-cli";  // may connect to the socket
 
-void sh(const std::string& command) { test::run({"/bin/sh", "-c", command}); }
-
 struct Reply {
   int status = 0;
   std::string body;
@@ -30,10 +28,8 @@ class DisclosureTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (::geteuid() != 0) return;
-    sh(std::string("getent group ") + kClientsGroup + " || groupadd --system " + kClientsGroup);
     for (const char* user : {kBot, kOtherBot}) {
-      sh(std::string("id ") + user + " || useradd --system --no-create-home --shell /usr/sbin/nologin " + user);
-      sh(std::string("usermod -a -G ") + kClientsGroup + " " + user);
+      test::ensure_system_user(user, {kClientsGroup});
     }
   }
 
@@ -56,17 +52,8 @@ class DisclosureTest : public ::testing::Test {
   }
 
   Reply as_bot(const std::string& method, const std::string& target, const std::string& body = {}) {
-    std::vector<std::string> argv = {"/usr/bin/setpriv", std::string("--reuid=") + kBot,
-                                     std::string("--regid=") + kBot, "--init-groups", "/usr/bin/curl", "-s",
-                                     "-X", method, "-w", "\n%{http_code}", "--unix-socket",
-                                     daemon_->socket().string(), "http://okx-vault" + target};
-    if (!body.empty()) {
-      argv.push_back("--data-binary");
-      argv.push_back(body);
-    }
-    const test::Output out = test::run(argv);
-    const std::size_t newline = out.out.rfind('\n');
-    return {std::stoi(out.out.substr(newline + 1)), out.out.substr(0, newline)};
+    test::CurlReply reply = test::curl_as(kBot, daemon_->socket(), method, target, body);
+    return {reply.status, std::move(reply.body)};
   }
 
   // The reply with the key's name taken out: what tells one key from another.

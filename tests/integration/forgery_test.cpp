@@ -26,8 +26,6 @@ constexpr std::string_view kPassphrase = "Bots-Only#Pass42";
 constexpr std::string_view kWithdrawal =
     R"({"ccy":"USDT","amt":"1000","dest":"4","toAddr":"TXyz0123456789","fee":"1","chain":"USDT-TRC20"})";
 
-void sh(const std::string& command) { test::run({"/bin/sh", "-c", command}); }
-
 struct Reply {
   int status = 0;
   std::string body;
@@ -51,9 +49,7 @@ class ForgeryTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (::geteuid() != 0) return;
-    sh(std::string("getent group ") + kClientsGroup + " || groupadd --system " + kClientsGroup);
-    sh(std::string("id ") + kBot + " || useradd --system --no-create-home --shell /usr/sbin/nologin " + kBot);
-    sh(std::string("usermod -a -G ") + kClientsGroup + " " + kBot);
+    test::ensure_system_user(kBot, {kClientsGroup});
   }
 
   void SetUp() override {
@@ -70,17 +66,8 @@ class ForgeryTest : public ::testing::Test {
 
   // One request as the bot, through curl under its own uid and groups.
   Reply as_bot(const std::string& method, const std::string& target, const std::string& body = {}) {
-    std::vector<std::string> argv = {"/usr/bin/setpriv", std::string("--reuid=") + kBot,
-                                     std::string("--regid=") + kBot, "--init-groups", "/usr/bin/curl", "-s",
-                                     "-X", method, "-w", "\n%{http_code}", "--unix-socket",
-                                     daemon_->socket().string(), "http://okx-vault" + target};
-    if (!body.empty()) {
-      argv.push_back("--data-binary");
-      argv.push_back(body);
-    }
-    const test::Output out = test::run(argv);
-    const std::size_t newline = out.out.rfind('\n');
-    return {std::stoi(out.out.substr(newline + 1)), out.out.substr(0, newline)};
+    test::CurlReply reply = test::curl_as(kBot, daemon_->socket(), method, target, body);
+    return {reply.status, std::move(reply.body)};
   }
 
   Reply sign(bool bot, std::string_view method, std::string_view path, std::string_view body) {

@@ -35,8 +35,6 @@ constexpr const char* kClientsGroup = "okxv-test-cli";  // may connect to the so
 // The longest audit line the protocol allows (PROTOCOL.md, "Audit log").
 constexpr std::size_t kMaxAuditLine = 2560;
 
-void sh(const std::string& command) { test::run({"/bin/sh", "-c", command}); }
-
 std::string code_of(const Client::RawReply& reply) {
   try {
     return std::string(json::parse(reply.body).at("error").at("code").as_string());
@@ -76,9 +74,7 @@ class FullDiskTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (::geteuid() != 0) return;
-    sh(std::string("getent group ") + kClientsGroup + " || groupadd --system " + kClientsGroup);
-    sh(std::string("id ") + kBot + " || useradd --system --no-create-home --shell /usr/sbin/nologin " + kBot);
-    sh(std::string("usermod -a -G ") + kClientsGroup + " " + kBot);
+    test::ensure_system_user(kBot, {kClientsGroup});
   }
 
   void SetUp() override {

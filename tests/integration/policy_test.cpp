@@ -24,8 +24,6 @@ constexpr const char* kClientsGroup = "okxv-test-cli";  // may connect to the so
 constexpr std::string_view kSecret = "5E1F0C9A8B7D6E5F4A3B2C1D0E9F8A7B";
 constexpr std::string_view kPassphrase = "Bots-Only#Pass42";
 
-void sh(const std::string& command) { test::run({"/bin/sh", "-c", command}); }
-
 struct Reply {
   int status = 0;
   json::value body;
@@ -35,13 +33,8 @@ class PolicyTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (::geteuid() != 0) return;
-    sh(std::string("getent group ") + kClientsGroup + " || groupadd --system " + kClientsGroup);
-    sh(std::string("getent group ") + kBotsGroup + " || groupadd --system " + kBotsGroup);
-    for (const char* user : {kBot1, kBot2}) {
-      sh(std::string("id ") + user + " || useradd --system --no-create-home --shell /usr/sbin/nologin " + user);
-      sh(std::string("usermod -a -G ") + kClientsGroup + " " + user);
-    }
-    sh(std::string("usermod -a -G ") + kBotsGroup + " " + kBot2);
+    test::ensure_system_user(kBot1, {kClientsGroup});
+    test::ensure_system_user(kBot2, {kClientsGroup, kBotsGroup});
   }
 
   void SetUp() override {
@@ -56,21 +49,11 @@ class PolicyTest : public ::testing::Test {
 
   // One request as a bot, through curl under the bot's own uid and groups.
   Reply as(const char* user, const std::string& method, const std::string& target, const std::string& body = {}) {
-    std::vector<std::string> argv = {"/usr/bin/setpriv", std::string("--reuid=") + user,
-                                     std::string("--regid=") + user, "--init-groups", "/usr/bin/curl", "-s",
-                                     "-X", method, "-w", "\n%{http_code}", "--unix-socket",
-                                     daemon_->socket().string(), "http://okx-vault" + target};
-    if (!body.empty()) {
-      argv.push_back("--data-binary");
-      argv.push_back(body);
-    }
-    const test::Output out = test::run(argv);
-    const std::size_t newline = out.out.rfind('\n');
+    const test::CurlReply out = test::curl_as(user, daemon_->socket(), method, target, body);
     Reply reply;
-    reply.status = std::stoi(out.out.substr(newline + 1));
-    const std::string text = out.out.substr(0, newline);
-    if (!text.empty()) reply.body = json::parse(text);
-    responses_ += text + "\n";
+    reply.status = out.status;
+    if (!out.body.empty()) reply.body = json::parse(out.body);
+    responses_ += out.body + "\n";
     return reply;
   }
 

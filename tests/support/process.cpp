@@ -229,4 +229,26 @@ int Daemon::stop(int signal) {
 
 std::string Daemon::log() const { return read_file(log_); }
 
+void ensure_system_user(const std::string& user, const std::vector<std::string>& groups) {
+  const auto sh = [](const std::string& command) { run({"/bin/sh", "-c", command}); };
+  for (const std::string& group : groups) sh("getent group " + group + " || groupadd --system " + group);
+  sh("id " + user + " || useradd --system --no-create-home --shell /usr/sbin/nologin " + user);
+  for (const std::string& group : groups) sh("usermod -a -G " + group + " " + user);
+}
+
+CurlReply curl_as(const std::string& user, const std::filesystem::path& socket, const std::string& method,
+                  const std::string& target, const std::string& body) {
+  std::vector<std::string> argv = {"/usr/bin/setpriv", "--reuid=" + user, "--regid=" + user, "--init-groups",
+                                   "/usr/bin/curl", "-s", "-X", method, "-w", "\n%{http_code}", "--unix-socket",
+                                   socket.string(), "http://okx-vault" + target};
+  if (!body.empty()) {
+    argv.push_back("--data-binary");
+    argv.push_back(body);
+  }
+  const Output out = run(argv);
+  const std::size_t newline = out.out.rfind('\n');
+  if (newline == std::string::npos) return {0, out.out};
+  return {std::stoi(out.out.substr(newline + 1)), out.out.substr(0, newline)};
+}
+
 }  // namespace okxvault::test

@@ -40,6 +40,19 @@ struct Output {
 Output run(const std::vector<std::string>& argv, const std::string& input = {},
            const std::vector<std::string>& env = {});
 
+// A system user (no home, no login shell) that exists and is in each of `groups`,
+// which are created if missing. Needs root.
+void ensure_system_user(const std::string& user, const std::vector<std::string>& groups);
+
+// One HTTP request to the daemon at `socket`, sent by curl under `user`'s own
+// uid, gid and groups, so that the daemon learns who it is from SO_PEERCRED only.
+struct CurlReply {
+  int status = 0;
+  std::string body;
+};
+CurlReply curl_as(const std::string& user, const std::filesystem::path& socket, const std::string& method,
+                  const std::string& target, const std::string& body = {});
+
 // A program running in the background, stdout and stderr appended to `log`,
 // stdin from /dev/null. Killed (SIGKILL) if still running when destroyed.
 class Process {

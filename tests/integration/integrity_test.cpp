@@ -262,15 +262,18 @@ std::vector<std::string> rechained(const std::vector<std::string>& lines) {
   return out;
 }
 
+// A short history in the log and the store: an add, five signs and a revoke, then a clean stop.
+void add_sign_and_revoke(const std::filesystem::path& dir) {
+  Daemon daemon(dir, {"--passphrase-cost", "test"});
+  Client client(daemon.socket().string());
+  client.add(key("main"));
+  for (int i = 0; i < 5; ++i) client.sign("main", proto::SignRequest{"GET", "/api/v5/account/balance", "", std::nullopt});
+  client.revoke("main");
+  ASSERT_EQ(daemon.stop(), 0);
+}
+
 TEST_F(IntegrityTest, AHeadFromTheJournalFindsACutTailAndARewrittenChain) {
-  {
-    Daemon daemon(dir_.path(), {"--passphrase-cost", "test"});
-    Client client(daemon.socket().string());
-    client.add(key("main"));
-    for (int i = 0; i < 5; ++i) client.sign("main", proto::SignRequest{"GET", "/api/v5/account/balance", "", std::nullopt});
-    client.revoke("main");
-    ASSERT_EQ(daemon.stop(), 0);
-  }
+  ASSERT_NO_FATAL_FAILURE(add_sign_and_revoke(dir_.path()));
   // The fields the daemon sent to the journal, which it also logs at exit.
   std::smatch match;
   const std::string log = read_file(dir_ / "daemon.log");
@@ -308,14 +311,7 @@ TEST_F(IntegrityTest, AHeadFromTheJournalFindsACutTailAndARewrittenChain) {
 // The store records the log's head at each write: a log cut below it, or
 // rewritten before it, is refused at start like a rollback.
 TEST_F(IntegrityTest, AnAuditLogCutOrRewrittenBelowTheStoresAnchorIsRefusedAtStart) {
-  {
-    Daemon daemon(dir_.path(), {"--passphrase-cost", "test"});
-    Client client(daemon.socket().string());
-    client.add(key("main"));
-    for (int i = 0; i < 5; ++i) client.sign("main", proto::SignRequest{"GET", "/api/v5/account/balance", "", std::nullopt});
-    client.revoke("main");
-    ASSERT_EQ(daemon.stop(), 0);
-  }
+  ASSERT_NO_FATAL_FAILURE(add_sign_and_revoke(dir_.path()));
   const std::vector<std::string> lines = lines_of(read_file(audit_log()));
   const auto expect_refused = [&](const std::string& log, const char* what) {
     write_file(audit_log(), log);

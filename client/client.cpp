@@ -236,6 +236,10 @@ proto::StatusReply Client::status() {
   return decode_reply(proto::decode_status, expect(request("GET", "/v1/status"), 200));
 }
 
+audit_chain::Verdict Client::verify_audit() {
+  return decode_reply(proto::decode_audit_verdict, expect(request("GET", "/v1/audit/verify"), 200));
+}
+
 std::vector<proto::KeyInfo> Client::list() {
   return decode_reply(proto::decode_key_list, expect(request("GET", "/v1/keys"), 200));
 }

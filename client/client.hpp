@@ -36,6 +36,9 @@ class Client {
   Client& operator=(Client&&) noexcept;
 
   proto::StatusReply status();
+  // The daemon checks its audit log: the chain, every `mac` with the audit key,
+  // and the head its store recorded (admin only).
+  audit_chain::Verdict verify_audit();
   // Metadata of the keys this caller may see; never secrets.
   std::vector<proto::KeyInfo> list();
   // Adds a key; the serialized request is wiped after it was sent.

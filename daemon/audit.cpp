@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -211,7 +212,6 @@ class Repeats {
 };
 
 constexpr std::string_view kGenerationMember = ",\"gen\":";
-constexpr std::string_view kHashMember = ",\"hash\":\"";
 
 // The actions whose success writes the store, so that their records carry its generation.
 bool writes_store(std::string_view action) {
@@ -223,8 +223,9 @@ bool writes_store(std::string_view action) {
 
 // The `gen` of a sealed line: its last member before `hash`, digits only.
 std::optional<std::uint64_t> generation_of(std::string_view line) {
-  if (audit_chain::hash_of(line).empty()) return std::nullopt;
-  const std::string_view body = line.substr(0, line.rfind(kHashMember));
+  const std::optional<audit_chain::Sealed> sealed = audit_chain::parse(line);
+  if (!sealed) return std::nullopt;
+  const std::string_view body = sealed->body;
   const std::size_t at = body.rfind(kGenerationMember);
   if (at == std::string_view::npos) return std::nullopt;
   const std::string_view digits = body.substr(at + kGenerationMember.size());
@@ -251,6 +252,7 @@ struct Audit::Writer {
   std::condition_variable wake;  // the backstop: lines or windows to watch, a failure, or a stop
   std::condition_variable idle;  // a write ended
   audit_chain::Hash prev;        // the last line's hash
+  std::shared_ptr<const SecretBytes> key;  // the audit key, once the vault gave it: lines are keyed from then on
   std::uint64_t lines = 0;       // in the file and pending
   audit_chain::Head written;     // the last line written
   Steady::time_point announced_at;
@@ -333,7 +335,7 @@ struct Audit::Writer {
   }
 
   void seal(std::string_view fields) {
-    prev = audit_chain::seal_into(pending, fields, audit_chain::view(prev));
+    prev = audit_chain::seal_into(pending, fields, audit_chain::view(prev), key.get());
     pending += '\n';
     ++lines;
   }
@@ -507,6 +509,28 @@ void Audit::record(const Peer& peer, const AuditRecord& r) {
     fields += std::to_string(generation_());
   }
   if (!writer_->append(fields, r.allowed)) writer_->count_unkept(peer, r, time);
+}
+
+void Audit::use_key(SecretBytes key) {
+  if (!writer_) return;
+  auto shared = std::make_shared<const SecretBytes>(std::move(key));
+  std::lock_guard lock(writer_->mutex);
+  writer_->key = std::move(shared);
+}
+
+audit_chain::Verdict Audit::verify(std::optional<std::string_view> head) {
+  if (!writer_) return {};
+  writer_->flush();
+  std::shared_ptr<const SecretBytes> key;
+  std::uint64_t lines = 0;
+  {
+    std::lock_guard lock(writer_->mutex);
+    key = writer_->key;
+    lines = writer_->written.line;
+  }
+  std::ifstream in(writer_->path, std::ios::binary);
+  if (!in) throw Error(Code::io_error, writer_->path + ": cannot read audit log");
+  return audit_chain::verify(in, head, key.get(), lines);
 }
 
 void Audit::set_store_generation(std::function<std::uint64_t()> generation) { generation_ = std::move(generation); }

@@ -57,6 +57,15 @@ class Audit {
 
   void record(const Peer& peer, const AuditRecord& record);
 
+  // The audit key (Vault::audit_key): every line from now on is keyed with it
+  // (proto/audit_chain.hpp). Lines written before, while the key was not at
+  // hand, are chained by `hash`; the first keyed line vouches for them.
+  void use_key(SecretBytes key);
+  // Checks the log as written so far: its chain, every `mac` with the audit key
+  // (if the daemon has it), and with `head` that the line of that hash is in
+  // it. Reads the whole file, on the calling thread. Error(io_error) if it cannot.
+  audit_chain::Verdict verify(std::optional<std::string_view> head);
+
   // The store's generation now (Vault::generation). From then on, the record of
   // every allowed action that writes the store (add, revoke, set-grants, lock,
   // the slot changes, rekey, accept-rollback) ends with `"gen":N`, the generation

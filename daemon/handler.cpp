@@ -150,12 +150,16 @@ Response Handler::dispatch(Call& call) const {
   if (path == "/v1/unlock") {
     if (verb != http::verb::post) return not_allowed("POST");
     return vault_change(call, "unlock", [&](const proto::PassphraseRequest& body) {
-      if (!body.passphrase.empty()) return vault_.unlock(body.passphrase);
-      const auto slots = vault_.slots();
-      if (std::find(slots.begin(), slots.end(), "key_file") == slots.end()) {
-        throw Error(Code::bad_request, "unlock: missing field 'passphrase'");
+      if (!body.passphrase.empty()) {
+        vault_.unlock(body.passphrase);
+      } else {
+        const auto slots = vault_.slots();
+        if (std::find(slots.begin(), slots.end(), "key_file") == slots.end()) {
+          throw Error(Code::bad_request, "unlock: missing field 'passphrase'");
+        }
+        vault_.unlock_with_key_file(read_key_file(options_.key_file));
       }
-      vault_.unlock_with_key_file(read_key_file(options_.key_file));
+      key_audit_log(vault_, audit_);
     });
   }
   if (path == "/v1/slots/passphrase") {
@@ -192,6 +196,7 @@ Response Handler::dispatch(Call& call) const {
     });
   }
   if (path == "/v1/metrics") return verb == http::verb::get ? metrics_report(call) : not_allowed("GET");
+  if (path == "/v1/audit/verify") return verb == http::verb::get ? verify_audit(call) : not_allowed("GET");
   if (path == "/v1/keys") {
     if (verb == http::verb::get) return list(call);
     if (verb == http::verb::post) return add(call);
@@ -212,6 +217,22 @@ Response Handler::dispatch(Call& call) const {
     return not_allowed("GET, PUT");
   }
   throw Error(Code::not_found, "no such endpoint: " + std::string(path));
+}
+
+void key_audit_log(Vault& vault, Audit& audit) {
+  try {
+    if (std::optional<SecretBytes> key = vault.audit_key()) audit.use_key(std::move(*key));
+  } catch (const Error& e) {
+    spdlog::warn("audit log lines stay unkeyed: {}", e.what());
+  }
+}
+
+Response Handler::verify_audit(Call& call) const {
+  require_admin(call, "audit-verify", {});
+  const Vault::AuditAnchor anchor = vault_.audit_anchor();
+  std::optional<std::string_view> head;
+  if (anchor.line > 0) head = anchor.hash;
+  return call.reply(http::status::ok, proto::encode(audit_.verify(head)));
 }
 
 Response Handler::status(Call& call) const {

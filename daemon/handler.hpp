@@ -36,6 +36,11 @@ struct HandlerOptions {
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
+// Hands the audit log the vault's audit key, once the vault is unlocked: its
+// lines are keyed from then on. A store that cannot be written to hold a new key
+// leaves the lines unkeyed, with a warning, until a later unlock.
+void key_audit_log(Vault& vault, Audit& audit);
+
 class Handler {
  public:
   Handler(Vault& vault, Audit& audit, HandlerOptions options);
@@ -82,6 +87,7 @@ class Handler {
   Response vault_change(Call& call, std::string_view action,
                         const std::function<void(const proto::PassphraseRequest&)>& change) const;
   Response metrics_report(Call& call) const;
+  Response verify_audit(Call& call) const;
   void require_admin(Call& call, std::string_view action, std::string_view key) const;
   // For a revoke, grant change or lock that failed: if only its write did
   // (not_persisted), the change is in effect and is audited and logged as such.

@@ -287,6 +287,7 @@ int serve(const DaemonOptions& options) {
       return Vault::AuditAnchor{head.line, std::string(audit_chain::view(head.hash))};
     });
   }
+  key_audit_log(*vault, audit);
   if (audit_cut) {
     audit.record(Peer{::getuid(), ::getgid(), ::getpid()}, {"accept-rollback", {}, {}, {}, true, *audit_cut});
     vault->rewrite();  // anchors the log as it is now (a locked vault does at its first write)
@@ -370,6 +371,7 @@ int serve(const DaemonOptions& options) {
   loops.run();
 
   vault->save_usage();
+  vault->anchor_audit_head();  // writes the log's last lines first
   audit.flush();
   if (options.audit) {
     const audit_chain::Head head = audit.head();

@@ -20,6 +20,8 @@ constexpr std::size_t kMaxSlots = 16;
 constexpr std::size_t kMinRecordBytes = 1 + 2 + 4 + 4;  // the four lengths, every field empty
 constexpr std::string_view kSlotContext = "okx-vault slot v1";
 constexpr std::string_view kRecordContext = "okx-vault record v1";
+constexpr std::string_view kAuditKeyContext = "okx-vault audit key v1";
+constexpr std::size_t kSealedAuditKeyBytes = kNonceBytes + kAuditKeyBytes + kTagBytes;
 constexpr char kKdfContext[crypto_kdf_CONTEXTBYTES + 1] = "okxvault";
 
 using Bytes = std::vector<unsigned char>;
@@ -315,21 +317,41 @@ KeyMaterial open_record(const DataKey& data_key, const RecordView& record) {
   return out;
 }
 
+std::vector<unsigned char> seal_audit_key(const DataKey& data_key, const SecretBytes& audit_key) {
+  if (audit_key.size() != kAuditKeyBytes) throw Error(Code::internal, "an audit key is 32 bytes");
+  return seal(data_key.record_key(), audit_key.bytes(), as_bytes(kAuditKeyContext));
+}
+
+SecretBytes open_audit_key(const DataKey& data_key, std::span<const unsigned char> sealed) {
+  SecretBytes key;
+  if (sealed.size() != kSealedAuditKeyBytes || !open(data_key.record_key(), sealed, as_bytes(kAuditKeyContext), key)) {
+    throw Error(Code::tampered_store, "the audit key failed authentication: it was tampered with or swapped");
+  }
+  return key;
+}
+
 std::vector<unsigned char> serialize(const Image& image, const DataKey& data_key) {
   Bytes out;
   Writer w(out);
   w.raw(kMagic);
-  if ((image.version != kFormatVersion &&
-       (image.version != kOldestFormatVersion || image.generation != 0 || image.audit_line != 0)) ||
-      !is_audit_hash(image.audit_hash)) {
+  const bool fits = image.version == kFormatVersion || (image.version == 2 && image.audit_key.empty()) ||
+                    (image.version == kOldestFormatVersion && image.generation == 0 && image.audit_line == 0 &&
+                     image.audit_key.empty());
+  if (!fits || !is_audit_hash(image.audit_hash) ||
+      (!image.audit_key.empty() && image.audit_key.size() != kSealedAuditKeyBytes)) {
     throw Error(Code::internal, "cannot write a store of version " + std::to_string(image.version) +
-                                    " with generation " + std::to_string(image.generation) + " and that audit head");
+                                    " with generation " + std::to_string(image.generation) +
+                                    " and that audit head and key");
   }
   w.u16(image.version);
   if (image.version >= 2) {
     w.u64(image.generation);
     w.u64(image.audit_line);
     w.raw(image.audit_hash);
+  }
+  if (image.version >= 3) {
+    w.u16(static_cast<std::uint16_t>(image.audit_key.size()));
+    w.raw(image.audit_key);
   }
   w.u16(static_cast<std::uint16_t>(image.slots.size()));
   for (const Slot& slot : image.slots) {
@@ -392,6 +414,12 @@ Reader checked_body(std::span<const unsigned char> bytes, bool checksum, Header&
     header.audit_hash = r.text(kAuditHashBytes);
     if (!is_audit_hash(header.audit_hash)) throw Error(Code::corrupt_store, "file is corrupt (bad audit hash)");
   }
+  if (header.version >= 3) {
+    const std::uint16_t size = r.u16();
+    if (size != 0 && size != kSealedAuditKeyBytes) throw Error(Code::corrupt_store, "file is corrupt (bad audit key)");
+    const auto sealed = r.raw(size);
+    header.audit_key.assign(sealed.begin(), sealed.end());
+  }
   return r;
 }
 
@@ -417,6 +445,7 @@ ImageView parse_records(Reader& r, const Header& header) {
   image.generation = header.generation;
   image.audit_line = header.audit_line;
   image.audit_hash = header.audit_hash;
+  image.audit_key = header.audit_key;
   image.slots = read_slots(r);
   const std::uint32_t records = r.u32();
   image.records.reserve(std::min<std::size_t>(records, r.left() / kMinRecordBytes));
@@ -445,7 +474,8 @@ Image parse(std::span<const unsigned char> bytes) {
   Header header;
   Reader r = checked_body(bytes, true, header);
   ImageView view = parse_records(r, header);
-  Image image{std::move(view.slots), {}, view.version, view.generation, view.audit_line, view.audit_hash};
+  Image image{std::move(view.slots), {},         view.version,
+              view.generation,        view.audit_line, view.audit_hash, std::move(view.audit_key)};
   image.records.reserve(view.records.size());
   for (const RecordView& record : view.records) {
     image.records.push_back({std::string(record.name), std::string(record.api_key), std::string(record.metadata),

@@ -1,15 +1,19 @@
 #pragma once
-// The store file format, version 2: pure functions from records and keys to bytes
+// The store file format, version 3: pure functions from records and keys to bytes
 // and back, with no I/O. Layout (all integers little endian):
 //
 //   "OKXVAULT"  magic, 8 bytes
-//   u16         format version (2)
+//   u16         format version (3)
 //   u64         generation: 1 for the first write of a vault, one more at each
 //               write after (version 1 has no such field: its generation is 0)
 //   u64         audit line: the audit log's lines, all written and synced, when
 //               the store was written (0: none, or not known)
-//   64 bytes    audit hash: that line's `hash`, as the log writes it (hex; zeros
-//               when the line is 0)
+//   64 bytes    audit hash: that line's `hash` (or `mac`), as the log writes it
+//               (hex; zeros when the line is 0)
+//   u16         K (0 or 72), K bytes: the audit key, which keys the audit log's
+//               chain (proto/audit_chain.hpp): nonce(24) || XChaCha20-Poly1305(32
+//               random bytes) under the record key, associated data "okx-vault
+//               audit key v1". K is 0 only in a store written before it had one.
 //   u16         slot count S (1..16)
 //   S slots:    u8 kind (1 key file, 2 passphrase), u16 P, P bytes of parameters,
 //               u16 L, L bytes: nonce(24) || XChaCha20-Poly1305(data key) sealed with
@@ -28,9 +32,11 @@
 //   32 bytes    BLAKE2b-256 (unkeyed) over everything before it
 //
 // The audit line and hash anchor the log in the store: a log without that line
-// was cut or rewritten (see main.cpp). Version 1 is the same without the
-// generation and the audit head; it is read, and written only
-// when an image says so (serialize writes the image's version). The generation
+// was cut or rewritten (see main.cpp). Version 2 is the same without the audit
+// key, version 1 also without the generation and the audit head; both are read,
+// and written only when an image says so (serialize writes the image's version).
+// A rekey seals the same audit key under the new data key, so that the whole
+// log verifies with one key. The generation
 // comes before the slots, so it is read with them from the file's beginning; the
 // MAC covers it, so it is authenticated once the data key is there. The audit
 // log records the generation of each write (Audit), so that an older store put
@@ -57,9 +63,10 @@
 
 namespace okxvault::store {
 
-inline constexpr std::uint16_t kFormatVersion = 2;
+inline constexpr std::uint16_t kFormatVersion = 3;
 inline constexpr std::uint16_t kOldestFormatVersion = 1;
 inline constexpr std::size_t kMasterKeyBytes = 32;
+inline constexpr std::size_t kAuditKeyBytes = 32;
 inline constexpr std::size_t kMaxApiKeyBytes = 256;
 inline constexpr std::size_t kMaxSecretBytes = 512;
 inline constexpr std::size_t kMaxPassphraseBytes = 256;
@@ -99,6 +106,7 @@ struct Image {
   std::uint64_t generation = 0;  // always 0 in version 1
   std::uint64_t audit_line = 0;  // always 0 in version 1
   std::string audit_hash = std::string(64, '0');
+  std::vector<unsigned char> audit_key;  // sealed (seal_audit_key); empty: none, always in versions 1 and 2
 };
 
 // A record read in place: views into the file's bytes (or a Record), which
@@ -118,6 +126,7 @@ struct ImageView {
   std::uint64_t generation = 0;
   std::uint64_t audit_line = 0;
   std::string audit_hash = std::string(64, '0');
+  std::vector<unsigned char> audit_key;
 };
 
 // The random key every record is sealed under, with its derived subkeys.
@@ -169,8 +178,14 @@ Record seal_record(const DataKey& data_key, std::string name, std::string api_ke
 // Error(tampered_store) if the record was altered or moved to another name or api key.
 KeyMaterial open_record(const DataKey& data_key, const RecordView& record);
 
-// Writes the image's version: a generation or audit line in version 1, or an
-// audit hash that is not 64 lowercase hex digits, is Error(internal).
+// The audit key sealed for the store, and opened from it: Error(tampered_store)
+// if it does not open with this data key.
+std::vector<unsigned char> seal_audit_key(const DataKey& data_key, const SecretBytes& audit_key);
+SecretBytes open_audit_key(const DataKey& data_key, std::span<const unsigned char> sealed);
+
+// Writes the image's version: a generation or audit line in version 1, an audit
+// key before version 3, or an audit hash that is not 64 lowercase hex digits, is
+// Error(internal).
 std::vector<unsigned char> serialize(const Image& image, const DataKey& data_key);
 // Checks magic, size, checksum, version and structure, in this order;
 // Error(corrupt_store / unsupported_version).
@@ -189,6 +204,7 @@ struct Header {
   std::uint64_t generation = 0;
   std::uint64_t audit_line = 0;
   std::string audit_hash = std::string(64, '0');
+  std::vector<unsigned char> audit_key;
   std::vector<Slot> slots;
 };
 Header parse_header_unchecked(std::span<const unsigned char> bytes);

@@ -243,6 +243,7 @@ std::unique_ptr<Vault> Vault::create_with(std::filesystem::path store_path,
   std::unique_ptr<Vault> vault(new Vault(std::move(store_path)));
   vault->data_key_.emplace(store::DataKey::generate());
   vault->slots_.push_back(wrap(*vault->data_key_));
+  vault->audit_key_ = store::seal_audit_key(*vault->data_key_, SecretBytes::random(store::kAuditKeyBytes));
   vault->save(nullptr, nullptr);
   vault->touch();
   return vault;
@@ -382,6 +383,7 @@ void Vault::read_store(const Unwrap* unwrap) {
       }
     }
     if (mac_error) std::rethrow_exception(mac_error);
+    if (data_key && !image.audit_key.empty()) store::open_audit_key(*data_key, image.audit_key);
     if (image.generation < generation_) {
       throw Error(Code::rollback, "rollback: store generation " + std::to_string(image.generation) +
                                       " is older than generation " + std::to_string(generation_) +
@@ -391,6 +393,7 @@ void Vault::read_store(const Unwrap* unwrap) {
     generation_ = image.generation;
     audit_anchor_ = {image.audit_line, image.audit_hash};
     slots_ = std::move(image.slots);
+    audit_key_ = std::move(image.audit_key);
     table_ = std::move(table);
     data_key_ = std::move(data_key);
     if (data_key_) touch();
@@ -616,9 +619,11 @@ void Vault::rekey(const SecretBytes* passphrase, const std::filesystem::path& ke
     record = store::seal_record(next, std::move(record.name), std::move(record.api_key), std::move(record.metadata),
                                 SecretBytes::copy_of(material.secret), SecretBytes::copy_of(material.passphrase));
   }
+  if (!audit_key_.empty()) resealed.audit_key = store::seal_audit_key(next, store::open_audit_key(*data_key_, audit_key_));
   write(resealed, next, Write::ordinary);
   for (store::Record& record : resealed.records) table_.at(record.name)->record.sealed = std::move(record.sealed);
   slots_ = std::move(slots);
+  audit_key_ = std::move(resealed.audit_key);
   data_key_ = std::move(next);
 }
 
@@ -813,6 +818,7 @@ void Vault::save_usage() {
 
 store::Image Vault::image(const Entry* extra, const Entry* without) const {
   store::Image image{slots_, {}};
+  image.audit_key = audit_key_;
   image.records.reserve(table_.size() + 1);
   const auto add_record = [&](const Entry& entry) {
     store::Record record = entry.record;
@@ -884,6 +890,30 @@ Vault::AuditAnchor Vault::audit_anchor() const {
 void Vault::rewrite() {
   std::unique_lock lock(mutex_);
   if (data_key_) save(nullptr, nullptr);
+}
+
+void Vault::anchor_audit_head() {
+  std::unique_lock lock(mutex_);
+  if (!data_key_ || !audit_head_) return;
+  const AuditAnchor head = audit_head_();
+  if (head.line != audit_anchor_.line || head.hash != audit_anchor_.hash) save(nullptr, nullptr);
+}
+
+std::optional<SecretBytes> Vault::audit_key() {
+  std::unique_lock lock(mutex_);
+  if (!data_key_) return std::nullopt;
+  if (audit_key_.empty()) {
+    SecretBytes key = SecretBytes::random(store::kAuditKeyBytes);
+    audit_key_ = store::seal_audit_key(*data_key_, key);
+    try {
+      save(nullptr, nullptr);
+    } catch (...) {
+      audit_key_.clear();
+      throw;
+    }
+    return key;
+  }
+  return store::open_audit_key(*data_key_, audit_key_);
 }
 
 void Vault::set_audit_head(std::function<AuditAnchor()> source) {

@@ -92,6 +92,15 @@ class Vault {
   // Writes the store again as it is (a new generation and audit head); nothing
   // while locked.
   void rewrite();
+  // rewrite(), only if the audit log's head moved since the store last recorded
+  // it: at shutdown, so that a tail cut off the log while the daemon was stopped
+  // is seen at the next start.
+  void anchor_audit_head();
+  // The key that chains the audit log (store.hpp): random, sealed in the store
+  // under the data key, and kept by a rekey. A store that has none (written by
+  // an older version) gets one here, written to disk before it is returned.
+  // nullopt while locked. Errors: those of a write (the store keeps no key then).
+  std::optional<SecretBytes> audit_key();
 
   // Re-reads the store and opens it with the passphrase. Errors: wrong_passphrase,
   // and those of open(). On an unlocked vault it only checks the passphrase
@@ -213,6 +222,7 @@ class Vault {
   mutable std::shared_mutex mutex_;
   std::optional<store::DataKey> data_key_;  // empty while locked
   std::vector<store::Slot> slots_;
+  std::vector<unsigned char> audit_key_;  // sealed under the data key; empty: none yet
   Table table_;
   // Changes in effect in memory that the store does not hold yet, by key name:
   // applied again when the store is read (unlock), cleared by a successful save.

@@ -13,21 +13,32 @@ namespace {
 
 constexpr std::string_view kPrevPrefix = "{\"prev\":\"";
 constexpr std::string_view kHashMarker = ",\"hash\":\"";
+constexpr std::string_view kMacMarker = "\",\"mac\":\"";
+constexpr std::string_view kEnd = "\"}";
 constexpr std::size_t kHexLength = std::tuple_size_v<Hash>;
 
-// Hex of the BLAKE2b-256 of `bytes`, written at `hex`. A hash is public: its hex
-// needs no constant-time encoder, and sodium_bin2hex cost a third of the hash.
-void blake2b_hex(std::string_view bytes, char* hex) {
+// Hex of the BLAKE2b-256 of `bytes` (keyed with `key` if any), written at `hex`.
+// A hash is public: its hex needs no constant-time encoder, and sodium_bin2hex
+// costs a third of the hash.
+void blake2b_hex(std::string_view bytes, const SecretBytes* key, char* hex) {
   ensure_sodium();
   std::array<unsigned char, kHexLength / 2> digest;
   crypto_generichash(digest.data(), digest.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
-                     bytes.size(), nullptr, 0);
+                     bytes.size(), key ? key->data() : nullptr, key ? key->size() : 0);
   boost::algorithm::hex_lower(digest.begin(), digest.end(), hex);
+}
+
+// Appends `marker` and 64 hex digits to `out`; returns where the digits are.
+std::size_t append_hex_member(std::string& out, std::string_view marker) {
+  out += marker;
+  const std::size_t at = out.size();
+  out.resize(at + kHexLength);
+  return at;
 }
 
 }  // namespace
 
-Hash seal_into(std::string& out, std::string_view fields, std::string_view prev) {
+Hash seal_into(std::string& out, std::string_view fields, std::string_view prev, const SecretBytes* key) {
   const std::size_t start = out.size();
   out += kPrevPrefix;
   out += prev;
@@ -35,24 +46,45 @@ Hash seal_into(std::string& out, std::string_view fields, std::string_view prev)
   if (!fields.empty()) out += ',';
   out += fields;
   const std::size_t body_end = out.size();
-  out += kHashMarker;
-  const std::size_t hex_at = out.size();
-  out.resize(hex_at + kHexLength);
-  blake2b_hex(std::string_view(out).substr(start, body_end - start), &out[hex_at]);
-  out += "\"}";
+  const std::size_t hash_at = append_hex_member(out, kHashMarker);
+  blake2b_hex(std::string_view(out).substr(start, body_end - start), nullptr, &out[hash_at]);
+  if (key) {
+    const std::size_t mac_at = append_hex_member(out, kMacMarker);
+    blake2b_hex(std::string_view(out).substr(hash_at, kHexLength), key, &out[mac_at]);
+  }
+  out += kEnd;
   Hash hash;
-  std::copy_n(out.begin() + static_cast<std::ptrdiff_t>(hex_at), kHexLength, hash.begin());
+  std::copy_n(out.begin() + static_cast<std::ptrdiff_t>(hash_at), kHexLength, hash.begin());
   return hash;
 }
 
-std::string hash_of(std::string_view line) {
-  const std::size_t at = line.rfind(kHashMarker);
-  if (at == std::string_view::npos || line.size() != at + kHashMarker.size() + kHexLength + 2) return {};
-  return std::string(line.substr(at + kHashMarker.size(), kHexLength));
+std::optional<Sealed> parse(std::string_view line) {
+  if (!line.ends_with(kEnd)) return std::nullopt;
+  std::string_view rest = line.substr(0, line.size() - kEnd.size());
+  Sealed sealed;
+  // Takes `marker` and 64 characters off the end of `rest`, if it ends so.
+  const auto take_hex = [&](std::string_view marker, std::string_view& hex) {
+    const std::size_t size = marker.size() + kHexLength;
+    if (rest.size() < size || !rest.substr(rest.size() - size).starts_with(marker)) return false;
+    hex = rest.substr(rest.size() - kHexLength);
+    rest.remove_suffix(size);
+    return true;
+  };
+  take_hex(kMacMarker, sealed.mac);  // it closes the hash's string: what is left ends like an unkeyed line's
+  if (!take_hex(kHashMarker, sealed.hash)) return std::nullopt;
+  sealed.body = rest;
+  return sealed;
 }
 
-Verdict verify(std::istream& lines, std::optional<std::string_view> head) {
+std::string hash_of(std::string_view line) {
+  const std::optional<Sealed> sealed = parse(line);
+  return sealed ? std::string(sealed->hash) : std::string();
+}
+
+Verdict verify(std::istream& lines, std::optional<std::string_view> head, const SecretBytes* key,
+               std::size_t max_lines) {
   Verdict verdict;
+  verdict.macs_checked = key != nullptr;
   std::string expected_prev(kGenesis);
   std::string line;
   const auto fail = [&](std::string reason) {
@@ -61,22 +93,34 @@ Verdict verify(std::istream& lines, std::optional<std::string_view> head) {
     verdict.reason = std::move(reason);
     return verdict;
   };
-  while (std::getline(lines, line)) {
+  while (verdict.lines < max_lines && std::getline(lines, line)) {
     ++verdict.lines;
-    const std::string hash = hash_of(line);
-    if (!line.starts_with(kPrevPrefix) || line.size() < kPrevPrefix.size() + kHexLength + 1 || hash.empty()) {
+    const std::optional<Sealed> sealed = parse(line);
+    if (!line.starts_with(kPrevPrefix) || !sealed || sealed->body.size() < kPrevPrefix.size() + kHexLength + 1) {
       return fail("not a chained audit line");
     }
-    const std::string_view body = std::string_view(line).substr(0, line.rfind(kHashMarker));
     Hash actual;
-    blake2b_hex(body, actual.data());
-    if (view(actual) != hash) return fail("the line was edited (its hash does not match its contents)");
+    blake2b_hex(sealed->body, nullptr, actual.data());
+    if (view(actual) != sealed->hash) return fail("the line was edited (its hash does not match its contents)");
     if (line.compare(kPrevPrefix.size(), kHexLength, expected_prev) != 0) {
       return fail(verdict.lines == 1 ? "the log does not start at the beginning of the chain (lines were cut)"
                                      : "the chain is broken: a line before this one was deleted or lines were reordered");
     }
-    if (head && verdict.head_line == 0 && hash == *head) verdict.head_line = verdict.lines;
-    expected_prev = hash;
+    if (!sealed->mac.empty()) {
+      if (key) {
+        blake2b_hex(sealed->hash, key, actual.data());
+        if (view(actual) != sealed->mac) {
+          return fail("the line's mac is not the audit key's: this line, or the chain before it, was rewritten "
+                      "by someone without the key");
+        }
+      }
+      ++verdict.keyed;
+      verdict.unkeyed_tail = 0;
+    } else if (verdict.keyed > 0) {
+      ++verdict.unkeyed_tail;
+    }
+    if (head && verdict.head_line == 0 && sealed->hash == *head) verdict.head_line = verdict.lines;
+    expected_prev = sealed->hash;
   }
   if (head && verdict.head_line == 0) {
     verdict.ok = false;

@@ -2,13 +2,19 @@
 // The audit log's hash chain, shared by the daemon (which writes it) and the CLI
 // (which verifies it). The log is JSON lines of the form
 //
-//   {"prev":"<64 hex>", ...fields..., "hash":"<64 hex>"}
+//   {"prev":"<64 hex>", ...fields..., "hash":"<64 hex>","mac":"<64 hex>"}
 //
 // where `hash` is BLAKE2b-256 of the line's bytes up to (not including)
-// `,"hash":"`, and `prev` is the previous line's `hash` (64 zeros on the first
-// line). Editing a line breaks its own hash; deleting or reordering lines breaks
-// the next line's `prev`; cutting lines off the start breaks the first `prev`.
-// Functions are pure and thread-safe.
+// `,"hash":"`, `prev` is the previous line's `hash` (64 zeros on the first
+// line), and `mac` is BLAKE2b-256 keyed with the vault's audit key (sealed in
+// the store, daemon/store.hpp) of the `hash` (its 64 hex digits). Editing a line
+// breaks its own hash; deleting or reordering lines breaks the next line's
+// `prev`; cutting lines off the start breaks the first `prev`: anyone can check
+// that. Without the key, a whole chain can be recomputed after lines were
+// deleted; its macs cannot, so a keyed line vouches for itself and, through its
+// `prev`, for every line before it. A line written without the key (by a log
+// from before the audit key, or by a vault started locked, until it is first
+// unlocked) has no `mac`. Functions are pure and thread-safe.
 
 #include <array>
 #include <cstddef>
@@ -17,6 +23,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "proto/secret.hpp"
 
 namespace okxvault::audit_chain {
 
@@ -28,8 +36,17 @@ inline std::string_view view(const Hash& hash) { return {hash.data(), hash.size(
 
 // Appends to `out` the chained line (no newline) of a JSON object whose members,
 // its text without the braces, are `fields`; `prev` is the previous line's hash.
-// Returns the new line's hash. The line is hashed where it is written: no copy.
-Hash seal_into(std::string& out, std::string_view fields, std::string_view prev);
+// With `key` (the audit key) the line ends in a `mac`. Returns the new line's
+// hash. The line is hashed where it is written: no copy.
+Hash seal_into(std::string& out, std::string_view fields, std::string_view prev, const SecretBytes* key);
+
+// A sealed line's parts: its bytes up to `,"hash":"`, its hash, and its mac ("" if none).
+struct Sealed {
+  std::string_view body;
+  std::string_view hash;
+  std::string_view mac;
+};
+std::optional<Sealed> parse(std::string_view line);
 // The `hash` of a sealed line, or "" if the line has none.
 std::string hash_of(std::string_view line);
 
@@ -39,11 +56,18 @@ struct Verdict {
   std::size_t first_bad = 0;    // 1-based line number of the first break
   std::string reason;
   std::size_t head_line = 0;    // with a head: the 1-based line whose hash it is, 0 if none
+  std::size_t keyed = 0;        // lines with a `mac`
+  bool macs_checked = false;    // verified with the audit key: every `mac` was checked
+  // Lines without a `mac` after the last keyed one: the key vouches for none of
+  // them, and anyone who can write the log could have rewritten them.
+  std::size_t unkeyed_tail = 0;
 };
 // With `head` (a line's hash, as the daemon sends it to the journal), the log
 // must also contain a line of that hash, at or before the first break: a log cut
-// before it, or rewritten from any line before it on, fails.
-Verdict verify(std::istream& lines, std::optional<std::string_view> head = std::nullopt);
+// before it, or rewritten from any line before it on, fails. With `key`, every
+// `mac` is checked too. Reads at most `max_lines` lines.
+Verdict verify(std::istream& lines, std::optional<std::string_view> head = std::nullopt,
+               const SecretBytes* key = nullptr, std::size_t max_lines = SIZE_MAX);
 
 // A written line of the log: its 1-based number and its hash.
 struct Head {

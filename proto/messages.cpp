@@ -247,6 +247,32 @@ StatusReply decode_status(std::string_view text) {
   return reply;
 }
 
+std::string encode(const audit_chain::Verdict& verdict) {
+  return json::serialize(json::object{{"ok", verdict.ok},
+                                      {"lines", verdict.lines},
+                                      {"keyed", verdict.keyed},
+                                      {"macs_checked", verdict.macs_checked},
+                                      {"unkeyed_tail", verdict.unkeyed_tail},
+                                      {"head_line", verdict.head_line},
+                                      {"first_bad", verdict.first_bad},
+                                      {"reason", verdict.reason}});
+}
+
+audit_chain::Verdict decode_audit_verdict(std::string_view text) {
+  json::value value = parse(text);
+  Fields f(value, "audit verdict");
+  audit_chain::Verdict verdict;
+  verdict.ok = f.required_bool("ok");
+  verdict.lines = f.required_uint("lines");
+  verdict.keyed = f.required_uint("keyed");
+  verdict.macs_checked = f.required_bool("macs_checked");
+  verdict.unkeyed_tail = f.required_uint("unkeyed_tail");
+  verdict.head_line = f.required_uint("head_line");
+  verdict.first_bad = f.required_uint("first_bad");
+  verdict.reason = f.optional_string("reason").value_or("");
+  return verdict;
+}
+
 std::string encode(const KeyInfo& key) { return json::serialize(key_info_object(key)); }
 
 KeyInfo decode_key_info(std::string_view text) { return key_info_from(parse(text)); }

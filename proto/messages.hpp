@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "proto/audit_chain.hpp"
 #include "proto/error.hpp"
 #include "proto/secret.hpp"
 
@@ -139,6 +140,7 @@ std::string encode(const WsLoginRequest& request);
 std::string encode(const WsLoginFrameView& frame);
 std::string encode(const ErrorReply& reply);
 std::string encode(const std::vector<GrantInfo>& grants);
+std::string encode(const audit_chain::Verdict& verdict);
 // Requests that carry secrets are serialized into guarded memory.
 SecretBytes encode(const AddKeyRequest& request);
 SecretBytes encode(const PassphraseRequest& request);
@@ -155,5 +157,6 @@ WsLoginRequest decode_ws_login(std::string_view text);
 WsLoginFrame decode_ws_login_frame(std::string_view text);
 ErrorReply decode_error(std::string_view text);
 std::vector<GrantInfo> decode_grants(std::string_view text);
+audit_chain::Verdict decode_audit_verdict(std::string_view text);
 
 }  // namespace okxvault::proto

@@ -339,14 +339,45 @@ void audit_options(po::options_description& options) {
                         "a head the daemon sent to the journal (HEAD=): it must be in the log, the chain intact up to it");
 }
 
-int audit(Context&, const Invocation& invocation) {
-  if (invocation.args.at(0) != "verify") throw UsageError("the audit command is: okx-vault audit verify FILE");
-  const std::string& path = invocation.args.at(1);
+// What a verdict says beyond intact or broken: which lines the audit key vouches for.
+void print_keying(const audit_chain::Verdict& verdict) {
+  if (verdict.keyed == 0) {
+    std::cout << "  no line is keyed: the log was written without the vault's audit key, and anyone who can write it "
+                 "could have rewritten it (only heads kept off the host show that)\n";
+    return;
+  }
+  std::cout << "  " << verdict.keyed << " keyed lines, " << (verdict.lines - verdict.keyed) << " unkeyed; "
+            << (verdict.macs_checked ? "every mac checked with the audit key"
+                                     : "macs not checked: only the daemon holds the audit key (okx-vault audit verify, "
+                                       "without FILE, asks it)")
+            << '\n';
+  if (verdict.unkeyed_tail > 0) {
+    std::cout << "  the last " << verdict.unkeyed_tail
+              << " lines are unkeyed (written while the vault was locked since its start): no key vouches for them\n";
+  }
+}
+
+int audit(Context& context, const Invocation& invocation) {
+  if (invocation.args.at(0) != "verify") throw UsageError("the audit command is: okx-vault audit verify [FILE]");
   const std::optional<std::string> head = optional_value(invocation, "head");
   if (head && (head->size() != audit_chain::kGenesis.size() ||
                !std::all_of(head->begin(), head->end(), [](char c) { return std::isxdigit(c) && !std::isupper(c); }))) {
     throw UsageError("--head takes a line's hash: 64 lowercase hex digits");
   }
+  if (invocation.args.size() < 2) {
+    if (head) throw UsageError("--head needs FILE: the daemon checks the head its store recorded");
+    const audit_chain::Verdict verdict = context.client().verify_audit();
+    if (!verdict.ok) {
+      std::cerr << "okx-vault: the daemon's audit log: line " << verdict.first_bad << ": " << verdict.reason << '\n';
+      return kExitFailure;
+    }
+    std::cout << "the daemon's audit log: " << verdict.lines << " lines, chain intact";
+    if (verdict.head_line > 0) std::cout << ", the store's head at line " << verdict.head_line;
+    std::cout << '\n';
+    print_keying(verdict);
+    return kExitOk;
+  }
+  const std::string& path = invocation.args.at(1);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(Code::not_found, "cannot read " + path);
   const audit_chain::Verdict verdict = audit_chain::verify(in, head);
@@ -357,6 +388,7 @@ int audit(Context&, const Invocation& invocation) {
   std::cout << path << ": " << verdict.lines << " lines, chain intact";
   if (head) std::cout << ", head at line " << verdict.head_line;
   std::cout << '\n';
+  print_keying(verdict);
   return kExitOk;
 }
 
@@ -435,13 +467,18 @@ const std::vector<Command>& commands() {
        "the vault has a passphrase, it is asked for (or read from stdin), so that the\n"
        "new data key is wrapped for it too.",
        0, 0, no_options, rekey},
-      {"audit", "verify FILE [--head HASH]", "check an audit log's hash chain",
+      {"audit", "verify [FILE] [--head HASH]", "check an audit log's hash chain",
        "Reports the first line that was edited, deleted or moved (exit code 1), or\n"
-       "that the chain is intact (exit code 0). Reads the file; needs no daemon.\n"
+       "that the chain is intact (exit code 0), and which lines are keyed.\n"
+       "Without FILE, the daemon checks its own log (admin only): every keyed\n"
+       "line's mac with the vault's audit key, and that the log holds the head\n"
+       "its store recorded, so a log cut or rewritten before it fails.\n"
+       "With FILE, the file is read here and needs no daemon, but the macs of keyed\n"
+       "lines cannot be checked without the audit key: only how they link.\n"
        "--head HASH: a head the daemon sent to the system journal (its HEAD= field,\n"
        "e.g. journalctl -u okx-vault MESSAGE_ID=4f4b5856a17d4e0d8a3c5e2b9f6a1c07 -o json):\n"
        "the log must hold that line, so a log cut before it or rewritten fails.",
-       2, 2, audit_options, audit},
+       1, 2, audit_options, audit},
   };
   return table;
 }

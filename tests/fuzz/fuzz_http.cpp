@@ -132,7 +132,7 @@ class MemoryStream {
 
 // Where a request goes, worked out independently of the handler's dispatch.
 enum class Route {
-  status, list, add, remove, get_grants, put_grants, sign, ws_login, metrics,
+  status, list, add, remove, get_grants, put_grants, sign, ws_login, metrics, audit_verify,
   lock, unlock, set_passphrase, remove_passphrase, rotate_key_file, rekey,  // the vault calls: admin, 200 + status
   none, not_ascii
 };
@@ -150,6 +150,7 @@ Target route_of(http::verb verb, std::string_view target) {
   if (path == "/v1/status") return {verb == http::verb::get ? Route::status : Route::none};
   const bool post = verb == http::verb::post;
   if (path == "/v1/metrics") return {verb == http::verb::get ? Route::metrics : Route::none};
+  if (path == "/v1/audit/verify") return {verb == http::verb::get ? Route::audit_verify : Route::none};
   if (path == "/v1/lock") return {post ? Route::lock : Route::none};
   if (path == "/v1/unlock") return {post ? Route::unlock : Route::none};
   if (path == "/v1/slots/key-file/rotate") return {post ? Route::rotate_key_file : Route::none};
@@ -180,7 +181,7 @@ bool vault_call(Route route) { return route >= Route::lock && route <= Route::re
 
 bool admin_only(Route route) {
   return route == Route::add || route == Route::remove || route == Route::get_grants || route == Route::put_grants ||
-         route == Route::metrics || vault_call(route);
+         route == Route::metrics || route == Route::audit_verify || vault_call(route);
 }
 
 // A reply that does not decode breaks an invariant; it is no exception to stop on.
@@ -233,6 +234,7 @@ class Fixture {
       ::chmod(store_path().c_str(), 0600);
       ::chmod(key_file().c_str(), 0600);
       vault_ = Vault::open(store_path(), master_key_);
+      key_audit_log(*vault_, audit_);  // the same key each time: the starting store's
       changed_ = false;
     }
     return *vault_;
@@ -399,6 +401,9 @@ class Session {
     }
     require(response[http::field::content_type] == "application/json", "a reply is JSON");
     switch (target.route) {
+      case Route::audit_verify:  // the log is emptied after each input, so only its form is checked
+        decoded(proto::decode_audit_verdict, response.body(), "an audit verdict decodes");
+        break;
       case Route::status:
         require(decoded(proto::decode_status, response.body(), "status decodes").keys == visible_keys(),
                 "status counts the keys the caller may see");

@@ -230,10 +230,10 @@ TEST_F(DaemonTest, MissingKeyFileNeverCreatesANewVault) {
 
 TEST_F(DaemonTest, InitNeverOverwritesAnExistingVault) {
   client().add(add_request("main"));
-  const std::string store_before = test::read_file(daemon_->store_file());
   std::vector<std::string> argv = {test::daemon_binary(), "--init"};
   for (const auto& a : daemon_->args()) argv.push_back(a);
   daemon_->stop();
+  const std::string store_before = test::read_file(daemon_->store_file());
   const test::Output out = test::run(argv);
   EXPECT_NE(out.exit_code, 0);
   EXPECT_NE(out.err.find("already exists"), std::string::npos) << out.err;

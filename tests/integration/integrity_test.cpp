@@ -35,9 +35,9 @@ proto::AddKeyRequest key(const std::string& name) {
           SecretBytes::copy_of("PASS-" + name)};
 }
 
-// The generation of a store file, where store.hpp puts it (version 2).
+// The generation of a store file, where store.hpp puts it (version 3).
 std::uint64_t generation_of(const std::string& store) {
-  EXPECT_EQ(store.substr(8, 2), std::string("\x02\x00", 2));
+  EXPECT_EQ(store.substr(8, 2), std::string("\x03\x00", 2));
   std::uint64_t value = 0;
   for (int i = 7; i >= 0; --i) value = value << 8 | static_cast<unsigned char>(store[10 + static_cast<std::size_t>(i)]);
   return value;
@@ -121,8 +121,8 @@ TEST_F(IntegrityTest, AnOlderStoreIsRefusedAtStartAndAcceptedOnlyWithTheFlagWhic
     client.add(key("kept"));
     backup = read_file(store());
     client.revoke("revoked");  // what the backup would bring back
-    ASSERT_EQ(daemon.stop(), 0);
     recorded = generation_of(read_file(store()));
+    ASSERT_EQ(daemon.stop(), 0);  // records the log's head in the store: one write more
   }
   EXPECT_EQ(last_recorded_generation(read_file(audit_log())), recorded) << "the revoke's record carries its generation";
   ASSERT_LT(generation_of(backup), recorded);
@@ -148,13 +148,15 @@ TEST_F(IntegrityTest, AnOlderStoreIsRefusedAtStartAndAcceptedOnlyWithTheFlagWhic
   // From then on the accepted store is the reference: it starts without the flag,
   // and the next write goes on from its generation.
   Daemon daemon(dir_.path(), {"--passphrase-cost", "test"});
+  const std::uint64_t started = generation_of(read_file(store()));
+  EXPECT_GT(started, generation_of(backup));
   Client(daemon.socket().string()).revoke("revoked");
   ASSERT_EQ(daemon.stop(), 0);
-  EXPECT_EQ(generation_of(read_file(store())), generation_of(backup) + 1);
-  EXPECT_EQ(last_recorded_generation(read_file(audit_log())), generation_of(backup) + 1);
+  EXPECT_EQ(last_recorded_generation(read_file(audit_log())), started + 1);
 }
 
 TEST_F(IntegrityTest, EveryAdminWriteRecordsTheGenerationItProduced) {
+  std::uint64_t generation = 0;
   {
     Daemon daemon(dir_.path(), {"--passphrase-cost", "test"});
     Client client(daemon.socket().string());
@@ -169,6 +171,7 @@ TEST_F(IntegrityTest, EveryAdminWriteRecordsTheGenerationItProduced) {
     client.rekey(&passphrase);
     client.remove_passphrase(passphrase);
     client.revoke("main");
+    generation = generation_of(read_file(store()));
     ASSERT_EQ(daemon.stop(), 0);  // writes every audit line
   }
   const std::regex record(R"re("action":"([a-z-]+)".*,"gen":([0-9]+),"hash":")re");
@@ -183,7 +186,8 @@ TEST_F(IntegrityTest, EveryAdminWriteRecordsTheGenerationItProduced) {
   }
   EXPECT_EQ(actions, (std::vector<std::string>{"add", "set-grants", "set-passphrase", "lock", "rotate-key-file", "rekey",
                                                "remove-passphrase", "revoke"}));
-  EXPECT_EQ(last, generation_of(read_file(store())));
+  EXPECT_EQ(last, generation);
+  EXPECT_EQ(generation_of(read_file(store())), generation + 1) << "the stop records the log's head in the store";
 }
 
 class LockedIntegrityTest : public IntegrityTest {
@@ -254,9 +258,9 @@ std::vector<std::string> rechained(const std::vector<std::string>& lines) {
   std::string prev(audit_chain::kGenesis);
   for (const std::string& line : lines) {
     const std::size_t from = std::string_view(R"({"prev":")").size() + 64 + 2;
-    const std::string fields = line.substr(from, line.rfind(R"(,"hash":")") - from);
+    const std::string fields(audit_chain::parse(line).value().body.substr(from));
     std::string sealed;
-    prev = audit_chain::view(audit_chain::seal_into(sealed, fields, prev));
+    prev = audit_chain::view(audit_chain::seal_into(sealed, fields, prev, nullptr));
     out.push_back(sealed);
   }
   return out;
@@ -340,6 +344,95 @@ TEST_F(IntegrityTest, AnAuditLogCutOrRewrittenBelowTheStoresAnchorIsRefusedAtSta
   EXPECT_NE(lines_of(read_file(audit_log())).back().find(R"("action":"accept-rollback")"), std::string::npos);
   Daemon daemon(dir_.path(), {"--passphrase-cost", "test"});
   ASSERT_EQ(daemon.stop(), 0);
+}
+
+// --- the keyed chain ---------------------------------------------------------
+
+// A stop records the log's head in the store, so the lines written since the
+// last admin change (signs, refusals) are anchored too.
+TEST_F(IntegrityTest, AStopAnchorsTheLinesSinceTheLastChangeSoCuttingThemIsRefusedAtStart) {
+  {
+    Daemon daemon(dir_.path(), {"--passphrase-cost", "test"});
+    Client client(daemon.socket().string());
+    client.add(key("main"));
+    for (int i = 0; i < 5; ++i) client.sign("main", proto::SignRequest{"GET", "/api/v5/account/balance", "", std::nullopt});
+    ASSERT_EQ(daemon.stop(), 0);
+  }
+  const std::vector<std::string> lines = lines_of(read_file(audit_log()));
+  ASSERT_EQ(lines.size(), 6u);
+  write_file(audit_log(), joined(std::vector<std::string>(lines.begin(), lines.end() - 2)));  // two signs gone
+  const Output out = run(daemon_argv());
+  ASSERT_NE(out.exit_code, 124) << "the daemon started on a log cut after its last change";
+  EXPECT_NE(out.exit_code, 0);
+  EXPECT_NE(out.err.find("rollback: the audit log has no line 6"), std::string::npos) << out.err;
+}
+
+// Every line the daemon writes once it holds the audit key carries a mac that
+// only that key makes. The daemon checks them (okx-vault audit verify without
+// FILE): a chain recomputed by someone who can write the log but lacks the key
+// fails, whether the macs were kept or dropped. A rekey keeps the key.
+TEST_F(IntegrityTest, TheDaemonChecksEveryMacAndFindsAChainRecomputedWithoutItsKey) {
+  Daemon daemon(dir_.path(), {"--passphrase-cost", "test"});
+  Client client(daemon.socket().string());
+  client.add(key("main"));
+  client.sign("main", proto::SignRequest{"GET", "/api/v5/account/balance", "", std::nullopt});
+  client.rekey(nullptr);
+  client.sign("main", proto::SignRequest{"GET", "/api/v5/account/balance", "", std::nullopt});
+  const auto verify_by_daemon = [&] {
+    return run({cli_binary(), "--socket", daemon.socket().string(), "audit", "verify"});
+  };
+  Output out = verify_by_daemon();
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_NE(out.out.find("chain intact, the store's head at line"), std::string::npos) << out.out;
+  EXPECT_NE(out.out.find("every mac checked with the audit key"), std::string::npos) << out.out;
+  EXPECT_NE(out.out.find(" 0 unkeyed;"), std::string::npos) << "every line is keyed: " << out.out;
+
+  const std::vector<std::string> lines = lines_of(read_file(audit_log()));
+  ASSERT_GE(lines.size(), 4u);
+  for (const std::string& line : lines) EXPECT_TRUE(audit_chain::parse(line).value().mac.size() == 64) << line;
+
+  // The first sign's line deleted and the chain after it recomputed, the macs kept.
+  std::vector<std::string> edited = lines;
+  edited.erase(edited.begin() + 1);
+  std::vector<std::string> forged = rechained(edited);
+  for (std::size_t i = 0; i < forged.size(); ++i) {
+    forged[i].insert(forged[i].size() - 2, R"(","mac":")" + std::string(audit_chain::parse(edited[i])->mac));
+  }
+  write_file(audit_log(), joined(forged));
+  out = run({cli_binary(), "audit", "verify", audit_log().string()});
+  EXPECT_EQ(out.exit_code, 0) << "without the key, the file alone looks whole: " << out.err;
+  EXPECT_NE(out.out.find("macs not checked"), std::string::npos) << out.out;
+  out = verify_by_daemon();
+  EXPECT_EQ(out.exit_code, 1) << out.out;
+  EXPECT_NE(out.err.find("line 2: the line's mac is not the audit key's"), std::string::npos) << out.err;
+
+  // The same with the macs dropped, as for a log from before the audit key: the
+  // store's head is not in it.
+  write_file(audit_log(), joined(rechained(edited)));
+  out = verify_by_daemon();
+  EXPECT_EQ(out.exit_code, 1) << out.out;
+  EXPECT_NE(out.err.find("is not in the log"), std::string::npos) << out.err;
+
+  write_file(audit_log(), joined(lines));
+  EXPECT_EQ(verify_by_daemon().exit_code, 0) << "the log put back verifies again";
+}
+
+// A vault started locked has no audit key until its unlock: what it writes
+// meanwhile has no mac, and the keyed lines after the unlock vouch for it.
+TEST_F(LockedIntegrityTest, LinesWrittenBeforeTheFirstUnlockHaveNoMacAndTheKeyedOnesAfterVouchForThem) {
+  ASSERT_EQ(daemon_->stop(), 0);
+  daemon_->start();
+  client_ = std::make_unique<Client>(daemon_->socket().string());
+  EXPECT_EQ(code_of([&] { client_->sign("kept", {"GET", "/api/v5/account/balance", "", std::nullopt}); }),
+            Code::vault_locked);
+  client_->unlock(SecretBytes::copy_of(kVaultPassphrase));
+  const Output out = run({cli_binary(), "--socket", daemon_->socket().string(), "audit", "verify"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_NE(out.out.find("1 unkeyed; every mac checked"), std::string::npos) << out.out;
+  const std::vector<std::string> lines = lines_of(read_file(audit_log()));
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_TRUE(audit_chain::parse(lines[lines.size() - 2]).value().mac.empty()) << lines[lines.size() - 2];
+  EXPECT_EQ(audit_chain::parse(lines.back()).value().mac.size(), 64u) << lines.back();
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The audit log's hash chain: any edit, deletion, reordering or cut is found, at
-// the line where it happened.
+// the line where it happened; with the audit key, a chain recomputed by anyone
+// else is found too.
 
 #include "proto/audit_chain.hpp"
 
@@ -12,23 +13,29 @@
 namespace okxvault {
 namespace {
 
-std::vector<std::string> chain(int n) {
-  std::vector<std::string> lines;
-  std::string prev(audit_chain::kGenesis);
+// Appends n lines to `lines`, keyed with `key` if any.
+void extend(std::vector<std::string>& lines, int n, const SecretBytes* key = nullptr) {
+  std::string prev = lines.empty() ? std::string(audit_chain::kGenesis) : audit_chain::hash_of(lines.back());
   for (int i = 0; i < n; ++i) {
     std::string line;
-    prev = audit_chain::view(audit_chain::seal_into(line, R"("action":"sign","n":)" + std::to_string(i), prev));
+    const std::string fields = R"("action":"sign","n":)" + std::to_string(lines.size());
+    prev = audit_chain::view(audit_chain::seal_into(line, fields, prev, key));
     lines.push_back(line);
   }
+}
+
+std::vector<std::string> chain(int n, const SecretBytes* key = nullptr) {
+  std::vector<std::string> lines;
+  extend(lines, n, key);
   return lines;
 }
 
 audit_chain::Verdict verify(const std::vector<std::string>& lines,
-                            std::optional<std::string_view> head = std::nullopt) {
+                            std::optional<std::string_view> head = std::nullopt, const SecretBytes* key = nullptr) {
   std::string text;
   for (const auto& line : lines) text += line + "\n";
   std::istringstream in(text);
-  return audit_chain::verify(in, head);
+  return audit_chain::verify(in, head, key);
 }
 
 TEST(AuditChain, AnIntactChainVerifies) {
@@ -47,7 +54,7 @@ TEST(AuditChain, LinesAreJsonObjectsWithPrevFirstAndHashLast) {
 
 TEST(AuditChain, SealingAppendsToWhatTheBufferHoldsAndHashesOnlyTheNewLine) {
   std::string out = "earlier bytes\n";
-  const audit_chain::Hash hash = audit_chain::seal_into(out, "", audit_chain::kGenesis);
+  const audit_chain::Hash hash = audit_chain::seal_into(out, "", audit_chain::kGenesis, nullptr);
   ASSERT_TRUE(out.starts_with("earlier bytes\n"));
   const std::string line = out.substr(14);
   EXPECT_EQ(line, std::string(R"({"prev":")") + std::string(audit_chain::kGenesis) + R"(","hash":")" +
@@ -116,6 +123,87 @@ TEST(AuditChain, AHeadMustBeInTheLogAtOrBeforeTheFirstBreak) {
   verdict = verify(lines, head);
   EXPECT_FALSE(verdict.ok);
   EXPECT_EQ(verdict.first_bad, 5u);
+}
+
+TEST(AuditChain, KeyedLinesEndInAMacOfTheirHashThatOnlyTheKeyChecks) {
+  const SecretBytes key = SecretBytes::random(32);
+  auto lines = chain(4, &key);
+  EXPECT_NE(lines[0].find(R"("n":0,"hash":")"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find(R"(","mac":")"), std::string::npos) << lines[0];
+  EXPECT_EQ(lines[1].substr(9, 64), audit_chain::hash_of(lines[0]));
+
+  auto verdict = verify(lines, std::nullopt, &key);
+  EXPECT_TRUE(verdict.ok) << verdict.reason;
+  EXPECT_EQ(verdict.keyed, 4u);
+  EXPECT_TRUE(verdict.macs_checked);
+
+  verdict = verify(lines);  // without the key: the hashes, as for any line
+  EXPECT_TRUE(verdict.ok) << verdict.reason;
+  EXPECT_EQ(verdict.keyed, 4u);
+  EXPECT_FALSE(verdict.macs_checked);
+
+  const SecretBytes other = SecretBytes::random(32);
+  verdict = verify(lines, std::nullopt, &other);
+  EXPECT_FALSE(verdict.ok);
+  EXPECT_EQ(verdict.first_bad, 1u);
+  EXPECT_NE(verdict.reason.find("not the audit key's"), std::string::npos) << verdict.reason;
+
+  lines[2].replace(lines[2].find("\"n\":2"), 5, "\"n\":7");  // an edit is found without the key
+  verdict = verify(lines);
+  EXPECT_FALSE(verdict.ok);
+  EXPECT_EQ(verdict.first_bad, 3u);
+  EXPECT_NE(verdict.reason.find("edited"), std::string::npos) << verdict.reason;
+}
+
+// What an attacker without the key does: deletes a line and recomputes the rest
+// of the chain, with a key of their own, or without macs.
+TEST(AuditChain, AChainRecomputedWithoutTheKeyIsFoundOrNamedAsUnkeyed) {
+  const SecretBytes key = SecretBytes::random(32);
+  const SecretBytes forger = SecretBytes::random(32);
+  for (const SecretBytes* rewrite_with : {&forger, static_cast<const SecretBytes*>(nullptr)}) {
+    std::vector<std::string> lines = chain(2, &key);
+    extend(lines, 3, rewrite_with);
+    const auto verdict = verify(lines, std::nullopt, &key);
+    if (rewrite_with != nullptr) {
+      EXPECT_FALSE(verdict.ok);
+      EXPECT_EQ(verdict.first_bad, 3u);
+    } else {
+      // Lines without a mac after keyed ones verify, but are named: no key vouches for them.
+      EXPECT_TRUE(verdict.ok) << verdict.reason;
+      EXPECT_EQ(verdict.unkeyed_tail, 3u);
+    }
+  }
+}
+
+TEST(AuditChain, AnUnkeyedLogGoesOnKeyedAndTheKeyedLinesVouchForIt) {
+  const SecretBytes key = SecretBytes::random(32);
+  std::vector<std::string> lines = chain(3);
+  extend(lines, 2, &key);
+  auto verdict = verify(lines, std::nullopt, &key);
+  EXPECT_TRUE(verdict.ok) << verdict.reason;
+  EXPECT_EQ(verdict.lines, 5u);
+  EXPECT_EQ(verdict.keyed, 2u);
+  EXPECT_EQ(verdict.unkeyed_tail, 0u);
+
+  // A line of the unkeyed start deleted and every hash after it recomputed, as
+  // anyone can; the keyed lines keep their macs, which no one else can redo.
+  lines.erase(lines.begin() + 1);
+  std::vector<std::string> rewritten;
+  for (const std::string& line : lines) {
+    const audit_chain::Sealed old = audit_chain::parse(line).value();
+    const std::string_view fields = old.body.substr(std::string_view(R"({"prev":")").size() + 64 + 2);
+    std::string sealed;
+    audit_chain::seal_into(sealed, fields,
+                           rewritten.empty() ? std::string(audit_chain::kGenesis) : audit_chain::hash_of(rewritten.back()),
+                           nullptr);
+    if (!old.mac.empty()) sealed.insert(sealed.size() - 2, R"(","mac":")" + std::string(old.mac));
+    rewritten.push_back(sealed);
+  }
+  verdict = verify(rewritten);
+  EXPECT_TRUE(verdict.ok) << "without the key, the rewrite looks whole: " << verdict.reason;
+  verdict = verify(rewritten, std::nullopt, &key);
+  EXPECT_FALSE(verdict.ok);
+  EXPECT_EQ(verdict.first_bad, 3u);
 }
 
 }  // namespace

@@ -156,7 +156,8 @@ TEST(AuditFields, NoLineIsLongerThanTheStatedMaximum) {
     std::string fields;
     append_audit_fields(fields, big, peer, {big, big, big, big, false, big}, &repeats);
     std::string line;
-    audit_chain::seal_into(line, fields, audit_chain::kGenesis);
+    const SecretBytes key = SecretBytes::random(32);  // a keyed line is the longer
+    audit_chain::seal_into(line, fields, audit_chain::kGenesis, &key);
     longest = std::max(longest, line.size() + 1);
     EXPECT_NO_THROW(json::parse(line));
   }
@@ -175,12 +176,12 @@ TEST(AuditLine, IsByteForByteWhatEarlierVersionsWrote) {
   std::string fields;
   append_audit_fields(fields, "2026-11-26T06:18:50.733Z", curl1,
                       {"sign", "k00000", "POST", R"(/api/v5/trade/order?a="b\c)", true, "user 0 (admin)"});
-  const audit_chain::Hash first = audit_chain::seal_into(log, fields, audit_chain::kGenesis);
+  const audit_chain::Hash first = audit_chain::seal_into(log, fields, audit_chain::kGenesis, nullptr);
   log += '\n';
   fields.clear();
   append_audit_fields(fields, "2026-11-26T06:18:50.794Z", curl2,
                       {"sign", "nokey", "GET", "/api/v5/account/balance", false, "key_not_found"});
-  const audit_chain::Hash second = audit_chain::seal_into(log, fields, audit_chain::view(first));
+  const audit_chain::Hash second = audit_chain::seal_into(log, fields, audit_chain::view(first), nullptr);
   EXPECT_EQ(log, written[0] + "\n" + written[1]);
   EXPECT_EQ(audit_chain::view(second), audit_chain::hash_of(written[1]));
 }

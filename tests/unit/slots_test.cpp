@@ -138,11 +138,11 @@ TEST_F(V1Fixture, OpensUnchangedAndSignsWithItsKey) {
   EXPECT_EQ(read_file(dir_ / "vault.store"), before) << "opening an old store must not rewrite it";
 }
 
-TEST_F(V1Fixture, ItsFirstWriteIsVersion2AtGeneration1) {
+TEST_F(V1Fixture, ItsFirstWriteIsTheCurrentVersionAtGeneration1) {
   auto vault = Vault::open(dir_ / "vault.store", read_key_file(dir_ / "master.key"));
   vault->add(key_request("second"));
   const store::Image image = image_of(dir_ / "vault.store");
-  EXPECT_EQ(image.version, 2u);
+  EXPECT_EQ(image.version, store::kFormatVersion);
   EXPECT_EQ(image.generation, 1u);
   vault.reset();
   vault = Vault::open(dir_ / "vault.store", read_key_file(dir_ / "master.key"));
@@ -269,13 +269,18 @@ TEST_F(LockingVault, RekeyResealsEveryRecordSoTheOldDataKeyOpensNothing) {
   EXPECT_EQ(code_of([&] { vault->rekey(&wrong, dir_ / "master.key"); }), Code::wrong_passphrase);
   const SecretBytes current = text("first passphrase");
   EXPECT_EQ(code_of([&] { vault->rekey(&current, dir_ / "absent.key"); }), Code::io_error);
+  const std::optional<SecretBytes> audit_key = vault->audit_key();
+  ASSERT_TRUE(audit_key);
   vault->rekey(&current, dir_ / "master.key");
   EXPECT_EQ(signature(*vault, "alpha"), expected_signature("alpha")) << "memory follows the new key";
+  EXPECT_TRUE(vault->audit_key()->equals(audit_key->bytes())) << "the audit log goes on with the same key";
   vault.reset();
 
   const store::Image after = image_of(path_);
   const auto new_key = store::unwrap_with_key_file(after.slots, master_);
   EXPECT_FALSE(new_key.key().equals(old_key.key().bytes()));
+  EXPECT_TRUE(store::open_audit_key(new_key, after.audit_key).equals(audit_key->bytes()));
+  EXPECT_EQ(code_of([&] { store::open_audit_key(old_key, after.audit_key); }), Code::tampered_store);
   for (const store::Record& record : after.records) {
     EXPECT_EQ(code_of([&] { store::open_record(old_key, record); }), Code::tampered_store) << record.name;
   }

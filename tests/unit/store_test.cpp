@@ -215,7 +215,7 @@ void put_le(std::string& out, std::uint32_t value, int bytes) {
 // keyed MAC copied from a genuine file (it cannot be recomputed without the data
 // key) and a fresh unkeyed checksum: what an attacker with write access can do.
 std::string encode_documented_layout(const store::Image& image, std::string_view keyed_mac,
-                                     std::uint16_t version = 2) {
+                                     std::uint16_t version = 3) {
   std::string out = "OKXVAULT";
   put_le(out, version, 2);
   if (version >= 2) {
@@ -224,6 +224,10 @@ std::string encode_documented_layout(const store::Image& image, std::string_view
       put_le(out, static_cast<std::uint32_t>(value >> 32), 4);
     }
     out += image.audit_hash;
+  }
+  if (version >= 3) {
+    put_le(out, static_cast<std::uint32_t>(image.audit_key.size()), 2);
+    out.append(image.audit_key.begin(), image.audit_key.end());
   }
   put_le(out, static_cast<std::uint32_t>(image.slots.size()), 2);
   for (const store::Slot& slot : image.slots) {
@@ -511,6 +515,46 @@ TEST_F(SmallStore, AVersion1FileReadsAsGenerationZeroAndIsWrittenBackAsItWas) {
   error_of(Code::internal, [&] { store::serialize(wrong, key); });
 }
 
+// --- audit key ---------------------------------------------------------------
+
+// A store written before the audit key (version 2) gets one when the daemon first
+// asks for it, written to disk before it is used; every later open gives it back.
+TEST_F(SmallStore, AVersion2StoreGetsAnAuditKeyOnDiskBeforeItIsUsed) {
+  store::Image image = parse_file(original_);
+  const auto data_key = store::unwrap_with_key_file(image.slots, master_);
+  image.version = 2;
+  image.audit_key.clear();
+  const std::vector<unsigned char> v2 = store::serialize(image, data_key);
+  write_private(path_, std::string(v2.begin(), v2.end()));
+
+  std::optional<SecretBytes> key;
+  {
+    auto vault = Vault::open(path_, master_);
+    key = vault->audit_key();
+    ASSERT_TRUE(key);
+    EXPECT_EQ(key->size(), store::kAuditKeyBytes);
+  }
+  const store::Image upgraded = parse_file(read_file(path_));
+  EXPECT_EQ(upgraded.version, store::kFormatVersion);
+  EXPECT_TRUE(store::open_audit_key(data_key, upgraded.audit_key).equals(key->bytes()));
+  auto vault = Vault::open(path_, master_);
+  EXPECT_TRUE(vault->audit_key()->equals(key->bytes()));
+  for (const Key& k : keys_) expect_signs_as(*vault, k);
+  EXPECT_FALSE(Vault::open_locked(path_)->audit_key()) << "locked, there is no key to give";
+}
+
+// The audit key of another vault, put in with the MAC and checksum of this one
+// recomputed as only its owner could, still does not open.
+TEST_F(SmallStore, AnAuditKeySealedForAnotherVaultIsTampering) {
+  store::Image image = parse_file(original_);
+  const auto data_key = store::unwrap_with_key_file(image.slots, master_);
+  image.audit_key = store::seal_audit_key(store::DataKey::generate(), SecretBytes::random(store::kAuditKeyBytes));
+  const std::vector<unsigned char> swapped = store::serialize(image, data_key);
+  const std::string message =
+      expect_open_refused(mutated(std::string(swapped.begin(), swapped.end())), master_, Code::tampered_store);
+  EXPECT_TRUE(contains(message, "audit key")) << message;
+}
+
 TEST_F(SmallStore, EverySingleFlippedBitIsCorruptStore) {
   ASSERT_GT(original_.size(), 200u);
   ASSERT_LT(original_.size(), 2000u);
@@ -549,7 +593,7 @@ TEST_F(SmallStore, BadMagicIsCorruptStoreSayingSo) {
 }
 
 TEST_F(SmallStore, AnotherFormatVersionIsUnsupportedVersion) {
-  for (const std::uint16_t version : {0, 3, 0xffff}) {
+  for (const std::uint16_t version : {0, 4, 0xffff}) {
     SCOPED_TRACE("version " + std::to_string(version));
     std::string bytes = original_;
     bytes[8] = static_cast<char>(version & 0xff);

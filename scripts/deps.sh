@@ -10,6 +10,8 @@ packages=(
   libsodium-dev libspdlog-dev libsystemd-dev libgtest-dev
   curl util-linux passwd systemd valgrind
   python3 nodejs
+  # what Python ccxt imports (shared/third_party/README.md: ccxt itself is not in Debian)
+  python3-requests python3-aiohttp python3-certifi python3-yarl python3-typing-extensions python3-cryptography
   clang-14 libclang-rt-14-dev  # scripts/fuzz.sh: clang++-14 and the libFuzzer runtime
   "$@"
 )

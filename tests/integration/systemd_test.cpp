@@ -217,6 +217,10 @@ TEST(Systemd, DebianPackageHoldsTheExpectedFiles) {
                            "./usr/share/doc/okx-vault/README.md"}) {
     EXPECT_NE(contents.find(file), std::string::npos) << file << " missing from\n" << contents;
   }
+  // The C++ client library is for bots' builds (cmake --install --component Development).
+  for (const char* file : {"./usr/include/", "okxvault_client.a", "/cmake/okxvault/"}) {
+    EXPECT_EQ(contents.find(file), std::string::npos) << file << " in the service's package\n" << contents;
+  }
   const std::string postinst = test::run({"/usr/bin/dpkg-deb", "--info", deb.string(), "postinst"}).out;
   EXPECT_NE(postinst.find("systemd-sysusers okx-vault.conf"), std::string::npos) << postinst;
   EXPECT_NE(postinst.find("daemon-reload"), std::string::npos) << postinst;

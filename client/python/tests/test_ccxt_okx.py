@@ -13,17 +13,20 @@ from okx_vault import VaultError
 from reference import okx_sign
 from vault_daemon import VaultDaemon
 
+CCXT_MISSING = None
 try:
     import ccxt
-except ImportError:
+except ImportError as error:
     ccxt = None
+    CCXT_MISSING = (f"needs Python ccxt, which does not import here ({error}): the ccxt adapter tests are skipped; "
+                    "see shared/third_party/README.md, or pip install ccxt")
 
 API_KEY = "37c5e7d2-96a3-4d4f-9d4b-1f0a2b3c8418"
 SECRET = "SECRET-ccxt-py-0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 PASSPHRASE = "PASSPHRASE-ccxt-py-Kk4"
 
 
-@unittest.skipIf(ccxt is None, "Python ccxt is not installed (pip install ccxt): the ccxt adapter tests are skipped")
+@unittest.skipIf(ccxt is None, CCXT_MISSING)
 class CcxtOkxTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

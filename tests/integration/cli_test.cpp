@@ -287,6 +287,21 @@ TEST_F(CliTest, UsageErrorsExitWithTwo) {
   expect_error(cli({"--timeout", "-1", "status"}), kExitUsage);
 }
 
+// A duration is checked against the last time the protocol accepts (the end of
+// 2200), before it is added to the clock, so it can neither overflow nor reach
+// the daemon as a time it refuses.
+TEST_F(CliTest, AnExpiryPastTheLastAcceptedYearIsAUsageError) {
+  for (const char* expires : {"100000d", "3000000h", "99999999999999999999s", "2201-01-01T00:00:00.000Z"}) {
+    expect_error(cli({"add", "late", "--api-key", kApiKey, "--expires", expires}, credentials_input()), kExitUsage,
+                 expires);
+  }
+  add_key("last", {"--expires", "2200-12-31T23:59:59.999Z"});
+  add_key("soon", {"--expires", "365d"});
+  const Output list = cli({"list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find(R"("expires":"2200-12-31T23:59:59.999Z")"), std::string::npos) << list.out;
+}
+
 TEST_F(CliTest, SecretsCannotBePassedOnTheCommandLine) {
   const std::string argv_secret = "ARGV-SECRET-5f2d9";
   for (const std::vector<std::string>& args :

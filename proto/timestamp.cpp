@@ -15,8 +15,8 @@ void put_digits(char* out, unsigned value, int width) {
 
 }  // namespace
 
-// Formatted by hand: every sign formats the time twice (reply and audit), and
-// snprintf cost more than the HMAC.
+// Writes the digits in place: no format string, no locale, no allocation but
+// the result's.
 std::string iso8601_ms(Clock::time_point time) {
   using namespace std::chrono;
   const auto ms = floor<milliseconds>(time);

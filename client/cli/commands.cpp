@@ -375,7 +375,7 @@ const std::vector<Command>& commands() {
        "Anyone who can connect to the socket may ask for the status.", 0, 0, json_option, status},
       {"list", "[--json]", "list keys: name, masked api key, demo flag, created, last used, signs",
        "Shows metadata only; secrets and passphrases never leave the daemon.", 0, 0, json_option, list},
-      {"add", "NAME --api-key KEY [--simulated]", "add a key; its secret and passphrase are read, never passed",
+      {"add", "NAME --api-key KEY [--simulated] [--expires WHEN]", "add a key; its secret and passphrase are read, never passed",
        "On a terminal, asks for the secret and the passphrase without echoing them.\n"
        "Otherwise reads them from stdin: the first line is the secret, the second the\n"
        "passphrase (a trailing \\r is dropped). There is deliberately no option for\n"

@@ -526,6 +526,18 @@ TEST_F(CliReference, NamesEveryCommandAndNoOther) {
   EXPECT_EQ(captures(reference_, R"(^### `okx-vault ([a-z-]+))"), listed);
 }
 
+TEST_F(CliReference, HeadsEachCommandWithItsSynopsis) {
+  for (const std::string& command : captures(block(help({"--help"}), "Commands:"), R"(^  ([a-z-]+) )")) {
+    if (command == "help") continue;
+    const std::string usage = help({"help", command});
+    std::string synopsis = usage.substr(0, usage.find('\n'));
+    ASSERT_TRUE(synopsis.starts_with("Usage: ")) << usage;
+    synopsis = synopsis.substr(7);
+    while (synopsis.ends_with(' ')) synopsis.pop_back();
+    EXPECT_NE(reference_.find("\n### `" + synopsis + "`\n"), std::string::npos) << synopsis;
+  }
+}
+
 TEST_F(CliReference, NamesEveryOptionOfEachCommandAndNoOther) {
   for (const std::string& command : captures(block(help({"--help"}), "Commands:"), R"(^  ([a-z-]+) )")) {
     if (command == "help") continue;

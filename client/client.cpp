@@ -300,11 +300,11 @@ proto::StatusReply Client::rekey(const SecretBytes* passphrase) {
 }
 
 std::vector<proto::GrantInfo> Client::grants(std::string_view name) {
-  return decode_reply(proto::decode_grants, expect(request("GET", key_target(name, "grants")), 200));
+  return decode_reply(proto::decode_grants_reply, expect(request("GET", key_target(name, "grants")), 200));
 }
 
 std::vector<proto::GrantInfo> Client::set_grants(std::string_view name, const std::vector<proto::GrantInfo>& grants) {
-  return decode_reply(proto::decode_grants,
+  return decode_reply(proto::decode_grants_reply,
                       expect(request("PUT", key_target(name, "grants"), proto::encode(grants)), 200));
 }
 

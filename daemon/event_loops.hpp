@@ -1,9 +1,14 @@
 #pragma once
 // The daemon's threads: one io_context per thread, each run by that thread
 // alone. A connection lives on one loop for its whole life, so its handlers
-// never hop threads, take a lock, or wake another thread: a request costs one
-// epoll_wait, one read and one write. Loop 0 also runs the listeners, signals
-// and periodic timers.
+// never hop threads and need no strand. They do take locks, shared with the
+// other loops: a sign or WebSocket login holds the vault's lock shared while it
+// signs (vault.hpp) and the audit log's mutex while it appends its line
+// (audit.hpp); a change to the vault holds its lock exclusively, store write
+// included, so that signs on every loop wait for it; an unlock takes the
+// passphrase gate's mutex (passphrase_gate.hpp), and a connection's start and
+// end the server's slot mutex (server.hpp). Loop 0 also runs the listeners,
+// signals and periodic timers.
 
 #include <boost/asio/io_context.hpp>
 #include <memory>

@@ -1,9 +1,9 @@
 #pragma once
 // The bytes a reply starts with, the status line and the header fields in their
-// order, exactly as Beast's serializer writes them. The server sends them and the
-// body in one gather write, without the serializer's buffer machinery, which
-// cost more than the rest of writing a reply. The body follows as is, so the
-// reply must not be chunked (the server ensures it).
+// order, exactly as Beast's serializer writes them for the same response (the
+// unit tests compare the two). The server sends them and the body in one gather
+// write. The body follows as is, so the reply must not be chunked (the server
+// ensures it).
 
 #include <string>
 

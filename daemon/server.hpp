@@ -14,8 +14,8 @@
 // An exception in a connection's step (std::bad_alloc included) closes that
 // connection alone.
 // Connections are spread round-robin over the event loops; each loop checks its
-// connections' deadlines a few times a second (sweep_period) instead of arming a
-// timer for every read and write.
+// connections' deadlines every sweep_period, so a connection is closed at most
+// that long after its timeout.
 
 #include <sys/stat.h>
 

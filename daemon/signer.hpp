@@ -24,8 +24,8 @@ class Signer {
 
  private:
   // The SHA-256 chaining values after the inner and the outer padded key: all
-  // that a crypto_auth_hmacsha256_state holds after init that depends on the key
-  // (64 bytes of its 208), which with 10,000 keys is 1.4 MiB of locked memory less.
+  // that a crypto_auth_hmacsha256_state holds after init that depends on the
+  // key, 64 bytes of guarded memory per key.
   SecretBytes chaining_;
 };
 

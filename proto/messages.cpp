@@ -478,11 +478,15 @@ std::string encode(const std::vector<GrantInfo>& grants) {
   return json::serialize(json::object{{"grants", std::move(list)}});
 }
 
-std::vector<GrantInfo> decode_grants(std::string_view text) {
+namespace {
+
+// A request's grants are read strictly; a reply's accept fields this version
+// does not know, at the top and in each grant.
+std::vector<GrantInfo> grants_from(std::string_view text, bool strict) {
   json::value value = parse(text);
   Fields f(value, "grants");
   const json::value& list = f.required("grants");
-  f.finish();
+  if (strict) f.finish();
   if (!list.is_array()) throw Error(Code::bad_request, "grants: 'grants' must be an array");
   std::vector<GrantInfo> grants;
   for (const json::value& item : list.get_array()) {
@@ -497,10 +501,16 @@ std::vector<GrantInfo> decode_grants(std::string_view text) {
     grant.allow = g.optional_strings("allow");
     grant.deny = g.optional_strings("deny");
     grant.ws = g.optional_bool("ws", false);
-    g.finish();
+    if (strict) g.finish();
     grants.push_back(std::move(grant));
   }
   return grants;
 }
+
+}  // namespace
+
+std::vector<GrantInfo> decode_grants(std::string_view text) { return grants_from(text, true); }
+
+std::vector<GrantInfo> decode_grants_reply(std::string_view text) { return grants_from(text, false); }
 
 }  // namespace okxvault::proto

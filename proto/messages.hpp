@@ -1,9 +1,14 @@
 #pragma once
 // Request and reply types of the /v1 protocol and their JSON codec, shared by the
 // daemon and the clients. proto/PROTOCOL.md is the normative description; this is
-// its only implementation. Decoders are strict: a missing or mistyped field, or a
-// field the protocol does not know, is an Error (bad_request), and text that is
-// not JSON is an Error (invalid_json). All functions are thread-safe.
+// its only implementation. All functions are thread-safe.
+//
+// Decoders of requests (the daemon's) are strict: a missing or mistyped field,
+// or a field the protocol does not know, is an Error (bad_request). Decoders of
+// replies (the clients') ignore fields they do not know, as PROTOCOL.md asks, so
+// that a client keeps working with a newer daemon; a missing or mistyped field
+// is still an Error (bad_request). Text that is not JSON is an Error
+// (invalid_json) for both.
 
 #include <cstdint>
 #include <optional>
@@ -156,7 +161,10 @@ SignReply decode_sign_reply(std::string_view text);
 WsLoginRequest decode_ws_login(std::string_view text);
 WsLoginFrame decode_ws_login_frame(std::string_view text);
 ErrorReply decode_error(std::string_view text);
+// The body of PUT /v1/keys/{name}/grants, strictly.
 std::vector<GrantInfo> decode_grants(std::string_view text);
+// The grants a daemon replies with (GET and PUT /v1/keys/{name}/grants).
+std::vector<GrantInfo> decode_grants_reply(std::string_view text);
 audit_chain::Verdict decode_audit_verdict(std::string_view text);
 
 }  // namespace okxvault::proto

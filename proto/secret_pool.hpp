@@ -5,9 +5,10 @@
 // soon as its last slot is freed, so locked memory follows what is held.
 // Thread-safe.
 //
-// Why: a sodium_malloc per secret costs two guard pages, a locked page and four
-// system calls; 10,000 keys, two secrets each, would need 60,000 mappings and
-// over 150 MiB. The price: secrets in one slab have no guard page between them.
+// Mappings and locked memory grow with the slabs in use, not by a guarded
+// mapping of its own (two guard pages and a locked page) per secret, so that
+// tens of thousands of secrets stay within the mapping and mlock limits. The
+// price: secrets in one slab have no guard page between them.
 
 #include <array>
 #include <cstddef>

@@ -58,17 +58,24 @@ int list(Context& context, const Invocation& invocation) {
 }
 
 // "30d", "12h", "45m", "90s" from now, or an ISO 8601 UTC time as the daemon writes them.
+// A duration that ends after the last time the protocol accepts is a usage error.
 std::string expiry(const std::string& text) {
-  using namespace std::chrono;
   if (text.size() >= 2 && std::all_of(text.begin(), text.end() - 1, [](unsigned char c) { return std::isdigit(c); })) {
-    const long long n = std::stoll(text.substr(0, text.size() - 1));
-    const auto now = Clock::now();
+    std::int64_t unit_ms = 0;
     switch (text.back()) {
-      case 'd': return iso8601_ms(now + hours(24 * n));
-      case 'h': return iso8601_ms(now + hours(n));
-      case 'm': return iso8601_ms(now + minutes(n));
-      case 's': return iso8601_ms(now + seconds(n));
+      case 'd': unit_ms = 86'400'000; break;
+      case 'h': unit_ms = 3'600'000; break;
+      case 'm': unit_ms = 60'000; break;
+      case 's': unit_ms = 1'000; break;
       default: break;
+    }
+    if (unit_ms != 0) {
+      const std::int64_t now = unix_ms(Clock::now());
+      const std::string count = text.substr(0, text.size() - 1);
+      // More digits than any count within the bound has: refused before it can overflow.
+      const bool in_range = count.size() <= 15 && std::stoll(count) < (kEndUnixMs - now) / unit_ms;
+      if (!in_range) throw UsageError("--expires must end before the year " + std::to_string(kLastYear + 1));
+      return iso8601_ms(now + std::stoll(count) * unit_ms);
     }
   }
   try {
@@ -400,7 +407,7 @@ const std::vector<Command>& commands() {
        "Anyone who can connect to the socket may ask for the status.", 0, 0, json_option, status},
       {"list", "[--json]", "list keys: name, masked api key, demo flag, created, last used, signs",
        "Shows metadata only; secrets and passphrases never leave the daemon.", 0, 0, json_option, list},
-      {"add", "NAME --api-key KEY [--simulated]", "add a key; its secret and passphrase are read, never passed",
+      {"add", "NAME --api-key KEY [--simulated] [--expires WHEN]", "add a key; its secret and passphrase are read, never passed",
        "On a terminal, asks for the secret and the passphrase without echoing them.\n"
        "Otherwise reads them from stdin: the first line is the secret, the second the\n"
        "passphrase (a trailing \\r is dropped). There is deliberately no option for\n"

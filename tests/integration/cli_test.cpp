@@ -9,6 +9,9 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
+#include <regex>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -287,6 +290,21 @@ TEST_F(CliTest, UsageErrorsExitWithTwo) {
   expect_error(cli({"--timeout", "-1", "status"}), kExitUsage);
 }
 
+// A duration is checked against the last time the protocol accepts (the end of
+// 2200), before it is added to the clock, so it can neither overflow nor reach
+// the daemon as a time it refuses.
+TEST_F(CliTest, AnExpiryPastTheLastAcceptedYearIsAUsageError) {
+  for (const char* expires : {"100000d", "3000000h", "99999999999999999999s", "2201-01-01T00:00:00.000Z"}) {
+    expect_error(cli({"add", "late", "--api-key", kApiKey, "--expires", expires}, credentials_input()), kExitUsage,
+                 expires);
+  }
+  add_key("last", {"--expires", "2200-12-31T23:59:59.999Z"});
+  add_key("soon", {"--expires", "365d"});
+  const Output list = cli({"list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find(R"("expires":"2200-12-31T23:59:59.999Z")"), std::string::npos) << list.out;
+}
+
 TEST_F(CliTest, SecretsCannotBePassedOnTheCommandLine) {
   const std::string argv_secret = "ARGV-SECRET-5f2d9";
   for (const std::vector<std::string>& args :
@@ -449,6 +467,93 @@ TEST_F(CliTest, HelpAndVersion) {
   const Output version = cli({"--version"});
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_TRUE(version.out.starts_with("okx-vault ")) << version.out;
+}
+
+// client/CLI.md is the CLI's reference: it names exactly the commands, options
+// and exit codes the binary's own help lists, so the two cannot drift apart.
+class CliReference : public ::testing::Test {
+ protected:
+  static std::string help(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {cli_binary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const Output out = run(argv);
+    EXPECT_EQ(out.exit_code, 0) << out.err;
+    return out.out;
+  }
+
+  // The lines of `text` after the line `heading` up to the next empty line.
+  static std::string block(const std::string& text, const std::string& heading) {
+    const std::size_t at = text.find("\n" + heading + "\n");
+    if (at == std::string::npos) return {};
+    const std::size_t start = at + heading.size() + 2;
+    const std::size_t end = text.find("\n\n", start);
+    return text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  }
+
+  // Every first capture of `pattern`, matched line by line.
+  static std::set<std::string> captures(const std::string& text, const std::string& pattern) {
+    std::set<std::string> out;
+    const std::regex re(pattern);
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      std::smatch match;
+      if (std::regex_search(line, match, re)) out.insert(match[1]);
+    }
+    return out;
+  }
+
+  // The options in a help block: "  --api-key arg", "  -y [ --yes ]".
+  static std::set<std::string> help_options(const std::string& text) {
+    return captures(text, R"(^  (?:-\w \[ )?(--[a-z-]+))");
+  }
+
+  // The text of CLI.md's section for `command`, up to the next heading.
+  std::string section(const std::string& command) const {
+    const std::string heading = "### `okx-vault " + command;
+    const std::size_t at = reference_.find(heading + " ") != std::string::npos ? reference_.find(heading + " ")
+                                                                                  : reference_.find(heading + "`");
+    if (at == std::string::npos) return {};
+    const std::size_t end = reference_.find("\n#", at + heading.size());
+    return reference_.substr(at, end == std::string::npos ? std::string::npos : end - at);
+  }
+
+  const std::string reference_ = read_file(fs::path(OKXVAULT_SOURCE_DIR) / "client" / "CLI.md");
+};
+
+TEST_F(CliReference, NamesEveryCommandAndNoOther) {
+  const std::set<std::string> listed = captures(block(help({"--help"}), "Commands:"), R"(^  ([a-z-]+) )");
+  ASSERT_GE(listed.size(), 10u);
+  EXPECT_EQ(captures(reference_, R"(^### `okx-vault ([a-z-]+))"), listed);
+}
+
+TEST_F(CliReference, HeadsEachCommandWithItsSynopsis) {
+  for (const std::string& command : captures(block(help({"--help"}), "Commands:"), R"(^  ([a-z-]+) )")) {
+    if (command == "help") continue;
+    const std::string usage = help({"help", command});
+    std::string synopsis = usage.substr(0, usage.find('\n'));
+    ASSERT_TRUE(synopsis.starts_with("Usage: ")) << usage;
+    synopsis = synopsis.substr(7);
+    while (synopsis.ends_with(' ')) synopsis.pop_back();
+    EXPECT_NE(reference_.find("\n### `" + synopsis + "`\n"), std::string::npos) << synopsis;
+  }
+}
+
+TEST_F(CliReference, NamesEveryOptionOfEachCommandAndNoOther) {
+  for (const std::string& command : captures(block(help({"--help"}), "Commands:"), R"(^  ([a-z-]+) )")) {
+    if (command == "help") continue;
+    SCOPED_TRACE(command);
+    const std::string text = section(command);
+    ASSERT_FALSE(text.empty());
+    EXPECT_EQ(captures(text, R"(^- `(--[a-z-]+))"), help_options(block(help({"help", command}), "Options:")));
+  }
+}
+
+TEST_F(CliReference, NamesTheGlobalOptionsAndEveryExitCode) {
+  const std::string usage = help({"--help"});
+  EXPECT_EQ(captures(reference_, R"(^\| `(--[a-z-]+))"), help_options(block(usage, "Global options:")));
+  const std::set<std::string> codes = captures(block(usage, "Exit codes:"), R"(^  (\d)  )");
+  EXPECT_EQ(codes.size(), 9u);
+  EXPECT_EQ(captures(reference_, R"(^\| (\d) \|)"), codes);
 }
 
 }  // namespace

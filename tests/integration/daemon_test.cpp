@@ -199,6 +199,36 @@ TEST_F(DaemonTest, KeysSurviveARestart) {
   EXPECT_EQ(as_map(reply.headers).at("x-simulated-trading"), "1");
 }
 
+// Every time the protocol accepts, the store accepts when it reads it back: an
+// expiry in the last accepted year (2200) must not make the vault refuse to open.
+TEST_F(DaemonTest, ExpiriesUpToTheLastAcceptedTimeSurviveARestart) {
+  constexpr std::string_view kLast = "2200-12-31T23:59:59.999Z";
+  proto::AddKeyRequest request = add_request("main");
+  request.expires = std::string(kLast);
+  ASSERT_EQ(client().add(request).expires.value_or(""), kLast);
+  const auto granted = raw("PUT", "/v1/keys/main/grants", R"({"grants":[{"user":"0","expires":")" +
+                                                              std::string(kLast) + R"("}]})");
+  ASSERT_EQ(granted.status, 200) << granted.body;
+
+  proto::AddKeyRequest late = add_request("late");
+  late.expires = "2201-01-01T00:00:00.000Z";
+  const auto refused = raw("POST", "/v1/keys", proto::encode(late).reveal());
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(error_code_of(refused), "bad_request");
+
+  ASSERT_EQ(daemon_->stop(), 0);
+  daemon_->start();
+  Client c = client();
+  const auto keys = c.list();
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0].expires.value_or(""), kLast);
+  const auto grants = c.grants("main");
+  ASSERT_EQ(grants.size(), 1u);
+  EXPECT_EQ(grants[0].expires.value_or(""), kLast);
+  const proto::SignReply reply = c.sign("main", {"GET", "/api/v5/account/balance", "", std::nullopt});
+  EXPECT_EQ(as_map(reply.headers).at("OK-ACCESS-SIGN"), expected_sign(reply.timestamp + "GET/api/v5/account/balance"));
+}
+
 TEST_F(DaemonTest, WrongKeyFileIsAClearErrorAndLeavesTheStoreAlone) {
   client().add(add_request("main"));
   ASSERT_EQ(daemon_->stop(), 0);

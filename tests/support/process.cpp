@@ -93,8 +93,12 @@ Output run(const std::vector<std::string>& argv, const std::string& input, const
   std::vector<std::string> envs = environment(env);
   auto c_args = c_strings(args);
   auto c_env = c_strings(envs);
+  // A child may exit before it reads its input (a usage error): the feeder's
+  // write then fails with EPIPE instead of killing the test with SIGPIPE.
+  ::signal(SIGPIPE, SIG_IGN);
   const pid_t pid = ::fork();
   if (pid == 0) {
+    ::signal(SIGPIPE, SIG_DFL);  // the child runs as it would from a shell
     ::dup2(in[0], 0);
     ::dup2(out[1], 1);
     ::dup2(err[1], 2);

@@ -259,6 +259,89 @@ TEST(DecodeGrants, WebSocketLoginIsOffUnlessAskedFor) {
   EXPECT_THROW(proto::decode_grants(R"({"grants":[{"user":"bot","ws":"yes"}]})"), Error);
 }
 
+TEST(DecodeGrants, ARequestWithAFieldTheProtocolDoesNotDefineIsBadRequest) {
+  for (const char* text : {R"({"grants":[],"extra":1})", R"({"grants":[{"user":"bot","extra":1}]})",
+                           R"({"grants":[{"user":"bot","read_ony":true}]})"}) {
+    expect_error(Code::bad_request, [&] { proto::decode_grants(text); }, text);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Replies: what a client decodes ignores the fields it does not know
+// (PROTOCOL.md, "Errors"), so that it keeps working with a newer daemon.
+
+// `text` with a member no version of the protocol defines in every object,
+// except in a sign reply's headers, which are data.
+std::string with_unknown_fields(std::string_view text) {
+  std::function<void(json::value&)> add = [&](json::value& value) {
+    if (json::object* object = value.if_object()) {
+      for (auto& [key, member] : *object) {
+        if (key != "headers") add(member);
+      }
+      object->emplace("later", json::parse(R"({"n":1,"a":[true,null],"s":"x"})"));
+    } else if (json::array* array = value.if_array()) {
+      for (json::value& item : *array) add(item);
+    }
+  };
+  json::value value = json::parse(text);
+  add(value);
+  return json::serialize(value);
+}
+
+TEST(DecodeGrantsReply, IgnoresFieldsItDoesNotKnowAndStillChecksThoseItDoes) {
+  proto::GrantInfo grant;
+  grant.kind = proto::GrantInfo::Kind::group;
+  grant.name = "bots";
+  grant.id = 2000;
+  grant.read_only = true;
+  grant.expires = "2027-01-01T00:00:00.000Z";
+  grant.allow = {"GET /api/v5/account/"};
+  const std::string text = with_unknown_fields(proto::encode(std::vector{grant}));
+  expect_error(Code::bad_request, [&] { proto::decode_grants(text); }, text);
+  const auto grants = proto::decode_grants_reply(text);
+  ASSERT_EQ(grants.size(), 1u);
+  EXPECT_EQ(grants[0].kind, proto::GrantInfo::Kind::group);
+  EXPECT_EQ(grants[0].name, "bots");
+  EXPECT_EQ(grants[0].id, 2000u);
+  EXPECT_TRUE(grants[0].read_only);
+  EXPECT_EQ(grants[0].expires, "2027-01-01T00:00:00.000Z");
+  EXPECT_EQ(grants[0].allow, std::vector<std::string>{"GET /api/v5/account/"});
+  EXPECT_EQ(proto::encode(grants), proto::encode(std::vector{grant}));
+
+  for (const char* bad : {R"({"grants":[{"user":"bot","read_only":"yes"}]})", R"({"grants":[{"id":1}]})",
+                          R"({"later":1})", R"({"grants":{}})"}) {
+    expect_error(Code::bad_request, [&] { proto::decode_grants_reply(bad); }, bad);
+  }
+}
+
+TEST(ReplyDecoders, EveryReplyIgnoresFieldsItDoesNotKnow) {
+  const proto::StatusReply status{"9.9.9", true, 3, 60, {"key_file", "passphrase"}};
+  const proto::StatusReply status_back = proto::decode_status(with_unknown_fields(proto::encode(status)));
+  EXPECT_EQ(status_back.version, "9.9.9");
+  EXPECT_EQ(status_back.slots, status.slots);
+
+  proto::KeyInfo key;
+  key.name = "main";
+  key.api_key = "37c5…8418";
+  key.created = "2026-01-01T00:00:00.000Z";
+  key.expires = "2200-12-31T23:59:59.999Z";
+  key.grants = 2;
+  EXPECT_EQ(proto::encode(proto::decode_key_info(with_unknown_fields(proto::encode(key)))), proto::encode(key));
+  const std::vector<proto::KeyInfo> keys{key, key};
+  EXPECT_EQ(proto::encode(proto::decode_key_list(with_unknown_fields(proto::encode(keys)))), proto::encode(keys));
+
+  const proto::SignReply sign{"2020-12-08T09:08:57.715Z", {{"OK-ACCESS-KEY", "k"}, {"OK-ACCESS-SIGN", "s"}}};
+  EXPECT_EQ(proto::encode(proto::decode_sign_reply(with_unknown_fields(proto::encode(sign)))), proto::encode(sign));
+
+  const std::string frame = proto::encode(proto::WsLoginFrameView{"k", "p", "1538054050", "s"});
+  EXPECT_EQ(proto::decode_ws_login_frame(with_unknown_fields(frame)).sign, "s");
+
+  const proto::ErrorReply error{Code::policy_denied, "refused", "read-only"};
+  const proto::ErrorReply error_back = proto::decode_error(with_unknown_fields(proto::encode(error)));
+  EXPECT_EQ(error_back.code, Code::policy_denied);
+  EXPECT_EQ(error_back.rule, "read-only");
+}
+
 TEST(DecodeWsLogin, NoBodyOrAnEmptyObjectMeansNoTimestamp) {
   EXPECT_FALSE(proto::decode_ws_login("").timestamp.has_value());
   EXPECT_FALSE(proto::decode_ws_login("{}").timestamp.has_value());

@@ -1,5 +1,6 @@
 #pragma once
-// The audit log: one hash-chained JSON line (proto/audit_chain.hpp) per decision:
+// The audit log: one hash-chained JSON line (proto/audit_chain.hpp), keyed once
+// the vault gave its audit key (use_key), per decision:
 // time, peer uid/gid/pid/exe, action, key, method, path, decision, rule, each
 // member bounded (audit_fields.hpp). The caller formats and seals its record; the
 // lines are appended a batch at a time, one write for those of about a

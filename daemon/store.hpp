@@ -73,9 +73,9 @@ inline constexpr std::size_t kMaxPassphraseBytes = 256;
 
 enum class SlotKind : std::uint8_t { key_file = 1, passphrase = 2 };
 
-// The Argon2id cost of a passphrase slot. The default targets a small 2-core
-// server: crypto_pwhash with opslimit 3 and 64 MiB took 0.16 to 0.5 s on such a
-// machine under load (the daemon needs the 64 MiB only while it unlocks).
+// The Argon2id cost of a passphrase slot. The default, opslimit 3 and 64 MiB,
+// keeps an attempt under a second on a small 2-core server; the daemon holds the
+// 64 MiB only while it unlocks.
 struct PassphraseCost {
   std::uint64_t opslimit = 0;
   std::uint64_t memlimit = 0;

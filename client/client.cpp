@@ -86,8 +86,8 @@ struct Client::Connection {
   asio::io_context io;
   beast::basic_stream<local> stream{io};
   beast::flat_buffer buffer;
-  bool used = false;
-  bool trusted = false;  // check_server() passed for it  // a request has gone over it: the daemon may have closed it while idle
+  bool used = false;     // a request has gone over it: the daemon may have closed it while idle
+  bool trusted = false;  // check_server() passed for it
 
   // Runs one asynchronous operation to completion under the stream's deadline.
   template <typename Start>
@@ -107,6 +107,33 @@ Client::~Client() = default;
 Client::Client(Client&&) noexcept = default;
 Client& Client::operator=(Client&&) noexcept = default;
 
+Client::Connection& Client::connect(std::chrono::milliseconds timeout) {
+  if (!connection_) {
+    connection_ = std::make_unique<Connection>();
+    const auto ec = connection_->run(timeout, [&](auto handler) {
+      connection_->stream.async_connect(local::endpoint(socket_path_), handler);
+    });
+    if (ec) {
+      connection_.reset();
+      throw Error(Code::unreachable, "cannot connect to okx-vaultd at " + socket_path_ + ": " + ec.message());
+    }
+  }
+  return *connection_;
+}
+
+void Client::trust(Connection& c) {
+  if (c.trusted) return;
+  try {
+    check_server(c.stream.socket().native_handle(), socket_path_);
+  } catch (const Error&) {
+    connection_.reset();
+    throw;
+  }
+  c.trusted = true;
+}
+
+void Client::verify_server() { trust(connect(timeout_)); }
+
 Client::RawReply Client::request(std::string_view method, std::string_view target, std::string_view body) {
   return exchange(method, target, body, timeout_);
 }
@@ -122,26 +149,8 @@ Client::RawReply Client::exchange(std::string_view method, std::string_view targ
   req.prepare_payload();
 
   for (int attempt = 0;; ++attempt) {
-    if (!connection_) {
-      connection_ = std::make_unique<Connection>();
-      const auto ec = connection_->run(timeout, [&](auto handler) {
-        connection_->stream.async_connect(local::endpoint(socket_path_), handler);
-      });
-      if (ec) {
-        connection_.reset();
-        throw Error(Code::unreachable, "cannot connect to okx-vaultd at " + socket_path_ + ": " + ec.message());
-      }
-    }
-    Connection& c = *connection_;
-    if (secret && !c.trusted) {
-      try {
-        check_server(c.stream.socket().native_handle(), socket_path_);
-      } catch (const Error&) {
-        connection_.reset();
-        throw;
-      }
-      c.trusted = true;
-    }
+    Connection& c = connect(timeout);
+    if (secret) trust(c);
     const bool reused = c.used;
     c.used = true;
     http::response<http::string_body> res;

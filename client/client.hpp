@@ -36,6 +36,10 @@ class Client {
   Client& operator=(Client&&) noexcept;
 
   proto::StatusReply status();
+  // Connects, and checks who serves the socket as every call that sends a
+  // secret does first (Error untrusted_server, Error unreachable), so that a
+  // caller can find out before it asks a person for a secret.
+  void verify_server();
   // The daemon checks its audit log: the chain, every `mac` with the audit key,
   // and the head its store recorded (admin only).
   audit_chain::Verdict verify_audit();
@@ -86,9 +90,13 @@ class Client {
   // (Error untrusted_server, and nothing is sent, if they are not to be trusted).
   RawReply exchange(std::string_view method, std::string_view target, std::string_view body,
                     std::chrono::milliseconds timeout, bool secret = false);
+  struct Connection;
+  // The open connection, or a new one (Error unreachable).
+  Connection& connect(std::chrono::milliseconds timeout);
+  // check_server() once per connection; a refused connection is closed.
+  void trust(Connection& connection);
   proto::StatusReply vault_call(std::string_view method, std::string_view target, const proto::PassphraseRequest& body);
 
-  struct Connection;
   std::string socket_path_;
   std::chrono::milliseconds timeout_;
   std::unique_ptr<Connection> connection_;

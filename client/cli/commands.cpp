@@ -92,6 +92,48 @@ void add_options(po::options_description& options) {
       ("expires", po::value<std::string>(), "the key stops signing after this: 30d, 12h, or an ISO 8601 time");
 }
 
+// The daemon's rules for a key name and an api key (PROTOCOL.md, POST /v1/keys),
+// checked here only so that nobody types a secret for a request it will refuse.
+void check_name_and_api_key(const std::string& name, const std::string& api_key) {
+  const auto first = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  const auto rest = [&](char c) { return first(c) || c == '.' || c == '_' || c == '-'; };
+  if (name.empty() || name.size() > 64 || !first(name.front()) || !std::all_of(name.begin(), name.end(), rest)) {
+    throw Error(Code::invalid_name,
+                "key name must be 1 to 64 characters of a-z 0-9 . _ - starting with a letter or digit");
+  }
+  constexpr std::size_t kMaxApiKeyBytes = 256;
+  if (api_key.empty() || api_key.size() > kMaxApiKeyBytes ||
+      !std::all_of(api_key.begin(), api_key.end(), [](unsigned char c) { return c >= 0x21 && c <= 0x7e; })) {
+    throw Error(Code::bad_request, "--api-key must be 1 to 256 characters of printable ASCII without spaces");
+  }
+}
+
+// Everything add can know before it asks for the secret and passphrase, asked
+// in the order the daemon would refuse the key: who serves the socket (a secret
+// goes only to a daemon to be trusted), an admin caller, a free name, an
+// unlocked vault. Reading the key's grants answers the middle two at once: it
+// is admin only, and key_not_found for a free name. The daemon checks it all
+// again when the key arrives, so another admin adding the same name in between
+// still gets key_exists.
+void check_before_add(Context& context, const std::string& name) {
+  Client& client = context.client();
+  client.verify_server();
+  bool exists = true;
+  try {
+    client.grants(name);
+  } catch (const Error& e) {
+    if (e.code() != Code::key_not_found) throw;
+    exists = false;
+  }
+  if (exists) {
+    throw Error(Code::key_exists, "a key named '" + name + "' already exists (keys are never overwritten: choose " +
+                                      "another name, or okx-vault revoke it first)");
+  }
+  if (client.status().locked) {
+    throw Error(Code::vault_locked, "the vault is locked; unlock it first: okx-vault unlock");
+  }
+}
+
 int add(Context& context, const Invocation& invocation) {
   const std::string& name = invocation.args.at(0);
   proto::AddKeyRequest request;
@@ -99,6 +141,8 @@ int add(Context& context, const Invocation& invocation) {
   request.api_key = invocation.options["api-key"].as<std::string>();
   request.simulated = flag(invocation, "simulated");
   if (const auto when = optional_value(invocation, "expires")) request.expires = expiry(*when);
+  check_name_and_api_key(request.name, request.api_key);
+  check_before_add(context, name);
   request.secret = read_secret_line("Secret for '" + name + "': ", "secret");
   request.passphrase = read_secret_line("Passphrase for '" + name + "': ", "passphrase");
   const proto::KeyInfo added = context.client().add(request);
@@ -412,7 +456,10 @@ const std::vector<Command>& commands() {
        "Otherwise reads them from stdin: the first line is the secret, the second the\n"
        "passphrase (a trailing \\r is dropped). There is deliberately no option for\n"
        "them: arguments are visible to every user in ps and end up in shell history.\n"
-       "NAME is 1 to 64 characters of a-z 0-9 . _ - starting with a letter or digit.",
+       "NAME is 1 to 64 characters of a-z 0-9 . _ - starting with a letter or digit.\n"
+       "Nothing is asked or read until the name and api key are valid (else exit\n"
+       "code 6), the daemon answers (3) and may be sent a secret (8), you are an\n"
+       "admin (4), no key has that name (6) and the vault is unlocked (7).",
        1, 1, add_options, add},
       {"revoke", "NAME [--yes]", "revoke a key: wiped from memory and removed from disk",
        "Asks for confirmation on a terminal. When stdin is not a terminal, --yes is\n"

@@ -8,6 +8,7 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <regex>
 #include <set>
@@ -34,7 +35,7 @@ constexpr char kOrder[] = "/api/v5/trade/order";
 constexpr char kOrderBody[] = "{\"instId\":\"BTC-USDT\",\"tag\":\"it's $HOME \\\\ `x`\",\n \"sz\":\"1\"}";
 
 constexpr int kExitFailure = 1, kExitUsage = 2, kExitUnreachable = 3, kExitForbidden = 4, kExitNotFound = 5,
-              kExitInvalidInput = 6, kExitUntrusted = 8;
+              kExitInvalidInput = 6, kExitLocked = 7, kExitUntrusted = 8;
 
 std::string credentials_input() { return std::string(kSecret) + "\n" + kPassphrase + "\n"; }
 
@@ -62,6 +63,29 @@ std::string header(const HeaderList& headers, const std::string& name) {
 
 bool one_line(const std::string& text) { return !text.empty() && text.find('\n') == text.size() - 1; }
 
+// A run whose stdin is handed on, after the program exits, to cat: `unread` is
+// what the program left of `input`. okx-vault reads a secret line byte by byte,
+// so a program that read nothing leaves all of it.
+struct Unread {
+  Output output;
+  std::string unread;
+};
+
+Unread run_then_cat(const std::vector<std::string>& argv, const std::string& input) {
+  constexpr char kMark[] = "\n--exit-code ";
+  std::vector<std::string> shell = {"/bin/sh", "-c", "\"$@\"; printf '\\n--exit-code %d\\n' $?; exec cat", "sh"};
+  shell.insert(shell.end(), argv.begin(), argv.end());
+  Unread result{run(shell, input), {}};
+  Output& out = result.output;
+  const std::size_t mark = out.out.rfind(kMark);
+  if (mark == std::string::npos) return result;
+  const std::size_t code_end = out.out.find('\n', mark + 1);
+  out.exit_code = std::stoi(out.out.substr(mark + std::strlen(kMark), code_end));
+  result.unread = out.out.substr(code_end + 1);
+  out.out.resize(mark);
+  return result;
+}
+
 class CliTest : public ::testing::Test {
  protected:
   // The CLI exits before reading stdin on a usage error; the writer must see
@@ -80,6 +104,23 @@ class CliTest : public ::testing::Test {
     const Output out = cli(args, credentials_input());
     ASSERT_EQ(out.exit_code, 0) << out.err;
     expect_no_secrets(out);
+  }
+
+  // An add refused before it asked for anything: the error, its exit code and
+  // the words that name the cause, with stdin left unread and no key added.
+  void expect_add_refused_unread(const std::vector<std::string>& argv, int exit_code, const std::string& cause) {
+    SCOPED_TRACE(cause);
+    const Unread result = run_then_cat(argv, credentials_input());
+    expect_error(result.output, exit_code);
+    EXPECT_NE(result.output.err.find(cause), std::string::npos) << result.output.err;
+    EXPECT_EQ(result.unread, credentials_input()) << "add read stdin before it refused";
+    EXPECT_EQ(result.output.err.find("Secret for"), std::string::npos) << "add prompted";
+  }
+
+  std::vector<std::string> cli_argv(const std::vector<std::string>& args) const {
+    std::vector<std::string> argv = {cli_binary(), "--socket", daemon_.socket().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
   }
 
   static void expect_no_secrets(const Output& out) {
@@ -135,6 +176,47 @@ TEST_F(CliTest, AddAcceptsCrLfLinesAndALastLineWithoutNewline) {
   const Output signed_ = cli({"sign", "bot", "GET", kBalance});
   ASSERT_EQ(signed_.exit_code, 0) << signed_.err;
   EXPECT_EQ(http_request(exchange_, "GET", kBalance, parse_header_lines(signed_.out)).code, "0");
+}
+
+// add checks what it can before it asks for the secret and passphrase: each
+// refusal comes with its exit code, before a byte of stdin is read.
+TEST_F(CliTest, AddRefusesBeforeItReadsTheSecretAndPassphrase) {
+  add_key("bot");
+  const std::string list_before = cli({"list", "--json"}).out;
+
+  expect_add_refused_unread(cli_argv({"add", "Not-A-Name", "--api-key", kApiKey}), kExitInvalidInput, "key name");
+  expect_add_refused_unread(cli_argv({"add", "x", "--api-key", "has space"}), kExitInvalidInput, "--api-key");
+  expect_add_refused_unread(cli_argv({"add", "bot", "--api-key", kApiKey}), kExitInvalidInput,
+                            "a key named 'bot' already exists");
+  expect_add_refused_unread({cli_binary(), "--socket", (dir_ / "no-such.sock").string(), "add", "other", "--api-key",
+                             kApiKey},
+                            kExitUnreachable, "cannot connect");
+
+  ASSERT_EQ(cli({"lock"}).exit_code, 0);
+  expect_add_refused_unread(cli_argv({"add", "other", "--api-key", kApiKey}), kExitLocked, "okx-vault unlock");
+  ASSERT_EQ(cli({"unlock"}).exit_code, 0);
+
+  EXPECT_EQ(cli({"list", "--json"}).out, list_before) << "nothing was added";
+  // The same add, now that nothing stands in its way, reads both lines.
+  const Unread added = run_then_cat(cli_argv({"add", "other", "--api-key", kApiKey}), credentials_input() + "rest\n");
+  EXPECT_EQ(added.output.exit_code, 0) << added.output.err;
+  EXPECT_EQ(added.unread, "rest\n");
+}
+
+// The connection add opened for its checks may be closed by the daemon while a
+// person types (its idle timeout): the key still arrives, over a new one.
+TEST_F(CliTest, AddOutlivesTheDaemonClosingItsConnectionDuringThePrompt) {
+  TempDir dir;
+  Daemon daemon(dir.path(), {"--idle-timeout-ms", "200"});
+  const Output added =
+      run({"/bin/sh", "-c",
+           "{ sleep 1; printf '%s\\n%s\\n' \"$S\" \"$P\"; } | \"$CLI\" --socket \"$SOCK\" add slow --api-key \"$K\""},
+          "",
+          {"S=" + std::string(kSecret), "P=" + std::string(kPassphrase), "CLI=" + cli_binary(),
+           "SOCK=" + daemon.socket().string(), "K=" + std::string(kApiKey)});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  const Output listed = run({cli_binary(), "--socket", daemon.socket().string(), "list", "--json"});
+  EXPECT_NE(listed.out.find("\"slow\""), std::string::npos) << listed.out;
 }
 
 TEST_F(CliTest, StatusShowsTheDaemonWithoutSecrets) {
@@ -344,7 +426,12 @@ TEST_F(CliTest, PermissionDeniedExitsWithFour) {
   const Output listed = nobody({"list", "--json"});
   EXPECT_EQ(listed.exit_code, 0) << listed.err;
   EXPECT_EQ(listed.out, "{\"keys\":[]}\n") << "a peer sees only the keys granted to it";
-  expect_error(nobody({"add", "mine", "--api-key", kApiKey}, credentials_input()), kExitForbidden, "add");
+  std::vector<std::string> add_as_nobody = as_nobody;
+  for (const char* arg : {"add", "mine", "--api-key", kApiKey}) add_as_nobody.emplace_back(arg);
+  expect_add_refused_unread(add_as_nobody, kExitForbidden, "not an admin");
+  // Nor does a name that exists tell a non-admin anything: the same refusal.
+  add_as_nobody[add_as_nobody.size() - 3] = "bot";
+  expect_add_refused_unread(add_as_nobody, kExitForbidden, "not an admin");
   expect_error(nobody({"revoke", "bot", "--yes"}), kExitForbidden, "revoke");
   expect_error(nobody({"sign", "bot", "GET", kBalance}), kExitNotFound, "sign without a grant: no such key, to it");
   expect_error(nobody({"ws-login", "bot"}), kExitNotFound, "ws-login without a grant: no such key, to it");
@@ -404,9 +491,10 @@ TEST_F(CliTest, SecretsGoOnlyToADaemonNoOtherUserCanImpersonate) {
     EXPECT_EQ(status.exit_code, 0) << status.err;
     EXPECT_NE(read_file(received).find("GET /v1/status"), std::string::npos) << "the listener receives requests";
 
-    const Output added = to_fake({"add", "bot", "--api-key", kApiKey}, credentials_input());
-    expect_error(added, kExitUntrusted, "add");
-    EXPECT_NE(added.err.find("not sending a secret"), std::string::npos) << added.err;
+    expect_add_refused_unread({cli_binary(), "--socket", socket.string(), "--timeout", "5", "add", "bot", "--api-key",
+                               kApiKey},
+                              kExitUntrusted, "not sending a secret");
+    EXPECT_EQ(read_file(received).find("/v1/keys"), std::string::npos) << "add asked the listener nothing";
     expect_error(to_fake({"unlock"}, std::string(kPassphrase) + "\n"), kExitUntrusted, "unlock");
     expect_error(to_fake({"passphrase", "set"}, std::string(kPassphrase) + "\n"), kExitUntrusted, "passphrase set");
     expect_error(to_fake({"rekey"}, std::string(kPassphrase) + "\n"), kExitUntrusted, "rekey");

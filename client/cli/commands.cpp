@@ -1,5 +1,7 @@
 #include "client/cli/commands.hpp"
 
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <limits>
 
 #include "client/cli/exit_codes.hpp"
 #include "client/cli/format.hpp"
@@ -37,6 +40,10 @@ bool flag(const Invocation& invocation, const char* name) {
 std::optional<std::string> optional_value(const Invocation& invocation, const char* name) {
   if (invocation.options.count(name) == 0) return std::nullopt;
   return invocation.options[name].as<std::string>();
+}
+
+void say(const Context& context, std::string_view message) {
+  if (!context.quiet()) std::cerr << message << '\n';
 }
 
 int status(Context& context, const Invocation& invocation) {
@@ -255,9 +262,49 @@ proto::GrantInfo principal(const Invocation& invocation) {
   return grant;
 }
 
-// Grants are replaced as a whole: read them, change the one principal, write back.
-bool same_principal(const proto::GrantInfo& a, const proto::GrantInfo& b) {
-  return a.kind == b.kind && (a.name == b.name || (a.id && std::to_string(*a.id) == b.name));
+// The uid or gid a --user or --group names: a decimal id as it is, a name as
+// this host's user and group database says (the daemon, on the same host,
+// resolves it the same way when it stores the grant).
+std::optional<std::uint32_t> id_of(const proto::GrantInfo& principal) {
+  const std::string& name = principal.name;
+  if (!name.empty() && name.size() <= 10 && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+        return std::isdigit(c);
+      })) {
+    const unsigned long long id = std::stoull(name);
+    if (id <= std::numeric_limits<std::uint32_t>::max()) return static_cast<std::uint32_t>(id);
+    return std::nullopt;
+  }
+  std::vector<char> buffer(64 * 1024);
+  if (principal.kind == proto::GrantInfo::Kind::user) {
+    passwd entry{};
+    passwd* found = nullptr;
+    if (::getpwnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) {
+      return found->pw_uid;
+    }
+  } else {
+    group entry{};
+    group* found = nullptr;
+    if (::getgrnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) {
+      return found->gr_gid;
+    }
+  }
+  return std::nullopt;
+}
+
+// Grants are replaced as a whole: read them, change the one principal, write
+// back. `stored` is a grant as the daemon answers it (with its id), `given` one
+// from --user or --group.
+bool same_principal(const proto::GrantInfo& stored, const proto::GrantInfo& given) {
+  if (stored.kind != given.kind) return false;
+  if (stored.name == given.name) return true;
+  const std::optional<std::uint32_t> id = id_of(given);
+  return stored.id && id && *stored.id == *id;
+}
+
+// Whether a stored grant already says what `given` asks for.
+bool same_terms(const proto::GrantInfo& stored, const proto::GrantInfo& given) {
+  return stored.read_only == given.read_only && stored.ws == given.ws && stored.expires == given.expires &&
+         stored.allow == given.allow && stored.deny == given.deny;
 }
 
 void grant_options(po::options_description& options) {
@@ -268,7 +315,8 @@ void grant_options(po::options_description& options) {
       "deny", po::value<std::vector<std::string>>()->composing(), "refuse requests matching 'METHOD PATH-PREFIX'")(
       "expires", po::value<std::string>(), "the grant ends: 30d, 12h, or an ISO 8601 time")(
       "ws", po::bool_switch(), "WebSocket login frames too (a logged-in private WebSocket can place orders)")(
-      "no-ws", po::bool_switch(), "no WebSocket login frames (the default)");
+      "no-ws", po::bool_switch(), "no WebSocket login frames (the default)")(
+      "replace", po::bool_switch(), "replace the grant the user or group already has on this key");
 }
 
 std::vector<std::string> values(const Invocation& invocation, const char* name) {
@@ -286,10 +334,27 @@ int grant(Context& context, const Invocation& invocation) {
   added.ws = flag(invocation, "ws");
   if (const auto when = optional_value(invocation, "expires")) added.expires = expiry(*when);
   std::vector<proto::GrantInfo> grants = context.client().grants(name);
+  const auto existing =
+      std::find_if(grants.begin(), grants.end(), [&](const proto::GrantInfo& g) { return same_principal(g, added); });
+  const bool replacing = existing != grants.end();
+  // A grant is never replaced by accident: the one there may say more than the
+  // new one (rules, an expiry, ws) that nobody meant to drop. The same grant
+  // again changes nothing, so a script may run twice.
+  if (replacing && !flag(invocation, "replace")) {
+    std::string what = grant_table({*existing});
+    what.pop_back();  // its newline
+    if (same_terms(*existing, added)) {
+      say(context, "Key '" + name + "' already has this grant: " + what + ". Nothing changed.");
+      return kExitOk;
+    }
+    throw Error(Code::bad_request, "key '" + name + "' already has a grant for " + what +
+                                       "; nothing changed (--replace replaces it with this one)");
+  }
   std::erase_if(grants, [&](const proto::GrantInfo& g) { return same_principal(g, added); });
   grants.push_back(added);
   context.client().set_grants(name, grants);
-  if (!context.quiet()) std::cerr << "Granted key '" << name << "' to " << added.name << ".\n";
+  say(context, std::string(replacing ? "Replaced the grant of key '" : "Granted key '") + name + "' to " +
+                   added.name + ".");
   return kExitOk;
 }
 
@@ -312,10 +377,6 @@ int show_grants(Context& context, const Invocation& invocation) {
 }
 
 void no_options(po::options_description&) {}
-
-void say(const Context& context, std::string_view message) {
-  if (!context.quiet()) std::cerr << message << '\n';
-}
 
 bool has_passphrase_slot(const proto::StatusReply& status) {
   return std::find(status.slots.begin(), status.slots.end(), "passphrase") != status.slots.end();
@@ -478,13 +539,18 @@ const std::vector<Command>& commands() {
       {"ws-login", "NAME [--timestamp SECONDS]", "print a WebSocket login frame (one line of JSON)",
        "The frame is ready to send as the first message on OKX's private WebSocket.", 1, 1, ws_login_options,
        ws_login},
-      {"grant", "NAME (--user U | --group G) [--read-only] [--allow RULE]... [--deny RULE]... [--expires WHEN] [--ws]",
-       "let a user or group sign with a key (replaces that principal's grant)",
+      {"grant",
+       "NAME (--user U | --group G) [--read-only] [--allow RULE]... [--deny RULE]... [--expires WHEN] [--ws] "
+       "[--replace]",
+       "let a user or group sign with a key",
        "RULE is 'METHOD PATH-PREFIX', METHOD one of GET, POST, *: --allow \"POST /api/v5/trade/\".\n"
        "Withdrawals, transfers and sub-account key management stay refused unless an\n"
        "--allow names them (see PROTOCOL.md, \"Grants and policy\"). WHEN is 30d, 12h,\n"
        "45m, 90s or an ISO 8601 time. WebSocket login frames (okx-vault ws-login) only\n"
-       "with --ws: a logged-in private WebSocket can place orders whatever the rules say.",
+       "with --ws: a logged-in private WebSocket can place orders whatever the rules say.\n"
+       "A user or group has at most one grant per key. If it has one already, the\n"
+       "command shows it and changes nothing (exit code 6), unless --replace is given;\n"
+       "the same grant again is left as it is (exit code 0).",
        1, 1, grant_options, grant},
       {"ungrant", "NAME (--user U | --group G)", "remove a user's or group's grant on a key",
        "Exit code 5 if the key has no grant for that user or group.", 1, 1, principal_options, ungrant},

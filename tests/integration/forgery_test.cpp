@@ -231,7 +231,8 @@ TEST_F(WsLoginTest, AGrantWithAllowRulesGetsALoginOnlyWithWs) {
   const test::Output shown = cli({"grants", "main"});
   EXPECT_NE(shown.out.find("no WebSocket login"), std::string::npos) << shown.out;
 
-  ASSERT_EQ(cli({"grant", "main", "--user", kBot, "--allow", "GET /api/v5/account/", "--ws"}).exit_code, 0);
+  ASSERT_EQ(cli({"grant", "main", "--user", kBot, "--allow", "GET /api/v5/account/", "--ws", "--replace"}).exit_code,
+            0);
   reply = ws_login();
   EXPECT_EQ(reply.status, 200) << reply.body;
   EXPECT_NE(reply.body.find("\"op\":\"login\""), std::string::npos) << reply.body;
@@ -245,7 +246,7 @@ TEST_F(WsLoginTest, ANewGrantHasNoLoginUnlessAskedFor) {
   EXPECT_EQ(sign(true, "GET", "/api/v5/account/balance", "").status, 200) << "the grant itself works";
   ASSERT_EQ(cli({"grant", "main", "--user", kBot, "--no-ws"}).exit_code, 0);
   EXPECT_EQ(ws_login().status, 403);
-  ASSERT_EQ(cli({"grant", "main", "--user", kBot, "--ws"}).exit_code, 0);
+  ASSERT_EQ(cli({"grant", "main", "--user", kBot, "--ws", "--replace"}).exit_code, 0);
   EXPECT_EQ(ws_login().status, 200);
   EXPECT_EQ(admin().request("POST", "/v1/keys/main/ws-login").status, 200) << "an admin without a grant";
 }

@@ -2,9 +2,11 @@
 // real system users (created here) whose requests go through curl under their own
 // uid, so the daemon learns who they are only from SO_PEERCRED.
 
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <fstream>
 #include <gtest/gtest.h>
@@ -225,8 +227,8 @@ TEST_F(PolicyCliTest, GrantGrantsAndUngrant) {
   EXPECT_EQ(sign_as(kBot1, "main", "POST", "/api/v5/trade/order", "{}").status, 403);
   EXPECT_EQ(sign_as(kBot2, "main", "POST", "/api/v5/trade/order", "{}").status, 200);
 
-  // Granting the same user again replaces that user's grant.
-  ASSERT_EQ(cli({"grant", "main", "--user", kBot1}).exit_code, 0);
+  // Granting the same user again replaces that user's grant only with --replace.
+  ASSERT_EQ(cli({"grant", "main", "--user", kBot1, "--replace"}).exit_code, 0);
   EXPECT_EQ(sign_as(kBot1, "main", "POST", "/api/v5/trade/order", "{}").status, 200);
   EXPECT_EQ(Client(daemon_->socket().string()).grants("main").size(), 2u);
 
@@ -238,10 +240,67 @@ TEST_F(PolicyCliTest, GrantGrantsAndUngrant) {
   EXPECT_EQ(cli({"grant", "main", "--user", kBot1, "--allow", "PUT /api/v5/"}).exit_code, 6);
 }
 
+// A user or group has one grant per key, and grant never drops it unasked:
+// without --replace it shows the grant there and changes nothing.
+TEST_F(PolicyCliTest, GrantRefusesToReplaceAGrantWithoutReplace) {
+  Client admin(daemon_->socket().string());
+  ASSERT_EQ(cli({"grant", "main", "--user", kBot1, "--allow", "POST /api/v5/trade/", "--expires", "30d"}).exit_code, 0);
+  ASSERT_EQ(cli({"grant", "main", "--group", kBotsGroup, "--read-only"}).exit_code, 0);
+  const std::string before = proto::encode(admin.grants("main"));
+
+  const passwd* bot1_entry = ::getpwnam(kBot1);
+  ASSERT_NE(bot1_entry, nullptr);
+  const std::string uid = std::to_string(bot1_entry->pw_uid);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"grant", "main", "--user", kBot1, "--read-only"},
+        std::vector<std::string>{"grant", "main", "--user", uid},  // the same user, by uid
+        std::vector<std::string>{"grant", "main", "--user", kBot1, "--allow", "POST /api/v5/trade/"},  // no expiry
+        std::vector<std::string>{"grant", "main", "--group", kBotsGroup}}) {
+    SCOPED_TRACE(args[3] + (args.size() > 4 ? " " + args[4] : ""));
+    const test::Output out = cli(args);
+    EXPECT_EQ(out.exit_code, 6) << out.err;
+    EXPECT_EQ(out.out, "");
+    EXPECT_TRUE(out.err.starts_with("okx-vault: key 'main' already has a grant for ")) << out.err;
+    EXPECT_NE(out.err.find("--replace"), std::string::npos) << out.err;
+    EXPECT_EQ(std::count(out.err.begin(), out.err.end(), '\n'), 1) << out.err;
+    EXPECT_EQ(proto::encode(admin.grants("main")), before) << "the grants are unchanged";
+  }
+  const test::Output user = cli({"grant", "main", "--user", kBot1, "--read-only"});
+  EXPECT_NE(user.err.find(std::string("user ") + kBot1 + " (" + uid + "): read-write"), std::string::npos) << user.err;
+  EXPECT_NE(user.err.find("allow POST /api/v5/trade/"), std::string::npos) << "names what exists: " << user.err;
+  EXPECT_NE(user.err.find("expires "), std::string::npos) << user.err;
+  EXPECT_EQ(sign_as(kBot1, "main", "POST", "/api/v5/trade/order", "{}").status, 200) << "the grant still stands";
+
+  // The same grant again changes nothing, and says so.
+  const test::Output group_again = cli({"grant", "main", "--group", kBotsGroup, "--read-only"});
+  EXPECT_EQ(group_again.exit_code, 0) << group_again.err;
+  EXPECT_NE(group_again.err.find("Nothing changed"), std::string::npos) << group_again.err;
+  EXPECT_EQ(proto::encode(admin.grants("main")), before);
+
+  // --replace replaces that grant, by name or uid, and leaves the others.
+  const test::Output replaced = cli({"grant", "main", "--user", uid, "--read-only", "--replace"});
+  ASSERT_EQ(replaced.exit_code, 0) << replaced.err;
+  EXPECT_NE(replaced.err.find("Replaced"), std::string::npos) << replaced.err;
+  const std::vector<proto::GrantInfo> after = admin.grants("main");
+  ASSERT_EQ(after.size(), 2u);
+  const auto bot1 = std::find_if(after.begin(), after.end(), [](const auto& g) { return g.name == kBot1; });
+  ASSERT_NE(bot1, after.end());
+  EXPECT_TRUE(bot1->read_only);
+  EXPECT_TRUE(bot1->allow.empty());
+  EXPECT_FALSE(bot1->expires.has_value());
+  EXPECT_EQ(sign_as(kBot1, "main", "POST", "/api/v5/trade/order", "{}").status, 403) << "read-only now";
+  EXPECT_EQ(sign_as(kBot1, "main", "GET", "/api/v5/account/balance").status, 200);
+
+  // --replace with no grant there simply grants.
+  ASSERT_EQ(cli({"grant", "other", "--user", kBot1, "--replace"}).exit_code, 0);
+  EXPECT_EQ(admin.grants("other").size(), 1u);
+}
+
 TEST_F(PolicyCliTest, AnExplicitAllowLiftsTheWithdrawalDeny) {
   ASSERT_EQ(cli({"grant", "main", "--user", kBot1}).exit_code, 0);
   EXPECT_EQ(sign_as(kBot1, "main", "POST", "/api/v5/asset/withdrawal", "{}").status, 403);
-  ASSERT_EQ(cli({"grant", "main", "--user", kBot1, "--allow", "POST /api/v5/asset/withdrawal"}).exit_code, 0);
+  ASSERT_EQ(cli({"grant", "main", "--user", kBot1, "--allow", "POST /api/v5/asset/withdrawal", "--replace"}).exit_code,
+            0);
   EXPECT_EQ(sign_as(kBot1, "main", "POST", "/api/v5/asset/withdrawal", "{}").status, 200);
 }
 

@@ -335,14 +335,22 @@ std::chrono::milliseconds sweep_period(const ServerLimits& limits) {
 }
 
 Server::Server(EventLoops& loops, const Handler& handler, Acceptor acceptor, ServerLimits limits, Channel channel)
-    : handler_(handler), acceptor_(std::move(acceptor)), limits_(limits), channel_(channel) {
+    : handler_(handler),
+      acceptor_(std::move(acceptor)),
+      limits_(limits),
+      channel_(channel),
+      accept_retry_(acceptor_.get_executor()),
+      accept_watch_(acceptor_.get_executor()) {
   for (std::size_t i = 0; i < loops.size(); ++i) shards_.push_back(std::make_unique<Shard>(loops.at(i)));
 }
 
 Server::~Server() = default;
 
 void Server::start() {
-  asio::post(acceptor_.get_executor(), [self = shared_from_this()] { self->accept(); });
+  asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    self->accept();
+    self->watch_accepts();
+  });
   for (auto& shard : shards_) {
     asio::post(shard->io, [self = shared_from_this(), &shard = *shard] { self->sweep(shard); });
   }
@@ -360,47 +368,91 @@ void Server::sweep(Shard& shard) {
   });
 }
 
+// Logs an accept that failed. Out of memory, logging can fail too: nothing of it
+// may escape, or the accept would not be armed again and the daemon would serve
+// no new connection.
+void Server::accept_failed(const char* what, bool count) noexcept {
+  try {
+    if (count) handler_.metrics().count_error(Code::internal);
+    spdlog::error("accepting a connection failed: {}", what);
+  } catch (...) {
+  }
+}
+
+// Held by an accept's handler: when Asio drops the handler without running it
+// (out of memory completing the accept), no accept is outstanding any more, and
+// the watch arms another.
+class Server::AcceptTicket {
+ public:
+  explicit AcceptTicket(Server& server) : server_(&server) { server.accept_pending_ = true; }
+  AcceptTicket(AcceptTicket&& other) noexcept : server_(std::exchange(other.server_, nullptr)) {}
+  AcceptTicket& operator=(AcceptTicket&&) = delete;
+  ~AcceptTicket() { used(); }
+  void used() noexcept {
+    if (server_ != nullptr) server_->accept_pending_ = false;
+    server_ = nullptr;
+  }
+
+ private:
+  Server* server_;
+};
+
+void Server::watch_accepts() {
+  accept_watch_.expires_after(std::chrono::seconds(1));
+  accept_watch_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec || self->stopping_) return;
+    if (!self->accept_pending_) {
+      self->accept_failed("no accept was outstanding: accepting again", false);
+      self->accept_again();
+    }
+    self->watch_accepts();
+  });
+}
+
 void Server::accept() {
   Shard& shard = *shards_[next_shard_++ % shards_.size()];
-  acceptor_.async_accept(shard.io, [self = shared_from_this(), &shard](beast::error_code ec, Socket socket) {
+  acceptor_.async_accept(shard.io, [self = shared_from_this(), &shard, ticket = AcceptTicket(*this)](
+                                       beast::error_code ec, Socket socket) mutable {
+    ticket.used();
     if (ec == asio::error::operation_aborted) return;
     if (ec) {
-      spdlog::warn("accept failed: {}", ec.message());
+      self->accept_failed(ec.message().c_str(), false);
       // Out of descriptors: accepting again at once would only spin.
       if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space) return self->accept_later();
     } else {
       try {
         self->admit(shard, std::move(socket));
       } catch (const std::exception& e) {  // that connection is closed; the next one may fare better
-        self->handler_.metrics().count_error(Code::internal);
-        spdlog::error("accepting a connection failed: {}", e.what());
+        self->accept_failed(e.what(), true);
       }
     }
-    if (self->stopping_) return;
-    try {
-      self->accept();
-    } catch (const std::exception& e) {
-      spdlog::error("accept failed: {}", e.what());
-      self->accept_later();
-    }
+    if (!self->stopping_) self->accept_again();
   });
 }
 
-void Server::accept_later() {
+void Server::accept_again() noexcept {
   try {
-    if (!accept_retry_) accept_retry_ = std::make_unique<asio::steady_timer>(acceptor_.get_executor());
-    accept_retry_->expires_after(std::chrono::milliseconds(100));
-    accept_retry_->async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec || self->stopping_) return;
-      try {
-        self->accept();
-      } catch (const std::exception& e) {
-        spdlog::error("accept failed: {}", e.what());
-        self->accept_later();
-      }
-    });
+    accept();
   } catch (const std::exception& e) {
-    spdlog::error("cannot accept connections any more: {}", e.what());
+    accept_failed(e.what(), false);
+    accept_later();
+  }
+}
+
+void Server::accept_later() noexcept {
+  accept_retry_.expires_after(std::chrono::milliseconds(100));
+  try {
+    accept_retry_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec == asio::error::operation_aborted) return;  // a later retry, or the stop, replaced it
+      self->accept_pending_ = false;
+      if (!self->stopping_) self->accept_again();
+    });
+    accept_pending_ = true;  // the retry stands for the accept
+  } catch (const std::exception& e) {
+    try {
+      spdlog::critical("cannot accept connections any more: {}", e.what());
+    } catch (...) {
+    }
   }
 }
 
@@ -528,6 +580,7 @@ void Server::refused(const Error& error) {
 void Server::stop() {
   asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
     self->stopping_ = true;
+    self->accept_watch_.cancel();
     beast::error_code ignored;
     self->acceptor_.close(ignored);
   });

@@ -84,8 +84,15 @@ class Server : public std::enable_shared_from_this<Server> {
     std::unordered_set<Session*> sessions;
     std::size_t shedding = 0;  // of them, marked to close
   };
+  class AcceptTicket;
   void accept();
-  void accept_later();
+  // Every second, while no accept is outstanding (Asio dropped one it could not
+  // complete), arms one: out of memory, the daemon never stops accepting.
+  void watch_accepts();
+  // accept() once more, or if even that fails, accept_later(): the accept chain never ends but at stop.
+  void accept_again() noexcept;
+  void accept_later() noexcept;
+  void accept_failed(const char* what, bool count) noexcept;
   void admit(Shard& shard, Socket socket);
   // Under slots_mutex_: an idle connection to close for a newcomer holding `mine`
   // connections, of the non-admin uid holding most, or null.
@@ -102,7 +109,9 @@ class Server : public std::enable_shared_from_this<Server> {
   std::size_t next_shard_ = 0;                  // main loop only
   bool stopping_ = false;                       // main loop only
   std::uint64_t serial_ = 0;                    // main loop only
-  std::unique_ptr<boost::asio::steady_timer> accept_retry_;  // main loop only
+  boost::asio::steady_timer accept_retry_;  // main loop only; made up front, so a retry needs no allocation
+  boost::asio::steady_timer accept_watch_;  // main loop only
+  bool accept_pending_ = false;             // main loop only: an accept's handler is outstanding
   // Refusals are logged once, then summed up at most once a second.
   std::chrono::steady_clock::time_point refusals_logged_{};  // main loop only
   std::size_t refusals_unlogged_ = 0;                        // main loop only

@@ -7,24 +7,17 @@
 #include <sodium.h>
 
 #include <atomic>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
-#include <thread>
 
 #include "client/client.hpp"
+#include "tests/integration/relay.hpp"
 #include "tests/support/code_of.hpp"
 #include "tests/support/process.hpp"
 
 namespace okxvault {
 namespace {
-namespace asio = boost::asio;
-namespace http = boost::beast::http;
 namespace json = boost::json;
-using local = asio::local::stream_protocol;
 
 // A member no version of the protocol defines, with a value of every JSON kind
 // a client might trip over.
@@ -39,66 +32,26 @@ void add_unknown_fields(json::value& value) {
   }
 }
 
-// Passes HTTP exchanges between clients at `path` and the daemon, one
-// connection at a time, each JSON reply body with unknown fields added.
+// The daemon behind a relay that adds unknown fields to every JSON reply body.
 class Relay {
  public:
-  Relay(const std::filesystem::path& path, std::filesystem::path daemon)
-      : endpoint_(path.string()), daemon_(std::move(daemon)), acceptor_(io_, endpoint_), thread_([this] { serve(); }) {}
-  ~Relay() {
-    stopping_ = true;
-    local::socket(io_).connect(endpoint_);  // wakes the blocked accept
-    thread_.join();
-  }
+  Relay(const std::filesystem::path& path, const std::filesystem::path& daemon)
+      : relay_(path, daemon, [this](const test::Relay::Request&, test::Relay::Response& response) {
+          if (!response.body().empty()) {
+            json::value body = json::parse(response.body());
+            add_unknown_fields(body);
+            response.body() = json::serialize(body);
+            response.prepare_payload();
+            ++rewritten_;
+          }
+          return test::Relay::Next::pass;
+        }) {}
 
   int rewritten() const { return rewritten_; }
 
  private:
-  void serve() {
-    for (;;) {
-      local::socket client(io_);
-      boost::system::error_code ec;
-      acceptor_.accept(client, ec);
-      if (ec || stopping_) return;
-      try {
-        relay(client);
-      } catch (const std::exception& e) {
-        ADD_FAILURE() << "relay: " << e.what();
-      }
-    }
-  }
-
-  void relay(local::socket& client) {
-    local::socket daemon(io_);
-    daemon.connect(local::endpoint(daemon_.string()));
-    boost::beast::flat_buffer from_client, from_daemon;
-    for (;;) {
-      boost::system::error_code ec;
-      http::request<http::string_body> request;
-      http::read(client, from_client, request, ec);
-      if (ec) return;
-      http::write(daemon, request);
-      http::response<http::string_body> response;
-      http::read(daemon, from_daemon, response);
-      if (!response.body().empty()) {
-        json::value body = json::parse(response.body());
-        add_unknown_fields(body);
-        response.body() = json::serialize(body);
-        response.prepare_payload();
-        ++rewritten_;
-      }
-      http::write(client, response, ec);
-      if (ec) return;
-    }
-  }
-
-  local::endpoint endpoint_;
-  std::filesystem::path daemon_;
-  asio::io_context io_;
-  local::acceptor acceptor_;
-  std::atomic<bool> stopping_{false};
   std::atomic<int> rewritten_{0};
-  std::thread thread_;
+  test::Relay relay_;  // last: its thread calls back into the members above
 };
 
 proto::AddKeyRequest add_request(std::string name) {

@@ -9,38 +9,36 @@
 #include <algorithm>
 
 #include <atomic>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
-#include <condition_variable>
 #include <gtest/gtest.h>
 #include <mutex>
-#include <thread>
 
 #include "client/client.hpp"
+#include "tests/integration/relay.hpp"
 #include "tests/support/code_of.hpp"
 #include "tests/support/process.hpp"
 
 namespace okxvault {
 namespace {
-namespace asio = boost::asio;
-namespace http = boost::beast::http;
-using local = asio::local::stream_protocol;
 
-// Relays HTTP exchanges between clients at `path` and the daemon, one
-// connection at a time, and records each request the daemon received.
+// The daemon behind a relay that records each request it received and, on
+// cue, loses the next reply or closes the connection after it.
 class Relay {
  public:
   enum class Cue { none, lose_next_reply, close_after_next_reply };
 
-  Relay(const std::filesystem::path& path, std::filesystem::path daemon)
-      : endpoint_(path.string()), daemon_(std::move(daemon)), acceptor_(io_, endpoint_), thread_([this] { serve(); }) {}
-  ~Relay() {
-    stopping_ = true;
-    local::socket(io_).connect(endpoint_);  // wakes the blocked accept
-    thread_.join();
-  }
+  Relay(const std::filesystem::path& path, const std::filesystem::path& daemon)
+      : relay_(path, daemon, [this](const test::Relay::Request& request, test::Relay::Response&) {
+          {
+            std::lock_guard lock(mutex_);
+            received_.push_back(std::string(request.method_string()) + " " + std::string(request.target()));
+          }
+          switch (cue_.exchange(Cue::none)) {
+            case Cue::lose_next_reply: return test::Relay::Next::lose;
+            case Cue::close_after_next_reply: return test::Relay::Next::pass_then_close;
+            case Cue::none: break;
+          }
+          return test::Relay::Next::pass;
+        }) {}
 
   void cue(Cue cue) { cue_ = cue; }
   // "METHOD target" of every request the daemon received.
@@ -49,64 +47,13 @@ class Relay {
     return received_;
   }
   // Waits until the relay has closed `n` client connections in all.
-  void wait_closed(int n) {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return closed_ >= n; });
-  }
+  void wait_closed(int n) { relay_.wait_closed(n); }
 
  private:
-  void serve() {
-    for (;;) {
-      local::socket client(io_);
-      boost::system::error_code ec;
-      acceptor_.accept(client, ec);
-      if (ec || stopping_) return;
-      try {
-        relay(client);
-      } catch (const std::exception& e) {
-        ADD_FAILURE() << "relay: " << e.what();
-      }
-      client.close(ec);
-      std::lock_guard lock(mutex_);
-      ++closed_;
-      changed_.notify_all();
-    }
-  }
-
-  void relay(local::socket& client) {
-    local::socket daemon(io_);
-    daemon.connect(local::endpoint(daemon_.string()));
-    boost::beast::flat_buffer from_client, from_daemon;
-    for (;;) {
-      boost::system::error_code ec;
-      http::request<http::string_body> request;
-      http::read(client, from_client, request, ec);
-      if (ec) return;
-      http::write(daemon, request);
-      http::response<http::string_body> response;
-      http::read(daemon, from_daemon, response);
-      {
-        std::lock_guard lock(mutex_);
-        received_.push_back(std::string(request.method_string()) + " " + std::string(request.target()));
-      }
-      const Cue cue = cue_.exchange(Cue::none);
-      if (cue == Cue::lose_next_reply) return;
-      http::write(client, response, ec);
-      if (ec || cue == Cue::close_after_next_reply) return;
-    }
-  }
-
-  local::endpoint endpoint_;
-  std::filesystem::path daemon_;
-  asio::io_context io_;
-  local::acceptor acceptor_;
   std::atomic<Cue> cue_{Cue::none};
-  std::atomic<bool> stopping_{false};
   std::mutex mutex_;
-  std::condition_variable changed_;
   std::vector<std::string> received_;
-  int closed_ = 0;
-  std::thread thread_;
+  test::Relay relay_;  // last: its thread calls back into the members above
 };
 
 proto::AddKeyRequest add_request(std::string name) {

@@ -453,6 +453,7 @@ void audit_options(po::options_description& options) {
 
 // What a verdict says beyond intact or broken: which lines the audit key vouches for.
 void print_keying(const audit_chain::Verdict& verdict) {
+  if (verdict.lines == 0) return;
   if (verdict.keyed == 0) {
     std::cout << "  no line is keyed: the log was written without the vault's audit key, and anyone who can write it "
                  "could have rewritten it (only heads kept off the host show that)\n";

@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "proto/error.hpp"
+#include "common/error.hpp"
 #include "proto/messages.hpp"
 
 namespace okxvault {

@@ -6,7 +6,7 @@
 #include <array>
 #include <boost/algorithm/hex.hpp>
 
-#include "proto/secret.hpp"
+#include "common/secret.hpp"
 
 namespace okxvault::audit_chain {
 namespace {

@@ -7,7 +7,7 @@
 // where `hash` is BLAKE2b-256 of the line's bytes up to (not including)
 // `,"hash":"`, `prev` is the previous line's `hash` (64 zeros on the first
 // line), and `mac` is BLAKE2b-256 keyed with the vault's audit key (sealed in
-// the store, daemon/store.hpp) of the `hash` (its 64 hex digits). Editing a line
+// the store, daemon/store/store.hpp) of the `hash` (its 64 hex digits). Editing a line
 // breaks its own hash; deleting or reordering lines breaks the next line's
 // `prev`; cutting lines off the start breaks the first `prev`: anyone can check
 // that. Without the key, a whole chain can be recomputed after lines were
@@ -24,7 +24,7 @@
 #include <string>
 #include <string_view>
 
-#include "proto/secret.hpp"
+#include "common/secret.hpp"
 
 namespace okxvault::audit_chain {
 

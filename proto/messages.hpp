@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "proto/audit_chain.hpp"
-#include "proto/error.hpp"
-#include "proto/secret.hpp"
+#include "common/error.hpp"
+#include "common/secret.hpp"
 
 namespace okxvault::proto {
 

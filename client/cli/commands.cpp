@@ -17,8 +17,8 @@
 #include "client/cli/format.hpp"
 #include "proto/audit_chain.hpp"
 #include "proto/messages.hpp"
-#include "proto/terminal.hpp"
-#include "proto/timestamp.hpp"
+#include "common/terminal.hpp"
+#include "common/timestamp.hpp"
 
 namespace okxvault::cli {
 

@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "proto/error.hpp"
+#include "common/error.hpp"
 
 namespace okxvault::cli {
 

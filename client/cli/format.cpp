@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <array>
 
-#include "proto/error.hpp"
+#include "common/error.hpp"
 
 namespace okxvault::cli {
 namespace {

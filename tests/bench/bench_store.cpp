@@ -4,8 +4,8 @@
 
 #include <cstdio>
 
-#include "daemon/store.hpp"
-#include "daemon/store_file.hpp"
+#include "daemon/store/store.hpp"
+#include "daemon/store/store_file.hpp"
 
 namespace okxvault::bench {
 

@@ -19,10 +19,10 @@
 #include <string_view>
 #include <vector>
 
-#include "daemon/event_loops.hpp"
-#include "daemon/options.hpp"
-#include "daemon/reply_head.hpp"
-#include "daemon/server.hpp"
+#include "daemon/net/event_loops.hpp"
+#include "daemon/service/options.hpp"
+#include "daemon/net/reply_head.hpp"
+#include "daemon/net/server.hpp"
 
 namespace {
 namespace asio = boost::asio;

@@ -6,9 +6,9 @@
 
 #include <memory>
 
-#include "daemon/handler.hpp"
-#include "daemon/metrics.hpp"
-#include "daemon/store_file.hpp"
+#include "daemon/api/handler.hpp"
+#include "daemon/api/metrics.hpp"
+#include "daemon/store/store_file.hpp"
 #include "proto/messages.hpp"
 #include "tests/bench/bench_store.hpp"
 #include "tests/support/process.hpp"

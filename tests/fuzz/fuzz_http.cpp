@@ -30,10 +30,10 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
-#include "daemon/audit.hpp"
-#include "daemon/handler.hpp"
-#include "daemon/store_file.hpp"
-#include "daemon/vault.hpp"
+#include "daemon/audit/audit.hpp"
+#include "daemon/api/handler.hpp"
+#include "daemon/store/store_file.hpp"
+#include "daemon/core/vault.hpp"
 #include "proto/messages.hpp"
 #include "tests/fuzz/require.hpp"
 #include "tests/support/process.hpp"

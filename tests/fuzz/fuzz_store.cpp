@@ -15,9 +15,9 @@
 #include <set>
 #include <vector>
 
-#include "daemon/store.hpp"
-#include "daemon/vault.hpp"
-#include "proto/error.hpp"
+#include "daemon/store/store.hpp"
+#include "daemon/core/vault.hpp"
+#include "common/error.hpp"
 #include "tests/fuzz/require.hpp"
 #include "tests/fuzz/store_fixture.hpp"
 #include "tests/support/process.hpp"

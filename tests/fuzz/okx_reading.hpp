@@ -1,6 +1,6 @@
 #pragma once
 // How others read a request the vault signs, written independently of
-// daemon/policy.cpp for the fuzz targets to check it against: OKX V5's grammar
+// daemon/core/policy.cpp for the fuzz targets to check it against: OKX V5's grammar
 // of paths, queries and signed strings, and the looser reading of a web stack
 // (path parameters dropped, escapes decoded, dot segments resolved).
 
@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "daemon/policy.hpp"
+#include "daemon/core/policy.hpp"
 
 namespace okxvault::fuzz {
 

@@ -2,7 +2,7 @@
 // The master key the store seeds in corpus/store were made with (see
 // make_store_seeds.cpp), so that the store fuzzer can open what it mutates.
 
-#include "proto/secret.hpp"
+#include "common/secret.hpp"
 
 namespace okxvault::fuzz {
 

@@ -20,7 +20,7 @@
 
 #include "client/client.hpp"
 #include "proto/audit_chain.hpp"
-#include "proto/error.hpp"
+#include "common/error.hpp"
 #include "tests/support/code_of.hpp"
 #include "tests/support/process.hpp"
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "client/client.hpp"
-#include "proto/error.hpp"
+#include "common/error.hpp"
 #include "tests/support/code_of.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/reference_sign.hpp"

@@ -3,7 +3,7 @@
 
 #include <functional>
 
-#include "proto/error.hpp"
+#include "common/error.hpp"
 
 namespace okxvault::test {
 

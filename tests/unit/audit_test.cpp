@@ -5,7 +5,7 @@
 // summarised in a bounded table, a log that cannot be written saying so, and a
 // file only its owner reads.
 
-#include "daemon/audit.hpp"
+#include "daemon/audit/audit.hpp"
 
 #include <gtest/gtest.h>
 #include <sodium.h>
@@ -18,9 +18,9 @@
 #include <thread>
 #include <vector>
 
-#include "daemon/audit_fields.hpp"
+#include "daemon/audit/audit_fields.hpp"
 #include "proto/audit_chain.hpp"
-#include "proto/error.hpp"
+#include "common/error.hpp"
 #include "tests/support/process.hpp"
 
 namespace okxvault {

@@ -1,7 +1,7 @@
 // The request handler without a socket: requests in, responses out, with the
 // peer's identity as the kernel would report it.
 
-#include "daemon/handler.hpp"
+#include "daemon/api/handler.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -11,8 +11,8 @@
 #include <algorithm>
 #include <sstream>
 
-#include "daemon/store.hpp"
-#include "daemon/store_file.hpp"
+#include "daemon/store/store.hpp"
+#include "daemon/store/store_file.hpp"
 #include "tests/support/process.hpp"
 
 namespace okxvault {

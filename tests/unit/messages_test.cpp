@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "proto/error.hpp"
+#include "common/error.hpp"
 
 namespace okxvault {
 namespace {
@@ -430,7 +430,7 @@ TEST(ErrorReplyCodec, EncodesTheDocumentedShape) {
   EXPECT_EQ(decoded.message, reply.message);
 }
 
-// The first and the last Code as declared in proto/error.hpp.
+// The first and the last Code as declared in common/error.hpp.
 constexpr Code kFirstCode = Code::bad_request;
 constexpr Code kLastCode = Code::untrusted_server;
 

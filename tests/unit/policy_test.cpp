@@ -1,10 +1,10 @@
 // Who may sign what: grants, rules, the built-in deny list and path tricks.
 
-#include "daemon/policy.hpp"
+#include "daemon/core/policy.hpp"
 
 #include <gtest/gtest.h>
 
-#include "proto/error.hpp"
+#include "common/error.hpp"
 
 namespace okxvault {
 namespace {

@@ -1,11 +1,13 @@
 // The head the server writes before a reply's body: byte for byte what Beast's
 // own serializer writes, for every kind of reply the daemon makes.
 
-#include "daemon/reply_head.hpp"
+#include "daemon/net/reply_head.hpp"
 
 #include <gtest/gtest.h>
 
 #include <sstream>
+
+#include "daemon/api/handler.hpp"
 
 namespace okxvault {
 namespace {

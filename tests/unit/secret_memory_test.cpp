@@ -15,8 +15,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "daemon/handler.hpp"
-#include "daemon/vault.hpp"
+#include "daemon/api/handler.hpp"
+#include "daemon/core/vault.hpp"
 #include "tests/support/process.hpp"
 
 namespace okxvault {

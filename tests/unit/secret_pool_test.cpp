@@ -2,7 +2,7 @@
 // a freed slot holds nothing of its secret, a slab is unmapped once its last
 // slot is freed, and no two live slots overlap, from any number of threads.
 
-#include "proto/secret_pool.hpp"
+#include "common/secret_pool.hpp"
 
 #include <sodium.h>
 #include <sys/mman.h>
@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "proto/secret.hpp"
+#include "common/secret.hpp"
 
 namespace okxvault {
 namespace {

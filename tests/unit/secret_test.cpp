@@ -2,7 +2,7 @@
 // at run time. The compile-time part fails the build, not a test, if a
 // conversion or output path to a secret is ever added.
 
-#include "proto/secret.hpp"
+#include "common/secret.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>

@@ -2,7 +2,7 @@
 // tests/data/okx_v5_sign_vectors.json (computed outside this code base and
 // cross-checked with OpenSSL), and the timestamp formats OKX expects.
 
-#include "daemon/signer.hpp"
+#include "daemon/core/credentials.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,9 +25,9 @@
 #include <thread>
 #include <vector>
 
-#include "proto/error.hpp"
+#include "common/error.hpp"
 #include "proto/messages.hpp"
-#include "proto/secret.hpp"
+#include "common/secret.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/reference_sign.hpp"
 

@@ -7,10 +7,10 @@
 #include <functional>
 #include <thread>
 
-#include "daemon/passphrase_gate.hpp"
-#include "daemon/store_file.hpp"
-#include "daemon/vault.hpp"
-#include "proto/error.hpp"
+#include "daemon/core/passphrase_gate.hpp"
+#include "daemon/store/store_file.hpp"
+#include "daemon/core/vault.hpp"
+#include "common/error.hpp"
 #include "tests/support/code_of.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/reference_sign.hpp"

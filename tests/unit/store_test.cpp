@@ -1,5 +1,5 @@
-// The store: its format (daemon/store.hpp), its files (daemon/store_file.hpp) and
-// the Vault that keeps them (daemon/vault.hpp), exercised on real files.
+// The store: its format (daemon/store/store.hpp), its files (daemon/store/store_file.hpp) and
+// the Vault that keeps them (daemon/core/vault.hpp), exercised on real files.
 //
 // What a user relies on: keys survive restarts; a wrong key, a corrupt file or a
 // tampered file is refused with an error that names the file, and the file is
@@ -32,13 +32,13 @@
 #include <utility>
 #include <vector>
 
-#include "daemon/peer.hpp"
-#include "daemon/store.hpp"
-#include "daemon/store_file.hpp"
-#include "daemon/vault.hpp"
-#include "proto/error.hpp"
+#include "daemon/core/peer.hpp"
+#include "daemon/store/store.hpp"
+#include "daemon/store/store_file.hpp"
+#include "daemon/core/vault.hpp"
+#include "common/error.hpp"
 #include "proto/messages.hpp"
-#include "proto/secret.hpp"
+#include "common/secret.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/reference_sign.hpp"
 
@@ -211,7 +211,7 @@ void put_le(std::string& out, std::uint32_t value, int bytes) {
   for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>(value >> (8 * i)));
 }
 
-// Writes an image in the layout documented in daemon/store.hpp, with the given
+// Writes an image in the layout documented in daemon/store/store.hpp, with the given
 // keyed MAC copied from a genuine file (it cannot be recomputed without the data
 // key) and a fresh unkeyed checksum: what an attacker with write access can do.
 std::string encode_documented_layout(const store::Image& image, std::string_view keyed_mac,

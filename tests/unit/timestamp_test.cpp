@@ -1,13 +1,13 @@
 // Times: one bound, the years 1970 to 2200, for both wire forms and for the
 // Unix milliseconds the store keeps.
 
-#include "proto/timestamp.hpp"
+#include "common/timestamp.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "proto/error.hpp"
+#include "common/error.hpp"
 
 namespace okxvault {
 namespace {

@@ -1,0 +1,41 @@
+#include "daemon/net/event_loops.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <thread>
+
+namespace okxvault {
+namespace {
+
+// A handler that throws ends run() but not the loop's work: log it and run on.
+// Connections catch their own exceptions; this is the last line for the rest.
+void run_loop(boost::asio::io_context& loop) noexcept {
+  for (;;) {
+    try {
+      loop.run();
+      return;
+    } catch (const std::exception& e) {
+      spdlog::error("event loop: {}", e.what());
+    } catch (...) {
+      spdlog::error("event loop: unknown exception");
+    }
+  }
+}
+
+}  // namespace
+
+EventLoops::EventLoops(unsigned count) {
+  for (unsigned i = 0; i < std::max(count, 1u); ++i) {
+    loops_.push_back(std::make_unique<boost::asio::io_context>(1));  // one thread each
+  }
+}
+
+void EventLoops::run() {
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < loops_.size(); ++i) threads.emplace_back([this, i] { run_loop(*loops_[i]); });
+  run_loop(*loops_.front());
+  for (auto& thread : threads) thread.join();
+}
+
+}  // namespace okxvault

@@ -15,7 +15,7 @@ struct Peer {
   uid_t uid = static_cast<uid_t>(-1);  // -1 (unknown) matches no grant and is no admin
   gid_t gid = static_cast<gid_t>(-1);
   pid_t pid = 0;
-  std::vector<gid_t> groups;  // supplementary groups from the group database, with gid
+  std::vector<gid_t> groups;  // supplementary groups the process holds, with gid
   std::string exe;            // /proc/PID/exe at connect time, for the audit record
 
   bool in_group(gid_t group) const {

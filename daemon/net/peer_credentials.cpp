@@ -3,7 +3,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cerrno>
+#include <vector>
 #include <string>
 
 #include "daemon/os/accounts.hpp"
@@ -11,6 +14,27 @@
 namespace okxvault {
 
 namespace {
+
+// The peer's supplementary groups as its process holds them (SO_PEERGROUPS),
+// with its primary group: what it may do, whatever the group database says (a
+// container's --group-add is not in the host's /etc/group; a process that
+// dropped a group no longer has it). The database only where the kernel
+// predates SO_PEERGROUPS (Linux 4.13).
+std::vector<gid_t> groups_of_peer(int socket_fd, uid_t uid, gid_t gid) {
+  std::vector<gid_t> groups(64);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    socklen_t size = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+    if (::getsockopt(socket_fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &size) == 0) {
+      groups.resize(size / sizeof(gid_t));
+      if (std::find(groups.begin(), groups.end(), gid) == groups.end()) groups.push_back(gid);
+      return groups;
+    }
+    if (errno == ENOPROTOOPT) return groups_of(uid, gid);
+    if (errno != ERANGE) break;
+    groups.resize(size / sizeof(gid_t));  // the kernel said how many there are
+  }
+  return {gid};  // no groups known: no group grant matches
+}
 
 std::string exe_of(pid_t pid) {
   std::array<char, 4096> target{};
@@ -29,7 +53,7 @@ Peer identify_peer(int socket_fd) {
   peer.uid = cred.uid;
   peer.gid = cred.gid;
   peer.pid = cred.pid;
-  peer.groups = groups_of(cred.uid, cred.gid);
+  peer.groups = groups_of_peer(socket_fd, cred.uid, cred.gid);
   peer.exe = exe_of(cred.pid);
   return peer;
 }

@@ -13,8 +13,8 @@ namespace okxvault {
 bool lookup_user(const std::string& name, uid_t& uid, std::string& canonical);
 bool lookup_group(const std::string& name, gid_t& gid, std::string& canonical);
 
-// The groups of user `uid` whose primary group is `gid`, `gid` included; only
-// `gid` when the user has no passwd entry.
+// The groups the group database gives user `uid` whose primary group is `gid`,
+// `gid` included; only `gid` when the user has no passwd entry.
 std::vector<gid_t> groups_of(uid_t uid, gid_t gid);
 
 }  // namespace okxvault

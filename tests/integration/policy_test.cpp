@@ -102,6 +102,24 @@ TEST_F(PolicyTest, GrantedUserAndGrantedGroupGetSignatures) {
   EXPECT_EQ(sign_as(kBot1, "other", "GET", "/api/v5/account/balance").status, 404) << "grants are per key";
 }
 
+// A group grant matches the groups the peer's process holds, as the kernel
+// reports them (SO_PEERGROUPS), not the group database: a bot in a container
+// given the group with --group-add is in it, and a process that dropped the
+// group is not.
+TEST_F(PolicyTest, AGroupGrantMatchesTheGroupsTheProcessHolds) {
+  grant("main", std::string(R"({"grants":[{"group":")") + kBotsGroup + R"("}]})");
+  const auto sign_holding = [&](const char* user, std::vector<std::string> groups) {
+    const std::string body = R"({"method":"GET","path":"/api/v5/account/balance"})";
+    return test::curl_as(user, daemon_->socket(), "POST", "/v1/keys/main/sign", body, groups).status;
+  };
+  // bot1 is not a member in /etc/group, but its process holds the group.
+  EXPECT_EQ(sign_holding(kBot1, {kClientsGroup, kBotsGroup}), 200);
+  EXPECT_EQ(sign_holding(kBot1, {kClientsGroup}), 404);
+  // bot2 is a member in /etc/group, but its process dropped the group.
+  EXPECT_EQ(sign_holding(kBot2, {kClientsGroup}), 404);
+  EXPECT_EQ(sign_holding(kBot2, {kClientsGroup, kBotsGroup}), 200);
+}
+
 TEST_F(PolicyTest, ReadOnlyRefusesPost) {
   grant("main", std::string(R"({"grants":[{"user":")") + kBot1 + R"(","read_only":true}]})");
   EXPECT_EQ(sign_as(kBot1, "main", "GET", "/api/v5/account/balance").status, 200);

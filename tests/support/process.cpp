@@ -241,8 +241,16 @@ void ensure_system_user(const std::string& user, const std::vector<std::string>&
 }
 
 CurlReply curl_as(const std::string& user, const std::filesystem::path& socket, const std::string& method,
-                  const std::string& target, const std::string& body) {
-  std::vector<std::string> argv = {"/usr/bin/setpriv", "--reuid=" + user, "--regid=" + user, "--init-groups",
+                  const std::string& target, const std::string& body,
+                  const std::optional<std::vector<std::string>>& groups) {
+  std::string group_option = "--init-groups";
+  if (groups && groups->empty()) {
+    group_option = "--clear-groups";
+  } else if (groups) {
+    group_option = "--groups=";
+    for (const std::string& group : *groups) group_option += (group_option.back() == '=' ? "" : ",") + group;
+  }
+  std::vector<std::string> argv = {"/usr/bin/setpriv", "--reuid=" + user, "--regid=" + user, group_option,
                                    "/usr/bin/curl", "-s", "-X", method, "-w", "\n%{http_code}", "--unix-socket",
                                    socket.string(), "http://okx-vault" + target};
   if (!body.empty()) {

@@ -46,12 +46,15 @@ void ensure_system_user(const std::string& user, const std::vector<std::string>&
 
 // One HTTP request to the daemon at `socket`, sent by curl under `user`'s own
 // uid, gid and groups, so that the daemon learns who it is from SO_PEERCRED only.
+// With `groups`, the process holds exactly those supplementary groups instead of
+// the ones the group database gives `user` (as in a container given --group-add).
 struct CurlReply {
   int status = 0;
   std::string body;
 };
 CurlReply curl_as(const std::string& user, const std::filesystem::path& socket, const std::string& method,
-                  const std::string& target, const std::string& body = {});
+                  const std::string& target, const std::string& body = {},
+                  const std::optional<std::vector<std::string>>& groups = std::nullopt);
 
 // A program running in the background, stdout and stderr appended to `log`,
 // stdin from /dev/null. Killed (SIGKILL) if still running when destroyed.

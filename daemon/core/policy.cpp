@@ -146,15 +146,18 @@ std::string Grant::who() const { return (kind == Kind::user ? "user " : "group "
 const std::vector<Rule>& builtin_denies() {
   static const std::vector<Rule> rules = [] {
     std::vector<Rule> out;
+    // Money moves only by POST: reads (withdrawal history, transfer state) pass.
     for (const char* text : {
-             "* /api/v5/asset/withdrawal",         // on-chain, internal and lightning withdrawals
-             "* /api/v5/asset/cancel-withdrawal",  //
-             "* /api/v5/asset/transfer",           // funding/trading and sub-account transfers
-             "* /api/v5/asset/subaccount/",        // sub-account transfers
-             "* /api/v5/users/subaccount/",        // sub-accounts and their API keys
-             "* /api/v5/account/subaccount/",      // sub-account loan and limit settings
-             "* /api/v5/broker/",                  // broker sub-accounts and their API keys
-             "* /api/v5/fiat/",                    // fiat deposits and withdrawals
+             "POST /api/v5/asset/withdrawal",         // on-chain, internal and lightning withdrawals
+             "POST /api/v5/asset/cancel-withdrawal",  //
+             "POST /api/v5/asset/transfer",           // funding/trading and sub-account transfers
+             "POST /api/v5/asset/subaccount/",        // sub-account transfers
+             "POST /api/v5/users/subaccount/",        // sub-accounts and their API keys
+             "POST /api/v5/account/subaccount/",      // sub-account loan and limit settings
+             "POST /api/v5/broker/",                  // broker sub-accounts and their API keys
+             "POST /api/v5/fiat/",                    // fiat deposits and withdrawals
+             "POST /api/v5/rfq/",                     // block trades: a chosen counterparty's quote
+             "POST /api/v5/copytrading/",             // following, and acting as, a lead trader
          }) {
       out.push_back(Rule::parse(text));
     }

@@ -57,7 +57,8 @@ struct Grant {
   bool operator==(const Grant&) const = default;
 };
 
-// The money-moving and key-managing endpoints of OKX V5, denied unless allowed by name.
+// The money-moving and key-managing endpoints of OKX V5, denied to POST unless
+// allowed by name; reads of them pass.
 const std::vector<Rule>& builtin_denies();
 
 // The longest request path (with its query) the daemon signs.

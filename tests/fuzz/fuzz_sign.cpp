@@ -98,7 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(okx_request_path_ok(reading->path), "OKX's reading of the path is in its grammar");
     const std::string seen = web_stack_reading(reading->path);
     require(seen == canonical_path(path), "a web stack reads the path the policy read");
-    require(!builtin_denied(seen), "no signed request reads as a built-in denied endpoint");
+    require(!builtin_denied(reading->method, seen), "no signed request reads as a POST to a built-in denied endpoint");
     if (scenario == Scenario::trade_only) {
       require(seen.starts_with("/api/v5/trade/") || (method == "GET" && seen.starts_with("/api/v5/account/")),
               "a trade-only grant signs only what its rules allow");

@@ -115,8 +115,11 @@ inline std::string web_stack_reading(std::string_view request_path) {
   return out.empty() ? "/" : out;
 }
 
-inline bool builtin_denied(std::string_view canonical) {
+// The built-in denies as a prefix list of their own: every one is POST only.
+inline bool builtin_denied(std::string_view method, std::string_view canonical) {
+  if (method != "POST") return false;
   for (const Rule& rule : builtin_denies()) {
+    if (rule.method != "POST") return false;  // the model above no longer holds
     if (canonical.starts_with(rule.prefix)) return true;
   }
   return false;

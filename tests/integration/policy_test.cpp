@@ -140,7 +140,10 @@ TEST_F(PolicyTest, BuiltinDenyListHoldsAndAnExplicitAllowLiftsIt) {
   grant("main", std::string(R"({"grants":[{"user":")") + kBot1 + R"("}]})");
   const Reply denied = sign_as(kBot1, "main", "POST", "/api/v5/asset/withdrawal", "{}");
   EXPECT_EQ(denied.status, 403);
-  EXPECT_EQ(rule_of(denied), "builtin deny * /api/v5/asset/withdrawal");
+  EXPECT_EQ(rule_of(denied), "builtin deny POST /api/v5/asset/withdrawal");
+  // Reading is no money move: withdrawal history and transfer state sign.
+  EXPECT_EQ(sign_as(kBot1, "main", "GET", "/api/v5/asset/withdrawal-history?ccy=BTC").status, 200);
+  EXPECT_EQ(sign_as(kBot1, "main", "GET", "/api/v5/asset/transfer-state?transId=1").status, 200);
   grant("main", std::string(R"({"grants":[{"user":")") + kBot1 + R"(","allow":["POST /api/v5/asset/withdrawal"]}]})");
   EXPECT_EQ(sign_as(kBot1, "main", "POST", "/api/v5/asset/withdrawal", "{}").status, 200);
 }

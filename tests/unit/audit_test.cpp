@@ -391,7 +391,7 @@ TEST(Audit, ARepeatedRefusalIsWrittenOnceAndThenSummarised) {
     Audit audit(dir / "audit.log");
     for (int i = 0; i < 1000; ++i) {
       audit.record(kBot, {"sign", "main", "POST", "/api/v5/asset/withdrawal?" + std::to_string(i), false,
-                          "builtin deny * /api/v5/asset/withdrawal"});
+                          "builtin deny POST /api/v5/asset/withdrawal"});
     }
     EXPECT_TRUE(audit.flush());
   }
@@ -401,7 +401,7 @@ TEST(Audit, ARepeatedRefusalIsWrittenOnceAndThenSummarised) {
   EXPECT_FALSE(records[0].contains("repeats"));
   EXPECT_EQ(records[1].at("repeats").as_int64(), 999);
   EXPECT_EQ(records[1].at("path").as_string(), "/api/v5/asset/withdrawal?999");
-  EXPECT_EQ(records[1].at("rule").as_string(), "builtin deny * /api/v5/asset/withdrawal");
+  EXPECT_EQ(records[1].at("rule").as_string(), "builtin deny POST /api/v5/asset/withdrawal");
   EXPECT_EQ(records[1].at("decision").as_string(), "deny");
   EXPECT_TRUE(records[1].contains("since"));
   EXPECT_FALSE(records[1].contains("mixed"));

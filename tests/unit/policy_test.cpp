@@ -80,11 +80,23 @@ TEST(Policy, BuiltinDenyListHoldsForEveryoneIncludingAdmins) {
                            "/api/v5/asset/cancel-withdrawal", "/api/v5/asset/transfer",
                            "/api/v5/asset/subaccount/transfer", "/api/v5/users/subaccount/apikey",
                            "/api/v5/users/subaccount/modify-apikey", "/api/v5/users/subaccount/delete-apikey",
-                           "/api/v5/broker/nd/subaccount/apikey", "/api/v5/fiat/withdrawal"}) {
+                           "/api/v5/broker/nd/subaccount/apikey", "/api/v5/fiat/withdrawal",
+                           "/api/v5/rfq/execute-quote", "/api/v5/copytrading/first-copy-settings"}) {
     const Decision d = decide_for({user_grant(1001)}, kBot, "POST", path);
     EXPECT_FALSE(d.allowed) << path;
     EXPECT_TRUE(d.rule.starts_with("builtin deny ")) << d.rule;
     EXPECT_FALSE(decide_for({}, kBot, "POST", path, /*admin=*/true).allowed) << path;
+  }
+}
+
+// Money moves only by POST, so reads of the same endpoints pass: withdrawal
+// history, transfer state, sub-account lists (ccxt's fetchWithdrawals, fetchTransfer).
+TEST(Policy, BuiltinDeniesLetReadsThrough) {
+  for (const char* path : {"/api/v5/asset/withdrawal-history", "/api/v5/asset/transfer-state?transId=1",
+                           "/api/v5/users/subaccount/list", "/api/v5/rfq/counterparties"}) {
+    const Decision d = decide_for({user_grant(1001)}, kBot, "GET", path);
+    EXPECT_TRUE(d.allowed) << path << ": " << d.rule;
+    EXPECT_FALSE(decide_for({user_grant(1001)}, kBot, "POST", path).allowed) << path;
   }
 }
 
@@ -119,7 +131,7 @@ TEST(Policy, PathTricksDoNotSneakPastADeny) {
   for (const char* path : {"/API/V5/ASSET/WITHDRAWAL", "/api/v5/Asset/Withdrawal", "/api/v5/asset/withdrawal?x=.."}) {
     const Decision d = decide_for({g}, kBot, "POST", path);
     EXPECT_FALSE(d.allowed) << path;
-    EXPECT_EQ(d.rule, "builtin deny * /api/v5/asset/withdrawal") << path;
+    EXPECT_EQ(d.rule, "builtin deny POST /api/v5/asset/withdrawal") << path;
   }
 }
 

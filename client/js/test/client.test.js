@@ -199,7 +199,7 @@ describe('Client', () => {
     await rejects(client.wsLogin('main', { timestamp: '1538054050' }), 'timestamp_skew', 400);
     const denied = await rejects(client.sign('main', { method: 'POST', path: '/api/v5/asset/withdrawal', body: '{"ccy":"BTC"}' }),
       'policy_denied', 403);
-    assert.equal(denied.rule, 'builtin deny * /api/v5/asset/withdrawal');
+    assert.equal(denied.rule, 'builtin deny POST /api/v5/asset/withdrawal');
     assert.equal((await client.status()).keys, (await client.list()).length); // nothing lost, still usable
   });
 

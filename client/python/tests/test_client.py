@@ -142,7 +142,7 @@ class ClientTest(unittest.TestCase):
         self.assert_vault_error("timestamp_skew", 400, self.client.ws_login, "main", timestamp="1538054050")
         denied = self.assert_vault_error("policy_denied", 403, self.client.sign, "main", "POST",
                                          "/api/v5/asset/withdrawal", '{"ccy":"BTC"}')
-        self.assertEqual(denied.rule, "builtin deny * /api/v5/asset/withdrawal")
+        self.assertEqual(denied.rule, "builtin deny POST /api/v5/asset/withdrawal")
         self.assertEqual(self.client.status()["keys"], len(self.client.list()))  # nothing lost, still usable
 
     def test_unreachable_socket(self):

@@ -24,7 +24,7 @@ if [ -n "$format" ]; then
 fi
 
 if [ -z "$build" ]; then
-  build=build-lint
+  build="build-lint"
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++-14 > /dev/null
   cmake --build "$build" --target okxvault_pch > /dev/null
 fi

@@ -2,7 +2,12 @@
 # The project's lint: the format check (scripts/format.sh --check) and clang-tidy
 # with the root .clang-tidy over every project source in compile_commands.json.
 # Any finding fails the run.
-# Usage: scripts/lint.sh [--tidy-only] [BUILD_DIR]
+# Usage: scripts/lint.sh [--tidy-only] [--shipped] [BUILD_DIR]
+#   --tidy-only: no format check
+#   --shipped: clang-tidy on the code that ships only (daemon/, client/, proto/,
+#   common/), not on tests/: scripts/test.sh's choice, since a test file, with
+#   GoogleTest and Boost in it, costs clang-tidy the most and runs under three
+#   sanitizers anyway
 #   BUILD_DIR: a configured clang++-14 build whose precompiled header is built
 #   (scripts/test.sh passes its ThreadSanitizer build); without one, build-lint/
 #   is configured and only its precompiled header is built. The header is what
@@ -11,10 +16,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 format=1
-if [ "${1:-}" = "--tidy-only" ]; then
-  format=
+folders='daemon|client|proto|common|tests'
+while [ $# -gt 0 ]; do
+  case $1 in
+    --tidy-only) format= ;;
+    --shipped) folders='daemon|client|proto|common' ;;
+    *) break ;;
+  esac
   shift
-fi
+done
 build=${1:-}
 
 scripts/deps.sh
@@ -31,14 +41,15 @@ fi
 [ -f "$build/compile_commands.json" ] || { echo "lint: no $build/compile_commands.json" >&2; exit 1; }
 
 # The project's own sources, in either folder layout; not the pch's stub.
-mapfile -t sources < <(python3 - "$build/compile_commands.json" "$PWD" << 'PY'
+mapfile -t sources < <(python3 - "$build/compile_commands.json" "$PWD" "$folders" << 'PY'
 import json, os, re, sys
 root = os.path.realpath(sys.argv[2]) + "/"
+folders = sys.argv[3]
 seen = set()
 for entry in json.load(open(sys.argv[1])):
     path = os.path.realpath(os.path.join(entry["directory"], entry["file"]))
     rel = path[len(root):] if path.startswith(root) else None
-    if rel and re.match(r"(daemon|client|proto|common|tests)/", rel) and not rel.endswith("/pch.cpp") and rel not in seen:
+    if rel and re.match(r"(" + folders + r")/", rel) and not rel.endswith("/pch.cpp") and rel not in seen:
         seen.add(rel)
         print(rel)
 PY

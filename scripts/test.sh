@@ -76,7 +76,7 @@ if [ -z "${OKXVAULT_SKIP_TSAN:-}" ]; then
   stage build-tsan tsan_suite
   # The format check, on once the tree is formatted (scripts/format.sh):
   # stage format scripts/format.sh --check
-  stage lint scripts/lint.sh --tidy-only build-tsan
+  stage lint scripts/lint.sh --tidy-only --shipped build-tsan
 fi
 if [ -z "${OKXVAULT_SKIP_FUZZ:-}" ]; then
   OKXVAULT_FUZZ_SECONDS=${OKXVAULT_FUZZ_SECONDS:-30} stage fuzz scripts/fuzz.sh

@@ -31,8 +31,9 @@ SecretBytes::SecretBytes(std::size_t size) {
 }
 
 SecretBytes SecretBytes::copy_of(std::span<const unsigned char> bytes) {
-  SecretBytes secret(bytes.size());
-  if (!bytes.empty()) std::memcpy(secret.data_, bytes.data(), bytes.size());
+  const std::size_t size = bytes.size();
+  SecretBytes secret(size);
+  if (size != 0) std::memcpy(secret.data_, bytes.data(), size);
   return secret;
 }
 

@@ -13,6 +13,7 @@ packages=(
   # what Python ccxt imports (shared/third_party/README.md: ccxt itself is not in Debian)
   python3-requests python3-aiohttp python3-certifi python3-yarl python3-typing-extensions python3-cryptography
   clang-14 libclang-rt-14-dev  # scripts/fuzz.sh: clang++-14 and the libFuzzer runtime
+  clang-format-14 clang-tidy-14  # scripts/format.sh and scripts/lint.sh
   "$@"
 )
 # Debian packages npm apart from nodejs; other nodejs builds bring their own.

@@ -72,8 +72,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // `peer`: when the main loop already identified it, to decide on admission.
-  void start(std::optional<Peer> peer) {
-    asio::post(socket_.get_executor(), [self = shared_from_this(), peer = std::move(peer)]() mutable {
+  // start() and reject() take the main loop's reference along: a session that
+  // starts and ends on its loop before the main loop lets go of it must not end
+  // on the main loop, where its destructor would leave shard_.sessions while
+  // the loop's sweep reads it.
+  static void start(std::shared_ptr<Session> session, std::optional<Peer> peer) {
+    const auto executor = session->socket_.get_executor();
+    asio::post(executor, [self = std::move(session), peer = std::move(peer)]() mutable {
       self->step([&] {
         self->shard_.sessions.insert(self.get());
         self->in_shard_ = true;
@@ -86,8 +91,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // Answers 503 with `error` and closes: a connection limit is reached.
-  void reject(Error error) {
-    asio::post(socket_.get_executor(), [self = shared_from_this(), error = std::move(error)] {
+  static void reject(std::shared_ptr<Session> session, Error error) {
+    const auto executor = session->socket_.get_executor();
+    asio::post(executor, [self = std::move(session), error = std::move(error)] {
       self->step([&] {
         self->shard_.sessions.insert(self.get());
         self->in_shard_ = true;
@@ -480,7 +486,7 @@ void Server::admit(Shard& shard, Socket socket) {
   if (held_by(uid) < limits_.max_connections_per_uid && admitted_ - shedding_ < limits_.max_connections) {
     enter();
     lock.unlock();
-    return session->start(std::nullopt);
+    return Session::start(std::move(session), std::nullopt);
   }
   // At a limit, who the peer is decides: an admin's groups take a look-up, done
   // only now and not under the lock. Sessions only leave meanwhile.
@@ -496,12 +502,12 @@ void Server::admit(Shard& shard, Socket socket) {
                                                 " connections, the most one user may hold (" + limit +
                                                 ", --max-connections-per-uid); close some or try again later");
     refused(error);
-    return session->reject(std::move(error));
+    return Session::reject(std::move(session), std::move(error));
   }
   if (admitted_ - shedding_ < limits_.max_connections) {
     enter();
     lock.unlock();
-    return session->start(std::move(peer));
+    return Session::start(std::move(session), std::move(peer));
   }
   const auto mine = slots_.find(uid);
   Session* shed = victim(mine == slots_.end() ? 0 : mine->second.sessions.size() - mine->second.shedding, admin);
@@ -511,7 +517,7 @@ void Server::admit(Shard& shard, Socket socket) {
                                                 std::to_string(limits_.max_connections) +
                                                 ", --max-connections); try again later");
     refused(error);
-    return session->reject(std::move(error));
+    return Session::reject(std::move(session), std::move(error));
   }
   enter();
   shed->shed_ = true;
@@ -527,7 +533,7 @@ void Server::admit(Shard& shard, Socket socket) {
   asio::post(shed_shard.io, [self = shared_from_this(), &shed_shard, shed, shed_serial] {
     if (shed_shard.sessions.contains(shed) && shed->serial() == shed_serial) shed->stop();
   });
-  session->start(std::move(peer));
+  Session::start(std::move(session), std::move(peer));
   spdlog::info("connection limit {} reached: shedding an idle connection of uid {} (of {}) to admit uid {}",
                limits_.max_connections, shed_uid, shed_held, uid);
 }

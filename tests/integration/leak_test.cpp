@@ -22,6 +22,7 @@
 
 #include "client/client.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/sanitizers.hpp"
 
 namespace okxvault {
 namespace {
@@ -294,6 +295,7 @@ TEST_F(LeakTest, NoCopyOfASecretInTheDaemonsMemoryButInGuardedPages) {
   // apart there: the normal build runs this test.
   GTEST_SKIP() << "scans the daemon's memory: not under AddressSanitizer";
 #endif
+  if (test::kThreadSanitizer) GTEST_SKIP() << "scans the daemon's memory: not under ThreadSanitizer, whose shadow is as large";
   constexpr std::string_view kVaultPassphrase = "LEAKCHECK-VAULT-Jh4-Pn7-Dc1", kNewVaultPassphrase = "LEAKCHECK-VAULT-Ub5-Ge9";
   daemon_ = std::make_unique<Daemon>(dir_.path());
   const std::string s(kSecret), p(kPassphrase), k(kApiKey), v(kVaultPassphrase), n(kNewVaultPassphrase);

@@ -18,6 +18,7 @@
 #include "daemon/api/handler.hpp"
 #include "daemon/core/vault.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/sanitizers.hpp"
 
 namespace okxvault {
 namespace {
@@ -30,11 +31,8 @@ constexpr std::size_t kFreeListLinks = 16;
 constexpr std::size_t kChunk = 1 << 20;
 // Larger readable mappings are sanitizer shadow memory, never the heap.
 constexpr std::size_t kMaxRegion = std::size_t{1} << 30;
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kMlockWorks = false;  // AddressSanitizer turns mlock() into a no-op
-#else
-constexpr bool kMlockWorks = true;
-#endif
+// The sanitizers' interceptors turn mlock() into a no-op.
+constexpr bool kMlockWorks = !test::kAddressSanitizer && !test::kThreadSanitizer;
 
 // Bytes to look for, kept masked so that the pattern itself is not a copy.
 struct Needle {

@@ -17,10 +17,10 @@ constexpr std::string_view kKeysPrefix = "/v1/keys/";
 // The audit rule of a change that took effect in memory but not on disk.
 constexpr std::string_view kNotPersisted = "in memory only: the store could not be written";
 
-// A body that carried secrets is wiped whatever happens next.
+// A body that carried secrets is wiped (cleared: it wipes itself) whatever happens next.
 struct WipeOnExit {
-  std::string& body;
-  ~WipeOnExit() { wipe(body); }
+  WipingString& body;
+  ~WipeOnExit() { body.clear(); }
 };
 bool printable_ascii(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return c > 0x20 && c < 0x7f; });
@@ -71,7 +71,9 @@ struct Handler::Call {
   Caller caller;
   std::chrono::milliseconds hold{0};
 
-  Response reply(http::status status, std::string body = {}) const {
+  // Text that carries no secret (metadata, status) is copied in.
+  Response reply(http::status status, std::string_view text) const { return reply(status, WipingString(text)); }
+  Response reply(http::status status, WipingString body = {}) const {
     Response response{status, request.version()};
     // Usually what the version implies already: then setting it would only search the fields.
     const bool keep_alive = request.keep_alive();
@@ -368,7 +370,6 @@ Response Handler::sign(Call& call, std::string_view name) const {
   try {
     audit_.require_writable();
     Vault::Signed signed_request = vault_.sign(name, call.caller, ts, request.method, request.path, request.body);
-    const WipeOnExit wipe_reply{signed_request.body};  // unless it moved into the response
     audit_.record(call.peer, {"sign", name, request.method, request.path, true, signed_request.rule});
     return call.reply(http::status::ok, std::move(signed_request.body));
   } catch (const Error& e) {
@@ -384,7 +385,6 @@ Response Handler::ws_login(Call& call, std::string_view name) const {
   try {
     audit_.require_writable();
     Vault::Signed login = vault_.ws_login(name, call.caller, ts);
-    const WipeOnExit wipe_reply{login.body};  // unless it moved into the response
     audit_.record(call.peer, {"ws-login", name, "GET", "/users/self/verify", true, login.rule});
     return call.reply(http::status::ok, std::move(login.body));
   } catch (const Error& e) {

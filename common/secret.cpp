@@ -86,6 +86,14 @@ void wipe(void* data, std::size_t size) noexcept {
   if (data != nullptr && size != 0) sodium_memzero(data, size);
 }
 
+void WipingString::clear() noexcept {
+  // Every byte of the capacity, not only those in use now: a shorter string
+  // assigned over a longer one leaves the rest of it behind the end.
+  Base::resize(Base::capacity());
+  wipe(Base::data(), Base::size());
+  Base::clear();
+}
+
 void wipe(std::string& buffer) noexcept {
   buffer.resize(buffer.capacity());
   wipe(buffer.data(), buffer.size());

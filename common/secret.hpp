@@ -74,4 +74,38 @@ struct WipeOnFree {
   bool operator==(const WipeOnFree<U>&) const noexcept { return true; }
 };
 
+// Text that may carry a secret on its way through (a request body, a reply that
+// carries the passphrase): ordinary heap memory, for what parsers and sockets
+// must handle, but never left behind. A block it outgrows is wiped as it is
+// freed; clear(), assignment and destruction wipe all of its capacity, the
+// short-string buffer included; a string moved from is left wiped.
+class WipingString : public std::basic_string<char, std::char_traits<char>, WipeOnFree<char>> {
+ public:
+  using Base = std::basic_string<char, std::char_traits<char>, WipeOnFree<char>>;
+  using Base::Base;
+  using Base::operator=;
+  WipingString() noexcept = default;
+  explicit WipingString(std::string_view text) : Base(text.data(), text.size()) {}
+  WipingString(const WipingString& other) = default;
+  WipingString(WipingString&& other) noexcept : Base(std::move(static_cast<Base&>(other))) { other.clear(); }
+  WipingString& operator=(const WipingString& other) {
+    if (this != &other) {
+      clear();
+      Base::operator=(other);
+    }
+    return *this;
+  }
+  WipingString& operator=(WipingString&& other) noexcept {
+    if (this != &other) {
+      clear();
+      Base::operator=(std::move(static_cast<Base&>(other)));
+      other.clear();
+    }
+    return *this;
+  }
+  ~WipingString() { clear(); }
+
+  void clear() noexcept;
+};
+
 }  // namespace okxvault

@@ -115,8 +115,8 @@ class Fields {
 
 // JSON text written into one string whose size is fixed before the first byte:
 // strings are escaped by Boost.JSON's serializer straight into it, with no tree
-// and no intermediate copy, and it is never reallocated. Whatever is not handed
-// out by take() is wiped.
+// and no intermediate copy, and it is never reallocated. It wipes itself, handed
+// out by take() or not.
 class Writer {
  public:
   // Room for the text of `text` as a JSON string: a control byte becomes \u00XX.
@@ -125,7 +125,6 @@ class Writer {
   explicit Writer(std::size_t capacity) : out_(capacity, '\0') {}
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
-  ~Writer() { wipe(out_); }
 
   Writer& raw(std::string_view text) {
     if (text.size() > out_.size() - size_) overflow();
@@ -141,7 +140,7 @@ class Writer {
     return *this;
   }
 
-  std::string take() {
+  WipingString take() {
     out_.resize(size_);
     return std::move(out_);
   }
@@ -149,7 +148,7 @@ class Writer {
  private:
   [[noreturn]] static void overflow() { throw Error(Code::internal, "reply does not fit its buffer"); }
 
-  std::string out_;
+  WipingString out_;
   std::size_t size_ = 0;
   json::serializer serializer_;
 };
@@ -365,7 +364,7 @@ SignRequest decode_sign(std::string_view text) {
   return request;
 }
 
-std::string encode(const SignReplyView& reply) {
+WipingString encode(const SignReplyView& reply) {
   constexpr std::string_view kOpen = R"({"timestamp":)", kHeaders = R"(,"headers":{)", kClose = "}}";
   std::size_t capacity = kOpen.size() + Writer::room(reply.timestamp) + kHeaders.size() + kClose.size();
   for (const HeaderView& header : reply.headers) {
@@ -383,7 +382,7 @@ std::string encode(const SignReplyView& reply) {
 std::string encode(const SignReply& reply) {
   std::vector<HeaderView> headers;
   for (const auto& [name, value] : reply.headers) headers.push_back({name, value});
-  return encode(SignReplyView{reply.timestamp, headers});
+  return std::string(encode(SignReplyView{reply.timestamp, headers}));
 }
 
 SignReply decode_sign_reply(std::string_view text) {
@@ -416,7 +415,7 @@ WsLoginRequest decode_ws_login(std::string_view text) {
   return request;
 }
 
-std::string encode(const WsLoginFrameView& frame) {
+WipingString encode(const WsLoginFrameView& frame) {
   constexpr std::string_view kApiKey = R"({"op":"login","args":[{"apiKey":)", kPassphrase = R"(,"passphrase":)",
                              kTimestamp = R"(,"timestamp":)", kSign = R"(,"sign":)", kClose = "}]}";
   Writer out(kApiKey.size() + Writer::room(frame.api_key) + kPassphrase.size() + Writer::room(frame.passphrase) +

@@ -139,10 +139,11 @@ std::string encode(const StatusReply& reply);
 std::string encode(const KeyInfo& key);
 std::string encode(const std::vector<KeyInfo>& keys);
 std::string encode(const SignRequest& request);
-std::string encode(const SignReplyView& reply);
+// The two replies that carry a passphrase: in text that wipes itself.
+WipingString encode(const SignReplyView& reply);
 std::string encode(const SignReply& reply);
 std::string encode(const WsLoginRequest& request);
-std::string encode(const WsLoginFrameView& frame);
+WipingString encode(const WsLoginFrameView& frame);
 std::string encode(const ErrorReply& reply);
 std::string encode(const std::vector<GrantInfo>& grants);
 std::string encode(const audit_chain::Verdict& verdict);

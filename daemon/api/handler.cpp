@@ -13,15 +13,9 @@ namespace http = boost::beast::http;
 
 namespace {
 
-constexpr std::string_view kKeysPrefix = "/v1/keys/";
 // The audit rule of a change that took effect in memory but not on disk.
 constexpr std::string_view kNotPersisted = "in memory only: the store could not be written";
 
-// A body that carried secrets is wiped whatever happens next.
-struct WipeOnExit {
-  std::string& body;
-  ~WipeOnExit() { wipe(body); }
-};
 bool printable_ascii(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return c > 0x20 && c < 0x7f; });
 }
@@ -64,14 +58,22 @@ proto::GrantInfo to_info(const Grant& grant) {
 
 }  // namespace
 
-// One request in flight: what the handlers need, in one place.
+// One request in flight: what the handlers need, in one place, and what its
+// audit line says besides the route's action, filled in as the handler learns it.
 struct Handler::Call {
   Request& request;
   const Peer& peer;
   Caller caller;
   std::chrono::milliseconds hold{0};
+  const Route* route = nullptr;
+  std::string_view name;  // the {name} of the path
+  std::string_view key, method, path;
+  std::string rule;      // of a success, and of a change in effect but not persisted
+  bool audited = false;  // a failure from here on is audited
 
-  Response reply(http::status status, std::string body = {}) const {
+  // Text that carries no secret (metadata, status) is copied in.
+  Response reply(http::status status, std::string_view text) const { return reply(status, WipingString(text)); }
+  Response reply(http::status status, WipingString body = {}) const {
     Response response{status, request.version()};
     // Usually what the version implies already: then setting it would only search the fields.
     const bool keep_alive = request.keep_alive();
@@ -85,6 +87,71 @@ struct Handler::Call {
   }
 };
 
+struct Handler::SignInput {
+  proto::SignRequest request;
+  std::string timestamp;
+};
+
+struct Handler::WsLoginInput {
+  std::string timestamp;
+};
+
+// The order of a path's routes is the order of its Allow header.
+#define OKXV_SERVE(read, act) &Handler::serve<&Handler::read, &Handler::act>
+const Handler::Route Handler::kRoutes[] = {
+    {.method = http::verb::get, .pattern = "/v1/status", .serve = OKXV_SERVE(no_input, status)},
+    {.method = http::verb::post, .pattern = "/v1/lock", .admin_only = true, .action = "lock", .audit_success = true,
+     .serve = OKXV_SERVE(no_input, lock)},
+    {.method = http::verb::post, .pattern = "/v1/unlock", .admin_only = true, .action = "unlock",
+     .audit_success = true, .carries_secret = true, .serve = OKXV_SERVE(read_passphrases, unlock)},
+    {.method = http::verb::put, .pattern = "/v1/slots/passphrase", .admin_only = true, .action = "set-passphrase",
+     .audit_success = true, .carries_secret = true, .serve = OKXV_SERVE(read_passphrases, set_passphrase)},
+    {.method = http::verb::delete_, .pattern = "/v1/slots/passphrase", .admin_only = true,
+     .action = "remove-passphrase", .audit_success = true, .carries_secret = true,
+     .serve = OKXV_SERVE(read_passphrases, remove_passphrase)},
+    {.method = http::verb::post, .pattern = "/v1/slots/key-file/rotate", .admin_only = true,
+     .action = "rotate-key-file", .audit_success = true, .carries_secret = true,
+     .serve = OKXV_SERVE(read_passphrases, rotate_key_file)},
+    {.method = http::verb::post, .pattern = "/v1/rekey", .admin_only = true, .action = "rekey",
+     .audit_success = true, .carries_secret = true, .serve = OKXV_SERVE(read_passphrases, rekey)},
+    {.method = http::verb::get, .pattern = "/v1/metrics", .admin_only = true, .action = "metrics",
+     .serve = OKXV_SERVE(no_input, metrics_report)},
+    {.method = http::verb::get, .pattern = "/v1/audit/verify", .admin_only = true, .action = "audit-verify",
+     .serve = OKXV_SERVE(no_input, verify_audit)},
+    {.method = http::verb::get, .pattern = "/v1/keys", .serve = OKXV_SERVE(no_input, list)},
+    {.method = http::verb::post, .pattern = "/v1/keys", .admin_only = true, .needs_unlocked = true, .action = "add",
+     .audit_success = true, .carries_secret = true, .serve = OKXV_SERVE(read_add, add)},
+    {.method = http::verb::delete_, .pattern = "/v1/keys/{name}", .admin_only = true, .needs_unlocked = true,
+     .action = "revoke", .audit_success = true, .serve = OKXV_SERVE(no_input, remove)},
+    {.method = http::verb::post, .pattern = "/v1/keys/{name}/sign", .needs_unlocked = true, .action = "sign",
+     .audit_success = true, .serve = OKXV_SERVE(read_sign, sign)},
+    {.method = http::verb::post, .pattern = "/v1/keys/{name}/ws-login", .needs_unlocked = true,
+     .action = "ws-login", .audit_success = true, .serve = OKXV_SERVE(read_ws_login, ws_login)},
+    {.method = http::verb::get, .pattern = "/v1/keys/{name}/grants", .admin_only = true, .action = "grants",
+     .serve = OKXV_SERVE(no_input, get_grants)},
+    {.method = http::verb::put, .pattern = "/v1/keys/{name}/grants", .admin_only = true, .needs_unlocked = true,
+     .action = "set-grants", .audit_success = true, .serve = OKXV_SERVE(read_grants, put_grants)},
+};
+#undef OKXV_SERVE
+
+namespace {
+
+// Whether `path` is `pattern`, a `{name}` in it standing for one segment
+// (possibly empty), which is then put in `name`.
+bool matches(std::string_view pattern, std::string_view path, std::string_view& name) {
+  constexpr std::string_view kName = "{name}";
+  const std::size_t at = pattern.find(kName);
+  if (at == std::string_view::npos) return path == pattern;
+  const std::string_view before = pattern.substr(0, at), after = pattern.substr(at + kName.size());
+  if (path.size() < before.size() + after.size() || !path.starts_with(before) || !path.ends_with(after)) return false;
+  const std::string_view segment = path.substr(before.size(), path.size() - before.size() - after.size());
+  if (segment.find('/') != std::string_view::npos) return false;
+  name = segment;
+  return true;
+}
+
+}  // namespace
+
 Handler::Handler(Vault& vault, Audit& audit, HandlerOptions options)
     : vault_(vault), audit_(audit), options_(options) {}
 
@@ -95,11 +162,6 @@ Response Handler::error_response(const Error& error, unsigned http_version, bool
   response.body() = proto::encode(proto::ErrorReply{error.code(), error.what(), error.rule()});
   response.prepare_payload();
   return response;
-}
-
-bool Handler::carries_secret(std::string_view target) {
-  const std::string_view path = target.substr(0, target.find('?'));
-  return path == "/v1/keys" || path == "/v1/unlock" || path == "/v1/slots/passphrase" || path == "/v1/rekey";
 }
 
 bool Handler::is_admin(const Peer& peer) const {
@@ -123,12 +185,6 @@ Response Handler::handle(Request& request, const Peer& peer, bool admin_channel,
   }
 }
 
-void Handler::require_admin(Call& call, std::string_view action, std::string_view key) const {
-  if (call.caller.admin) return;
-  audit_.record(call.peer, {action, key, {}, {}, false, "admin only"});
-  throw Error(Code::forbidden, "uid " + std::to_string(call.peer.uid) + " is not an admin of this vault");
-}
-
 Response Handler::dispatch(Call& call) const {
   const std::string_view target = call.request.target();
   // Errors echo the target and the audit log records its key name, both as JSON:
@@ -136,87 +192,90 @@ Response Handler::dispatch(Call& call) const {
   if (!printable_ascii(target)) throw Error(Code::bad_request, "the request target must be printable ASCII");
   const std::string_view path = target.substr(0, target.find('?'));
   const http::verb verb = call.request.method();
-  const auto not_allowed = [&](std::string_view allowed) {
-    metrics_.count_error(Code::method_not_allowed);
-    Response response = error_response(
-        Error(Code::method_not_allowed, "method " + std::string(call.request.method_string()) + " is not allowed here"),
-        call.request.version(), call.request.keep_alive());
-    response.set(http::field::allow, allowed);
+  std::string allowed;
+  for (const Route& route : kRoutes) {
+    std::string_view name;
+    if (!matches(route.pattern, path, name)) continue;
+    if (route.method == verb) {
+      call.route = &route;
+      call.name = name;
+      return route.serve(*this, call);
+    }
+    allowed.append(allowed.empty() ? "" : ", ").append(http::to_string(route.method));
+  }
+  if (allowed.empty()) throw Error(Code::not_found, "no such endpoint: " + std::string(path));
+  metrics_.count_error(Code::method_not_allowed);
+  Response response = error_response(
+      Error(Code::method_not_allowed, "method " + std::string(call.request.method_string()) + " is not allowed here"),
+      call.request.version(), call.request.keep_alive());
+  response.set(http::field::allow, allowed);
+  return response;
+}
+
+template <auto Read, auto Act>
+Response Handler::serve(const Handler& self, Call& call) {
+  const Route& route = *call.route;
+  // A body that may carry a secret is gone once read, whatever happens next.
+  struct ClearBody {
+    Request& request;
+    bool clear;
+    ~ClearBody() {
+      if (clear) request.body().clear();
+    }
+  } const clear_body{call.request, route.carries_secret};
+  call.key = call.name;
+  self.require_admin(call);
+  call.audited = route.admin_only;
+  // Declared out here, the request as read outlives a failure: its audit line quotes it.
+  std::optional<decltype((self.*Read)(call))> input;
+  try {
+    input.emplace((self.*Read)(call));
+    if (route.carries_secret) call.request.body().clear();
+    self.read_done(call, *input);
+    self.require_unlocked(call);
+    Response response = (self.*Act)(call, *input);
+    if (route.audit_success) {
+      self.audit_.record(call.peer, {route.action, call.key, call.method, call.path, true, call.rule});
+    }
     return response;
-  };
+  } catch (const Error& e) {
+    self.audit_failure(call, e);
+    throw;
+  }
+}
 
-  if (path == "/v1/status") return verb == http::verb::get ? status(call) : not_allowed("GET");
-  if (path == "/v1/lock") return verb == http::verb::post ? lock(call) : not_allowed("POST");
-  if (path == "/v1/unlock") {
-    if (verb != http::verb::post) return not_allowed("POST");
-    return vault_change(call, "unlock", [&](const proto::PassphraseRequest& body) {
-      if (!body.passphrase.empty()) {
-        vault_.unlock(body.passphrase);
-      } else {
-        const auto slots = vault_.slots();
-        if (std::find(slots.begin(), slots.end(), "key_file") == slots.end()) {
-          throw Error(Code::bad_request, "unlock: missing field 'passphrase'");
-        }
-        vault_.unlock_with_key_file(read_key_file(options_.key_file));
-      }
-      key_audit_log(vault_, audit_);
-    });
-  }
-  if (path == "/v1/slots/passphrase") {
-    if (verb == http::verb::put) {
-      return vault_change(call, "set-passphrase", [&](const proto::PassphraseRequest& body) {
-        if (body.new_passphrase.empty()) throw Error(Code::bad_request, "passphrase: missing field 'new_passphrase'");
-        vault_.set_passphrase(body.passphrase.empty() ? nullptr : &body.passphrase, body.new_passphrase,
-                              options_.passphrase_cost);
-      });
-    }
-    if (verb == http::verb::delete_) {
-      return vault_change(call, "remove-passphrase", [&](const proto::PassphraseRequest& body) {
-        if (body.passphrase.empty()) throw Error(Code::bad_request, "passphrase: missing field 'passphrase'");
-        vault_.remove_passphrase(body.passphrase);
-      });
-    }
-    return not_allowed("PUT, DELETE");
-  }
-  if (path == "/v1/slots/key-file/rotate") {
-    if (verb != http::verb::post) return not_allowed("POST");
-    return vault_change(call, "rotate-key-file", [&](const proto::PassphraseRequest&) {
-      if (options_.key_file_is_credential) {
-        throw Error(Code::bad_request,
-                    "the master key comes from a systemd credential, which the daemon cannot replace; "
-                    "see README.md, \"Rotating a credential\"");
-      }
-      vault_.rotate_key_file(options_.key_file);
-    });
-  }
-  if (path == "/v1/rekey") {
-    if (verb != http::verb::post) return not_allowed("POST");
-    return vault_change(call, "rekey", [&](const proto::PassphraseRequest& body) {
-      vault_.rekey(body.passphrase.empty() ? nullptr : &body.passphrase, options_.key_file);
-    });
-  }
-  if (path == "/v1/metrics") return verb == http::verb::get ? metrics_report(call) : not_allowed("GET");
-  if (path == "/v1/audit/verify") return verb == http::verb::get ? verify_audit(call) : not_allowed("GET");
-  if (path == "/v1/keys") {
-    if (verb == http::verb::get) return list(call);
-    if (verb == http::verb::post) return add(call);
-    return not_allowed("GET, POST");
-  }
-  if (!path.starts_with(kKeysPrefix)) throw Error(Code::not_found, "no such endpoint: " + std::string(path));
+void Handler::require_admin(Call& call) const {
+  if (!call.route->admin_only || call.caller.admin) return;
+  audit_.record(call.peer, {call.route->action, call.key, {}, {}, false, "admin only"});
+  throw Error(Code::forbidden, "uid " + std::to_string(call.peer.uid) + " is not an admin of this vault");
+}
 
-  const std::string_view rest = path.substr(kKeysPrefix.size());
-  const std::size_t slash = rest.find('/');
-  const std::string_view name = rest.substr(0, slash);
-  if (slash == std::string_view::npos) return verb == http::verb::delete_ ? remove(call, name) : not_allowed("DELETE");
-  const std::string_view action = rest.substr(slash + 1);
-  if (action == "sign") return verb == http::verb::post ? sign(call, name) : not_allowed("POST");
-  if (action == "ws-login") return verb == http::verb::post ? ws_login(call, name) : not_allowed("POST");
-  if (action == "grants") {
-    if (verb == http::verb::get) return get_grants(call, name);
-    if (verb == http::verb::put) return put_grants(call, name);
-    return not_allowed("GET, PUT");
+void Handler::require_unlocked(const Call& call) const {
+  if (call.route->needs_unlocked && vault_.locked()) {
+    throw Error(Code::vault_locked, "the vault is locked; an admin can unlock it with: okx-vault unlock");
   }
-  throw Error(Code::not_found, "no such endpoint: " + std::string(path));
+}
+
+// A change whose write alone failed (not_persisted) is in effect: audited and
+// logged as such. Any other failure is audited as refused, with the rule that
+// refused it or else the error's code.
+void Handler::audit_failure(Call& call, const Error& error) const {
+  if (!call.audited) return;
+  const std::string_view action = call.route->action;
+  if (error.code() == Code::not_persisted) {
+    const std::string rule =
+        call.rule.empty() ? std::string(kNotPersisted) : std::string(call.rule).append("; ").append(kNotPersisted);
+    audit_.record(call.peer, {action, call.key, call.method, call.path, true, rule});
+    spdlog::error("{} {}by uid {} pid {} is in effect in memory only: {}", action,
+                  call.key.empty() ? std::string() : "of key '" + std::string(call.key) + "' ", call.peer.uid,
+                  call.peer.pid, error.what());
+    return;
+  }
+  const std::string_view rule = error.rule().empty() ? code_name(error.code()) : std::string_view(error.rule());
+  audit_.record(call.peer, {action, call.key, call.method, call.path, false, rule});
+  if (call.route->admin_only) {
+    spdlog::warn("{} refused for uid {} pid {}: {}", action, call.peer.uid, call.peer.pid, code_name(error.code()));
+  }
 }
 
 void key_audit_log(Vault& vault, Audit& audit) {
@@ -227,15 +286,14 @@ void key_audit_log(Vault& vault, Audit& audit) {
   }
 }
 
-Response Handler::verify_audit(Call& call) const {
-  require_admin(call, "audit-verify", {});
+Response Handler::verify_audit(Call& call, NoInput&) const {
   const Vault::AuditAnchor anchor = vault_.audit_anchor();
   std::optional<std::string_view> head;
   if (anchor.line > 0) head = anchor.hash;
   return call.reply(http::status::ok, proto::encode(audit_.verify(head)));
 }
 
-Response Handler::status(Call& call) const {
+Response Handler::status(Call& call, NoInput&) const {
   const auto uptime = std::chrono::steady_clock::now() - started_;
   // A non-admin counts only the keys it sees in GET /v1/keys: how many others exist is not its business.
   const std::size_t keys = call.caller.admin ? vault_.size() : vault_.list(call.caller).size();
@@ -245,106 +303,121 @@ Response Handler::status(Call& call) const {
   return call.reply(http::status::ok, proto::encode(reply));
 }
 
-Response Handler::lock(Call& call) const {
-  require_admin(call, "lock", {});
-  try {
-    vault_.lock();
-  } catch (const Error& e) {
-    not_persisted(call, e, "lock", {});
-    throw;
-  }
-  audit_.record(call.peer, {"lock", {}, {}, {}, true, {}});
+Response Handler::lock(Call& call, NoInput& none) const {
+  vault_.lock();
   spdlog::info("vault locked by uid {} pid {}; secrets wiped", call.peer.uid, call.peer.pid);
-  return status(call);
+  return status(call, none);
 }
 
-Response Handler::vault_change(Call& call, std::string_view action,
-                               const std::function<void(const proto::PassphraseRequest&)>& change) const {
-  const WipeOnExit wipe_body{call.request.body()};
-  require_admin(call, action, {});
-  try {
-    const proto::PassphraseRequest body = proto::decode_passphrases(call.request.body());
-    if (body.passphrase.empty()) {
-      change(body);
-    } else {
-      gate_.run([&] { change(body); }, call.hold);
-    }
-  } catch (const Error& e) {
-    audit_.record(call.peer, {action, {}, {}, {}, false, code_name(e.code())});
-    spdlog::warn("{} refused for uid {} pid {}: {}", action, call.peer.uid, call.peer.pid, code_name(e.code()));
-    throw;
+proto::PassphraseRequest Handler::read_passphrases(Call& call) const {
+  return proto::decode_passphrases(call.request.body());
+}
+
+Response Handler::slot_change(Call& call, const proto::PassphraseRequest& body,
+                              const std::function<void()>& change) const {
+  if (body.passphrase.empty()) {
+    change();
+  } else {
+    gate_.run(change, call.hold);
   }
-  audit_.record(call.peer, {action, {}, {}, {}, true, {}});
-  spdlog::info("{} done by uid {} pid {}", action, call.peer.uid, call.peer.pid);
-  return status(call);
+  spdlog::info("{} done by uid {} pid {}", call.route->action, call.peer.uid, call.peer.pid);
+  NoInput none;
+  return status(call, none);
 }
 
-Response Handler::metrics_report(Call& call) const {
-  require_admin(call, "metrics", {});
+Response Handler::unlock(Call& call, proto::PassphraseRequest& body) const {
+  return slot_change(call, body, [&] {
+    if (!body.passphrase.empty()) {
+      vault_.unlock(body.passphrase);
+    } else {
+      const auto slots = vault_.slots();
+      if (std::find(slots.begin(), slots.end(), "key_file") == slots.end()) {
+        throw Error(Code::bad_request, "unlock: missing field 'passphrase'");
+      }
+      vault_.unlock_with_key_file(read_key_file(options_.key_file));
+    }
+    key_audit_log(vault_, audit_);
+  });
+}
+
+Response Handler::set_passphrase(Call& call, proto::PassphraseRequest& body) const {
+  return slot_change(call, body, [&] {
+    if (body.new_passphrase.empty()) throw Error(Code::bad_request, "passphrase: missing field 'new_passphrase'");
+    vault_.set_passphrase(body.passphrase.empty() ? nullptr : &body.passphrase, body.new_passphrase,
+                          options_.passphrase_cost);
+  });
+}
+
+Response Handler::remove_passphrase(Call& call, proto::PassphraseRequest& body) const {
+  return slot_change(call, body, [&] {
+    if (body.passphrase.empty()) throw Error(Code::bad_request, "passphrase: missing field 'passphrase'");
+    vault_.remove_passphrase(body.passphrase);
+  });
+}
+
+Response Handler::rotate_key_file(Call& call, proto::PassphraseRequest& body) const {
+  return slot_change(call, body, [&] {
+    if (options_.key_file_is_credential) {
+      throw Error(Code::bad_request,
+                  "the master key comes from a systemd credential, which the daemon cannot replace; "
+                  "see README.md, \"Rotating a credential\"");
+    }
+    vault_.rotate_key_file(options_.key_file);
+  });
+}
+
+Response Handler::rekey(Call& call, proto::PassphraseRequest& body) const {
+  return slot_change(call, body, [&] {
+    vault_.rekey(body.passphrase.empty() ? nullptr : &body.passphrase, options_.key_file);
+  });
+}
+
+Response Handler::metrics_report(Call& call, NoInput&) const {
   Response response = call.reply(http::status::ok, metrics_.render(vault_.counts(), vault_.locked()));
   response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   return response;
 }
 
-Response Handler::list(Call& call) const { return call.reply(http::status::ok, proto::encode(vault_.list(call.caller))); }
+Response Handler::list(Call& call, NoInput&) const {
+  return call.reply(http::status::ok, proto::encode(vault_.list(call.caller)));
+}
 
-Response Handler::add(Call& call) const {
-  const WipeOnExit wipe_body{call.request.body()};
-  require_admin(call, "add", {});
-  const proto::AddKeyRequest add = proto::decode_add_key(call.request.body());
+proto::AddKeyRequest Handler::read_add(Call& call) const { return proto::decode_add_key(call.request.body()); }
+
+void Handler::read_done(Call& call, const proto::AddKeyRequest& add) const { call.key = add.name; }
+
+Response Handler::add(Call& call, proto::AddKeyRequest& add) const {
   const proto::KeyInfo added = vault_.add(add);
-  audit_.record(call.peer, {"add", add.name, {}, {}, true, add.simulated ? "demo key" : "live key"});
+  call.rule = add.simulated ? "demo key" : "live key";
   spdlog::info("key '{}' added ({}) by uid {} pid {}", add.name, add.simulated ? "demo" : "live", call.peer.uid,
                call.peer.pid);
   return call.reply(http::status::created, proto::encode(added));
 }
 
-void Handler::not_persisted(Call& call, const Error& error, std::string_view action, std::string_view key,
-                            std::string_view what) const {
-  if (error.code() != Code::not_persisted) return;
-  const std::string rule = what.empty() ? std::string(kNotPersisted) : std::string(what).append("; ").append(kNotPersisted);
-  audit_.record(call.peer, {action, key, {}, {}, true, rule});
-  spdlog::error("{} {}by uid {} pid {} is in effect in memory only: {}", action,
-                key.empty() ? std::string() : "of key '" + std::string(key) + "' ", call.peer.uid, call.peer.pid,
-                error.what());
-}
-
-Response Handler::remove(Call& call, std::string_view name) const {
-  require_admin(call, "revoke", name);
-  try {
-    vault_.remove(name);
-  } catch (const Error& e) {
-    not_persisted(call, e, "revoke", name);
-    throw;
-  }
-  audit_.record(call.peer, {"revoke", name, {}, {}, true, {}});
-  spdlog::info("key '{}' revoked by uid {} pid {}", name, call.peer.uid, call.peer.pid);
+Response Handler::remove(Call& call, NoInput&) const {
+  vault_.remove(call.name);
+  spdlog::info("key '{}' revoked by uid {} pid {}", call.name, call.peer.uid, call.peer.pid);
   return call.reply(http::status::no_content);
 }
 
-Response Handler::get_grants(Call& call, std::string_view name) const {
-  require_admin(call, "grants", name);
+Response Handler::get_grants(Call& call, NoInput&) const {
   std::vector<proto::GrantInfo> infos;
-  for (const Grant& grant : vault_.grants(name)) infos.push_back(to_info(grant));
+  for (const Grant& grant : vault_.grants(call.name)) infos.push_back(to_info(grant));
   return call.reply(http::status::ok, proto::encode(infos));
 }
 
-Response Handler::put_grants(Call& call, std::string_view name) const {
-  require_admin(call, "set-grants", name);
+std::vector<Grant> Handler::read_grants(Call& call) const {
   std::vector<Grant> grants;
   for (const proto::GrantInfo& info : proto::decode_grants(call.request.body())) grants.push_back(to_grant(info));
-  std::string summary;
-  for (const Grant& grant : grants) summary += (summary.empty() ? "" : ", ") + grant.who();
-  try {
-    vault_.set_grants(name, grants);
-  } catch (const Error& e) {
-    not_persisted(call, e, "set-grants", name, summary);
-    throw;
-  }
+  for (const Grant& grant : grants) call.rule += (call.rule.empty() ? "" : ", ") + grant.who();
+  return grants;
+}
+
+Response Handler::put_grants(Call& call, std::vector<Grant>& grants) const {
+  vault_.set_grants(call.name, grants);
   std::vector<proto::GrantInfo> infos;
   for (const Grant& grant : grants) infos.push_back(to_info(grant));
-  audit_.record(call.peer, {"set-grants", name, {}, {}, true, summary});
-  spdlog::info("grants of key '{}' set to [{}] by uid {} pid {}", name, summary, call.peer.uid, call.peer.pid);
+  spdlog::info("grants of key '{}' set to [{}] by uid {} pid {}", call.name, call.rule, call.peer.uid, call.peer.pid);
   return call.reply(http::status::ok, proto::encode(infos));
 }
 
@@ -361,37 +434,44 @@ std::string Handler::timestamp(const std::optional<std::string>& requested, bool
   return *requested;
 }
 
-Response Handler::sign(Call& call, std::string_view name) const {
-  const proto::SignRequest request = proto::decode_sign(call.request.body());
-  validate_sign_request(request.method, request.path, request.body);
-  const std::string ts = timestamp(request.timestamp, false);
-  try {
-    audit_.require_writable();
-    Vault::Signed signed_request = vault_.sign(name, call.caller, ts, request.method, request.path, request.body);
-    const WipeOnExit wipe_reply{signed_request.body};  // unless it moved into the response
-    audit_.record(call.peer, {"sign", name, request.method, request.path, true, signed_request.rule});
-    return call.reply(http::status::ok, std::move(signed_request.body));
-  } catch (const Error& e) {
-    audit_.record(call.peer, {"sign", name, request.method, request.path, false,
-                              e.rule().empty() ? code_name(e.code()) : std::string_view(e.rule())});
-    throw;
-  }
+Handler::SignInput Handler::read_sign(Call& call) const {
+  SignInput input{proto::decode_sign(call.request.body()), {}};
+  validate_sign_request(input.request.method, input.request.path, input.request.body);
+  input.timestamp = timestamp(input.request.timestamp, false);
+  return input;
 }
 
-Response Handler::ws_login(Call& call, std::string_view name) const {
-  const proto::WsLoginRequest request = proto::decode_ws_login(call.request.body());
-  const std::string ts = timestamp(request.timestamp, true);
-  try {
-    audit_.require_writable();
-    Vault::Signed login = vault_.ws_login(name, call.caller, ts);
-    const WipeOnExit wipe_reply{login.body};  // unless it moved into the response
-    audit_.record(call.peer, {"ws-login", name, "GET", "/users/self/verify", true, login.rule});
-    return call.reply(http::status::ok, std::move(login.body));
-  } catch (const Error& e) {
-    audit_.record(call.peer, {"ws-login", name, "GET", "/users/self/verify", false,
-                              e.rule().empty() ? code_name(e.code()) : std::string_view(e.rule())});
-    throw;
-  }
+// Read, a sign or ws-login is a decision about a key: audited from here on, and
+// refused while the audit log cannot be written.
+void Handler::read_done(Call& call, const SignInput& input) const {
+  call.method = input.request.method;
+  call.path = input.request.path;
+  call.audited = true;
+  audit_.require_writable();
+}
+
+Response Handler::sign(Call& call, SignInput& input) const {
+  Vault::Signed signed_request = vault_.sign(call.name, call.caller, input.timestamp, input.request.method,
+                                             input.request.path, input.request.body);
+  call.rule = std::move(signed_request.rule);
+  return call.reply(http::status::ok, std::move(signed_request.body));
+}
+
+Handler::WsLoginInput Handler::read_ws_login(Call& call) const {
+  return {timestamp(proto::decode_ws_login(call.request.body()).timestamp, true)};
+}
+
+void Handler::read_done(Call& call, const WsLoginInput&) const {
+  call.method = "GET";
+  call.path = "/users/self/verify";
+  call.audited = true;
+  audit_.require_writable();
+}
+
+Response Handler::ws_login(Call& call, WsLoginInput& input) const {
+  Vault::Signed login = vault_.ws_login(call.name, call.caller, input.timestamp);
+  call.rule = std::move(login.rule);
+  return call.reply(http::status::ok, std::move(login.body));
 }
 
 }  // namespace okxvault

@@ -44,7 +44,7 @@ class Handler {
  public:
   Handler(Vault& vault, Audit& audit, HandlerOptions options);
 
-  // Never throws. Wipes the request body when it carried secrets. On a socket
+  // Never throws. Wipes the request body, once read, when it may carry secrets. On a socket
   // that is not an admin channel (when a separate admin socket exists), nobody
   // is an admin. After a wrong passphrase, `hold` (if given) says how long the
   // server should hold the reply; without it the reply is not delayed.
@@ -53,10 +53,6 @@ class Handler {
 
   // The error reply, also used by the server for requests it could not read.
   static Response error_response(const Error& error, unsigned http_version, bool keep_alive);
-
-  // Whether a request to this target may carry a secret in its body (add,
-  // unlock, the passphrase calls, rekey): the server wipes what it read of it.
-  static bool carries_secret(std::string_view target);
 
   // Admins: root, the daemon's own uid, members of the admin group.
   bool is_admin(const Peer& peer) const;
@@ -70,28 +66,71 @@ class Handler {
 
  private:
   struct Call;
+  // What may be asked, by whom, in which state of the vault, and what the audit
+  // log calls it. An admin-only route audits its refusals and every failure, a
+  // route with an action audits its success too (sign and ws-login: their
+  // failures once the request is read, as decisions about a key). A route that
+  // needs the vault unlocked is refused before it acts; the slot changes leave that
+  // check to the vault, after the passphrase gate, which counts a wrong
+  // passphrase whatever the vault's state.
+  struct Route {
+    boost::beast::http::verb method;
+    std::string_view pattern;  // `{name}`: one path segment
+    bool admin_only = false;
+    bool needs_unlocked = false;
+    std::string_view action;     // in the audit log; empty: not audited
+    bool audit_success = false;  // else only refusals and failures
+    bool carries_secret = false;  // the body may: it is wiped once read
+    Response (*serve)(const Handler&, Call&) = nullptr;
+  };
+  static const Route kRoutes[];
+
+  struct SignInput;
+  struct WsLoginInput;
+  struct NoInput {};
+  // The one dispatch point: the route of the method and path (404, or 405 with
+  // Allow), then serve().
   Response dispatch(Call& call) const;
-  Response status(Call& call) const;
-  Response list(Call& call) const;
-  Response add(Call& call) const;
-  Response remove(Call& call, std::string_view name) const;
-  Response get_grants(Call& call, std::string_view name) const;
-  Response put_grants(Call& call, std::string_view name) const;
-  Response sign(Call& call, std::string_view name) const;
-  Response ws_login(Call& call, std::string_view name) const;
-  Response lock(Call& call) const;
-  // Unlock and the slot changes: admin only, the body's passphrases in guarded
-  // memory and wiped, every attempt audited. A request that presents the
-  // current passphrase goes through the gate.
-  Response vault_change(Call& call, std::string_view action,
-                        const std::function<void(const proto::PassphraseRequest&)>& change) const;
-  Response metrics_report(Call& call) const;
-  Response verify_audit(Call& call) const;
-  void require_admin(Call& call, std::string_view action, std::string_view key) const;
-  // For a revoke, grant change or lock that failed: if only its write did
-  // (not_persisted), the change is in effect and is audited and logged as such.
-  void not_persisted(Call& call, const Error& error, std::string_view action, std::string_view key,
-                     std::string_view what = {}) const;
+  // The life of one routed request, the same for every route: the admin check,
+  // Read (decode and validate the body), the lock check, Act, and exactly one
+  // audit line for an audited route, whether it succeeds or fails.
+  template <auto Read, auto Act>
+  static Response serve(const Handler& self, Call& call);
+  void require_admin(Call& call) const;
+  void require_unlocked(const Call& call) const;
+  void audit_failure(Call& call, const Error& error) const;
+
+  NoInput no_input(Call&) const { return {}; }
+  // After Read, before the lock check: what the request as read adds to its audit line.
+  template <typename Input>
+  void read_done(Call&, const Input&) const {}
+  void read_done(Call& call, const proto::AddKeyRequest& add) const;
+  void read_done(Call& call, const SignInput& input) const;
+  void read_done(Call& call, const WsLoginInput& input) const;
+  Response status(Call& call, NoInput&) const;
+  Response list(Call& call, NoInput&) const;
+  proto::AddKeyRequest read_add(Call& call) const;
+  Response add(Call& call, proto::AddKeyRequest& add) const;
+  Response remove(Call& call, NoInput&) const;
+  Response get_grants(Call& call, NoInput&) const;
+  std::vector<Grant> read_grants(Call& call) const;
+  Response put_grants(Call& call, std::vector<Grant>& grants) const;
+  SignInput read_sign(Call& call) const;
+  Response sign(Call& call, SignInput& input) const;
+  WsLoginInput read_ws_login(Call& call) const;
+  Response ws_login(Call& call, WsLoginInput& input) const;
+  Response lock(Call& call, NoInput&) const;
+  // Unlock and the slot changes: the body's passphrases in guarded memory. A
+  // request that presents the current passphrase goes through the gate.
+  proto::PassphraseRequest read_passphrases(Call& call) const;
+  Response unlock(Call& call, proto::PassphraseRequest& body) const;
+  Response set_passphrase(Call& call, proto::PassphraseRequest& body) const;
+  Response remove_passphrase(Call& call, proto::PassphraseRequest& body) const;
+  Response rotate_key_file(Call& call, proto::PassphraseRequest& body) const;
+  Response rekey(Call& call, proto::PassphraseRequest& body) const;
+  Response slot_change(Call& call, const proto::PassphraseRequest& body, const std::function<void()>& change) const;
+  Response metrics_report(Call& call, NoInput&) const;
+  Response verify_audit(Call& call, NoInput&) const;
   // The timestamp to sign with: the client's if within max_skew of now, else now.
   std::string timestamp(const std::optional<std::string>& requested, bool epoch_seconds) const;
 

@@ -7,7 +7,7 @@
 
 namespace okxvault {
 
-std::string sign_reply(const Signer& signer, const Credentials& credentials, std::string_view timestamp,
+WipingString sign_reply(const Signer& signer, const Credentials& credentials, std::string_view timestamp,
                        std::string_view method, std::string_view request_path, std::string_view body) {
   const std::string sign = signer.sign(timestamp, method, request_path, body);
   std::array<proto::HeaderView, 6> headers{{
@@ -23,7 +23,7 @@ std::string sign_reply(const Signer& signer, const Credentials& credentials, std
   return proto::encode(proto::SignReplyView{timestamp, std::span(headers.data(), count)});
 }
 
-std::string ws_login_reply(const Signer& signer, const Credentials& credentials, std::string_view timestamp) {
+WipingString ws_login_reply(const Signer& signer, const Credentials& credentials, std::string_view timestamp) {
   const std::string sign = signer.sign(timestamp, "GET", "/users/self/verify", "");
   return proto::encode(proto::WsLoginFrameView{credentials.api_key, credentials.passphrase.reveal(), timestamp, sign});
 }

@@ -20,17 +20,17 @@ struct Credentials {
 };
 
 // The reply bodies of sign and ws-login (proto/PROTOCOL.md), written with the
-// passphrase read straight from `credentials`: the returned string is its only
-// copy, for the caller to wipe once it is sent.
+// passphrase read straight from `credentials`: the returned text is its only
+// copy, and wipes itself.
 //
 // The sign reply: the timestamp and the headers for one request, which are the
 // four OK-ACCESS-* headers, Content-Type: application/json on POST, and
 // x-simulated-trading: 1 for demo keys. method must already be upper case; the
 // body is signed byte for byte.
-std::string sign_reply(const Signer& signer, const Credentials& credentials, std::string_view timestamp,
+WipingString sign_reply(const Signer& signer, const Credentials& credentials, std::string_view timestamp,
                        std::string_view method, std::string_view request_path, std::string_view body);
 
 // The WebSocket login frame for the given epoch-seconds timestamp.
-std::string ws_login_reply(const Signer& signer, const Credentials& credentials, std::string_view timestamp);
+WipingString ws_login_reply(const Signer& signer, const Credentials& credentials, std::string_view timestamp);
 
 }  // namespace okxvault

@@ -161,10 +161,10 @@ class Vault {
   // Signing checks the key's expiry and its grants (policy.hpp) first; a refusal
   // is Error(key_expired or policy_denied) naming the rule. To a non-admin that
   // no grant names, the key does not exist: key_not_found. On success, `body`
-  // is the reply (signer.hpp), which carries the passphrase: the caller wipes
-  // it. `rule` says what allowed it.
+  // is the reply (credentials.hpp), which carries the passphrase and wipes
+  // itself. `rule` says what allowed it.
   struct Signed {
-    std::string body;
+    WipingString body;
     std::string rule;
   };
   Signed sign(std::string_view name, const Caller& caller, std::string_view timestamp, std::string_view method,

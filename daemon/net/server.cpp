@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "daemon/net/peer_credentials.hpp"
+#include "daemon/net/read_buffer.hpp"
 #include "daemon/net/reply_head.hpp"
 #include "proto/messages.hpp"
 
@@ -206,10 +207,6 @@ class Session : public std::enable_shared_from_this<Session> {
       const std::size_t used = parser_->put(buffer_.data(), ec);
       buffer_.consume(used);
       if (in_header) header_bytes_ += used;
-      // A body that may carry a secret is read into room for the largest, so it is never copied by growing.
-      if (in_header && parser_->is_header_done() && Handler::carries_secret(parser_->get().target())) {
-        parser_->get().body().reserve(proto::kMaxBodyBytes);
-      }
       // Until the header ends, every unparsed byte is part of it.
       if (header_bytes_ + (parser_->is_header_done() ? 0 : buffer_.size()) > proto::kMaxHeaderBytes) {
         ec = http::error::header_limit;
@@ -240,13 +237,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void handle() {
     Request request = parser_->release();
     parser_.reset();
-    if (Handler::carries_secret(request.target())) buffer_.shrink_to_fit();  // frees, and so wipes, what was read
     deadline_ = Steady::time_point::max();  // the handler's time is not the peer's
     read_at_ = Steady::now();
     std::chrono::milliseconds hold{0};
     response_ = server_->handler_.handle(request, peer_, server_->channel_.admin, &hold);
     if (stopping_) response_.keep_alive(false);
-    wipe(request.body());
     if (hold.count() == 0) return write();
     // A wrong passphrase: its reply waits, without keeping an I/O thread.
     if (!hold_timer_) hold_timer_.emplace(socket_.get_executor());
@@ -288,7 +283,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void written(beast::error_code ec, bool in_loop) {
     const bool keep_alive = response_.keep_alive();
-    wipe(response_.body());  // a sign reply carries the passphrase
+    response_.body().clear();  // a sign reply carries the passphrase: cleared, it is wiped
     if (read_at_) metrics().observe_request(Steady::now() - *read_at_);
     server_->handler_.after_reply();
     if (ec || !keep_alive) return close();
@@ -315,11 +310,8 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::uint64_t serial_;  // tells a session from a later one at the same address
   std::optional<Timer> hold_timer_;  // only after a wrong passphrase
   // Both wipe what they held when they let it go: a request may carry a secret.
-  struct Parser : http::request_parser<http::string_body> {
-    ~Parser() { wipe(get().body()); }
-  };
-  beast::basic_flat_buffer<WipeOnFree<char>> buffer_{kMaxBuffered};
-  std::optional<Parser> parser_;  // while a request is being read
+  ReadBuffer buffer_{kMaxBuffered};
+  std::optional<http::request_parser<WipingBody>> parser_;  // while a request is being read
   std::size_t header_bytes_ = 0;  // of that request, so far
   Response response_;
   std::string head_;  // of response_, kept for the next reply's

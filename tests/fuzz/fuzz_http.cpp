@@ -277,7 +277,7 @@ class Session {
     MemoryStream stream(bytes);
     beast::flat_buffer buffer;
     for (int i = 0; i < kMaxRequestsPerInput; ++i) {
-      http::request_parser<http::string_body> parser;
+      http::request_parser<WipingBody> parser;
       parser.header_limit(proto::kMaxHeaderBytes);
       parser.body_limit(proto::kMaxBodyBytes);
       beast::error_code ec;
@@ -309,7 +309,7 @@ class Session {
  private:
   // Returns whether the connection stays open.
   bool exchange(Request& request) {
-    const std::string body = request.body();
+    const std::string body(request.body());
     const Target target = route_of(request.method(), request.target());
     const Response response = handler_.handle(request, peer_, admin_channel_);
     if (admin_only(target.route)) fixture_.changed();  // whatever the answer, start the next input afresh
@@ -344,7 +344,7 @@ class Session {
   }
 
   void check_secrets(const Response& response, const Target& target) const {
-    std::string everything = response.body();
+    std::string everything(response.body());
     for (const auto& field : response) everything += std::string(field.value()) + "\n";
     for (const auto& [name, key] : kKeys) {
       require_hidden(key.secret, everything, "no secret in a response");

@@ -47,6 +47,30 @@ class HandlerTest : public ::testing::Test {
            R"(","api_key":"ak-0123456789abcdef","secret":"S3CRET-VALUE-XYZ","passphrase":"Pass#Phrase-1"})";
   }
 
+  // The audit lines written since the last call, as JSON.
+  std::vector<json::object> new_audit_lines() {
+    audit_->flush();
+    std::vector<json::object> lines;
+    std::istringstream log(test::read_file(dir_ / "audit.log"));
+    std::size_t number = 0;
+    for (std::string line; std::getline(log, line); ++number) {
+      if (number >= audit_lines_seen_) lines.push_back(json::parse(line).as_object());
+    }
+    audit_lines_seen_ = number;
+    return lines;
+  }
+
+  // The one audit line a call wrote, as "action key decision rule".
+  std::string audited(const Response& response) {
+    const auto lines = new_audit_lines();
+    if (lines.size() != 1) return std::to_string(lines.size()) + " audit lines for a " + std::string(response.body());
+    const auto text = [&](std::string_view field) {
+      const json::value* value = lines[0].if_contains(field);
+      return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
+    };
+    return text("action") + " " + text("key") + " " + text("decision") + " " + text("rule");
+  }
+
   static std::string code(const Response& response) {
     return std::string(json::parse(response.body()).at("error").at("code").as_string());
   }
@@ -55,6 +79,7 @@ class HandlerTest : public ::testing::Test {
   std::unique_ptr<Vault> vault_;
   std::unique_ptr<Audit> audit_;
   std::unique_ptr<Handler> handler_;
+  std::size_t audit_lines_seen_ = 0;
 };
 
 TEST_F(HandlerTest, StatusIsOpenToAnyConnectedPeer) {
@@ -327,6 +352,100 @@ TEST_F(HandlerTest, LockedVaultAnswers423AndPassphraseBodiesAreWiped) {
   EXPECT_EQ(code(refused), "wrong_passphrase");
   EXPECT_EQ(hold, std::chrono::milliseconds(250)) << "the server holds this reply";
   EXPECT_EQ(refused.body().find("Not-The-Pass"), std::string::npos);
+}
+
+// Every admin action writes one audit line whatever its outcome: refused to a
+// non-admin, refused as invalid (400s included, the error code as the rule),
+// failed, or done.
+TEST_F(HandlerTest, EveryAdminActionIsAuditedExactlyOnceWhateverItsOutcome) {
+  const auto audited_call = [&](http::verb verb, const std::string& target, const std::string& body = {},
+                                const Peer& peer = kRoot) { return audited(call(verb, target, body, peer)); };
+  const std::string grants = R"({"grants":[{"user":"root","read_only":true}]})";
+  new_audit_lines();
+
+  EXPECT_EQ(audited_call(http::verb::post, "/v1/keys", "{", kStranger), "add  deny admin only");
+  EXPECT_EQ(audited_call(http::verb::post, "/v1/keys", "{"), "add  deny invalid_json");
+  EXPECT_EQ(audited_call(http::verb::post, "/v1/keys", R"({"name":"main"})"), "add  deny bad_request");
+  EXPECT_EQ(audited_call(http::verb::post, "/v1/keys", add_body("Main")), "add Main deny invalid_name");
+  EXPECT_EQ(audited_call(http::verb::post, "/v1/keys", add_body("main")), "add main allow live key");
+  EXPECT_EQ(audited_call(http::verb::post, "/v1/keys", add_body("main")), "add main deny key_exists");
+
+  EXPECT_EQ(audited_call(http::verb::put, "/v1/keys/main/grants", grants, kStranger),
+            "set-grants main deny admin only");
+  EXPECT_EQ(audited_call(http::verb::put, "/v1/keys/main/grants", "[]"), "set-grants main deny bad_request");
+  EXPECT_EQ(audited_call(http::verb::put, "/v1/keys/other/grants", R"({"grants":[{"user":"no-such-user-here"}]})"),
+            "set-grants other deny bad_request");
+  EXPECT_EQ(audited_call(http::verb::put, "/v1/keys/other/grants", grants), "set-grants other deny key_not_found");
+  EXPECT_EQ(audited_call(http::verb::put, "/v1/keys/main/grants", grants), "set-grants main allow user root");
+  EXPECT_EQ(audited_call(http::verb::get, "/v1/keys/other/grants"), "grants other deny key_not_found");
+
+  EXPECT_EQ(audited_call(http::verb::delete_, "/v1/keys/main", {}, kStranger), "revoke main deny admin only");
+  EXPECT_EQ(audited_call(http::verb::delete_, "/v1/keys/other"), "revoke other deny key_not_found");
+
+  EXPECT_EQ(audited_call(http::verb::put, "/v1/slots/passphrase", R"({"new_passphrase":"short"})"),
+            "set-passphrase  deny bad_request");
+  EXPECT_EQ(audited_call(http::verb::delete_, "/v1/slots/passphrase", R"({"passphrase":"Vault-Pass-123"})"),
+            "remove-passphrase  deny not_found");
+  EXPECT_EQ(audited_call(http::verb::post, "/v1/rekey", R"({"passphrase":"Vault-Pass-123"})"),
+            "rekey  deny bad_request");
+  EXPECT_EQ(audited_call(http::verb::post, "/v1/unlock", R"({"passphrase":1})"), "unlock  deny bad_request");
+
+  EXPECT_EQ(audited_call(http::verb::delete_, "/v1/keys/main"), "revoke main allow ");
+  EXPECT_EQ(audited_call(http::verb::post, "/v1/lock"), "lock  allow ");
+  EXPECT_EQ(audited_call(http::verb::post, "/v1/keys", add_body("two")), "add two deny vault_locked");
+  EXPECT_EQ(audited_call(http::verb::delete_, "/v1/keys/main"), "revoke main deny vault_locked");
+  EXPECT_EQ(audited_call(http::verb::put, "/v1/keys/main/grants", grants), "set-grants main deny vault_locked");
+  EXPECT_EQ(audited_call(http::verb::get, "/v1/metrics", {}, kStranger), "metrics  deny admin only");
+  EXPECT_EQ(audited_call(http::verb::get, "/v1/audit/verify", {}, kStranger), "audit-verify  deny admin only");
+}
+
+// The route table keeps the wire as it was: what is not found, what is not
+// allowed and the Allow header of each path, and which errors come first.
+TEST_F(HandlerTest, TheRouteTableAnswersEveryPathAndMethodAsBefore) {
+  const std::vector<std::pair<std::string, std::string>> allowed = {
+      {"/v1/status", "GET"},
+      {"/v1/lock", "POST"},
+      {"/v1/unlock", "POST"},
+      {"/v1/slots/passphrase", "PUT, DELETE"},
+      {"/v1/slots/key-file/rotate", "POST"},
+      {"/v1/rekey", "POST"},
+      {"/v1/metrics", "GET"},
+      {"/v1/audit/verify", "GET"},
+      {"/v1/keys", "GET, POST"},
+      {"/v1/keys/main", "DELETE"},
+      {"/v1/keys/", "DELETE"},
+      {"/v1/keys/main/sign", "POST"},
+      {"/v1/keys//sign", "POST"},
+      {"/v1/keys/main/ws-login", "POST"},
+      {"/v1/keys/main/grants", "GET, PUT"},
+  };
+  for (const auto& [path, allow] : allowed) {
+    const Response response = call(http::verb::patch, path + "?x=1");
+    EXPECT_EQ(response.result(), http::status::method_not_allowed) << path;
+    EXPECT_EQ(response[http::field::allow], allow) << path;
+    EXPECT_EQ(code(response), "method_not_allowed") << path;
+  }
+  for (const std::string path : {"/v1", "/v1/keys/main/", "/v1/keys/main/sign/x", "/v1/keys/a/b", "/v1/keysx",
+                                 "/v1/status/", "/v1/slots", "/v1/keys/main/other"}) {
+    EXPECT_EQ(code(call(http::verb::get, path)), "not_found") << path;
+  }
+  // Locked, a request's own faults are still reported before the lock.
+  ASSERT_EQ(call(http::verb::post, "/v1/keys", add_body("main")).result(), http::status::created);
+  ASSERT_EQ(call(http::verb::post, "/v1/lock").result(), http::status::ok);
+  EXPECT_EQ(code(call(http::verb::post, "/v1/keys", "{")), "invalid_json");
+  EXPECT_EQ(code(call(http::verb::post, "/v1/keys/main/sign", R"({"method":"get","path":"/api/v5/x"})")),
+            "bad_request");
+  EXPECT_EQ(code(call(http::verb::put, "/v1/keys/main/grants", R"({"grants":[{"user":"no-such-user-here"}]})")),
+            "bad_request");
+  EXPECT_EQ(code(call(http::verb::put, "/v1/slots/passphrase", R"({"new_passphrase":"short"})")), "bad_request");
+  EXPECT_EQ(code(call(http::verb::post, "/v1/keys/main/ws-login", "", kStranger)), "vault_locked");
+  EXPECT_EQ(code(call(http::verb::delete_, "/v1/keys/main", "", kStranger)), "forbidden");
+  // Sign refusals stay decisions about a key: audited once read, not before.
+  new_audit_lines();
+  EXPECT_EQ(code(call(http::verb::post, "/v1/keys/main/sign", "{")), "invalid_json");
+  EXPECT_TRUE(new_audit_lines().empty());
+  EXPECT_EQ(audited(call(http::verb::post, "/v1/keys/main/sign", R"({"method":"GET","path":"/api/v5/x"})")),
+            "sign main deny vault_locked");
 }
 
 TEST(HandlerCredential, KeyFileRotationOfACredentialIsRefusedSayingWhereToLook) {

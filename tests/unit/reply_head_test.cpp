@@ -52,7 +52,7 @@ TEST(ReplyHead, IsWhatBeastsSerializerWritesBeforeTheBody) {
   for (const auto& [name, response] : cases) {
     SCOPED_TRACE(name);
     write_head(response, head);
-    EXPECT_EQ(head + response.body(), serialized(response));
+    EXPECT_EQ(head + std::string(response.body()), serialized(response));
     EXPECT_TRUE(head.ends_with("\r\n\r\n"));
   }
 }

@@ -168,9 +168,9 @@ TEST_F(SecretMemoryTest, AVaultHoldsKeysInLockedMemoryAndLeavesNothingBehind) {
   const Peer peer{0, 0, 1};
   auto signed_request = vault_->sign("main", Caller{peer, true}, "2020-12-08T09:08:57.715Z", "GET",
                                      "/api/v5/account/balance", "");
-  wipe(signed_request.body);  // it carries the passphrase: the caller wipes it
+  signed_request.body.clear();  // it carries the passphrase: clearing wipes it
   auto login = vault_->ws_login("main", Caller{peer, true}, "1607418537");
-  wipe(login.body);
+  login.body.clear();
 
   auto hits = copies();
   const long locked_held = vm_locked_kib();
@@ -207,11 +207,11 @@ TEST_F(SecretMemoryTest, AVaultHoldsKeysInLockedMemoryAndLeavesNothingBehind) {
 }
 
 // The OK-ACCESS-SIGN of a sign reply, read without copying the rest; the reply is wiped.
-std::string signature_of(std::string&& reply) {
+std::string signature_of(WipingString&& reply) {
   constexpr std::string_view kField = R"("OK-ACCESS-SIGN":")";
   const std::size_t at = reply.find(kField) + kField.size();
-  std::string sign = reply.substr(at, reply.find('"', at) - at);
-  wipe(reply);
+  std::string sign(std::string_view(reply).substr(at, reply.find('"', at) - at));
+  reply.clear();
   return sign;
 }
 
@@ -262,15 +262,12 @@ TEST_F(SecretMemoryTest, TheHandlerLeavesNoCopyOfARequestOrReply) {
   Audit audit(dir_ / "audit.log");
   const Handler handler(*vault_, audit, HandlerOptions{std::chrono::seconds(30), 0, {}});
   const Peer root{0, 0, 1};
-  // As the server does: the request body arrives, and every body is wiped after use.
+  // As the server does: the request body arrives; every body wipes itself.
   const auto call = [&](http::verb verb, std::string target, std::string_view body) {
     Request request{verb, target, 11};
     request.body().assign(body);
     request.prepare_payload();
-    Response response = handler.handle(request, root);
-    wipe(request.body());
-    wipe(response.body());
-    return response.result_int();
+    return handler.handle(request, root).result_int();
   };
   {
     const SecretBytes add = proto::encode(request_);

@@ -197,7 +197,7 @@ TEST_P(WsLoginVector, LoginFrameEqualsExpectedLoginFrame) {
   const Vector& v = GetParam();
   const Signer signer(SecretBytes::copy_of(v.secret));
   EXPECT_EQ(signer.sign(v.timestamp, "GET", "/users/self/verify", ""), v.expected_sign);
-  const std::string body = ws_login_reply(signer, credentials_of(v), v.timestamp);
+  const std::string body(ws_login_reply(signer, credentials_of(v), v.timestamp));
   const proto::WsLoginFrame frame = proto::decode_ws_login_frame(body);
   EXPECT_EQ(frame.api_key, v.api_key);
   EXPECT_EQ(frame.passphrase, v.passphrase);

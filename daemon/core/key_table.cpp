@@ -15,7 +15,8 @@ std::string mask(std::string_view api_key) {
 
 std::unique_ptr<KeyEntry> KeyEntry::open(const store::RecordView& stored, const store::DataKey* data_key) {
   KeyMetadata meta = decode_metadata(stored.metadata, stored.name);
-  store::Record record{std::string(stored.name), std::string(stored.api_key), {}, {stored.sealed.begin(), stored.sealed.end()}};
+  store::Record record{
+      std::string(stored.name), std::string(stored.api_key), {}, {stored.sealed.begin(), stored.sealed.end()}};
   auto entry = std::make_unique<KeyEntry>(std::move(record), meta.simulated);
   entry->created_ms = meta.created_ms;
   entry->expires_ms = meta.expires_ms;
@@ -30,7 +31,8 @@ std::unique_ptr<KeyEntry> KeyEntry::open(const store::RecordView& stored, const 
 }
 
 void KeyEntry::unseal(std::span<const unsigned char> secret, std::span<const unsigned char> passphrase) {
-  unsealed.reset(new Unsealed{Signer(secret), Credentials{record.api_key, SecretBytes::copy_of(passphrase), simulated}});
+  unsealed.reset(
+      new Unsealed{Signer(secret), Credentials{record.api_key, SecretBytes::copy_of(passphrase), simulated}});
 }
 
 std::string KeyEntry::metadata(const std::vector<Grant>* other_grants) const {
@@ -45,9 +47,8 @@ store::Record KeyEntry::stored(const std::vector<Grant>* other_grants) const {
 }
 
 proto::KeyInfo KeyEntry::info() const {
-  proto::KeyInfo info{record.name, mask(record.api_key), simulated,
-                      iso8601_ms(created_ms),  std::nullopt, sign_count.load(),
-                      std::nullopt,           grants.size()};
+  proto::KeyInfo info{record.name,  mask(record.api_key), simulated,    iso8601_ms(created_ms),
+                      std::nullopt, sign_count.load(),    std::nullopt, grants.size()};
   if (const auto last = last_used_ms.load(); last != 0) info.last_used = iso8601_ms(last);
   if (expires_ms) info.expires = iso8601_ms(*expires_ms);
   return info;

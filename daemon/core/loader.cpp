@@ -112,13 +112,15 @@ LoadedStore load_store(const std::filesystem::path& path, const Unwrap* unwrap, 
     if (mac_error) std::rethrow_exception(mac_error);
     if (data_key && !image.audit_key.empty()) store::open_audit_key(*data_key, image.audit_key);
     if (image.generation < min_generation) {
-      throw Error(Code::rollback, "rollback: store generation " + std::to_string(image.generation) +
-                                      " is older than generation " + std::to_string(min_generation) +
-                                      ", which this daemon read or wrote before: the store was replaced by an older copy; "
-                                      "to accept that copy, restart okx-vaultd with --accept-rollback");
+      throw Error(Code::rollback,
+                  "rollback: store generation " + std::to_string(image.generation) + " is older than generation " +
+                      std::to_string(min_generation) +
+                      ", which this daemon read or wrote before: the store was replaced by an older copy; "
+                      "to accept that copy, restart okx-vaultd with --accept-rollback");
     }
-    return LoadedStore{image.generation, image.audit_line, std::move(image.audit_hash), std::move(image.slots),
-                       std::move(image.audit_key), std::move(table), std::move(data_key)};
+    return LoadedStore{image.generation,       image.audit_line,           std::move(image.audit_hash),
+                       std::move(image.slots), std::move(image.audit_key), std::move(table),
+                       std::move(data_key)};
   } catch (const Error& e) {
     if (unwrap != nullptr) verify_checksum(path, bytes);
     if (e.code() == Code::wrong_passphrase) throw;
@@ -141,6 +143,5 @@ store::Header read_store_header(const std::filesystem::path& store_path) {
     }
   }
 }
-
 
 }  // namespace okxvault

@@ -1,7 +1,7 @@
 #include "daemon/core/metadata_codec.hpp"
 
-#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include "common/error.hpp"
 #include "common/timestamp.hpp"
@@ -71,9 +71,10 @@ class MetadataReader {
       // can place orders, which a grant with allow rules may not mean to permit.
       if (grant.ws && !grant.allow.empty() && !get<bool>(g, "ws_explicit")) {
         grant.ws = false;
-        spdlog::warn("key '{}': the grant of {} has allow rules and was stored when WebSocket logins were on by "
-                     "default; its WebSocket login is now off (grant it again with --ws to turn it on)",
-                     name_, grant.who());
+        spdlog::warn(
+            "key '{}': the grant of {} has allow rules and was stored when WebSocket logins were on by "
+            "default; its WebSocket login is now off (grant it again with --ws to turn it on)",
+            name_, grant.who());
       }
       out.push_back(std::move(grant));
     }

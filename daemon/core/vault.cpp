@@ -37,7 +37,8 @@ store::Image image_of(const KeyTable& table, const std::vector<store::Slot>& slo
 
 std::vector<std::string> slot_names(std::span<const store::Slot> slots) {
   std::vector<std::string> names;
-  for (const store::Slot& slot : slots) names.emplace_back(slot.kind == store::SlotKind::key_file ? "key_file" : "passphrase");
+  for (const store::Slot& slot : slots)
+    names.emplace_back(slot.kind == store::SlotKind::key_file ? "key_file" : "passphrase");
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;
@@ -57,7 +58,9 @@ Error not_persisted(const std::string& change, const std::string& cause) {
                    "writes it with the next change, usage save (every minute) or shutdown");
 }
 
-Error no_such_key(std::string_view name) { return Error(Code::key_not_found, "no key named '" + std::string(name) + "'"); }
+Error no_such_key(std::string_view name) {
+  return Error(Code::key_not_found, "no key named '" + std::string(name) + "'");
+}
 
 }  // namespace
 
@@ -147,8 +150,7 @@ void Vault::load(const Unwrap* unwrap) {
   std::optional<Written> written;
   if (loaded.data_key && (!revoked.empty() || !regranted.empty())) {
     try {
-      store::Image image =
-          image_of(loaded.table, loaded.slots, loaded.audit_key, nullptr, nullptr, nullptr, nullptr);
+      store::Image image = image_of(loaded.table, loaded.slots, loaded.audit_key, nullptr, nullptr, nullptr, nullptr);
       written = write_image(image, *loaded.data_key, Write::revocation, loaded.generation, anchor);
     } catch (const std::exception& e) {
       spdlog::error("{}: changes in memory only are still not written: {}", store_path_.string(), e.what());
@@ -452,8 +454,8 @@ proto::KeyInfo Vault::add(const proto::AddKeyRequest& request) {
     const SharedLock state(mutex_);
     require_unlocked();
     // Validates name and fields before anything else happens.
-    store::Record record = store::seal_record(*data_key_, request.name, request.api_key, {}, request.secret,
-                                              request.passphrase);
+    store::Record record =
+        store::seal_record(*data_key_, request.name, request.api_key, {}, request.secret, request.passphrase);
     entry = std::make_unique<KeyEntry>(std::move(record), request.simulated);
     entry->unseal(request.secret.bytes(), request.passphrase.bytes());
     entry->created_ms = now_ms();
@@ -579,8 +581,8 @@ std::string Vault::authorize(KeyEntry& entry, const Caller& caller, std::string_
   Decision decision;
   try {
     if (entry.expires_ms && now >= *entry.expires_ms) {
-      throw Error(Code::key_expired,
-                  "key '" + entry.record.name + "' expired at " + iso8601_ms(*entry.expires_ms), "key expired");
+      throw Error(Code::key_expired, "key '" + entry.record.name + "' expired at " + iso8601_ms(*entry.expires_ms),
+                  "key expired");
     }
     decision = decide(entry.grants, caller.peer, caller.admin, method, path, ws, now);
     if (!decision.allowed) throw Error(Code::policy_denied, "request refused by rule: " + decision.rule, decision.rule);
@@ -674,8 +676,10 @@ void Vault::write_store(std::span<const unsigned char> bytes, Write kind) {
 void Vault::keep_reserve(std::uintmax_t store_bytes) const {
   const std::uintmax_t bytes = std::max(kMinReserve, store_bytes + kReserveMargin);
   if (!okxvault::keep_reserve(reserve_path_, bytes)) {
-    spdlog::warn("{}: cannot reserve {} bytes: on a full disk, a revoke or grant change could then take effect "
-                 "in memory only", reserve_path_.string(), bytes);
+    spdlog::warn(
+        "{}: cannot reserve {} bytes: on a full disk, a revoke or grant change could then take effect "
+        "in memory only",
+        reserve_path_.string(), bytes);
   }
 }
 
@@ -704,8 +708,8 @@ Vault::Written Vault::write(store::Image& image, const store::DataKey& key, Writ
   return write_image(image, key, kind, generation_.load(), audit_anchor_);
 }
 
-Vault::Written Vault::write_image(store::Image& image, const store::DataKey& key, Write kind,
-                                  std::uint64_t generation, const AuditAnchor& anchor) {
+Vault::Written Vault::write_image(store::Image& image, const store::DataKey& key, Write kind, std::uint64_t generation,
+                                  const AuditAnchor& anchor) {
   image.version = store::kFormatVersion;
   image.generation = generation + 1;
   const AuditAnchor head = audit_head_ ? audit_head_() : anchor;

@@ -11,12 +11,12 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <atomic>
 #include <chrono>
 #include <cstring>
 #include <fstream>
 #include <future>
-#include <gtest/gtest.h>
 #include <iostream>
 #include <thread>
 

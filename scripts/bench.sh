@@ -16,6 +16,14 @@
 #                     varies by a third, so many short rounds beat a few long ones
 #   BENCH_JSON=FILE   also write the summary as JSON (default build-bench/bench.json)
 #   BENCH_MANY_KEYS=10000  keys of the many-key vault
+#
+# scripts/bench.sh changes: only the slow-change scenario. Sign p99 at steady
+# load, then with an admin rekeying and changing the passphrase (real Argon2id
+# cost) in a loop for the whole run; the target is p99
+# during changes at most twice the steady p99 of the same round.
+#   BENCH_CHANGE_KEYS=1000  keys of its vault
+#   BENCH_DAEMON=PATH       the okx-vaultd to measure (default: the one built here)
+#   BENCH_BUILD_DIR=DIR     where to build (default build-bench)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,11 +32,22 @@ repeat=${BENCH_REPEAT:-9}
 summary_json=${BENCH_JSON:-build-bench/bench.json}
 many_keys=${BENCH_MANY_KEYS:-10000}
 
-scripts/deps.sh nginx-light libbenchmark-dev
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOKXVAULT_BENCH=ON -DOKXVAULT_WERROR=ON > /dev/null
-cmake --build build-bench -j "$(nproc)" --target okx-vaultd okxv-load okxv-bench-store okxv-floor okxv-micro > /dev/null
-bin=$PWD/build-bench
+scenario=${1:-all}
+change_keys=${BENCH_CHANGE_KEYS:-1000}
+
+build_dir=${BENCH_BUILD_DIR:-build-bench}
+if [ "$scenario" = changes ]; then
+  scripts/deps.sh libbenchmark-dev
+  targets=(okx-vaultd okxv-load okxv-bench-store)
+else
+  scripts/deps.sh nginx-light libbenchmark-dev
+  targets=(okx-vaultd okxv-load okxv-bench-store okxv-floor okxv-micro)
+fi
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOKXVAULT_BENCH=ON -DOKXVAULT_WERROR=ON > /dev/null
+cmake --build "$build_dir" -j "$(nproc)" --target "${targets[@]}" > /dev/null
+bin=$(cd "$build_dir" && pwd)
 load=$bin/tests/bench/okxv-load
+daemon=${BENCH_DAEMON:-$bin/daemon/okx-vaultd}
 
 work=$(mktemp -d /tmp/okxv-bench.XXXXXX)
 chmod 0711 "$work"
@@ -52,7 +71,7 @@ start_daemon() {
   shift 2
   local t0
   t0=$(now_ns)
-  "$bin/daemon/okx-vaultd" --state-dir "$dir/state" --socket "$dir/sock" --log-level warn "$@" 2>> "$dir/log" &
+  "$daemon" --state-dir "$dir/state" --socket "$dir/sock" --log-level warn "$@" 2>> "$dir/log" &
   daemon_pid=$!
   started+=("$daemon_pid")
   # A liveness bound only: the start time is measured, and judged, below.
@@ -126,6 +145,60 @@ run() {
     "$(field "$out" rps)" "$(field "$out" p50_us)" "$(field "$out" p99_us)" "$(field "$out" p999_us)" \
     "$(field "$out" errors)"
 }
+
+
+# The slow-change scenario: the admin's calls go over their own connection to the
+# socket the load runs on (the bench signs as the admin, which an admin socket
+# would refuse there).
+admin_call() {
+  curl -s -o /dev/null -w '%{http_code}' --unix-socket "$work/changes/sock" -X "$1" "http://okx-vault$2" \
+    -H 'Content-Type: application/json' --data-binary "$3"
+}
+# Rekeys and passphrase changes one after another until $work/changes/stop exists.
+keep_changing() {
+  local current=$1 next i=0 status
+  while [ ! -e "$work/changes/stop" ]; do
+    status=$(admin_call POST /v1/rekey "{\"passphrase\":\"$current\"}")
+    [ "$status" = 200 ] || echo "   rekey answered $status" >&2
+    next="bench passphrase $((++i))"
+    status=$(admin_call PUT /v1/slots/passphrase "{\"passphrase\":\"$current\",\"new_passphrase\":\"$next\"}")
+    [ "$status" = 200 ] || echo "   passphrase change answered $status" >&2
+    current=$next
+    echo "$current" > "$work/changes/passphrase"
+  done
+}
+if [ "$scenario" = changes ]; then
+  echo "== machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "== slow changes: $daemon, $change_keys keys, 8 connections, ${seconds} s per run"
+  start_daemon changes "$change_keys"
+  passphrase="bench passphrase 0"
+  [ "$(admin_call PUT /v1/slots/passphrase "{\"new_passphrase\":\"$passphrase\"}")" = 200 ]
+  echo "$passphrase" > "$work/changes/passphrase"
+  for round in $(seq "$repeat"); do
+    echo "== round $round of $repeat"
+    run changes_steady "$work/changes/sock" 8 "$change_keys"
+    rm -f "$work/changes/stop"
+    keep_changing "$(cat "$work/changes/passphrase")" &
+    changer=$!
+    run changes_during "$work/changes/sock" 8 "$change_keys"
+    touch "$work/changes/stop"
+    wait "$changer"
+  done
+  awk '
+    function num(line, key) { return match(line, "\"" key "\":[0-9.]+") ? substr(line, RSTART + length(key) + 3, RLENGTH - length(key) - 3) + 0 : 0 }
+    function sort(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
+    function median(a, n) { sort(a, n); return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+    /"label":"changes_steady"/ { n++; sp[n] = num($0, "p99_us"); sr[n] = num($0, "rps"); errors += num($0, "errors") }
+    /"label":"changes_during"/ { m++; dp[m] = num($0, "p99_us"); dr[m] = num($0, "rps"); dx[m] = num($0, "max_us"); errors += num($0, "errors"); ratio[m] = dp[m] / sp[m] }
+    END {
+      printf "== summary (median over %d rounds)\n", n
+      printf "  steady:           %9.0f signs/s  p99 %9.1f us\n", median(sr, n), median(sp, n)
+      printf "  during changes:   %9.0f signs/s  p99 %9.1f us  max %9.1f us\n", median(dr, m), median(dp, m), median(dx, m)
+      r = median(ratio, m)
+      printf "  p99 during changes / steady p99: %.2f (target <= 2) %s; errors %d\n", r, r <= 2 ? "PASS" : "FAIL", errors
+    }' "$results"
+  exit 0
+fi
 
 echo "== machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 start_daemon one 1

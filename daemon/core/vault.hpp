@@ -1,12 +1,19 @@
 #pragma once
 // The key table: for every key, its signer and credentials in guarded memory, its
 // grants, and the store file they persist to. Thread-safe: signs run concurrently
-// under a shared lock; changes take it exclusively and return only once the store
+// under a shared lock; changes run one at a time and return only once the store
 // on disk says the same as memory (if the write fails, memory is left unchanged),
 // except those that take access away: a revoke, a grant change and a lock take
-// effect in memory even when the store cannot be written (Error not_persisted),
-// and are written by the next write that succeeds. Space for their write is
-// reserved beside the store (STORE.reserve), so that a full disk does not stop it.
+// effect in memory first, even when the store cannot be written (Error
+// not_persisted), and are written by the next write that succeeds. Space for
+// their write is reserved beside the store (STORE.reserve), so that a full disk
+// does not stop it.
+//
+// A change's slow work (Argon2id, re-sealing, the store write and its fsyncs)
+// does not hold up signs: it runs from the state as it is, under the change's own
+// mutex and the shared lock, and the exclusive lock is taken only to swap the
+// result in. Reading a store (open, unlock) takes no lock that signs take until
+// its result is swapped in.
 //
 // A vault is locked or unlocked. Locked, it holds no data key and no secret,
 // only each key's metadata (names, masked api keys, grants, usage), which are
@@ -22,13 +29,15 @@
 #include <optional>
 #include <memory>
 #include <set>
-#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "common/thread_annotations.hpp"
+#include "daemon/core/key_table.hpp"
+#include "daemon/core/loader.hpp"
 #include "daemon/core/peer.hpp"
 #include "daemon/core/policy.hpp"
 #include "daemon/core/credentials.hpp"
@@ -115,7 +124,7 @@ class Vault {
   // The same with the key file, for a vault that was locked while it has a
   // key-file slot. Errors: wrong_master_key, and those of open().
   void unlock_with_key_file(const SecretBytes& master_key);
-  // Writes pending usage counters, then wipes the data key and every secret.
+  // Wipes the data key and every secret, then writes pending usage counters.
   // Always locks; a failed write is Error(not_persisted) afterwards.
   void lock();
   // Locks if nothing was signed for `idle` (nor since the unlock); true if it did.
@@ -176,68 +185,77 @@ class Vault {
   void save_usage();
 
  private:
-  struct Entry;
-  struct NameHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view name) const noexcept { return std::hash<std::string_view>{}(name); }
+  // How a write may use the reserved space: only for changes that take access away.
+  enum class Write { ordinary, revocation };
+  // What a successful write changed of the store's header, adopted with the change.
+  struct Written {
+    std::uint64_t generation = 0;
+    AuditAnchor anchor;
   };
-  using Table = std::unordered_map<std::string, std::unique_ptr<Entry>, NameHash, std::equal_to<>>;
-
-  using Unwrap = std::function<store::DataKey(std::span<const store::Slot>)>;
 
   explicit Vault(std::filesystem::path store_path);
   static std::unique_ptr<Vault> create_with(std::filesystem::path store_path,
                                             const std::function<store::Slot(const store::DataKey&)>& wrap);
   // Reads the store into memory: metadata always; with `unwrap`, also the data
   // key and every secret, after checking the MAC. Changes in memory only are
-  // applied again to what is read. Caller holds the lock.
-  void load(const Unwrap* unwrap);
-  void read_store(const Unwrap* unwrap);  // load() but for returning what it freed
-  void require_unlocked() const;  // caller holds the lock
-  // Checks that the passphrase opens the passphrase slot; caller holds the lock.
-  void check_passphrase(const SecretBytes& passphrase) const;
-  Entry& find(std::string_view name) const;  // caller holds the lock
+  // applied again to what is read. Reads and decrypts without mutex_; swaps in.
+  void load(const Unwrap* unwrap) REQUIRES(writer_) EXCLUDES(mutex_);
+  void lock_now() REQUIRES(writer_) EXCLUDES(mutex_);
+  void require_unlocked() const REQUIRES_SHARED(mutex_);
+  void require_passphrase_slot() const REQUIRES_SHARED(mutex_);
+  // Checks that the passphrase opens the passphrase slot (Argon2id).
+  void check_passphrase(const SecretBytes& passphrase) const REQUIRES_SHARED(mutex_);
+  KeyEntry& find(std::string_view name) const REQUIRES_SHARED(mutex_);
   // find(), but a key no grant lets a non-admin use is key_not_found to it, in
   // the very words of a key that does not exist.
-  Entry& find_usable(std::string_view name, const Caller& caller) const;
-  // Checks expiry and policy and counts the use; caller holds the shared lock.
-  std::string authorize(Entry& entry, const Caller& caller, std::string_view method, std::string_view path,
-                        bool ws);
-  static proto::KeyInfo info(const Entry& entry);
-  // The table as the store keeps it, plus `extra` and minus `without`.
-  store::Image image(const Entry* extra, const Entry* without) const;
-  // How a write may use the reserved space: only for changes that take access away.
-  enum class Write { ordinary, revocation };
-  // Writes the table, plus `extra` and minus `without`, to disk; caller holds the
-  // lock. Once written, nothing is in memory only any more.
-  void save(const Entry* extra, const Entry* without, Write kind = Write::ordinary);
+  KeyEntry& find_usable(std::string_view name, const Caller& caller) const REQUIRES_SHARED(mutex_);
+  // Checks expiry and policy and counts the use.
+  std::string authorize(KeyEntry& entry, const Caller& caller, std::string_view method, std::string_view path,
+                        bool ws) REQUIRES_SHARED(mutex_);
+  // The table as the store keeps it, plus `extra`, minus `without`, and with
+  // `grants` for `regranted`.
+  store::Image image(const KeyEntry* extra, const KeyEntry* without, const KeyEntry* regranted = nullptr,
+                     const std::vector<Grant>* grants = nullptr) const REQUIRES_SHARED(mutex_);
+  // Writes the table, plus `extra` and minus `without`, to disk; adopt() the result.
+  Written save(const KeyEntry* extra, const KeyEntry* without, Write kind) REQUIRES(writer_) REQUIRES_SHARED(mutex_);
+  // save() of the table as it is, and adopt().
+  void save_and_adopt(Write kind) REQUIRES(writer_) EXCLUDES(mutex_);
+  // Writes the image as the store's next generation, anchoring the audit log's
+  // head in it.
+  Written write(store::Image& image, const store::DataKey& key, Write kind) REQUIRES(writer_) REQUIRES_SHARED(mutex_);
+  Written write_image(store::Image& image, const store::DataKey& key, Write kind, std::uint64_t generation,
+                      const AuditAnchor& anchor) REQUIRES(writer_);
   // Writes the store's bytes, for a revocation into the reserved space if need
   // be, then keeps the reserve at the store's size and a margin.
   void write_store(std::span<const unsigned char> bytes, Write kind);
   void keep_reserve(std::uintmax_t store_bytes) const;
-  bool unsaved() const { return !unsaved_revocations_.empty() || !unsaved_grants_.empty(); }
-  // Writes the table with other slots, then adopts them; caller holds the lock.
-  void save_slots(std::vector<store::Slot> slots);
-  // Writes the image as the store's next generation (write_store), anchoring the
-  // audit log's head in it; caller holds the lock.
-  void write(store::Image& image, const store::DataKey& key, Write kind);
+  // Takes in what a write did to the store; once written, nothing is in memory only.
+  void adopt(const Written& written) REQUIRES(mutex_);
+  bool unsaved() const REQUIRES_SHARED(mutex_) { return !unsaved_revocations_.empty() || !unsaved_grants_.empty(); }
+  // Writes the table with other slots, then adopts them.
+  void save_slots(std::vector<store::Slot> slots) REQUIRES(writer_) EXCLUDES(mutex_);
   void touch();
 
   const std::filesystem::path store_path_;
   const std::filesystem::path reserve_path_;
-  mutable std::shared_mutex mutex_;
-  std::optional<store::DataKey> data_key_;  // empty while locked
-  std::vector<store::Slot> slots_;
-  std::vector<unsigned char> audit_key_;  // sealed under the data key; empty: none yet
-  Table table_;
+  // Lock order: writer_, then mutex_. A change holds writer_ for its whole length,
+  // so that no other change comes between its reading the state and its swap;
+  // signs never take it. mutex_ guards what signs read: held shared by signs and
+  // by a change while it works, exclusively only while a change swaps its result in.
+  mutable Mutex writer_ ACQUIRED_BEFORE(mutex_);
+  mutable SharedMutex mutex_;
+  std::optional<store::DataKey> data_key_ GUARDED_BY(mutex_);  // empty while locked
+  std::vector<store::Slot> slots_ GUARDED_BY(mutex_);
+  std::vector<unsigned char> audit_key_ GUARDED_BY(mutex_);  // sealed under the data key; empty: none yet
+  KeyTable table_ GUARDED_BY(mutex_);
   // Changes in effect in memory that the store does not hold yet, by key name:
   // applied again when the store is read (unlock), cleared by a successful save.
-  std::set<std::string, std::less<>> unsaved_revocations_;
-  std::map<std::string, std::vector<Grant>, std::less<>> unsaved_grants_;
+  std::set<std::string, std::less<>> unsaved_revocations_ GUARDED_BY(mutex_);
+  std::map<std::string, std::vector<Grant>, std::less<>> unsaved_grants_ GUARDED_BY(mutex_);
   std::atomic<bool> usage_changed_{false};
-  mutable std::atomic<std::uint64_t> generation_{0};
-  mutable AuditAnchor audit_anchor_;
-  std::function<AuditAnchor()> audit_head_;
+  std::atomic<std::uint64_t> generation_{0};  // written with mutex_ held exclusively
+  AuditAnchor audit_anchor_ GUARDED_BY(mutex_);
+  std::function<AuditAnchor()> audit_head_ GUARDED_BY(writer_);
   std::atomic<std::int64_t> last_activity_{0};  // steady clock, nanoseconds
 };
 

@@ -4,11 +4,13 @@
 // never hop threads and need no strand. They do take locks, shared with the
 // other loops: a sign or WebSocket login holds the vault's lock shared while it
 // signs (vault.hpp) and the audit log's mutex while it appends its line
-// (audit.hpp); a change to the vault holds its lock exclusively, store write
-// included, so that signs on every loop wait for it; an unlock takes the
-// passphrase gate's mutex (passphrase_gate.hpp), and a connection's start and
-// end the server's slot mutex (server.hpp). Loop 0 also runs the listeners,
-// signals and periodic timers.
+// (audit.hpp); a change to the vault (run on the admin's connection's loop) holds
+// the vault's writer mutex for its whole length and its lock exclusively only to
+// swap its result in, so that signs on every loop wait for no store write nor
+// Argon2id; an unlock takes the passphrase gate's mutex (passphrase_gate.hpp),
+// and a connection's start and end the server's slot mutex (server.hpp). Loop 0
+// also runs the listeners, signals and the watchdog; the periodic usage save and
+// the auto-lock run on a thread of their own (service/main.cpp).
 
 #include <boost/asio/io_context.hpp>
 #include <memory>

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <thread>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -322,12 +323,40 @@ int serve(const DaemonOptions& options) {
     servers.back()->start();
     if (!listener.bound.empty()) bound.push_back(listener.bound);
   }
-  // The periodic timers run on the main loop, like the signal handler that stops them.
-  const auto timers = io.get_executor();
-  boost::asio::steady_timer usage_timer(timers);
+  // The periodic saves and the auto-lock write the store (fsync): they run on a
+  // thread of their own, so that no connection waits behind them on its loop.
+  boost::asio::io_context background;
+  boost::asio::steady_timer usage_timer(background);
   save_usage_every(usage_timer, options.usage_save_interval, *vault);
-  boost::asio::steady_timer auto_lock(timers);
+  boost::asio::steady_timer auto_lock(background);
   if (options.auto_lock_after.count() > 0) lock_when_idle(auto_lock, options.auto_lock_after, *vault, audit);
+  const auto stop_background = [&] {
+    boost::asio::post(background, [&] {
+      usage_timer.cancel();
+      auto_lock.cancel();
+    });
+  };
+  std::thread background_thread([&background] {
+    for (;;) {
+      try {
+        background.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("background work: {}", e.what());
+      }
+    }
+  });
+  // An exception out of here must not leave the thread running on what unwinds.
+  struct JoinOnExit {
+    boost::asio::io_context& io;
+    std::thread& thread;
+    ~JoinOnExit() {
+      io.stop();
+      if (thread.joinable()) thread.join();
+    }
+  } join_background{background, background_thread};
+  // The watchdog runs on the main loop, like the signal handler that stops it.
+  const auto timers = io.get_executor();
   spdlog::info("okx-vaultd {} serving {} keys with {} threads{}", proto::kVersion, vault->size(), options.threads,
                vault->locked() ? "; the vault is locked" : "");
   systemd::notify("READY=1\nSTATUS=serving " + std::to_string(vault->size()) + " keys" +
@@ -359,16 +388,15 @@ int serve(const DaemonOptions& options) {
     if (ec) return;
     spdlog::info("signal {}: finishing in-flight requests and stopping", signal);
     systemd::notify("STOPPING=1\nSTATUS=stopping");
-    boost::asio::post(timers, [&] {
-      usage_timer.cancel();
-      auto_lock.cancel();
-      watchdog.cancel();
-    });
+    stop_background();
+    boost::asio::post(timers, [&] { watchdog.cancel(); });
     for (const auto& server : servers) server->stop();
     deadline = std::chrono::steady_clock::now() + kShutdownGrace;
     wait_for_drain();
   });
   loops.run();
+  stop_background();
+  background_thread.join();
 
   vault->save_usage();
   vault->anchor_audit_head();  // writes the log's last lines first

@@ -12,11 +12,14 @@
 #include <iostream>
 #include <iterator>
 #include <limits>
+#include <regex>
 
 #include "client/cli/exit_codes.hpp"
 #include "client/cli/format.hpp"
+#include "client/cli/spawn.hpp"
 #include "proto/audit_chain.hpp"
 #include "proto/messages.hpp"
+#include "common/secret.hpp"
 #include "common/terminal.hpp"
 #include "common/timestamp.hpp"
 
@@ -234,6 +237,61 @@ int sign(Context& context, const Invocation& invocation) {
     std::cout << header_lines(reply.headers);
   }
   return kExitOk;
+}
+
+void curl_options(po::options_description& options) {
+  options.add_options()
+      ("body", po::value<std::string>(), "the request body, exactly as it will be sent")
+      ("body-file", po::value<std::string>(), "read the body from this file, byte for byte")
+      ("base-url", po::value<std::string>(), "send to this server (default https://www.okx.com)");
+}
+
+// scheme://host[:port] with no path: the signed path is appended as it is.
+// Plain http only to this host, since the request carries the passphrase.
+std::string base_url(const Invocation& invocation) {
+  const std::string url = optional_value(invocation, "base-url").value_or("https://www.okx.com");
+  static const std::regex shape(R"(^(https?)://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?/?$)");
+  std::smatch match;
+  if (!std::regex_match(url, match, shape)) {
+    throw UsageError("--base-url takes https://HOST[:PORT], without a path: the signed PATH is appended to it");
+  }
+  const std::string host = match[2];
+  if (match[1] == "http" && host != "127.0.0.1" && host != "localhost" && host != "[::1]") {
+    throw UsageError("--base-url: plain http only to this host (127.0.0.1, localhost, [::1]); the request "
+                     "carries the key's passphrase, so use https");
+  }
+  return url.ends_with('/') ? url.substr(0, url.size() - 1) : url;
+}
+
+int curl(Context& context, const Invocation& invocation) {
+  proto::SignRequest request;
+  request.method = invocation.args.at(1);
+  std::transform(request.method.begin(), request.method.end(), request.method.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  request.path = invocation.args.at(2);
+  request.body = body_of(invocation);
+  const std::string url = base_url(invocation) + request.path;
+  // Refused before anything is signed: a signature nobody can send is not made.
+  if (request.body.find('\0') != std::string::npos) {
+    throw UsageError("a body with a NUL byte cannot be passed to curl");
+  }
+  // Nothing runs unless the daemon signed: an error here leaves curl unstarted.
+  proto::SignReply reply = context.client().sign(invocation.args.at(0), request);
+  std::string config = curl_config(request.method, reply.headers, request.body, url);
+  for (auto& [name, value] : reply.headers) wipe(value);
+  std::vector<std::string> argv = {"curl"};
+  argv.insert(argv.end(), invocation.passed_on.begin(), invocation.passed_on.end());
+  // Last, so that the signed method, headers, body and URL are what curl sends.
+  argv.insert(argv.end(), {"--config", "-"});
+  int code = kExitFailure;
+  try {
+    code = run_with_input(argv, config);
+  } catch (...) {
+    wipe(config);
+    throw;
+  }
+  wipe(config);
+  return code;
 }
 
 void ws_login_options(po::options_description& options) {
@@ -535,8 +593,22 @@ const std::vector<Command>& commands() {
        "Prints \"Name: value\" header lines; --json prints the daemon's reply; --curl\n"
        "prints curl arguments, quoted for a shell, to be used as\n"
        "  P='/api/v5/account/balance?ccy=BTC'\n"
-       "  eval \"curl $(okx-vault sign NAME GET \"$P\" --curl) \\\"https://www.okx.com\\$P\\\"\"",
+       "  eval \"curl $(okx-vault sign NAME GET \"$P\" --curl) \\\"https://www.okx.com\\$P\\\"\"\n"
+       "The passphrase is then in curl's arguments, visible in ps while it runs:\n"
+       "okx-vault curl sends the same request without that.",
        3, 3, sign_options, sign},
+      {"curl", "NAME METHOD PATH [--body TEXT | --body-file FILE] [--base-url URL] [-- CURL-ARGS...]",
+       "sign one OKX V5 REST request and send it with curl",
+       "Signs like okx-vault sign, then runs curl (found on PATH) to send exactly the\n"
+       "signed method, path and body bytes to the base URL (default\n"
+       "https://www.okx.com) with the signed headers, including x-simulated-trading\n"
+       "for a demo key. The headers and body go to curl as a config on its stdin\n"
+       "(curl --config -), never in its arguments, where every user could read the\n"
+       "passphrase. CURL-ARGS are passed before that config (-sS, --fail, -v, ...);\n"
+       "curl's stdin is the config. If signing fails, curl is not run and the exit\n"
+       "code is okx-vault's; otherwise it is curl's. Plain http is refused except to\n"
+       "this host.",
+       3, 3, curl_options, curl, true},
       {"ws-login", "NAME [--timestamp SECONDS]", "print a WebSocket login frame (one line of JSON)",
        "The frame is ready to send as the first message on OKX's private WebSocket.", 1, 1, ws_login_options,
        ws_login},

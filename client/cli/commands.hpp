@@ -37,6 +37,7 @@ class Context {
 struct Invocation {
   po::variables_map options;
   std::vector<std::string> args;  // positional arguments after the command name
+  std::vector<std::string> passed_on;  // what follows "--", for a command with passes_on
 };
 
 struct Command {
@@ -48,6 +49,8 @@ struct Command {
   std::size_t max_args;
   void (*describe)(po::options_description& options);
   int (*run)(Context& context, const Invocation& invocation);
+  // The words after "--" are not parsed but handed to the program the command runs.
+  bool passes_on = false;
 };
 
 const std::vector<Command>& commands();

@@ -75,6 +75,40 @@ std::string curl_arguments(std::string_view method, const proto::Headers& header
   return out;
 }
 
+namespace {
+
+// A curl config value: "..." with what curl's config parser unescapes escaped.
+std::string config_quote(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '"': out += "\\\""; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\v': out += "\\v"; break;
+      default: out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+}  // namespace
+
+std::string curl_config(std::string_view method, const proto::Headers& headers, std::string_view body,
+                        std::string_view url) {
+  if (body.find('\0') != std::string_view::npos) {
+    throw Error(Code::bad_request, "a body with a NUL byte cannot be passed to curl");
+  }
+  std::string out = "globoff\npath-as-is\nrequest = " + config_quote(method) + "\n";
+  for (const auto& [name, value] : headers) out += "header = " + config_quote(name + ": " + value) + "\n";
+  if (!body.empty()) out += "data-raw = " + config_quote(body) + "\n";
+  out += "url = " + config_quote(url) + "\n";
+  return out;
+}
+
 std::string grant_table(const std::vector<proto::GrantInfo>& grants) {
   if (grants.empty()) return "No grants: only admins may sign with this key.\n";
   std::string out;

@@ -27,6 +27,16 @@ std::string header_lines(const proto::Headers& headers);
 // (a NUL byte).
 std::string curl_arguments(std::string_view method, const proto::Headers& headers, std::string_view body);
 
+// A curl config (curl --config -) for one signed request: the method, one
+// header line per signed header, the body as --data-raw (never read as @file),
+// and --globoff and --path-as-is so that curl sends `url` as given. Every value
+// is double-quoted with \\, \" and the control characters escaped, so curl
+// reads back exactly these bytes. It holds the passphrase: it goes to curl
+// through a pipe, never its argv, and the caller wipes it. Throws
+// Error(bad_request) for a body with a NUL byte, which no config can carry.
+std::string curl_config(std::string_view method, const proto::Headers& headers, std::string_view body,
+                        std::string_view url);
+
 // The grants of a key: one line each.
 std::string grant_table(const std::vector<proto::GrantInfo>& grants);
 

@@ -2,6 +2,7 @@
 // (git style) and are also accepted after it; each command is a function in the
 // table of commands.cpp. Errors are one line on stderr and a documented exit code.
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <string>
@@ -122,7 +123,15 @@ int run_command(const Command& command, const std::vector<std::string>& rest, co
   options.add_options()("args", po::value<std::vector<std::string>>()->composing(), "");
   po::positional_options_description positional;
   positional.add("args", -1);
-  parse(rest, options, positional, vm);
+  std::vector<std::string> own = rest, passed_on;
+  if (command.passes_on) {
+    const auto dashes = std::find(own.begin(), own.end(), "--");
+    if (dashes != own.end()) {
+      passed_on.assign(dashes + 1, own.end());
+      own.erase(dashes, own.end());
+    }
+  }
+  parse(own, options, positional, vm);
 
   if (vm["help"].as<bool>()) {
     print_command_help(command, std::cout);
@@ -132,7 +141,8 @@ int run_command(const Command& command, const std::vector<std::string>& rest, co
     std::cout << "okx-vault " << proto::kVersion << '\n';
     return kExitOk;
   }
-  Invocation invocation{vm, vm.count("args") ? vm["args"].as<std::vector<std::string>>() : std::vector<std::string>{}};
+  Invocation invocation{vm, vm.count("args") ? vm["args"].as<std::vector<std::string>>() : std::vector<std::string>{},
+                        std::move(passed_on)};
   if (invocation.args.size() < command.min_args) {
     throw UsageError(std::string(command.name) + " needs " + std::string(command.synopsis));
   }

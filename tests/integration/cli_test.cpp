@@ -290,6 +290,123 @@ TEST_F(CliTest, SignCurlArgumentsWorkWithRealCurl) {
   }
 }
 
+// okx-vault curl: the real curl, through the real daemon, to the exchange double.
+TEST_F(CliTest, CurlSendsExactlyTheSignedRequest) {
+  add_key();
+  // A passphrase with a quote and a backslash, which curl's config syntax escapes.
+  const std::string odd_passphrase = "Pass\"wd\\x'y$";
+  ASSERT_EQ(cli({"add", "odd", "--api-key", kApiKey}, std::string(kSecret) + "\n" + odd_passphrase + "\n").exit_code,
+            0);
+  ExchangeDouble odd_exchange({kApiKey, kSecret, odd_passphrase});
+  // Quotes, a tab, a carriage return, non-ASCII bytes, a leading @ and a trailing newline.
+  const std::string file_body = std::string(kOrderBody).insert(1, "\"note\":\"@x\\t\t\r€\",") + "\n";
+  write_file(dir_ / "order.json", file_body);
+  struct Case {
+    std::string key, method, path, body;
+    std::vector<std::string> body_args;
+    const ExchangeDouble* exchange;
+  };
+  for (const Case& c : {Case{"bot", "GET", kBalance, "", {}, &exchange_},
+                        Case{"bot", "post", kOrder, kOrderBody, {"--body", kOrderBody}, &exchange_},
+                        Case{"bot", "POST", kOrder, file_body, {"--body-file", (dir_ / "order.json").string()},
+                             &exchange_},
+                        Case{"odd", "GET", kBalance, "", {}, &odd_exchange}}) {
+    SCOPED_TRACE(c.key + " " + c.method + " " + c.body);
+    std::vector<std::string> args = {"curl", c.key, c.method, c.path, "--base-url", c.exchange->url("")};
+    args.insert(args.end(), c.body_args.begin(), c.body_args.end());
+    args.insert(args.end(), {"--", "-sS", "--max-time", "10"});
+    const Output out = cli(args);
+    ASSERT_EQ(out.exit_code, 0) << out.err;
+    EXPECT_EQ(json::parse(out.out).at("code").as_string(), "0") << out.out;
+    const auto seen = c.exchange->seen();
+    ASSERT_FALSE(seen.empty());
+    EXPECT_EQ(seen.back().method, "GET" == c.method ? "GET" : "POST");
+    EXPECT_EQ(seen.back().target, c.path);
+    EXPECT_EQ(seen.back().body, c.body) << "curl sent the signed body byte for byte";
+    expect_no_secrets(out);
+  }
+}
+
+TEST_F(CliTest, CurlSendsTheDemoTradingHeaderOfADemoKeyAndExitsWithCurlsStatus) {
+  add_key("demo", {"--simulated"});
+  ExchangeDouble demo_exchange({kApiKey, kSecret, kPassphrase, true});
+  const Output demo = cli({"curl", "demo", "GET", kBalance, "--base-url", demo_exchange.url(""), "--", "-sS"});
+  ASSERT_EQ(demo.exit_code, 0) << demo.err;
+  EXPECT_EQ(json::parse(demo.out).at("code").as_string(), "0") << demo.out;
+
+  // The live exchange refuses a demo key (HTTP 401): with --fail, curl exits 22, and so does okx-vault.
+  const Output live = cli({"curl", "demo", "GET", kBalance, "--base-url", exchange_.url(""), "--", "-sS", "--fail"});
+  EXPECT_EQ(live.exit_code, 22) << live.err;
+  EXPECT_EQ(exchange_.seen().back().code, "50101");
+  // Nothing listens on port 1: curl's "could not connect", 7.
+  EXPECT_EQ(cli({"curl", "demo", "GET", kBalance, "--base-url", "http://127.0.0.1:1", "--", "-sS"}).exit_code, 7);
+}
+
+// A curl first on PATH that records its arguments and what it read on stdin.
+class FakeCurl {
+ public:
+  explicit FakeCurl(const fs::path& dir) : dir_(dir) {
+    fs::create_directories(dir_ / "bin");
+    write_file(dir_ / "bin" / "curl",
+               "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"$0.argv\"\ncat > \"$0.stdin\"\n");
+    fs::permissions(dir_ / "bin" / "curl", fs::perms::owner_all);
+  }
+  std::string path_env() const { return "PATH=" + (dir_ / "bin").string() + ":/usr/bin:/bin"; }
+  bool ran() const { return fs::exists(dir_ / "bin" / "curl.argv"); }
+  std::string argv() const { return read_file(dir_ / "bin" / "curl.argv"); }
+  std::string input() const { return read_file(dir_ / "bin" / "curl.stdin"); }
+  void forget() const {
+    fs::remove(dir_ / "bin" / "curl.argv");
+    fs::remove(dir_ / "bin" / "curl.stdin");
+  }
+
+ private:
+  fs::path dir_;
+};
+
+TEST_F(CliTest, CurlGetsThePassphraseAndSignatureOnStdinNeverInItsArguments) {
+  add_key();
+  const FakeCurl fake(dir_ / "fake");
+  const Output out = run(cli_argv({"curl", "bot", "POST", kOrder, "--body", kOrderBody, "--", "-sS"}), "",
+                         {fake.path_env()});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  ASSERT_TRUE(fake.ran());
+  const std::string argv = fake.argv(), config = fake.input();
+  EXPECT_EQ(argv, "-sS\n--config\n-\n");
+  const std::regex sign_line(R"(header = "OK-ACCESS-SIGN: ([A-Za-z0-9+/=]+)\")");
+  std::smatch sign;
+  ASSERT_TRUE(std::regex_search(config, sign, sign_line)) << "the signature is in the config";
+  EXPECT_NE(config.find(std::string("header = \"OK-ACCESS-PASSPHRASE: ") + kPassphrase + "\""), std::string::npos)
+      << "the passphrase is in the config";
+  EXPECT_NE(config.find("url = \"https://www.okx.com/api/v5/trade/order\""), std::string::npos) << config;
+  EXPECT_EQ(argv.find(kPassphrase), std::string::npos) << argv;
+  EXPECT_EQ(argv.find(sign[1].str()), std::string::npos) << argv;
+  EXPECT_EQ(config.find(kSecret), std::string::npos) << "the secret never leaves the daemon";
+}
+
+TEST_F(CliTest, CurlIsNotRunWhenSigningFails) {
+  add_key();
+  const FakeCurl fake(dir_ / "fake");
+  const auto curl = [&](const std::vector<std::string>& argv) { return run(argv, "", {fake.path_env()}); };
+  // The control: a request the daemon signs does run it.
+  ASSERT_EQ(curl(cli_argv({"curl", "bot", "GET", kBalance})).exit_code, 0);
+  ASSERT_TRUE(fake.ran());
+  fake.forget();
+
+  expect_error(curl(cli_argv({"curl", "nokey", "GET", kBalance})), kExitNotFound, "no such key");
+  expect_error(curl(cli_argv({"curl", "bot", "GET", "/not/okx"})), kExitInvalidInput, "not an OKX path");
+  expect_error(curl(cli_argv({"curl", "bot", "GET", kBalance, "--body", "{}"})), kExitInvalidInput, "GET with a body");
+  expect_error(curl({cli_binary(), "--socket", (dir_ / "no-such.sock").string(), "curl", "bot", "GET", kBalance}),
+               kExitUnreachable, "no daemon");
+  expect_error(curl(cli_argv({"curl", "bot", "GET", kBalance, "--base-url", "http://example.com"})), kExitUsage,
+               "plain http to another host");
+  expect_error(curl(cli_argv({"curl", "bot", "GET", kBalance, "--base-url", "https://www.okx.com/api"})), kExitUsage,
+               "a base URL with a path");
+  ASSERT_EQ(cli({"lock"}).exit_code, 0);
+  expect_error(curl(cli_argv({"curl", "bot", "GET", kBalance})), kExitLocked, "locked");
+  EXPECT_FALSE(fake.ran()) << "curl ran without a signature: " << fake.argv();
+}
+
 TEST_F(CliTest, BodyFromFileOrStdinIsSignedByteForByte) {
   add_key();
   const std::string body = std::string(kOrderBody) + "\n";  // a trailing newline is part of the body

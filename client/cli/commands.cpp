@@ -2,6 +2,7 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,9 +26,66 @@
 
 namespace okxvault::cli {
 
+namespace {
+
+// Whether this user may connect to the socket at `path` (write permission on
+// it, search on its directories). Only a definite "no" counts: a socket that
+// is not there yet is for the connection to report.
+bool permission_denied(const std::string& path) { return ::access(path.c_str(), W_OK) != 0 && errno == EACCES; }
+
+std::string group_of(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return "its group";
+  std::vector<char> buffer(64 * 1024);
+  group entry{};
+  group* found = nullptr;
+  if (::getgrgid_r(info.st_gid, &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) {
+    return std::string("group ") + found->gr_name;
+  }
+  return "group " + std::to_string(info.st_gid);
+}
+
+}  // namespace
+
+Context::Context(Sockets sockets, Channel channel, std::chrono::milliseconds timeout, bool quiet)
+    : sockets_(std::move(sockets)), timeout_(timeout), quiet_(quiet) {
+  const bool use_admin = sockets_.admin_socket &&
+                         (channel == Channel::admin || ::access(sockets_.admin_socket->c_str(), W_OK) == 0);
+  socket_path_ = use_admin ? *sockets_.admin_socket : sockets_.socket;
+}
+
 Client& Context::client() {
-  if (!client_) client_.emplace(socket_path_, timeout_);
+  if (!client_) {
+    if (permission_denied(socket_path_)) {
+      if (on_admin_socket()) {
+        throw Error(Code::forbidden, "permission denied on the admin socket " + socket_path_ +
+                                         ": admin commands need a user who may connect to it (root, with its "
+                                         "usual mode 0600: run okx-vault as root); the socket " + sockets_.socket +
+                                         " serves status, list, sign, curl and ws-login");
+      }
+      throw Error(Code::forbidden, "permission denied on the socket " + socket_path_ + ": only root and members of " +
+                                       group_of(socket_path_) + " may connect to it" +
+                                       (sockets_.admin_socket ? "; admins use the admin socket " +
+                                                                    *sockets_.admin_socket
+                                                              : std::string()));
+    }
+    client_.emplace(socket_path_, timeout_);
+  }
   return *client_;
+}
+
+std::string Context::forbidden_hint() const {
+  if (on_admin_socket()) {
+    return " (on the admin socket " + socket_path_ +
+           "): admin commands need root, the daemon's own user or a member of its --admin-group";
+  }
+  if (sockets_.admin_socket) {
+    return " (on the socket " + socket_path_ + "): admin commands go to the admin socket " + *sockets_.admin_socket;
+  }
+  return " (on the socket " + socket_path_ +
+         "): admin commands need root, the daemon's own user or a member of its --admin-group, and go to its "
+         "admin socket if it has one (/run/okx-vault/admin.sock under systemd): give it with --admin-socket PATH "
+         "or admin-socket in the config file";
 }
 
 namespace {
@@ -580,11 +638,11 @@ const std::vector<Command>& commands() {
        "Nothing is asked or read until the name and api key are valid (else exit\n"
        "code 6), the daemon answers (3) and may be sent a secret (8), you are an\n"
        "admin (4), no key has that name (6) and the vault is unlocked (7).",
-       1, 1, add_options, add},
+       1, 1, add_options, add, Channel::admin},
       {"revoke", "NAME [--yes]", "revoke a key: wiped from memory and removed from disk",
        "Asks for confirmation on a terminal. When stdin is not a terminal, --yes is\n"
        "required; without it nothing is revoked and the exit code is 2.",
-       1, 1, revoke_options, revoke},
+       1, 1, revoke_options, revoke, Channel::admin},
       {"sign", "NAME METHOD PATH [--body TEXT | --body-file FILE | --body-stdin] [--json | --curl]",
        "sign one OKX V5 REST request and print its headers",
        "PATH is the request path with its query string, exactly as it will be sent\n"
@@ -608,7 +666,7 @@ const std::vector<Command>& commands() {
        "curl's stdin is the config. If signing fails, curl is not run and the exit\n"
        "code is okx-vault's; otherwise it is curl's. Plain http is refused except to\n"
        "this host.",
-       3, 3, curl_options, curl, true},
+       3, 3, curl_options, curl, Channel::any, true},
       {"ws-login", "NAME [--timestamp SECONDS]", "print a WebSocket login frame (one line of JSON)",
        "The frame is ready to send as the first message on OKX's private WebSocket.", 1, 1, ws_login_options,
        ws_login},
@@ -624,16 +682,16 @@ const std::vector<Command>& commands() {
        "A user or group has at most one grant per key. If it has one already, the\n"
        "command shows it and changes nothing (exit code 6), unless --replace is given;\n"
        "the same grant again is left as it is (exit code 0).",
-       1, 1, grant_options, grant},
+       1, 1, grant_options, grant, Channel::admin},
       {"ungrant", "NAME (--user U | --group G)", "remove a user's or group's grant on a key",
-       "Exit code 5 if the key has no grant for that user or group.", 1, 1, principal_options, ungrant},
+       "Exit code 5 if the key has no grant for that user or group.", 1, 1, principal_options, ungrant, Channel::admin},
       {"grants", "NAME [--json]", "show who may sign with a key, and what", "Admin only.", 1, 1, json_option,
-       show_grants},
+       show_grants, Channel::admin},
       {"lock", "", "lock the vault: the daemon wipes every secret and refuses to sign",
        "Signing and changes answer \"vault locked\" (exit code 7) until an admin\n"
        "unlocks it. Listing keys still works. A vault with a key file is unlocked\n"
        "again by restarting the daemon, or by okx-vault unlock if it has a passphrase.",
-       0, 0, no_options, lock},
+       0, 0, no_options, lock, Channel::admin},
       {"unlock", "[--key-file]", "unlock a locked vault with its passphrase or key file",
        "Asks for the vault passphrase without echo on a terminal, otherwise reads one\n"
        "line of stdin; never from arguments. Each wrong passphrase makes the daemon\n"
@@ -641,25 +699,25 @@ const std::vector<Command>& commands() {
        "an attempt made during that wait is refused unevaluated (exit code 3).\n"
        "A vault without a passphrase, or with --key-file, is unlocked with the\n"
        "daemon's own key file; nothing is asked.",
-       0, 0, unlock_options, unlock},
+       0, 0, unlock_options, unlock, Channel::admin},
       {"passphrase", "set|change|remove", "add, change or remove the vault passphrase",
        "set: the vault also opens with a passphrase (asked twice on a terminal).\n"
        "change: asks for the current passphrase, then the new one.\n"
        "remove: asks for the current passphrase; refused (exit code 6) if the\n"
        "passphrase is the only way to open the vault.\n"
        "From stdin: one line per passphrase, the current one first.",
-       1, 1, no_options, passphrase},
+       1, 1, no_options, passphrase, Channel::admin},
       {"keyfile", "rotate", "replace the master key file with a new random key",
        "The daemon writes a new key file and re-wraps the data key for it; the old\n"
        "key file no longer opens the vault. Crash safe: at any instant the store opens\n"
        "with the old or the new key file. Refused for a systemd credential, which the\n"
        "daemon cannot write (see README.md, \"Rotating a credential\").",
-       1, 1, no_options, keyfile},
+       1, 1, no_options, keyfile, Channel::admin},
       {"rekey", "", "re-encrypt every key under a new random data key",
        "Every record is re-sealed and every slot re-wrapped, in one atomic write. If\n"
        "the vault has a passphrase, it is asked for (or read from stdin), so that the\n"
        "new data key is wrapped for it too.",
-       0, 0, no_options, rekey},
+       0, 0, no_options, rekey, Channel::admin},
       {"audit", "verify [FILE] [--head HASH]", "check an audit log's hash chain",
        "Reports the first line that was edited, deleted or moved (exit code 1), or\n"
        "that the chain is intact (exit code 0), and which lines are keyed.\n"
@@ -671,7 +729,7 @@ const std::vector<Command>& commands() {
        "--head HASH: a head the daemon sent to the system journal (its HEAD= field,\n"
        "e.g. journalctl -u okx-vault MESSAGE_ID=4f4b5856a17d4e0d8a3c5e2b9f6a1c07 -o json):\n"
        "the log must hold that line, so a log cut before it or rewritten fails.",
-       1, 2, audit_options, audit},
+       1, 2, audit_options, audit, Channel::admin},
   };
   return table;
 }

@@ -10,6 +10,7 @@
 
 #include "client/cli/commands.hpp"
 #include "client/cli/exit_codes.hpp"
+#include "client/cli/sockets.hpp"
 #include "proto/messages.hpp"
 
 namespace okxvault::cli {
@@ -37,7 +38,8 @@ constexpr int kStyle = po::command_line_style::default_style & ~po::command_line
 po::options_description global_options() {
   po::options_description options("Global options");
   options.add_options()
-      ("socket", po::value<std::string>(), "daemon socket (default: $OKX_VAULT_SOCKET, else /run/okx-vault/okx-vault.sock)")
+      ("socket", po::value<std::string>(), "daemon socket (default: $OKX_VAULT_SOCKET, else the config files, else /run/okx-vault/okx-vault.sock)")
+      ("admin-socket", po::value<std::string>(), "the daemon's admin socket, for admin commands (default: $OKX_VAULT_ADMIN_SOCKET, else the config files, else /run/okx-vault/admin.sock if it exists and --socket is not given)")
       ("timeout", po::value<double>(), "give up on the daemon after this many seconds (default 10)")
       ("quiet,q", po::bool_switch(), "print no confirmations after a success")
       ("version", po::bool_switch(), "print the version and exit")
@@ -46,7 +48,7 @@ po::options_description global_options() {
 }
 
 void print_usage(std::ostream& out) {
-  out << "Usage: okx-vault [--socket PATH] [--timeout SECONDS] [--quiet] COMMAND [ARGS]\n\n"
+  out << "Usage: okx-vault [--socket PATH] [--admin-socket PATH] [--timeout SECONDS] [--quiet] COMMAND [ARGS]\n\n"
          "Administer okx-vaultd, the local vault for OKX V5 API keys, and sign with it.\n\n"
          "Commands:\n";
   for (const Command& command : commands()) {
@@ -156,9 +158,16 @@ int run_command(const Command& command, const std::vector<std::string>& rest, co
     throw UsageError(std::string(command.name) + ": " + e.what());
   }
 
-  Context context(resolve_socket_path(vm.count("socket") ? std::optional(vm["socket"].as<std::string>()) : std::nullopt),
-                  timeout_of(vm), vm["quiet"].as<bool>());
-  return command.run(context, invocation);
+  Context context(resolve_sockets(vm), command.channel, timeout_of(vm), vm["quiet"].as<bool>());
+  try {
+    return command.run(context, invocation);
+  } catch (const okxvault::Error& e) {
+    // Who refused matters as much as the refusal: name the socket and the one to use.
+    if (e.code() != Code::forbidden || std::string_view(e.what()).find(context.socket_path()) != std::string_view::npos) {
+      throw;
+    }
+    throw okxvault::Error(e.code(), e.what() + context.forbidden_hint(), e.rule());
+  }
 }
 
 int run(const std::vector<std::string>& args) {

@@ -625,6 +625,123 @@ TEST_F(CliTest, SecretsGoOnlyToADaemonNoOtherUserCanImpersonate) {
   add_key();
 }
 
+// The environment of a CLI that reads its sockets from config files only:
+// `system` in place of /etc/okx-vault/okx-vault.conf, the user's file under `xdg`.
+std::vector<std::string> config_env(const fs::path& system, const fs::path& xdg) {
+  return {"OKX_VAULT_CONFIG=" + system.string(), "XDG_CONFIG_HOME=" + xdg.string(), "OKX_VAULT_SOCKET=",
+          "OKX_VAULT_ADMIN_SOCKET="};
+}
+
+TEST_F(CliTest, ConfigFilesNameTheSocketTheUsersOverTheSystemsAndTheCommandLineOverBoth) {
+  const fs::path system = dir_ / "okx-vault.conf", xdg = dir_ / "xdg", missing = dir_ / "no-such.sock";
+  const std::vector<std::string> env = config_env(system, xdg);
+  const auto status = [&](const std::vector<std::string>& global) {
+    std::vector<std::string> argv = {cli_binary()};
+    argv.insert(argv.end(), global.begin(), global.end());
+    argv.emplace_back("status");
+    return run(argv, "", env);
+  };
+  write_file(system, "# the system's\nsocket = " + daemon_.socket().string() + "\n");
+  EXPECT_EQ(status({}).exit_code, 0) << status({}).err;
+
+  fs::create_directories(xdg / "okx-vault");
+  write_file(xdg / "okx-vault" / "config", "socket = " + missing.string() + "\n");
+  const Output user_wins = status({});
+  expect_error(user_wins, kExitUnreachable, "the user's file wins");
+  EXPECT_NE(user_wins.err.find(missing.string()), std::string::npos) << user_wins.err;
+
+  EXPECT_EQ(status({"--socket", daemon_.socket().string()}).exit_code, 0) << "the command line wins";
+  EXPECT_EQ(run({cli_binary(), "status"}, "",
+                {"OKX_VAULT_CONFIG=" + system.string(), "XDG_CONFIG_HOME=" + xdg.string(),
+                 "OKX_VAULT_SOCKET=" + daemon_.socket().string()})
+                .exit_code,
+            0)
+      << "the environment wins over the files";
+
+  // A name the file may not hold is an error naming the file, never its value.
+  write_file(xdg / "okx-vault" / "config", "secret = HUSH-3f9a1\n");
+  const Output unknown = status({});
+  expect_error(unknown, kExitUsage, "unknown name");
+  EXPECT_NE(unknown.err.find((xdg / "okx-vault" / "config").string()), std::string::npos) << unknown.err;
+  EXPECT_EQ(unknown.err.find("HUSH-3f9a1"), std::string::npos) << unknown.err;
+}
+
+class AdminSocketTest : public CliTest {
+ protected:
+  Output as(const std::vector<std::string>& prefix, const std::vector<std::string>& args,
+            const std::string& input = {}) {
+    std::vector<std::string> argv = prefix;
+    argv.push_back(cli_binary());
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, input, config_env(config_, dir_ / "xdg"));
+  }
+  Output configured(const std::vector<std::string>& args, const std::string& input = {}) { return as({}, args, input); }
+
+  TempDir admin_dir_;
+  Daemon admin_daemon_{admin_dir_.path(), {"--admin-socket", (admin_dir_ / "admin.sock").string()}};
+  fs::path admin_socket_ = admin_dir_ / "admin.sock";
+  fs::path config_ = [this] {
+    const fs::path path = admin_dir_ / "okx-vault.conf";
+    write_file(path, "socket = " + admin_daemon_.socket().string() + "\nadmin-socket = " + admin_socket_.string() +
+                         "\n");
+    return path;
+  }();
+};
+
+TEST_F(AdminSocketTest, AdminCommandsGoToTheConfiguredAdminSocket) {
+  const Output added = configured({"add", "bot", "--api-key", kApiKey}, credentials_input());
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  EXPECT_EQ(configured({"grants", "bot"}).exit_code, 0);
+  const Output listed = configured({"list", "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("\"bot\""), std::string::npos) << "root lists on the admin socket: every key";
+  EXPECT_EQ(configured({"sign", "bot", "GET", kBalance}).exit_code, 0) << "an admin signs on the admin socket";
+
+  // The control: the same command on the bot socket, which the daemon refuses
+  // admin calls on. A --socket on the command line is not paired with the
+  // admin socket of the config file.
+  const std::string bot_socket = admin_daemon_.socket().string();
+  const Output refused = configured({"--socket", bot_socket, "revoke", "bot", "--yes"});
+  expect_error(refused, kExitForbidden, "revoke on the bot socket");
+  EXPECT_NE(refused.err.find("not an admin"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("on the socket " + bot_socket), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--admin-socket"), std::string::npos) << refused.err;
+  // Given both on the command line, it goes to the admin socket.
+  const Output revoked =
+      configured({"--socket", bot_socket, "--admin-socket", admin_socket_.string(), "revoke", "bot", "--yes"});
+  EXPECT_EQ(revoked.exit_code, 0) << revoked.err;
+}
+
+TEST_F(AdminSocketTest, PermissionDeniedNamesTheSocketTriedAndTheOneToUse) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the CLI as another user";
+  if (!fs::exists("/usr/bin/setpriv")) GTEST_SKIP() << "setpriv (util-linux) is not installed";
+  ASSERT_EQ(configured({"add", "bot", "--api-key", kApiKey}, credentials_input()).exit_code, 0);
+  fs::permissions(admin_dir_.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                         fs::perms::others_read | fs::perms::others_exec);
+  const std::string bot_socket = admin_daemon_.socket().string();
+  ::chmod(bot_socket.c_str(), 0666);
+  const std::vector<std::string> nobody = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+
+  // What needs no admin falls back to the bot socket, which nobody may use.
+  const Output listed = as(nobody, {"list", "--json"});
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(listed.out, "{\"keys\":[]}\n");
+
+  const Output added = as(nobody, {"add", "mine", "--api-key", kApiKey}, credentials_input());
+  expect_error(added, kExitForbidden, "add: the admin socket is root's");
+  EXPECT_NE(added.err.find("permission denied on the admin socket " + admin_socket_.string()), std::string::npos)
+      << added.err;
+  EXPECT_NE(added.err.find("run okx-vault as root"), std::string::npos) << added.err;
+  EXPECT_NE(added.err.find(bot_socket), std::string::npos) << added.err;
+
+  // Not allowed on the bot socket either: the error names its group.
+  ::chmod(bot_socket.c_str(), 0660);
+  const Output status = as(nobody, {"status"});
+  expect_error(status, kExitForbidden, "status: the bot socket is its group's");
+  EXPECT_NE(status.err.find("permission denied on the socket " + bot_socket), std::string::npos) << status.err;
+  EXPECT_NE(status.err.find("members of group"), std::string::npos) << status.err;
+}
+
 TEST_F(CliTest, NotFoundExitsWithFive) {
   expect_error(cli({"sign", "nokey", "GET", kBalance}), kExitNotFound);
   expect_error(cli({"ws-login", "nokey"}), kExitNotFound);

@@ -120,7 +120,7 @@ int list(Context& context, const Invocation& invocation) {
   } else if (keys.empty()) {
     if (!context.quiet()) std::cerr << "The vault holds no keys you may see.\n";
   } else {
-    std::cout << key_table(keys);
+    std::cout << key_table(keys, unix_ms(Clock::now()));
   }
   return kExitOk;
 }
@@ -627,8 +627,12 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"status", "[--json]", "show the daemon's version, lock state, key count and uptime",
        "Anyone who can connect to the socket may ask for the status.", 0, 0, json_option, status},
-      {"list", "[--json]", "list keys: name, masked api key, demo flag, created, last used, signs",
-       "Shows metadata only; secrets and passphrases never leave the daemon.", 0, 0, json_option, list},
+      {"list", "[--json]", "list keys: name, masked api key, demo flag, grants, times, signs, expiry",
+       "Shows metadata only; secrets and passphrases never leave the daemon. Times are\n"
+       "shown in UTC to the minute, or relative to now (\"3m ago\", \"in 29d\"); a key\n"
+       "past its expiry says EXPIRED and signs nothing. --json prints the daemon's\n"
+       "reply, with its exact ISO 8601 times.",
+       0, 0, json_option, list},
       {"add", "NAME --api-key KEY [--simulated] [--expires WHEN]", "add a key; its secret and passphrase are read, never passed",
        "On a terminal, asks for the secret and the passphrase without echoing them.\n"
        "Otherwise reads them from stdin: the first line is the secret, the second the\n"

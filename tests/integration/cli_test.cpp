@@ -169,6 +169,64 @@ TEST_F(CliTest, AddReadsSecretAndPassphraseFromStdinAndListShowsOnlyMetadata) {
   EXPECT_TRUE(keys[0].at("last_used").is_null());
 }
 
+// The cells of each line of a table, split where two or more spaces are.
+std::vector<std::vector<std::string>> table_rows(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(text);
+  const std::regex gap(" {2,}");
+  for (std::string line; std::getline(in, line);) {
+    rows.emplace_back(std::sregex_token_iterator(line.begin(), line.end(), gap, -1), std::sregex_token_iterator());
+  }
+  return rows;
+}
+
+TEST_F(CliTest, ListShowsGrantsAndExpiryAndMarksExpiredKeys) {
+  add_key("bot");
+  add_key("soon", {"--expires", "30d"});
+  add_key("old", {"--expires", "1s"});
+  ASSERT_EQ(cli({"grant", "bot", "--user", "0"}).exit_code, 0);
+  ASSERT_EQ(cli({"grant", "bot", "--group", "0", "--read-only"}).exit_code, 0);
+  ASSERT_EQ(cli({"sign", "bot", "GET", kBalance}).exit_code, 0);
+  // Past its expiry (1 s), "old" signs nothing.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  expect_error(cli({"sign", "old", "GET", kBalance}), kExitForbidden, "expired");
+
+  const Output table = cli({"list"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  const auto rows = table_rows(table.out);
+  ASSERT_EQ(rows.size(), 4u) << table.out;
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"NAME", "API KEY", "DEMO", "GRANTS", "CREATED", "LAST USED", "SIGNS",
+                                               "EXPIRES"}));
+  const std::regex minute(R"(\d{4}-\d\d-\d\d \d\d:\d\d UTC)");
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row[0]);
+    ASSERT_EQ(row.size(), 8u) << table.out;
+    if (row[0] != "NAME") {
+      EXPECT_TRUE(std::regex_match(row[4], minute)) << row[4];
+    }
+  }
+  // Sorted by name: bot, old, soon.
+  EXPECT_EQ(rows[1][0], "bot");
+  EXPECT_EQ(rows[1][3], "2") << "two grants";
+  EXPECT_TRUE(std::regex_match(rows[1][5], std::regex(R"(\d+s ago)"))) << rows[1][5];
+  EXPECT_EQ(rows[1][7], "never");
+  EXPECT_EQ(rows[2][0], "old");
+  EXPECT_EQ(rows[2][3], "0");
+  EXPECT_TRUE(rows[2][7].starts_with("EXPIRED ")) << rows[2][7];
+  EXPECT_TRUE(std::regex_match(rows[2][7].substr(8), minute)) << rows[2][7];
+  EXPECT_EQ(rows[3][0], "soon");
+  EXPECT_TRUE(std::regex_search(rows[3][7], std::regex(R"(UTC \(in (29|30)d\)$)"))) << rows[3][7];
+
+  // --json stays raw: exact times and the count.
+  const json::array keys = json::parse(cli({"list", "--json"}).out).at("keys").as_array();
+  ASSERT_EQ(keys.size(), 3u);
+  EXPECT_EQ(keys[0].at("grants").to_number<std::uint64_t>(), 2u);
+  EXPECT_TRUE(std::regex_match(std::string(keys[1].at("expires").as_string()),
+                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
+  EXPECT_TRUE(std::regex_match(std::string(keys[0].at("created").as_string()),
+                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
+}
+
 TEST_F(CliTest, AddAcceptsCrLfLinesAndALastLineWithoutNewline) {
   const Output out =
       cli({"add", "bot", "--api-key", kApiKey}, std::string(kSecret) + "\r\n" + kPassphrase);  // no final newline

@@ -546,6 +546,16 @@ int passphrase(Context& context, const Invocation& invocation) {
 
 int keyfile(Context& context, const Invocation& invocation) {
   if (invocation.args.at(0) != "rotate") throw UsageError("the keyfile command is: okx-vault keyfile rotate", "keyfile");
+  // The daemon would add a key file to a vault that has none: a file on disk
+  // that opens, unattended, a vault its admin chose to open only by passphrase.
+  // (A daemon too old to list slots has only key files.)
+  const std::vector<std::string> slots = context.client().status().slots;
+  if (!slots.empty() && std::find(slots.begin(), slots.end(), "key_file") == slots.end()) {
+    throw Error(Code::bad_request,
+                "this vault has no key file to rotate: only its passphrase opens it, and rotating would write a new "
+                "key file that opens it without the passphrase; nothing changed (okx-vault passphrase change "
+                "changes the passphrase)");
+  }
   context.client().rotate_key_file();
   say(context, "Key file rotated; the old key file no longer opens the vault.");
   return kExitOk;
@@ -715,7 +725,8 @@ const std::vector<Command>& commands() {
        "The daemon writes a new key file and re-wraps the data key for it; the old\n"
        "key file no longer opens the vault. Crash safe: at any instant the store opens\n"
        "with the old or the new key file. Refused for a systemd credential, which the\n"
-       "daemon cannot write (see README.md, \"Rotating a credential\").",
+       "daemon cannot write (see README.md, \"Rotating a credential\"), and for a vault\n"
+       "only a passphrase opens, which has no key file to rotate (exit code 6).",
        1, 1, no_options, keyfile, Channel::admin},
       {"rekey", "", "re-encrypt every key under a new random data key",
        "Every record is re-sealed and every slot re-wrapped, in one atomic write. If\n"

@@ -157,7 +157,8 @@ void add_options(po::options_description& options) {
   options.add_options()
       ("api-key", po::value<std::string>()->required(), "the OKX API key (not secret; shown masked by list)")
       ("simulated", po::bool_switch(), "a demo-trading key: signs carry x-simulated-trading: 1")
-      ("expires", po::value<std::string>(), "the key stops signing after this: 30d, 12h, or an ISO 8601 time");
+      ("expires", po::value<std::string>(), "the key stops signing after this: 30d, 12h, or an ISO 8601 time")
+      ("json", po::bool_switch(), "print the added key's metadata as the daemon's JSON reply");
 }
 
 // The daemon's rules for a key name and an api key (PROTOCOL.md, POST /v1/keys),
@@ -214,6 +215,7 @@ int add(Context& context, const Invocation& invocation) {
   request.secret = read_secret_line("Secret for '" + name + "': ", "secret");
   request.passphrase = read_secret_line("Passphrase for '" + name + "': ", "passphrase");
   const proto::KeyInfo added = context.client().add(request);
+  if (flag(invocation, "json")) std::cout << proto::encode(added) << '\n';
   if (!context.quiet()) {
     std::cerr << "Added key '" << added.name << "' (api key " << added.api_key << ", "
               << (added.simulated ? "demo trading" : "live trading") << ").\n";
@@ -228,6 +230,10 @@ void revoke_options(po::options_description& options) {
 int revoke(Context& context, const Invocation& invocation) {
   const std::string& name = invocation.args.at(0);
   if (!flag(invocation, "yes")) {
+    // Nobody is asked to confirm what cannot happen: a key that is not there
+    // (exit code 5) or a caller who is not an admin (4). Reading its grants
+    // answers both.
+    context.client().grants(name);
     // Revoking cannot be undone: without a person to ask, insist on --yes
     // rather than guess what a script meant.
     if (!stdin_is_terminal()) throw UsageError("stdin is not a terminal; confirm revoking with --yes");
@@ -354,7 +360,8 @@ int curl(Context& context, const Invocation& invocation) {
 
 void ws_login_options(po::options_description& options) {
   options.add_options()("timestamp", po::value<std::string>(),
-                        "sign with this Unix time in seconds (within the daemon's skew limit)");
+                        "sign with this Unix time in seconds (within the daemon's skew limit)")(
+      "json", po::bool_switch(), "the same: the frame is the daemon's JSON (accepted as on every command with data)");
 }
 
 int ws_login(Context& context, const Invocation& invocation) {
@@ -574,7 +581,8 @@ int rekey(Context& context, const Invocation&) {
 
 void audit_options(po::options_description& options) {
   options.add_options()("head", po::value<std::string>(),
-                        "a head the daemon sent to the journal (HEAD=): it must be in the log, the chain intact up to it");
+                        "a head the daemon sent to the journal (HEAD=): it must be in the log, the chain intact up to it")(
+      "json", po::bool_switch(), "print the verdict as JSON (as GET /v1/audit/verify answers it); the exit code is the same");
 }
 
 // What a verdict says beyond intact or broken: which lines the audit key vouches for.
@@ -606,6 +614,10 @@ int audit(Context& context, const Invocation& invocation) {
   if (invocation.args.size() < 2) {
     if (head) throw UsageError("--head needs FILE: the daemon checks the head its store recorded");
     const audit_chain::Verdict verdict = context.client().verify_audit();
+    if (flag(invocation, "json")) {
+      std::cout << proto::encode(verdict) << '\n';
+      return verdict.ok ? kExitOk : kExitFailure;
+    }
     if (!verdict.ok) {
       std::cerr << "okx-vault: the daemon's audit log: line " << verdict.first_bad << ": " << verdict.reason << '\n';
       return kExitFailure;
@@ -620,6 +632,10 @@ int audit(Context& context, const Invocation& invocation) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(Code::not_found, "cannot read " + path);
   const audit_chain::Verdict verdict = audit_chain::verify(in, head);
+  if (flag(invocation, "json")) {
+    std::cout << proto::encode(verdict) << '\n';
+    return verdict.ok ? kExitOk : kExitFailure;
+  }
   if (!verdict.ok) {
     std::cerr << "okx-vault: " << path << ": line " << verdict.first_bad << ": " << verdict.reason << '\n';
     return kExitFailure;
@@ -643,7 +659,7 @@ const std::vector<Command>& commands() {
        "past its expiry says EXPIRED and signs nothing. --json prints the daemon's\n"
        "reply, with its exact ISO 8601 times.",
        0, 0, json_option, list},
-      {"add", "NAME --api-key KEY [--simulated] [--expires WHEN]", "add a key; its secret and passphrase are read, never passed",
+      {"add", "NAME --api-key KEY [--simulated] [--expires WHEN] [--json]", "add a key; its secret and passphrase are read, never passed",
        "On a terminal, asks for the secret and the passphrase without echoing them.\n"
        "Otherwise reads them from stdin: the first line is the secret, the second the\n"
        "passphrase (a trailing \\r is dropped). There is deliberately no option for\n"
@@ -654,8 +670,10 @@ const std::vector<Command>& commands() {
        "admin (4), no key has that name (6) and the vault is unlocked (7).",
        1, 1, add_options, add, Channel::admin},
       {"revoke", "NAME [--yes]", "revoke a key: wiped from memory and removed from disk",
-       "Asks for confirmation on a terminal. When stdin is not a terminal, --yes is\n"
-       "required; without it nothing is revoked and the exit code is 2.",
+       "Asks for confirmation on a terminal, once it knows the key exists and you\n"
+       "may revoke it (else exit code 5 or 4, and nothing is asked). When stdin is\n"
+       "not a terminal, --yes is required; without it nothing is revoked and the exit\n"
+       "code is 2.",
        1, 1, revoke_options, revoke, Channel::admin},
       {"sign", "NAME METHOD PATH [--body TEXT | --body-file FILE | --body-stdin] [--json | --curl]",
        "sign one OKX V5 REST request and print its headers",
@@ -681,7 +699,7 @@ const std::vector<Command>& commands() {
        "code is okx-vault's; otherwise it is curl's. Plain http is refused except to\n"
        "this host.",
        3, 3, curl_options, curl, Channel::any, true},
-      {"ws-login", "NAME [--timestamp SECONDS]", "print a WebSocket login frame (one line of JSON)",
+      {"ws-login", "NAME [--timestamp SECONDS] [--json]", "print a WebSocket login frame (one line of JSON)",
        "The frame is ready to send as the first message on OKX's private WebSocket.", 1, 1, ws_login_options,
        ws_login},
       {"grant",
@@ -703,8 +721,9 @@ const std::vector<Command>& commands() {
        show_grants, Channel::admin},
       {"lock", "", "lock the vault: the daemon wipes every secret and refuses to sign",
        "Signing and changes answer \"vault locked\" (exit code 7) until an admin\n"
-       "unlocks it. Listing keys still works. A vault with a key file is unlocked\n"
-       "again by restarting the daemon, or by okx-vault unlock if it has a passphrase.",
+       "unlocks it. Listing keys still works. okx-vault unlock unlocks it: with the\n"
+       "vault passphrase if it has one, else (or with --key-file) with the daemon's\n"
+       "key file. Restarting the daemon unlocks a vault whose key file it finds.",
        0, 0, no_options, lock, Channel::admin},
       {"unlock", "[--key-file]", "unlock a locked vault with its passphrase or key file",
        "Asks for the vault passphrase without echo on a terminal, otherwise reads one\n"
@@ -733,7 +752,7 @@ const std::vector<Command>& commands() {
        "the vault has a passphrase, it is asked for (or read from stdin), so that the\n"
        "new data key is wrapped for it too.",
        0, 0, no_options, rekey, Channel::admin},
-      {"audit", "verify [FILE] [--head HASH]", "check an audit log's hash chain",
+      {"audit", "verify [FILE] [--head HASH] [--json]", "check an audit log's hash chain",
        "Reports the first line that was edited, deleted or moved (exit code 1), or\n"
        "that the chain is intact (exit code 0), and which lines are keyed.\n"
        "Without FILE, the daemon checks its own log (admin only): every keyed\n"

@@ -42,7 +42,7 @@ po::options_description global_options() {
       ("admin-socket", po::value<std::string>(), "the daemon's admin socket, for admin commands (default: $OKX_VAULT_ADMIN_SOCKET, else the config files, else /run/okx-vault/admin.sock if it exists and --socket is not given)")
       ("timeout", po::value<double>(), "give up on the daemon after this many seconds (default 10)")
       ("quiet,q", po::bool_switch(), "print no confirmations after a success")
-      ("version", po::bool_switch(), "print the version and exit")
+      ("version,V", po::bool_switch(), "print the version and exit")
       ("help,h", po::bool_switch(), "show help (okx-vault help COMMAND for a command)");
   return options;
 }
@@ -117,6 +117,74 @@ std::chrono::milliseconds timeout_of(const po::variables_map& vm) {
   return std::chrono::milliseconds(static_cast<long long>(std::ceil(seconds * 1000)));
 }
 
+// Optimal string alignment distance: insertions, deletions, substitutions and
+// swaps of two neighbours each cost one ("lsit" is one from "list").
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// "unknown command 'lsit' (did you mean 'list'?)": the nearest command within
+// two edits, and nearer than the word is long.
+UsageError unknown_command(const std::string& name) {
+  std::string_view best;
+  std::size_t best_distance = 3;
+  std::vector<std::string_view> names = {"help"};
+  for (const Command& command : commands()) names.push_back(command.name);
+  for (const std::string_view candidate : names) {
+    const std::size_t distance = edit_distance(name, candidate);
+    if (distance < best_distance && distance < name.size()) {
+      best = candidate;
+      best_distance = distance;
+    }
+  }
+  std::string message = "unknown command '" + name + "'";
+  if (!best.empty()) message += " (did you mean '" + std::string(best) + "'?)";
+  return UsageError(message);
+}
+
+// The daemon's messages speak of the protocol's fields; say them as the
+// command's arguments and options instead.
+std::string in_cli_terms(std::string_view command, const std::string& message) {
+  struct Term {
+    std::string_view commands;  // space-separated
+    std::string_view daemon;    // how the daemon's message starts
+    std::string_view cli;
+  };
+  static constexpr Term kTerms[] = {
+      {"sign curl", "method ", "METHOD "},
+      {"sign curl", "path ", "PATH "},
+      {"sign curl ws-login", "timestamp ", "--timestamp "},
+      {"sign curl", "a GET request has no body", "a GET request has no body: give no --body"},
+      {"sign curl", "a POST body ", "the body (--body) "},
+      {"add", "api_key ", "--api-key "},
+      {"add", "expires ", "--expires "},
+      {"grant", "a rule", "--allow and --deny: a rule"},
+      {"grant", "rule '", "--allow or --deny: rule '"},
+      {"grant", "no such user", "--user: no such user"},
+      {"grant", "no such group", "--group: no such group"},
+  };
+  for (const Term& term : kTerms) {
+    bool applies = false;
+    for (std::size_t at = 0; at < term.commands.size();) {
+      const std::size_t end = std::min(term.commands.find(' ', at), term.commands.size());
+      applies = applies || term.commands.substr(at, end - at) == command;
+      at = end + 1;
+    }
+    if (applies && message.starts_with(term.daemon)) return std::string(term.cli) + message.substr(term.daemon.size());
+  }
+  return message;
+}
+
 int run_command(const Command& command, const std::vector<std::string>& rest, const po::options_description& global,
                 po::variables_map& vm) {
   // Global options are welcome after the command too: `okx-vault list --json --socket s`.
@@ -162,11 +230,13 @@ int run_command(const Command& command, const std::vector<std::string>& rest, co
   try {
     return command.run(context, invocation);
   } catch (const okxvault::Error& e) {
+    std::string message = in_cli_terms(command.name, e.what());
     // Who refused matters as much as the refusal: name the socket and the one to use.
-    if (e.code() != Code::forbidden || std::string_view(e.what()).find(context.socket_path()) != std::string_view::npos) {
-      throw;
+    if (e.code() == Code::forbidden && message.find(context.socket_path()) == std::string::npos) {
+      message += context.forbidden_hint();
     }
-    throw okxvault::Error(e.code(), e.what() + context.forbidden_hint(), e.rule());
+    if (message == e.what()) throw;
+    throw okxvault::Error(e.code(), message, e.rule());
   }
 }
 
@@ -196,12 +266,12 @@ int run(const std::vector<std::string>& args) {
       return kExitOk;
     }
     const Command* command = find_command(rest.front());
-    if (command == nullptr) throw UsageError("unknown command '" + rest.front() + "'");
+    if (command == nullptr) throw unknown_command(rest.front());
     print_command_help(*command, std::cout);
     return kExitOk;
   }
   const Command* command = find_command(name);
-  if (command == nullptr) throw UsageError("unknown command '" + name + "'");
+  if (command == nullptr) throw unknown_command(name);
 
   try {
     return run_command(*command, rest, global, vm);

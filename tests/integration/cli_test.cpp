@@ -547,6 +547,94 @@ TEST_F(CliTest, UsageErrorsExitWithTwo) {
   expect_error(cli({"--timeout", "-1", "status"}), kExitUsage);
 }
 
+TEST_F(CliTest, AMistypedCommandIsAnsweredWithTheNearestOne) {
+  for (const auto& [typed, meant] : std::vector<std::pair<std::string, std::string>>{
+           {"lsit", "list"}, {"revok", "revoke"}, {"grnats", "grants"}, {"sing", "sign"}, {"hlep", "help"}}) {
+    SCOPED_TRACE(typed);
+    const Output out = cli({typed});
+    expect_error(out, kExitUsage);
+    EXPECT_NE(out.err.find("unknown command '" + typed + "' (did you mean '" + meant + "'?)"), std::string::npos)
+        << out.err;
+  }
+  const Output help = cli({"help", "stauts"});
+  expect_error(help, kExitUsage);
+  EXPECT_NE(help.err.find("did you mean 'status'?"), std::string::npos) << help.err;
+  const Output far = cli({"frobnicate"});
+  expect_error(far, kExitUsage);
+  EXPECT_EQ(far.err.find("did you mean"), std::string::npos) << far.err;
+}
+
+// Nobody is asked to confirm a revoke that cannot happen.
+TEST_F(CliTest, RevokeChecksTheKeyExistsBeforeAskingForConfirmation) {
+  add_key();
+  expect_error(cli({"revoke", "nokey"}, "y\n"), kExitNotFound, "no terminal: not found, not a usage error");
+  if (!fs::exists("/usr/bin/script")) GTEST_SKIP() << "script (util-linux) is not installed";
+  // On a terminal (script gives it one): no question for a key that is not there...
+  const auto on_terminal = [&](const std::string& name, const std::string& answer) {
+    return run({"/usr/bin/script", "-qec",
+                "\"$CLI\" --socket \"$SOCK\" revoke " + name + "; echo \"exit=$?\"", "/dev/null"},
+               answer, {"CLI=" + cli_binary(), "SOCK=" + daemon_.socket().string()});
+  };
+  const Output missing = on_terminal("nokey", "y\n");
+  EXPECT_EQ(missing.out.find("Revoke key"), std::string::npos) << missing.out;
+  EXPECT_NE(missing.out.find("no key named 'nokey'"), std::string::npos) << missing.out;
+  EXPECT_NE(missing.out.find("exit=5"), std::string::npos) << missing.out;
+  // ...and the control: for one that is, the question, and "n" keeps it.
+  const Output declined = on_terminal("bot", "n\n");
+  EXPECT_NE(declined.out.find("Revoke key 'bot'?"), std::string::npos) << declined.out;
+  EXPECT_NE(declined.out.find("exit=1"), std::string::npos) << declined.out;
+  EXPECT_EQ(cli({"sign", "bot", "GET", kBalance}).exit_code, 0) << "the key is still there";
+}
+
+TEST_F(CliTest, ErrorsNameTheOptionsAndArgumentsNotTheProtocolsFields) {
+  add_key();
+  struct Case {
+    std::vector<std::string> args;
+    int exit_code;
+    std::string says;
+  };
+  for (const Case& c : {
+           Case{{"sign", "bot", "GET", kBalance, "--timestamp", "yesterday"}, kExitInvalidInput, "--timestamp must"},
+           Case{{"sign", "bot", "GET", kBalance, "--timestamp", "2020-12-08T09:08:57.715Z"}, kExitInvalidInput,
+                "--timestamp is "},
+           Case{{"sign", "bot", "GET", "/not/okx"}, kExitInvalidInput, "PATH must start with /api/v5/"},
+           Case{{"curl", "bot", "GET", "/not/okx"}, kExitInvalidInput, "PATH must start with /api/v5/"},
+           Case{{"sign", "bot", "GET", kBalance, "--body", "{}"}, kExitInvalidInput, "give no --body"},
+           Case{{"sign", "bot", "POST", kOrder, "--body", "x=1"}, kExitInvalidInput, "the body (--body) is empty"},
+           Case{{"ws-login", "bot", "--timestamp", "soon"}, kExitInvalidInput, "--timestamp must be Unix epoch"},
+           Case{{"grant", "bot", "--user", "0", "--allow", "nonsense"}, kExitInvalidInput, "--allow"},
+           Case{{"grant", "bot", "--user", "no-such-user-7f3e"}, kExitInvalidInput, "--user: no such user"},
+       }) {
+    SCOPED_TRACE(c.says);
+    const Output out = cli(c.args);
+    expect_error(out, c.exit_code);
+    EXPECT_NE(out.err.find(c.says), std::string::npos) << out.err;
+  }
+}
+
+// Every command that prints data takes --json and then prints one JSON document.
+TEST_F(CliTest, EveryCommandThatPrintsDataTakesJson) {
+  const Output added = cli({"add", "bot", "--api-key", kApiKey, "--json"}, credentials_input());
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  EXPECT_EQ(json::parse(added.out).at("name").as_string(), "bot");
+  expect_no_secrets(added);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"status", "--json"}, {"list", "--json"}, {"grants", "bot", "--json"},
+        {"sign", "bot", "GET", kBalance, "--json"}, {"ws-login", "bot", "--json"}, {"audit", "verify", "--json"}}) {
+    SCOPED_TRACE(args[0]);
+    const Output out = cli(args);
+    ASSERT_EQ(out.exit_code, 0) << out.err;
+    EXPECT_TRUE(one_line(out.out)) << out.out;
+    EXPECT_NO_THROW(json::parse(out.out)) << out.out;
+  }
+  const json::object verdict = json::parse(cli({"audit", "verify", "--json"}).out).as_object();
+  EXPECT_EQ(verdict.at("ok").as_bool(), true);
+  write_file(dir_ / "broken.log", "{\"not\":\"a chain\"}\n");
+  const Output broken = cli({"audit", "verify", (dir_ / "broken.log").string(), "--json"});
+  EXPECT_EQ(broken.exit_code, kExitFailure);
+  EXPECT_EQ(json::parse(broken.out).at("ok").as_bool(), false) << broken.out;
+}
+
 // A duration is checked against the last time the protocol accepts (the end of
 // 2200), before it is added to the clock, so it can neither overflow nor reach
 // the daemon as a time it refuses.
@@ -847,6 +935,13 @@ TEST_F(CliTest, HelpAndVersion) {
   const Output version = cli({"--version"});
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_TRUE(version.out.starts_with("okx-vault ")) << version.out;
+  const Output short_version = cli({"-V"});
+  EXPECT_EQ(short_version.exit_code, 0) << short_version.err;
+  EXPECT_EQ(short_version.out, version.out);
+  // What help says of locking is what unlock does: the key file unlocks a vault with one.
+  const Output lock_help = cli({"help", "lock"});
+  EXPECT_NE(lock_help.out.find("okx-vault unlock unlocks it"), std::string::npos) << lock_help.out;
+  EXPECT_NE(lock_help.out.find("--key-file"), std::string::npos) << lock_help.out;
 }
 
 // client/CLI.md is the CLI's reference: it names exactly the commands, options

@@ -72,6 +72,96 @@ void print_command_help(const Command& command, std::ostream& out) {
   out << global_options() << '\n' << kExitCodes;
 }
 
+// Text for roff: backslashes and hyphens escaped, and no line that starts with
+// a control character.
+std::string roff(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\\') {
+      out += "\\e";
+    } else if (c == '-') {
+      out += "\\-";
+    } else {
+      out += c;
+    }
+  }
+  std::string safe;
+  bool line_start = true;
+  for (char c : out) {
+    if (line_start && (c == '.' || c == '\'')) safe += "\\&";
+    safe += c;
+    line_start = c == '\n';
+  }
+  return safe;
+}
+
+// A help paragraph as roff: prose lines are filled, lines indented by two
+// spaces (examples) are kept as they are.
+std::string roff_paragraph(std::string_view text) {
+  std::string out;
+  bool example = false;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t end = std::min(text.find('\n', start), text.size());
+    const std::string_view line = text.substr(start, end - start);
+    const bool indented = line.starts_with("  ");
+    if (indented != example) out += indented ? ".PP\n.nf\n" : ".fi\n";
+    example = indented;
+    out += roff(line) + "\n";
+    start = end + 1;
+  }
+  if (example) out += ".fi\n";
+  return out;
+}
+
+std::string roff_options(const po::options_description& options) {
+  std::string out;
+  for (const auto& option : options.options()) {
+    out += ".TP\n\\fB" + roff(option->format_name()) + "\\fR";
+    const std::string parameter = option->format_parameter();
+    if (!parameter.empty()) out += " \\fI" + roff(parameter) + "\\fR";
+    out += "\n" + roff(option->description()) + "\n";
+  }
+  return out;
+}
+
+// okx-vault(1), made from the same table as the help, so that the two agree.
+void print_man_page(std::ostream& out) {
+  out << ".TH OKX\\-VAULT 1 \"\" \"okx\\-vault " << proto::kVersion << "\" \"User Commands\"\n"
+      << ".SH NAME\nokx\\-vault \\- administer okx\\-vaultd and sign OKX V5 requests with it\n"
+      << ".SH SYNOPSIS\n.B okx\\-vault\n"
+      << roff("[--socket PATH] [--admin-socket PATH] [--timeout SECONDS] [--quiet] COMMAND [ARGS]") << "\n"
+      << ".SH DESCRIPTION\n"
+      << roff("okx-vault administers okx-vaultd, the local vault for OKX V5 API keys: it adds, lists, grants and "
+              "revokes keys, locks and unlocks the vault, and signs requests with it. Secrets and passphrases are "
+              "never read from arguments: on a terminal they are asked for without echo, otherwise read from "
+              "stdin, one per line. Global options come before the command and are also accepted after it; "
+              "options are never abbreviated.")
+      << "\n.SH COMMANDS\n";
+  for (const Command& command : commands()) {
+    out << ".SS \"" << roff("okx-vault " + std::string(command.name) + " " + std::string(command.synopsis)) << "\"\n"
+        << roff(command.summary) << ".\n.PP\n" << roff_paragraph(command.details) << roff_options(command_options(command));
+  }
+  out << ".SS \"okx\\-vault help \\fR[\\fICOMMAND\\fR]\"\n"
+      << "Show the list of commands, or one command's arguments and options.\n"
+      << ".SH GLOBAL OPTIONS\n" << roff_options(global_options())
+      << ".SH FILES\n.TP\n.I " << roff(kSystemConfig) << "\n"
+      << roff("The system's config file: name = value lines naming socket and admin-socket.") << "\n"
+      << ".TP\n.I " << roff("${XDG_CONFIG_HOME:-~/.config}/okx-vault/config") << "\n"
+      << roff("The user's config file, read first: what it names wins over the system's.") << "\n"
+      << ".TP\n.I " << roff(proto::kDefaultSocket) << "\n"
+      << roff("The daemon's socket for bots: status, list, sign, curl and ws-login.") << "\n"
+      << ".TP\n.I " << roff(kDefaultAdminSocket) << "\n"
+      << roff("The admin socket (root only) under systemd: admin commands go there.") << "\n"
+      << ".SH ENVIRONMENT\n.TP\n.B OKX_VAULT_SOCKET\n"
+      << roff("The socket, unless --socket is given.") << "\n.TP\n.B OKX_VAULT_ADMIN_SOCKET\n"
+      << roff("The admin socket, unless --admin-socket is given.") << "\n.TP\n.B OKX_VAULT_CONFIG\n"
+      << roff("Read this file instead of " + std::string(kSystemConfig) + ".") << "\n"
+      << ".SH EXIT STATUS\n.nf\n" << roff(kExitCodes.substr(kExitCodes.find('\n') + 1)) << ".fi\n"
+      << ".SH SEE ALSO\n.BR okx\\-vaultd (8),\n.BR curl (1),\n"
+      << roff("/usr/share/doc/okx-vault/README.md and PROTOCOL.md") << "\n";
+}
+
 // Where the command is: the first word that is neither a global option nor the
 // value of one.
 std::size_t command_position(const std::vector<std::string>& args, const po::options_description& global) {
@@ -241,6 +331,11 @@ int run_command(const Command& command, const std::vector<std::string>& rest, co
 }
 
 int run(const std::vector<std::string>& args) {
+  // Not an option anyone types: the build makes the manual page with it.
+  if (args.size() == 1 && args.front() == "--man-page") {
+    print_man_page(std::cout);
+    return kExitOk;
+  }
   const po::options_description global = global_options();
   const std::size_t at = command_position(args, global);
   po::variables_map vm;

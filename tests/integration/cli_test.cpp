@@ -1031,5 +1031,104 @@ TEST_F(CliReference, NamesTheGlobalOptionsAndEveryExitCode) {
   EXPECT_EQ(captures(reference_, R"(^\| (\d) \|)"), codes);
 }
 
+// okx-vault(1) is made at build time from the CLI's table; CLI.md is written
+// by hand. They must name the same commands and options.
+class ManPage : public CliReference {
+ protected:
+  // Roff as text: "\-" is "-", "\e" is "\", fonts dropped.
+  static std::string plain(std::string text) {
+    text = std::regex_replace(text, std::regex(R"(\\f[BIRP])"), "");
+    text = std::regex_replace(text, std::regex(R"(\\-)"), "-");
+    text = std::regex_replace(text, std::regex(R"(\\e)"), "\\");
+    return std::regex_replace(text, std::regex(R"(\\&)"), "");
+  }
+  // The text of the man page's part for `command`, up to the next .SS or .SH.
+  static std::string man_section(const std::string& man, const std::string& command) {
+    const std::string heading = ".SS \"okx-vault " + command;
+    std::size_t at = man.find(heading + " ");
+    if (at == std::string::npos) at = man.find(heading + "\"");
+    if (at == std::string::npos) return {};
+    const std::size_t end = man.find("\n.S", at + heading.size());
+    return man.substr(at, end == std::string::npos ? std::string::npos : end - at);
+  }
+  const std::string man_ = plain(read_file(fs::path(cli_binary()).parent_path() / "okx-vault.1"));
+};
+
+TEST_F(ManPage, NamesTheCommandsAndOptionsOfCliMd) {
+  const std::set<std::string> documented = captures(reference_, R"(^### `okx-vault ([a-z-]+))");
+  ASSERT_GE(documented.size(), 10u);
+  EXPECT_EQ(captures(man_, R"re(^\.SS "okx-vault ([a-z-]+))re"), documented);
+  for (const std::string& command : documented) {
+    if (command == "help") continue;
+    SCOPED_TRACE(command);
+    EXPECT_EQ(captures(man_section(man_, command), R"(^(?:-\w \[ )?(--[a-z-]+))"),
+              captures(section(command), R"(^- `(--[a-z-]+))"));
+  }
+  const std::size_t global = man_.find(".SH GLOBAL OPTIONS");
+  ASSERT_NE(global, std::string::npos);
+  const std::string globals = man_.substr(global, man_.find("\n.SH", global + 1) - global);
+  EXPECT_EQ(captures(globals, R"(^(?:-\w \[ )?(--[a-z-]+))"), captures(reference_, R"(^\| `(--[a-z-]+))"));
+}
+
+TEST_F(ManPage, BothPagesRenderWithoutWarnings) {
+  if (!fs::exists("/usr/bin/groff")) GTEST_SKIP() << "groff is not installed";
+  for (const fs::path& page : {fs::path(cli_binary()).parent_path() / "okx-vault.1",
+                              fs::path(OKXVAULT_SOURCE_DIR) / "systemd" / "okx-vaultd.8"}) {
+    SCOPED_TRACE(page.string());
+    const Output out = run({"/usr/bin/groff", "-man", "-ww", "-z", page.string()});
+    EXPECT_EQ(out.exit_code, 0);
+    EXPECT_EQ(out.err, "");
+    const Output text = run({"/usr/bin/groff", "-man", "-Tascii", "-P-cbou", page.string()});
+    EXPECT_NE(text.out.find("SEE ALSO"), std::string::npos) << text.out;
+  }
+}
+
+// okx-vaultd(8) is written by hand: it names exactly the options of the
+// daemon's --help (the hidden ones are for tests and benchmarks).
+TEST_F(ManPage, DaemonPageNamesEveryOptionOfItsHelp) {
+  const std::string page = plain(read_file(fs::path(OKXVAULT_SOURCE_DIR) / "systemd" / "okx-vaultd.8"));
+  const Output help = run({daemon_binary(), "--help"});
+  ASSERT_EQ(help.exit_code, 0) << help.err;
+  const std::set<std::string> options = captures(help.out, R"(^  (?:-\w \[ )?(--[a-z-]+))");
+  ASSERT_GE(options.size(), 15u);
+  EXPECT_EQ(captures(page, R"(^(?:-\w, )?(--[a-z-]+))"), options);
+}
+
+// The bash completion, sourced into a real bash (without the bash-completion
+// package), against the real CLI and daemon.
+TEST_F(CliTest, BashCompletionOffersCommandsOptionsAndKeyNames) {
+  add_key("bot");
+  add_key("demo", {"--simulated"});
+  const fs::path script = fs::path(OKXVAULT_SOURCE_DIR) / "client" / "completions" / "okx-vault.bash";
+  const auto complete = [&](const std::string& line) {
+    // COMP_WORDS as bash splits the line; an empty last word when it ends in a space.
+    const std::string program = "source \"$SCRIPT\"; read -ra COMP_WORDS <<< \"$LINE\"; "
+                                "[[ $LINE == *' ' ]] && COMP_WORDS+=(''); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); "
+                                "_okx_vault; printf '%s\\n' \"${COMPREPLY[@]}\" | sort";
+    const Output out = run({"/bin/bash", "-c", program}, "",
+                           {"SCRIPT=" + script.string(), "LINE=" + line, "OKX_VAULT_SOCKET=" + daemon_.socket().string()});
+    EXPECT_EQ(out.exit_code, 0) << out.err;
+    std::set<std::string> words;
+    std::istringstream in(out.out);
+    for (std::string word; std::getline(in, word);) {
+      if (!word.empty()) words.insert(word);
+    }
+    return words;
+  };
+  const std::string cli = cli_binary();
+  const std::set<std::string> commands = complete(cli + " ");
+  EXPECT_TRUE(commands.contains("curl") && commands.contains("list") && commands.contains("help")) << commands.size();
+  const std::string help = run({cli, "--help"}).out;
+  const std::string listed = help.substr(help.find("Commands:\n"), help.find("\n\n", help.find("Commands:\n")) -
+                                                                        help.find("Commands:\n"));
+  EXPECT_EQ(commands.size(), static_cast<std::size_t>(std::count(listed.begin(), listed.end(), '\n')));
+  EXPECT_EQ(complete(cli + " re"), (std::set<std::string>{"rekey", "revoke"}));
+  EXPECT_EQ(complete(cli + " grant bot --re"), (std::set<std::string>{"--read-only", "--replace"}));
+  EXPECT_EQ(complete(cli + " sign "), (std::set<std::string>{"bot", "demo"}));
+  EXPECT_EQ(complete(cli + " curl bot "), (std::set<std::string>{"GET", "POST"}));
+  EXPECT_EQ(complete(cli + " passphrase "), (std::set<std::string>{"change", "remove", "set"}));
+  EXPECT_EQ(complete(cli + " --admin"), (std::set<std::string>{"--admin-socket"}));
+}
+
 }  // namespace
 }  // namespace okxvault::test

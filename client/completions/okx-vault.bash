@@ -2,8 +2,9 @@
 # own help, so they are never out of date; key names from `okx-vault list`.
 
 _okx_vault_keys() {
-  # A daemon that does not answer within a second completes nothing.
-  "$1" --timeout 1 list --json 2>/dev/null | grep -o '"name":"[^"]*"' | cut -d'"' -f4
+  # The CLI and the socket options typed before the command; a daemon that
+  # does not answer within a second completes nothing.
+  "$@" --timeout 1 list --json 2>/dev/null | grep -o '"name":"[^"]*"' | cut -d'"' -f4
 }
 
 _okx_vault() {
@@ -11,9 +12,11 @@ _okx_vault() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]} cword=$COMP_CWORD
   local -a words=("${COMP_WORDS[@]}")
   local cli=${words[0]} command= i
+  local -a daemon=("$cli")
   for ((i = 1; i < cword; i++)); do
     case ${words[i]} in
-      --socket | --admin-socket | --timeout) ((i++)) ;;
+      --socket | --admin-socket) daemon+=("${words[i]}" "${words[i + 1]}"); ((i++)) ;;
+      --timeout) ((i++)) ;;
       --) ;;
       -*) ;;
       *) command=${words[i]}; break ;;
@@ -66,12 +69,12 @@ _okx_vault() {
         esac
       done
       case $args in
-        0) COMPREPLY=($(compgen -W "$(_okx_vault_keys "$cli")" -- "$cur")) ;;
+        0) COMPREPLY=($(compgen -W "$(_okx_vault_keys "${daemon[@]}")" -- "$cur")) ;;
         1) COMPREPLY=($(compgen -W "GET POST" -- "$cur")) ;;
       esac
       ;;
     revoke | grant | ungrant | grants | ws-login)
-      [[ ${words[cword - 1]} == "$command" ]] && COMPREPLY=($(compgen -W "$(_okx_vault_keys "$cli")" -- "$cur"))
+      [[ ${words[cword - 1]} == "$command" ]] && COMPREPLY=($(compgen -W "$(_okx_vault_keys "${daemon[@]}")" -- "$cur"))
       ;;
   esac
 } &&

@@ -1128,6 +1128,12 @@ TEST_F(CliTest, BashCompletionOffersCommandsOptionsAndKeyNames) {
   EXPECT_EQ(complete(cli + " curl bot "), (std::set<std::string>{"GET", "POST"}));
   EXPECT_EQ(complete(cli + " passphrase "), (std::set<std::string>{"change", "remove", "set"}));
   EXPECT_EQ(complete(cli + " --admin"), (std::set<std::string>{"--admin-socket"}));
+  // Key names come from the socket typed on the command line, if one is.
+  TempDir other;
+  Daemon empty(other.path());
+  EXPECT_EQ(complete(cli + " --socket " + empty.socket().string() + " revoke "), std::set<std::string>{});
+  EXPECT_EQ(complete(cli + " --socket " + daemon_.socket().string() + " revoke "),
+            (std::set<std::string>{"bot", "demo"}));
 }
 
 }  // namespace

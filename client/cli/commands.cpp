@@ -2,6 +2,7 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,19 +13,79 @@
 #include <iostream>
 #include <iterator>
 #include <limits>
+#include <regex>
 
 #include "client/cli/exit_codes.hpp"
 #include "client/cli/format.hpp"
+#include "client/cli/spawn.hpp"
 #include "proto/audit_chain.hpp"
 #include "proto/messages.hpp"
+#include "common/secret.hpp"
 #include "common/terminal.hpp"
 #include "common/timestamp.hpp"
 
 namespace okxvault::cli {
 
+namespace {
+
+// Whether this user may connect to the socket at `path` (write permission on
+// it, search on its directories). Only a definite "no" counts: a socket that
+// is not there yet is for the connection to report.
+bool permission_denied(const std::string& path) { return ::access(path.c_str(), W_OK) != 0 && errno == EACCES; }
+
+std::string group_of(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return "its group";
+  std::vector<char> buffer(64 * 1024);
+  group entry{};
+  group* found = nullptr;
+  if (::getgrgid_r(info.st_gid, &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) {
+    return std::string("group ") + found->gr_name;
+  }
+  return "group " + std::to_string(info.st_gid);
+}
+
+}  // namespace
+
+Context::Context(Sockets sockets, Channel channel, std::chrono::milliseconds timeout, bool quiet)
+    : sockets_(std::move(sockets)), timeout_(timeout), quiet_(quiet) {
+  const bool use_admin = sockets_.admin_socket &&
+                         (channel == Channel::admin || ::access(sockets_.admin_socket->c_str(), W_OK) == 0);
+  socket_path_ = use_admin ? *sockets_.admin_socket : sockets_.socket;
+}
+
 Client& Context::client() {
-  if (!client_) client_.emplace(socket_path_, timeout_);
+  if (!client_) {
+    if (permission_denied(socket_path_)) {
+      if (on_admin_socket()) {
+        throw Error(Code::forbidden, "permission denied on the admin socket " + socket_path_ +
+                                         ": admin commands need a user who may connect to it (root, with its "
+                                         "usual mode 0600: run okx-vault as root); the socket " + sockets_.socket +
+                                         " serves status, list, sign, curl and ws-login");
+      }
+      throw Error(Code::forbidden, "permission denied on the socket " + socket_path_ + ": only root and members of " +
+                                       group_of(socket_path_) + " may connect to it" +
+                                       (sockets_.admin_socket ? "; admins use the admin socket " +
+                                                                    *sockets_.admin_socket
+                                                              : std::string()));
+    }
+    client_.emplace(socket_path_, timeout_);
+  }
   return *client_;
+}
+
+std::string Context::forbidden_hint() const {
+  if (on_admin_socket()) {
+    return " (on the admin socket " + socket_path_ +
+           "): admin commands need root, the daemon's own user or a member of its --admin-group";
+  }
+  if (sockets_.admin_socket) {
+    return " (on the socket " + socket_path_ + "): admin commands go to the admin socket " + *sockets_.admin_socket;
+  }
+  return " (on the socket " + socket_path_ +
+         "): admin commands need root, the daemon's own user or a member of its --admin-group, and go to its "
+         "admin socket if it has one (/run/okx-vault/admin.sock under systemd): give it with --admin-socket PATH "
+         "or admin-socket in the config file";
 }
 
 namespace {
@@ -59,7 +120,7 @@ int list(Context& context, const Invocation& invocation) {
   } else if (keys.empty()) {
     if (!context.quiet()) std::cerr << "The vault holds no keys you may see.\n";
   } else {
-    std::cout << key_table(keys);
+    std::cout << key_table(keys, unix_ms(Clock::now()));
   }
   return kExitOk;
 }
@@ -96,7 +157,8 @@ void add_options(po::options_description& options) {
   options.add_options()
       ("api-key", po::value<std::string>()->required(), "the OKX API key (not secret; shown masked by list)")
       ("simulated", po::bool_switch(), "a demo-trading key: signs carry x-simulated-trading: 1")
-      ("expires", po::value<std::string>(), "the key stops signing after this: 30d, 12h, or an ISO 8601 time");
+      ("expires", po::value<std::string>(), "the key stops signing after this: 30d, 12h, or an ISO 8601 time")
+      ("json", po::bool_switch(), "print the added key's metadata as the daemon's JSON reply");
 }
 
 // The daemon's rules for a key name and an api key (PROTOCOL.md, POST /v1/keys),
@@ -153,6 +215,7 @@ int add(Context& context, const Invocation& invocation) {
   request.secret = read_secret_line("Secret for '" + name + "': ", "secret");
   request.passphrase = read_secret_line("Passphrase for '" + name + "': ", "passphrase");
   const proto::KeyInfo added = context.client().add(request);
+  if (flag(invocation, "json")) std::cout << proto::encode(added) << '\n';
   if (!context.quiet()) {
     std::cerr << "Added key '" << added.name << "' (api key " << added.api_key << ", "
               << (added.simulated ? "demo trading" : "live trading") << ").\n";
@@ -167,6 +230,10 @@ void revoke_options(po::options_description& options) {
 int revoke(Context& context, const Invocation& invocation) {
   const std::string& name = invocation.args.at(0);
   if (!flag(invocation, "yes")) {
+    // Nobody is asked to confirm what cannot happen: a key that is not there
+    // (exit code 5) or a caller who is not an admin (4). Reading its grants
+    // answers both.
+    context.client().grants(name);
     // Revoking cannot be undone: without a person to ask, insist on --yes
     // rather than guess what a script meant.
     if (!stdin_is_terminal()) throw UsageError("stdin is not a terminal; confirm revoking with --yes");
@@ -236,9 +303,65 @@ int sign(Context& context, const Invocation& invocation) {
   return kExitOk;
 }
 
+void curl_options(po::options_description& options) {
+  options.add_options()
+      ("body", po::value<std::string>(), "the request body, exactly as it will be sent")
+      ("body-file", po::value<std::string>(), "read the body from this file, byte for byte")
+      ("base-url", po::value<std::string>(), "send to this server (default https://www.okx.com)");
+}
+
+// scheme://host[:port] with no path: the signed path is appended as it is.
+// Plain http only to this host, since the request carries the passphrase.
+std::string base_url(const Invocation& invocation) {
+  const std::string url = optional_value(invocation, "base-url").value_or("https://www.okx.com");
+  static const std::regex shape(R"(^(https?)://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?/?$)");
+  std::smatch match;
+  if (!std::regex_match(url, match, shape)) {
+    throw UsageError("--base-url takes https://HOST[:PORT], without a path: the signed PATH is appended to it");
+  }
+  const std::string host = match[2];
+  if (match[1] == "http" && host != "127.0.0.1" && host != "localhost" && host != "[::1]") {
+    throw UsageError("--base-url: plain http only to this host (127.0.0.1, localhost, [::1]); the request "
+                     "carries the key's passphrase, so use https");
+  }
+  return url.ends_with('/') ? url.substr(0, url.size() - 1) : url;
+}
+
+int curl(Context& context, const Invocation& invocation) {
+  proto::SignRequest request;
+  request.method = invocation.args.at(1);
+  std::transform(request.method.begin(), request.method.end(), request.method.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  request.path = invocation.args.at(2);
+  request.body = body_of(invocation);
+  const std::string url = base_url(invocation) + request.path;
+  // Refused before anything is signed: a signature nobody can send is not made.
+  if (request.body.find('\0') != std::string::npos) {
+    throw UsageError("a body with a NUL byte cannot be passed to curl");
+  }
+  // Nothing runs unless the daemon signed: an error here leaves curl unstarted.
+  proto::SignReply reply = context.client().sign(invocation.args.at(0), request);
+  std::string config = curl_config(request.method, reply.headers, request.body, url);
+  for (auto& [name, value] : reply.headers) wipe(value);
+  std::vector<std::string> argv = {"curl"};
+  argv.insert(argv.end(), invocation.passed_on.begin(), invocation.passed_on.end());
+  // Last, so that the signed method, headers, body and URL are what curl sends.
+  argv.insert(argv.end(), {"--config", "-"});
+  int code = kExitFailure;
+  try {
+    code = run_with_input(argv, config);
+  } catch (...) {
+    wipe(config);
+    throw;
+  }
+  wipe(config);
+  return code;
+}
+
 void ws_login_options(po::options_description& options) {
   options.add_options()("timestamp", po::value<std::string>(),
-                        "sign with this Unix time in seconds (within the daemon's skew limit)");
+                        "sign with this Unix time in seconds (within the daemon's skew limit)")(
+      "json", po::bool_switch(), "the same: the frame is the daemon's JSON (accepted as on every command with data)");
 }
 
 int ws_login(Context& context, const Invocation& invocation) {
@@ -430,6 +553,16 @@ int passphrase(Context& context, const Invocation& invocation) {
 
 int keyfile(Context& context, const Invocation& invocation) {
   if (invocation.args.at(0) != "rotate") throw UsageError("the keyfile command is: okx-vault keyfile rotate", "keyfile");
+  // The daemon would add a key file to a vault that has none: a file on disk
+  // that opens, unattended, a vault its admin chose to open only by passphrase.
+  // (A daemon too old to list slots has only key files.)
+  const std::vector<std::string> slots = context.client().status().slots;
+  if (!slots.empty() && std::find(slots.begin(), slots.end(), "key_file") == slots.end()) {
+    throw Error(Code::bad_request,
+                "this vault has no key file to rotate: only its passphrase opens it, and rotating would write a new "
+                "key file that opens it without the passphrase; nothing changed (okx-vault passphrase change "
+                "changes the passphrase)");
+  }
   context.client().rotate_key_file();
   say(context, "Key file rotated; the old key file no longer opens the vault.");
   return kExitOk;
@@ -448,7 +581,8 @@ int rekey(Context& context, const Invocation&) {
 
 void audit_options(po::options_description& options) {
   options.add_options()("head", po::value<std::string>(),
-                        "a head the daemon sent to the journal (HEAD=): it must be in the log, the chain intact up to it");
+                        "a head the daemon sent to the journal (HEAD=): it must be in the log, the chain intact up to it")(
+      "json", po::bool_switch(), "print the verdict as JSON (as GET /v1/audit/verify answers it); the exit code is the same");
 }
 
 // What a verdict says beyond intact or broken: which lines the audit key vouches for.
@@ -480,6 +614,10 @@ int audit(Context& context, const Invocation& invocation) {
   if (invocation.args.size() < 2) {
     if (head) throw UsageError("--head needs FILE: the daemon checks the head its store recorded");
     const audit_chain::Verdict verdict = context.client().verify_audit();
+    if (flag(invocation, "json")) {
+      std::cout << proto::encode(verdict) << '\n';
+      return verdict.ok ? kExitOk : kExitFailure;
+    }
     if (!verdict.ok) {
       std::cerr << "okx-vault: the daemon's audit log: line " << verdict.first_bad << ": " << verdict.reason << '\n';
       return kExitFailure;
@@ -494,6 +632,10 @@ int audit(Context& context, const Invocation& invocation) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(Code::not_found, "cannot read " + path);
   const audit_chain::Verdict verdict = audit_chain::verify(in, head);
+  if (flag(invocation, "json")) {
+    std::cout << proto::encode(verdict) << '\n';
+    return verdict.ok ? kExitOk : kExitFailure;
+  }
   if (!verdict.ok) {
     std::cerr << "okx-vault: " << path << ": line " << verdict.first_bad << ": " << verdict.reason << '\n';
     return kExitFailure;
@@ -511,9 +653,13 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"status", "[--json]", "show the daemon's version, lock state, key count and uptime",
        "Anyone who can connect to the socket may ask for the status.", 0, 0, json_option, status},
-      {"list", "[--json]", "list keys: name, masked api key, demo flag, created, last used, signs",
-       "Shows metadata only; secrets and passphrases never leave the daemon.", 0, 0, json_option, list},
-      {"add", "NAME --api-key KEY [--simulated] [--expires WHEN]", "add a key; its secret and passphrase are read, never passed",
+      {"list", "[--json]", "list keys: name, masked api key, demo flag, grants, times, signs, expiry",
+       "Shows metadata only; secrets and passphrases never leave the daemon. Times are\n"
+       "shown in UTC to the minute, or relative to now (\"3m ago\", \"in 29d\"); a key\n"
+       "past its expiry says EXPIRED and signs nothing. --json prints the daemon's\n"
+       "reply, with its exact ISO 8601 times.",
+       0, 0, json_option, list},
+      {"add", "NAME --api-key KEY [--simulated] [--expires WHEN] [--json]", "add a key; its secret and passphrase are read, never passed",
        "On a terminal, asks for the secret and the passphrase without echoing them.\n"
        "Otherwise reads them from stdin: the first line is the secret, the second the\n"
        "passphrase (a trailing \\r is dropped). There is deliberately no option for\n"
@@ -522,11 +668,13 @@ const std::vector<Command>& commands() {
        "Nothing is asked or read until the name and api key are valid (else exit\n"
        "code 6), the daemon answers (3) and may be sent a secret (8), you are an\n"
        "admin (4), no key has that name (6) and the vault is unlocked (7).",
-       1, 1, add_options, add},
+       1, 1, add_options, add, Channel::admin},
       {"revoke", "NAME [--yes]", "revoke a key: wiped from memory and removed from disk",
-       "Asks for confirmation on a terminal. When stdin is not a terminal, --yes is\n"
-       "required; without it nothing is revoked and the exit code is 2.",
-       1, 1, revoke_options, revoke},
+       "Asks for confirmation on a terminal, once it knows the key exists and you\n"
+       "may revoke it (else exit code 5 or 4, and nothing is asked). When stdin is\n"
+       "not a terminal, --yes is required; without it nothing is revoked and the exit\n"
+       "code is 2.",
+       1, 1, revoke_options, revoke, Channel::admin},
       {"sign", "NAME METHOD PATH [--body TEXT | --body-file FILE | --body-stdin] [--json | --curl]",
        "sign one OKX V5 REST request and print its headers",
        "PATH is the request path with its query string, exactly as it will be sent\n"
@@ -535,9 +683,23 @@ const std::vector<Command>& commands() {
        "Prints \"Name: value\" header lines; --json prints the daemon's reply; --curl\n"
        "prints curl arguments, quoted for a shell, to be used as\n"
        "  P='/api/v5/account/balance?ccy=BTC'\n"
-       "  eval \"curl $(okx-vault sign NAME GET \"$P\" --curl) \\\"https://www.okx.com\\$P\\\"\"",
+       "  eval \"curl $(okx-vault sign NAME GET \"$P\" --curl) \\\"https://www.okx.com\\$P\\\"\"\n"
+       "The passphrase is then in curl's arguments, visible in ps while it runs:\n"
+       "okx-vault curl sends the same request without that.",
        3, 3, sign_options, sign},
-      {"ws-login", "NAME [--timestamp SECONDS]", "print a WebSocket login frame (one line of JSON)",
+      {"curl", "NAME METHOD PATH [--body TEXT | --body-file FILE] [--base-url URL] [-- CURL-ARGS...]",
+       "sign one OKX V5 REST request and send it with curl",
+       "Signs like okx-vault sign, then runs curl (found on PATH) to send exactly the\n"
+       "signed method, path and body bytes to the base URL (default\n"
+       "https://www.okx.com) with the signed headers, including x-simulated-trading\n"
+       "for a demo key. The headers and body go to curl as a config on its stdin\n"
+       "(curl --config -), never in its arguments, where every user could read the\n"
+       "passphrase. CURL-ARGS are passed before that config (-sS, --fail, -v, ...);\n"
+       "curl's stdin is the config. If signing fails, curl is not run and the exit\n"
+       "code is okx-vault's; otherwise it is curl's. Plain http is refused except to\n"
+       "this host.",
+       3, 3, curl_options, curl, Channel::any, true},
+      {"ws-login", "NAME [--timestamp SECONDS] [--json]", "print a WebSocket login frame (one line of JSON)",
        "The frame is ready to send as the first message on OKX's private WebSocket.", 1, 1, ws_login_options,
        ws_login},
       {"grant",
@@ -552,16 +714,17 @@ const std::vector<Command>& commands() {
        "A user or group has at most one grant per key. If it has one already, the\n"
        "command shows it and changes nothing (exit code 6), unless --replace is given;\n"
        "the same grant again is left as it is (exit code 0).",
-       1, 1, grant_options, grant},
+       1, 1, grant_options, grant, Channel::admin},
       {"ungrant", "NAME (--user U | --group G)", "remove a user's or group's grant on a key",
-       "Exit code 5 if the key has no grant for that user or group.", 1, 1, principal_options, ungrant},
+       "Exit code 5 if the key has no grant for that user or group.", 1, 1, principal_options, ungrant, Channel::admin},
       {"grants", "NAME [--json]", "show who may sign with a key, and what", "Admin only.", 1, 1, json_option,
-       show_grants},
+       show_grants, Channel::admin},
       {"lock", "", "lock the vault: the daemon wipes every secret and refuses to sign",
        "Signing and changes answer \"vault locked\" (exit code 7) until an admin\n"
-       "unlocks it. Listing keys still works. A vault with a key file is unlocked\n"
-       "again by restarting the daemon, or by okx-vault unlock if it has a passphrase.",
-       0, 0, no_options, lock},
+       "unlocks it. Listing keys still works. okx-vault unlock unlocks it: with the\n"
+       "vault passphrase if it has one, else (or with --key-file) with the daemon's\n"
+       "key file. Restarting the daemon unlocks a vault whose key file it finds.",
+       0, 0, no_options, lock, Channel::admin},
       {"unlock", "[--key-file]", "unlock a locked vault with its passphrase or key file",
        "Asks for the vault passphrase without echo on a terminal, otherwise reads one\n"
        "line of stdin; never from arguments. Each wrong passphrase makes the daemon\n"
@@ -569,26 +732,27 @@ const std::vector<Command>& commands() {
        "an attempt made during that wait is refused unevaluated (exit code 3).\n"
        "A vault without a passphrase, or with --key-file, is unlocked with the\n"
        "daemon's own key file; nothing is asked.",
-       0, 0, unlock_options, unlock},
+       0, 0, unlock_options, unlock, Channel::admin},
       {"passphrase", "set|change|remove", "add, change or remove the vault passphrase",
        "set: the vault also opens with a passphrase (asked twice on a terminal).\n"
        "change: asks for the current passphrase, then the new one.\n"
        "remove: asks for the current passphrase; refused (exit code 6) if the\n"
        "passphrase is the only way to open the vault.\n"
        "From stdin: one line per passphrase, the current one first.",
-       1, 1, no_options, passphrase},
+       1, 1, no_options, passphrase, Channel::admin},
       {"keyfile", "rotate", "replace the master key file with a new random key",
        "The daemon writes a new key file and re-wraps the data key for it; the old\n"
        "key file no longer opens the vault. Crash safe: at any instant the store opens\n"
        "with the old or the new key file. Refused for a systemd credential, which the\n"
-       "daemon cannot write (see README.md, \"Rotating a credential\").",
-       1, 1, no_options, keyfile},
+       "daemon cannot write (see README.md, \"Rotating a credential\"), and for a vault\n"
+       "only a passphrase opens, which has no key file to rotate (exit code 6).",
+       1, 1, no_options, keyfile, Channel::admin},
       {"rekey", "", "re-encrypt every key under a new random data key",
        "Every record is re-sealed and every slot re-wrapped, in one atomic write. If\n"
        "the vault has a passphrase, it is asked for (or read from stdin), so that the\n"
        "new data key is wrapped for it too.",
-       0, 0, no_options, rekey},
-      {"audit", "verify [FILE] [--head HASH]", "check an audit log's hash chain",
+       0, 0, no_options, rekey, Channel::admin},
+      {"audit", "verify [FILE] [--head HASH] [--json]", "check an audit log's hash chain",
        "Reports the first line that was edited, deleted or moved (exit code 1), or\n"
        "that the chain is intact (exit code 0), and which lines are keyed.\n"
        "Without FILE, the daemon checks its own log (admin only): every keyed\n"
@@ -599,7 +763,7 @@ const std::vector<Command>& commands() {
        "--head HASH: a head the daemon sent to the system journal (its HEAD= field,\n"
        "e.g. journalctl -u okx-vault MESSAGE_ID=4f4b5856a17d4e0d8a3c5e2b9f6a1c07 -o json):\n"
        "the log must hold that line, so a log cut before it or rewritten fails.",
-       1, 2, audit_options, audit},
+       1, 2, audit_options, audit, Channel::admin},
   };
   return table;
 }

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 
 #include "common/error.hpp"
+#include "common/timestamp.hpp"
 
 namespace okxvault::cli {
 namespace {
@@ -29,15 +31,58 @@ std::string shell_quote(std::string_view text) {
   return out;
 }
 
-std::string key_table(const std::vector<proto::KeyInfo>& keys) {
-  using Row = std::array<std::string, 6>;
-  std::vector<Row> rows;
-  rows.push_back({"NAME", "API KEY", "DEMO", "CREATED", "LAST USED", "SIGNS"});
-  for (const auto& key : keys) {
-    rows.push_back({key.name, key.api_key, key.simulated ? "yes" : "no", key.created,
-                    key.last_used.value_or("never"), std::to_string(key.sign_count)});
+std::string duration_text(std::int64_t ms) {
+  const std::int64_t s = ms / 1000;
+  if (s < 60) return std::to_string(s) + "s";
+  if (s < 3600) return std::to_string(s / 60) + "m";
+  if (s < 86400) return std::to_string(s / 3600) + "h";
+  return std::to_string(s / 86400) + "d";
+}
+
+namespace {
+
+// "2026-11-25T21:38:49.452Z" as "2026-11-25 21:38 UTC"; a time that is not
+// the protocol's shape is shown as it came.
+std::string minute_text(const std::string& iso) {
+  if (iso.size() < 16 || iso[10] != 'T') return iso;
+  return iso.substr(0, 10) + " " + iso.substr(11, 5) + " UTC";
+}
+
+std::optional<std::int64_t> unix_ms_of(const std::string& iso) {
+  try {
+    return unix_ms(parse_iso8601_ms(iso));
+  } catch (const Error&) {
+    return std::nullopt;
   }
-  std::array<std::size_t, 6> widths{};
+}
+
+std::string last_used_text(const std::optional<std::string>& last_used, std::int64_t now_ms) {
+  if (!last_used) return "never";
+  const auto at = unix_ms_of(*last_used);
+  if (!at) return *last_used;
+  return *at > now_ms ? minute_text(*last_used) : duration_text(now_ms - *at) + " ago";
+}
+
+std::string expires_text(const std::optional<std::string>& expires, std::int64_t now_ms) {
+  if (!expires) return "never";
+  const auto at = unix_ms_of(*expires);
+  if (!at) return *expires;
+  if (*at <= now_ms) return "EXPIRED " + minute_text(*expires);
+  return minute_text(*expires) + " (in " + duration_text(*at - now_ms) + ")";
+}
+
+}  // namespace
+
+std::string key_table(const std::vector<proto::KeyInfo>& keys, std::int64_t now_ms) {
+  using Row = std::array<std::string, 8>;
+  std::vector<Row> rows;
+  rows.push_back({"NAME", "API KEY", "DEMO", "GRANTS", "CREATED", "LAST USED", "SIGNS", "EXPIRES"});
+  for (const auto& key : keys) {
+    rows.push_back({key.name, key.api_key, key.simulated ? "yes" : "no", std::to_string(key.grants),
+                    minute_text(key.created), last_used_text(key.last_used, now_ms), std::to_string(key.sign_count),
+                    expires_text(key.expires, now_ms)});
+  }
+  std::array<std::size_t, 8> widths{};
   for (const Row& row : rows) {
     for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], display_width(row[i]));
   }
@@ -48,6 +93,7 @@ std::string key_table(const std::vector<proto::KeyInfo>& keys) {
       line += row[i];
       if (i + 1 < row.size()) line.append(widths[i] - display_width(row[i]) + 2, ' ');
     }
+    while (line.ends_with(' ')) line.pop_back();
     out += line;
     out += '\n';
   }
@@ -72,6 +118,40 @@ std::string curl_arguments(std::string_view method, const proto::Headers& header
     out += body.front() == '@' ? " --data-raw " : " --data-binary ";
     out += shell_quote(body);
   }
+  return out;
+}
+
+namespace {
+
+// A curl config value: "..." with what curl's config parser unescapes escaped.
+std::string config_quote(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '"': out += "\\\""; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\v': out += "\\v"; break;
+      default: out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+}  // namespace
+
+std::string curl_config(std::string_view method, const proto::Headers& headers, std::string_view body,
+                        std::string_view url) {
+  if (body.find('\0') != std::string_view::npos) {
+    throw Error(Code::bad_request, "a body with a NUL byte cannot be passed to curl");
+  }
+  std::string out = "globoff\npath-as-is\nrequest = " + config_quote(method) + "\n";
+  for (const auto& [name, value] : headers) out += "header = " + config_quote(name + ": " + value) + "\n";
+  if (!body.empty()) out += "data-raw = " + config_quote(body) + "\n";
+  out += "url = " + config_quote(url) + "\n";
   return out;
 }
 

@@ -2,6 +2,7 @@
 // How the CLI prints what the daemon answered: for people (a table, header
 // lines) and for other programs (JSON, curl arguments). Pure functions, no I/O.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,8 +15,13 @@ namespace okxvault::cli {
 // inside (spaces, $, `, \, newlines) is interpreted by sh, bash or zsh.
 std::string shell_quote(std::string_view text);
 
-// NAME  API KEY  DEMO  CREATED  LAST USED  SIGNS, one key per line.
-std::string key_table(const std::vector<proto::KeyInfo>& keys);
+// NAME  API KEY  DEMO  GRANTS  CREATED  LAST USED  SIGNS  EXPIRES, one key per
+// line, times for people: "2026-11-25 21:38 UTC", "3m ago", "in 29d", and an
+// expired key's EXPIRES says "EXPIRED". `now_ms` is the Unix time to measure from.
+std::string key_table(const std::vector<proto::KeyInfo>& keys, std::int64_t now_ms);
+
+// How long `ms` milliseconds are, for people: "45s", "12m", "5h", "30d".
+std::string duration_text(std::int64_t ms);
 
 // "Name: value" lines, as they go on the wire.
 std::string header_lines(const proto::Headers& headers);
@@ -26,6 +32,16 @@ std::string header_lines(const proto::Headers& headers);
 // POST), and the body bytes exactly. Throws Error(bad_request) for a body no argv can carry
 // (a NUL byte).
 std::string curl_arguments(std::string_view method, const proto::Headers& headers, std::string_view body);
+
+// A curl config (curl --config -) for one signed request: the method, one
+// header line per signed header, the body as --data-raw (never read as @file),
+// and --globoff and --path-as-is so that curl sends `url` as given. Every value
+// is double-quoted with \\, \" and the control characters escaped, so curl
+// reads back exactly these bytes. It holds the passphrase: it goes to curl
+// through a pipe, never its argv, and the caller wipes it. Throws
+// Error(bad_request) for a body with a NUL byte, which no config can carry.
+std::string curl_config(std::string_view method, const proto::Headers& headers, std::string_view body,
+                        std::string_view url);
 
 // The grants of a key: one line each.
 std::string grant_table(const std::vector<proto::GrantInfo>& grants);

@@ -169,6 +169,64 @@ TEST_F(CliTest, AddReadsSecretAndPassphraseFromStdinAndListShowsOnlyMetadata) {
   EXPECT_TRUE(keys[0].at("last_used").is_null());
 }
 
+// The cells of each line of a table, split where two or more spaces are.
+std::vector<std::vector<std::string>> table_rows(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream in(text);
+  const std::regex gap(" {2,}");
+  for (std::string line; std::getline(in, line);) {
+    rows.emplace_back(std::sregex_token_iterator(line.begin(), line.end(), gap, -1), std::sregex_token_iterator());
+  }
+  return rows;
+}
+
+TEST_F(CliTest, ListShowsGrantsAndExpiryAndMarksExpiredKeys) {
+  add_key("bot");
+  add_key("soon", {"--expires", "30d"});
+  add_key("old", {"--expires", "1s"});
+  ASSERT_EQ(cli({"grant", "bot", "--user", "0"}).exit_code, 0);
+  ASSERT_EQ(cli({"grant", "bot", "--group", "0", "--read-only"}).exit_code, 0);
+  ASSERT_EQ(cli({"sign", "bot", "GET", kBalance}).exit_code, 0);
+  // Past its expiry (1 s), "old" signs nothing.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  expect_error(cli({"sign", "old", "GET", kBalance}), kExitForbidden, "expired");
+
+  const Output table = cli({"list"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  const auto rows = table_rows(table.out);
+  ASSERT_EQ(rows.size(), 4u) << table.out;
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"NAME", "API KEY", "DEMO", "GRANTS", "CREATED", "LAST USED", "SIGNS",
+                                               "EXPIRES"}));
+  const std::regex minute(R"(\d{4}-\d\d-\d\d \d\d:\d\d UTC)");
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row[0]);
+    ASSERT_EQ(row.size(), 8u) << table.out;
+    if (row[0] != "NAME") {
+      EXPECT_TRUE(std::regex_match(row[4], minute)) << row[4];
+    }
+  }
+  // Sorted by name: bot, old, soon.
+  EXPECT_EQ(rows[1][0], "bot");
+  EXPECT_EQ(rows[1][3], "2") << "two grants";
+  EXPECT_TRUE(std::regex_match(rows[1][5], std::regex(R"(\d+s ago)"))) << rows[1][5];
+  EXPECT_EQ(rows[1][7], "never");
+  EXPECT_EQ(rows[2][0], "old");
+  EXPECT_EQ(rows[2][3], "0");
+  EXPECT_TRUE(rows[2][7].starts_with("EXPIRED ")) << rows[2][7];
+  EXPECT_TRUE(std::regex_match(rows[2][7].substr(8), minute)) << rows[2][7];
+  EXPECT_EQ(rows[3][0], "soon");
+  EXPECT_TRUE(std::regex_search(rows[3][7], std::regex(R"(UTC \(in (29|30)d\)$)"))) << rows[3][7];
+
+  // --json stays raw: exact times and the count.
+  const json::array keys = json::parse(cli({"list", "--json"}).out).at("keys").as_array();
+  ASSERT_EQ(keys.size(), 3u);
+  EXPECT_EQ(keys[0].at("grants").to_number<std::uint64_t>(), 2u);
+  EXPECT_TRUE(std::regex_match(std::string(keys[1].at("expires").as_string()),
+                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
+  EXPECT_TRUE(std::regex_match(std::string(keys[0].at("created").as_string()),
+                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
+}
+
 TEST_F(CliTest, AddAcceptsCrLfLinesAndALastLineWithoutNewline) {
   const Output out =
       cli({"add", "bot", "--api-key", kApiKey}, std::string(kSecret) + "\r\n" + kPassphrase);  // no final newline
@@ -290,6 +348,123 @@ TEST_F(CliTest, SignCurlArgumentsWorkWithRealCurl) {
   }
 }
 
+// okx-vault curl: the real curl, through the real daemon, to the exchange double.
+TEST_F(CliTest, CurlSendsExactlyTheSignedRequest) {
+  add_key();
+  // A passphrase with a quote and a backslash, which curl's config syntax escapes.
+  const std::string odd_passphrase = "Pass\"wd\\x'y$";
+  ASSERT_EQ(cli({"add", "odd", "--api-key", kApiKey}, std::string(kSecret) + "\n" + odd_passphrase + "\n").exit_code,
+            0);
+  ExchangeDouble odd_exchange({kApiKey, kSecret, odd_passphrase});
+  // Quotes, a tab, a carriage return, non-ASCII bytes, a leading @ and a trailing newline.
+  const std::string file_body = std::string(kOrderBody).insert(1, "\"note\":\"@x\\t\t\r€\",") + "\n";
+  write_file(dir_ / "order.json", file_body);
+  struct Case {
+    std::string key, method, path, body;
+    std::vector<std::string> body_args;
+    const ExchangeDouble* exchange;
+  };
+  for (const Case& c : {Case{"bot", "GET", kBalance, "", {}, &exchange_},
+                        Case{"bot", "post", kOrder, kOrderBody, {"--body", kOrderBody}, &exchange_},
+                        Case{"bot", "POST", kOrder, file_body, {"--body-file", (dir_ / "order.json").string()},
+                             &exchange_},
+                        Case{"odd", "GET", kBalance, "", {}, &odd_exchange}}) {
+    SCOPED_TRACE(c.key + " " + c.method + " " + c.body);
+    std::vector<std::string> args = {"curl", c.key, c.method, c.path, "--base-url", c.exchange->url("")};
+    args.insert(args.end(), c.body_args.begin(), c.body_args.end());
+    args.insert(args.end(), {"--", "-sS", "--max-time", "10"});
+    const Output out = cli(args);
+    ASSERT_EQ(out.exit_code, 0) << out.err;
+    EXPECT_EQ(json::parse(out.out).at("code").as_string(), "0") << out.out;
+    const auto seen = c.exchange->seen();
+    ASSERT_FALSE(seen.empty());
+    EXPECT_EQ(seen.back().method, "GET" == c.method ? "GET" : "POST");
+    EXPECT_EQ(seen.back().target, c.path);
+    EXPECT_EQ(seen.back().body, c.body) << "curl sent the signed body byte for byte";
+    expect_no_secrets(out);
+  }
+}
+
+TEST_F(CliTest, CurlSendsTheDemoTradingHeaderOfADemoKeyAndExitsWithCurlsStatus) {
+  add_key("demo", {"--simulated"});
+  ExchangeDouble demo_exchange({kApiKey, kSecret, kPassphrase, true});
+  const Output demo = cli({"curl", "demo", "GET", kBalance, "--base-url", demo_exchange.url(""), "--", "-sS"});
+  ASSERT_EQ(demo.exit_code, 0) << demo.err;
+  EXPECT_EQ(json::parse(demo.out).at("code").as_string(), "0") << demo.out;
+
+  // The live exchange refuses a demo key (HTTP 401): with --fail, curl exits 22, and so does okx-vault.
+  const Output live = cli({"curl", "demo", "GET", kBalance, "--base-url", exchange_.url(""), "--", "-sS", "--fail"});
+  EXPECT_EQ(live.exit_code, 22) << live.err;
+  EXPECT_EQ(exchange_.seen().back().code, "50101");
+  // Nothing listens on port 1: curl's "could not connect", 7.
+  EXPECT_EQ(cli({"curl", "demo", "GET", kBalance, "--base-url", "http://127.0.0.1:1", "--", "-sS"}).exit_code, 7);
+}
+
+// A curl first on PATH that records its arguments and what it read on stdin.
+class FakeCurl {
+ public:
+  explicit FakeCurl(const fs::path& dir) : dir_(dir) {
+    fs::create_directories(dir_ / "bin");
+    write_file(dir_ / "bin" / "curl",
+               "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"$0.argv\"\ncat > \"$0.stdin\"\n");
+    fs::permissions(dir_ / "bin" / "curl", fs::perms::owner_all);
+  }
+  std::string path_env() const { return "PATH=" + (dir_ / "bin").string() + ":/usr/bin:/bin"; }
+  bool ran() const { return fs::exists(dir_ / "bin" / "curl.argv"); }
+  std::string argv() const { return read_file(dir_ / "bin" / "curl.argv"); }
+  std::string input() const { return read_file(dir_ / "bin" / "curl.stdin"); }
+  void forget() const {
+    fs::remove(dir_ / "bin" / "curl.argv");
+    fs::remove(dir_ / "bin" / "curl.stdin");
+  }
+
+ private:
+  fs::path dir_;
+};
+
+TEST_F(CliTest, CurlGetsThePassphraseAndSignatureOnStdinNeverInItsArguments) {
+  add_key();
+  const FakeCurl fake(dir_ / "fake");
+  const Output out = run(cli_argv({"curl", "bot", "POST", kOrder, "--body", kOrderBody, "--", "-sS"}), "",
+                         {fake.path_env()});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  ASSERT_TRUE(fake.ran());
+  const std::string argv = fake.argv(), config = fake.input();
+  EXPECT_EQ(argv, "-sS\n--config\n-\n");
+  const std::regex sign_line(R"(header = "OK-ACCESS-SIGN: ([A-Za-z0-9+/=]+)\")");
+  std::smatch sign;
+  ASSERT_TRUE(std::regex_search(config, sign, sign_line)) << "the signature is in the config";
+  EXPECT_NE(config.find(std::string("header = \"OK-ACCESS-PASSPHRASE: ") + kPassphrase + "\""), std::string::npos)
+      << "the passphrase is in the config";
+  EXPECT_NE(config.find("url = \"https://www.okx.com/api/v5/trade/order\""), std::string::npos) << config;
+  EXPECT_EQ(argv.find(kPassphrase), std::string::npos) << argv;
+  EXPECT_EQ(argv.find(sign[1].str()), std::string::npos) << argv;
+  EXPECT_EQ(config.find(kSecret), std::string::npos) << "the secret never leaves the daemon";
+}
+
+TEST_F(CliTest, CurlIsNotRunWhenSigningFails) {
+  add_key();
+  const FakeCurl fake(dir_ / "fake");
+  const auto curl = [&](const std::vector<std::string>& argv) { return run(argv, "", {fake.path_env()}); };
+  // The control: a request the daemon signs does run it.
+  ASSERT_EQ(curl(cli_argv({"curl", "bot", "GET", kBalance})).exit_code, 0);
+  ASSERT_TRUE(fake.ran());
+  fake.forget();
+
+  expect_error(curl(cli_argv({"curl", "nokey", "GET", kBalance})), kExitNotFound, "no such key");
+  expect_error(curl(cli_argv({"curl", "bot", "GET", "/not/okx"})), kExitInvalidInput, "not an OKX path");
+  expect_error(curl(cli_argv({"curl", "bot", "GET", kBalance, "--body", "{}"})), kExitInvalidInput, "GET with a body");
+  expect_error(curl({cli_binary(), "--socket", (dir_ / "no-such.sock").string(), "curl", "bot", "GET", kBalance}),
+               kExitUnreachable, "no daemon");
+  expect_error(curl(cli_argv({"curl", "bot", "GET", kBalance, "--base-url", "http://example.com"})), kExitUsage,
+               "plain http to another host");
+  expect_error(curl(cli_argv({"curl", "bot", "GET", kBalance, "--base-url", "https://www.okx.com/api"})), kExitUsage,
+               "a base URL with a path");
+  ASSERT_EQ(cli({"lock"}).exit_code, 0);
+  expect_error(curl(cli_argv({"curl", "bot", "GET", kBalance})), kExitLocked, "locked");
+  EXPECT_FALSE(fake.ran()) << "curl ran without a signature: " << fake.argv();
+}
+
 TEST_F(CliTest, BodyFromFileOrStdinIsSignedByteForByte) {
   add_key();
   const std::string body = std::string(kOrderBody) + "\n";  // a trailing newline is part of the body
@@ -370,6 +545,94 @@ TEST_F(CliTest, UsageErrorsExitWithTwo) {
   expect_error(cli({"sign", "bot", "GET", kBalance, "--json", "--curl"}), kExitUsage);
   expect_error(cli({"sign", "bot", "POST", kOrder, "--body", "{}", "--body-stdin"}), kExitUsage);
   expect_error(cli({"--timeout", "-1", "status"}), kExitUsage);
+}
+
+TEST_F(CliTest, AMistypedCommandIsAnsweredWithTheNearestOne) {
+  for (const auto& [typed, meant] : std::vector<std::pair<std::string, std::string>>{
+           {"lsit", "list"}, {"revok", "revoke"}, {"grnats", "grants"}, {"sing", "sign"}, {"hlep", "help"}}) {
+    SCOPED_TRACE(typed);
+    const Output out = cli({typed});
+    expect_error(out, kExitUsage);
+    EXPECT_NE(out.err.find("unknown command '" + typed + "' (did you mean '" + meant + "'?)"), std::string::npos)
+        << out.err;
+  }
+  const Output help = cli({"help", "stauts"});
+  expect_error(help, kExitUsage);
+  EXPECT_NE(help.err.find("did you mean 'status'?"), std::string::npos) << help.err;
+  const Output far = cli({"frobnicate"});
+  expect_error(far, kExitUsage);
+  EXPECT_EQ(far.err.find("did you mean"), std::string::npos) << far.err;
+}
+
+// Nobody is asked to confirm a revoke that cannot happen.
+TEST_F(CliTest, RevokeChecksTheKeyExistsBeforeAskingForConfirmation) {
+  add_key();
+  expect_error(cli({"revoke", "nokey"}, "y\n"), kExitNotFound, "no terminal: not found, not a usage error");
+  if (!fs::exists("/usr/bin/script")) GTEST_SKIP() << "script (util-linux) is not installed";
+  // On a terminal (script gives it one): no question for a key that is not there...
+  const auto on_terminal = [&](const std::string& name, const std::string& answer) {
+    return run({"/usr/bin/script", "-qec",
+                "\"$CLI\" --socket \"$SOCK\" revoke " + name + "; echo \"exit=$?\"", "/dev/null"},
+               answer, {"CLI=" + cli_binary(), "SOCK=" + daemon_.socket().string()});
+  };
+  const Output missing = on_terminal("nokey", "y\n");
+  EXPECT_EQ(missing.out.find("Revoke key"), std::string::npos) << missing.out;
+  EXPECT_NE(missing.out.find("no key named 'nokey'"), std::string::npos) << missing.out;
+  EXPECT_NE(missing.out.find("exit=5"), std::string::npos) << missing.out;
+  // ...and the control: for one that is, the question, and "n" keeps it.
+  const Output declined = on_terminal("bot", "n\n");
+  EXPECT_NE(declined.out.find("Revoke key 'bot'?"), std::string::npos) << declined.out;
+  EXPECT_NE(declined.out.find("exit=1"), std::string::npos) << declined.out;
+  EXPECT_EQ(cli({"sign", "bot", "GET", kBalance}).exit_code, 0) << "the key is still there";
+}
+
+TEST_F(CliTest, ErrorsNameTheOptionsAndArgumentsNotTheProtocolsFields) {
+  add_key();
+  struct Case {
+    std::vector<std::string> args;
+    int exit_code;
+    std::string says;
+  };
+  for (const Case& c : {
+           Case{{"sign", "bot", "GET", kBalance, "--timestamp", "yesterday"}, kExitInvalidInput, "--timestamp must"},
+           Case{{"sign", "bot", "GET", kBalance, "--timestamp", "2020-12-08T09:08:57.715Z"}, kExitInvalidInput,
+                "--timestamp is "},
+           Case{{"sign", "bot", "GET", "/not/okx"}, kExitInvalidInput, "PATH must start with /api/v5/"},
+           Case{{"curl", "bot", "GET", "/not/okx"}, kExitInvalidInput, "PATH must start with /api/v5/"},
+           Case{{"sign", "bot", "GET", kBalance, "--body", "{}"}, kExitInvalidInput, "give no --body"},
+           Case{{"sign", "bot", "POST", kOrder, "--body", "x=1"}, kExitInvalidInput, "the body (--body) is empty"},
+           Case{{"ws-login", "bot", "--timestamp", "soon"}, kExitInvalidInput, "--timestamp must be Unix epoch"},
+           Case{{"grant", "bot", "--user", "0", "--allow", "nonsense"}, kExitInvalidInput, "--allow"},
+           Case{{"grant", "bot", "--user", "no-such-user-7f3e"}, kExitInvalidInput, "--user: no such user"},
+       }) {
+    SCOPED_TRACE(c.says);
+    const Output out = cli(c.args);
+    expect_error(out, c.exit_code);
+    EXPECT_NE(out.err.find(c.says), std::string::npos) << out.err;
+  }
+}
+
+// Every command that prints data takes --json and then prints one JSON document.
+TEST_F(CliTest, EveryCommandThatPrintsDataTakesJson) {
+  const Output added = cli({"add", "bot", "--api-key", kApiKey, "--json"}, credentials_input());
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  EXPECT_EQ(json::parse(added.out).at("name").as_string(), "bot");
+  expect_no_secrets(added);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"status", "--json"}, {"list", "--json"}, {"grants", "bot", "--json"},
+        {"sign", "bot", "GET", kBalance, "--json"}, {"ws-login", "bot", "--json"}, {"audit", "verify", "--json"}}) {
+    SCOPED_TRACE(args[0]);
+    const Output out = cli(args);
+    ASSERT_EQ(out.exit_code, 0) << out.err;
+    EXPECT_TRUE(one_line(out.out)) << out.out;
+    EXPECT_NO_THROW(json::parse(out.out)) << out.out;
+  }
+  const json::object verdict = json::parse(cli({"audit", "verify", "--json"}).out).as_object();
+  EXPECT_EQ(verdict.at("ok").as_bool(), true);
+  write_file(dir_ / "broken.log", "{\"not\":\"a chain\"}\n");
+  const Output broken = cli({"audit", "verify", (dir_ / "broken.log").string(), "--json"});
+  EXPECT_EQ(broken.exit_code, kExitFailure);
+  EXPECT_EQ(json::parse(broken.out).at("ok").as_bool(), false) << broken.out;
 }
 
 // A duration is checked against the last time the protocol accepts (the end of
@@ -508,6 +771,123 @@ TEST_F(CliTest, SecretsGoOnlyToADaemonNoOtherUserCanImpersonate) {
   add_key();
 }
 
+// The environment of a CLI that reads its sockets from config files only:
+// `system` in place of /etc/okx-vault/okx-vault.conf, the user's file under `xdg`.
+std::vector<std::string> config_env(const fs::path& system, const fs::path& xdg) {
+  return {"OKX_VAULT_CONFIG=" + system.string(), "XDG_CONFIG_HOME=" + xdg.string(), "OKX_VAULT_SOCKET=",
+          "OKX_VAULT_ADMIN_SOCKET="};
+}
+
+TEST_F(CliTest, ConfigFilesNameTheSocketTheUsersOverTheSystemsAndTheCommandLineOverBoth) {
+  const fs::path system = dir_ / "okx-vault.conf", xdg = dir_ / "xdg", missing = dir_ / "no-such.sock";
+  const std::vector<std::string> env = config_env(system, xdg);
+  const auto status = [&](const std::vector<std::string>& global) {
+    std::vector<std::string> argv = {cli_binary()};
+    argv.insert(argv.end(), global.begin(), global.end());
+    argv.emplace_back("status");
+    return run(argv, "", env);
+  };
+  write_file(system, "# the system's\nsocket = " + daemon_.socket().string() + "\n");
+  EXPECT_EQ(status({}).exit_code, 0) << status({}).err;
+
+  fs::create_directories(xdg / "okx-vault");
+  write_file(xdg / "okx-vault" / "config", "socket = " + missing.string() + "\n");
+  const Output user_wins = status({});
+  expect_error(user_wins, kExitUnreachable, "the user's file wins");
+  EXPECT_NE(user_wins.err.find(missing.string()), std::string::npos) << user_wins.err;
+
+  EXPECT_EQ(status({"--socket", daemon_.socket().string()}).exit_code, 0) << "the command line wins";
+  EXPECT_EQ(run({cli_binary(), "status"}, "",
+                {"OKX_VAULT_CONFIG=" + system.string(), "XDG_CONFIG_HOME=" + xdg.string(),
+                 "OKX_VAULT_SOCKET=" + daemon_.socket().string()})
+                .exit_code,
+            0)
+      << "the environment wins over the files";
+
+  // A name the file may not hold is an error naming the file, never its value.
+  write_file(xdg / "okx-vault" / "config", "secret = HUSH-3f9a1\n");
+  const Output unknown = status({});
+  expect_error(unknown, kExitUsage, "unknown name");
+  EXPECT_NE(unknown.err.find((xdg / "okx-vault" / "config").string()), std::string::npos) << unknown.err;
+  EXPECT_EQ(unknown.err.find("HUSH-3f9a1"), std::string::npos) << unknown.err;
+}
+
+class AdminSocketTest : public CliTest {
+ protected:
+  Output as(const std::vector<std::string>& prefix, const std::vector<std::string>& args,
+            const std::string& input = {}) {
+    std::vector<std::string> argv = prefix;
+    argv.push_back(cli_binary());
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, input, config_env(config_, dir_ / "xdg"));
+  }
+  Output configured(const std::vector<std::string>& args, const std::string& input = {}) { return as({}, args, input); }
+
+  TempDir admin_dir_;
+  Daemon admin_daemon_{admin_dir_.path(), {"--admin-socket", (admin_dir_ / "admin.sock").string()}};
+  fs::path admin_socket_ = admin_dir_ / "admin.sock";
+  fs::path config_ = [this] {
+    const fs::path path = admin_dir_ / "okx-vault.conf";
+    write_file(path, "socket = " + admin_daemon_.socket().string() + "\nadmin-socket = " + admin_socket_.string() +
+                         "\n");
+    return path;
+  }();
+};
+
+TEST_F(AdminSocketTest, AdminCommandsGoToTheConfiguredAdminSocket) {
+  const Output added = configured({"add", "bot", "--api-key", kApiKey}, credentials_input());
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  EXPECT_EQ(configured({"grants", "bot"}).exit_code, 0);
+  const Output listed = configured({"list", "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("\"bot\""), std::string::npos) << "root lists on the admin socket: every key";
+  EXPECT_EQ(configured({"sign", "bot", "GET", kBalance}).exit_code, 0) << "an admin signs on the admin socket";
+
+  // The control: the same command on the bot socket, which the daemon refuses
+  // admin calls on. A --socket on the command line is not paired with the
+  // admin socket of the config file.
+  const std::string bot_socket = admin_daemon_.socket().string();
+  const Output refused = configured({"--socket", bot_socket, "revoke", "bot", "--yes"});
+  expect_error(refused, kExitForbidden, "revoke on the bot socket");
+  EXPECT_NE(refused.err.find("not an admin"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("on the socket " + bot_socket), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--admin-socket"), std::string::npos) << refused.err;
+  // Given both on the command line, it goes to the admin socket.
+  const Output revoked =
+      configured({"--socket", bot_socket, "--admin-socket", admin_socket_.string(), "revoke", "bot", "--yes"});
+  EXPECT_EQ(revoked.exit_code, 0) << revoked.err;
+}
+
+TEST_F(AdminSocketTest, PermissionDeniedNamesTheSocketTriedAndTheOneToUse) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run the CLI as another user";
+  if (!fs::exists("/usr/bin/setpriv")) GTEST_SKIP() << "setpriv (util-linux) is not installed";
+  ASSERT_EQ(configured({"add", "bot", "--api-key", kApiKey}, credentials_input()).exit_code, 0);
+  fs::permissions(admin_dir_.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                         fs::perms::others_read | fs::perms::others_exec);
+  const std::string bot_socket = admin_daemon_.socket().string();
+  ::chmod(bot_socket.c_str(), 0666);
+  const std::vector<std::string> nobody = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+
+  // What needs no admin falls back to the bot socket, which nobody may use.
+  const Output listed = as(nobody, {"list", "--json"});
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(listed.out, "{\"keys\":[]}\n");
+
+  const Output added = as(nobody, {"add", "mine", "--api-key", kApiKey}, credentials_input());
+  expect_error(added, kExitForbidden, "add: the admin socket is root's");
+  EXPECT_NE(added.err.find("permission denied on the admin socket " + admin_socket_.string()), std::string::npos)
+      << added.err;
+  EXPECT_NE(added.err.find("run okx-vault as root"), std::string::npos) << added.err;
+  EXPECT_NE(added.err.find(bot_socket), std::string::npos) << added.err;
+
+  // Not allowed on the bot socket either: the error names its group.
+  ::chmod(bot_socket.c_str(), 0660);
+  const Output status = as(nobody, {"status"});
+  expect_error(status, kExitForbidden, "status: the bot socket is its group's");
+  EXPECT_NE(status.err.find("permission denied on the socket " + bot_socket), std::string::npos) << status.err;
+  EXPECT_NE(status.err.find("members of group"), std::string::npos) << status.err;
+}
+
 TEST_F(CliTest, NotFoundExitsWithFive) {
   expect_error(cli({"sign", "nokey", "GET", kBalance}), kExitNotFound);
   expect_error(cli({"ws-login", "nokey"}), kExitNotFound);
@@ -555,6 +935,13 @@ TEST_F(CliTest, HelpAndVersion) {
   const Output version = cli({"--version"});
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_TRUE(version.out.starts_with("okx-vault ")) << version.out;
+  const Output short_version = cli({"-V"});
+  EXPECT_EQ(short_version.exit_code, 0) << short_version.err;
+  EXPECT_EQ(short_version.out, version.out);
+  // What help says of locking is what unlock does: the key file unlocks a vault with one.
+  const Output lock_help = cli({"help", "lock"});
+  EXPECT_NE(lock_help.out.find("okx-vault unlock unlocks it"), std::string::npos) << lock_help.out;
+  EXPECT_NE(lock_help.out.find("--key-file"), std::string::npos) << lock_help.out;
 }
 
 // client/CLI.md is the CLI's reference: it names exactly the commands, options
@@ -642,6 +1029,111 @@ TEST_F(CliReference, NamesTheGlobalOptionsAndEveryExitCode) {
   const std::set<std::string> codes = captures(block(usage, "Exit codes:"), R"(^  (\d)  )");
   EXPECT_EQ(codes.size(), 9u);
   EXPECT_EQ(captures(reference_, R"(^\| (\d) \|)"), codes);
+}
+
+// okx-vault(1) is made at build time from the CLI's table; CLI.md is written
+// by hand. They must name the same commands and options.
+class ManPage : public CliReference {
+ protected:
+  // Roff as text: "\-" is "-", "\e" is "\", fonts dropped.
+  static std::string plain(std::string text) {
+    text = std::regex_replace(text, std::regex(R"(\\f[BIRP])"), "");
+    text = std::regex_replace(text, std::regex(R"(\\-)"), "-");
+    text = std::regex_replace(text, std::regex(R"(\\e)"), "\\");
+    return std::regex_replace(text, std::regex(R"(\\&)"), "");
+  }
+  // The text of the man page's part for `command`, up to the next .SS or .SH.
+  static std::string man_section(const std::string& man, const std::string& command) {
+    const std::string heading = ".SS \"okx-vault " + command;
+    std::size_t at = man.find(heading + " ");
+    if (at == std::string::npos) at = man.find(heading + "\"");
+    if (at == std::string::npos) return {};
+    const std::size_t end = man.find("\n.S", at + heading.size());
+    return man.substr(at, end == std::string::npos ? std::string::npos : end - at);
+  }
+  const std::string man_ = plain(read_file(fs::path(cli_binary()).parent_path() / "okx-vault.1"));
+};
+
+TEST_F(ManPage, NamesTheCommandsAndOptionsOfCliMd) {
+  const std::set<std::string> documented = captures(reference_, R"(^### `okx-vault ([a-z-]+))");
+  ASSERT_GE(documented.size(), 10u);
+  EXPECT_EQ(captures(man_, R"re(^\.SS "okx-vault ([a-z-]+))re"), documented);
+  for (const std::string& command : documented) {
+    if (command == "help") continue;
+    SCOPED_TRACE(command);
+    EXPECT_EQ(captures(man_section(man_, command), R"(^(?:-\w \[ )?(--[a-z-]+))"),
+              captures(section(command), R"(^- `(--[a-z-]+))"));
+  }
+  const std::size_t global = man_.find(".SH GLOBAL OPTIONS");
+  ASSERT_NE(global, std::string::npos);
+  const std::string globals = man_.substr(global, man_.find("\n.SH", global + 1) - global);
+  EXPECT_EQ(captures(globals, R"(^(?:-\w \[ )?(--[a-z-]+))"), captures(reference_, R"(^\| `(--[a-z-]+))"));
+}
+
+TEST_F(ManPage, BothPagesRenderWithoutWarnings) {
+  if (!fs::exists("/usr/bin/groff")) GTEST_SKIP() << "groff is not installed";
+  for (const fs::path& page : {fs::path(cli_binary()).parent_path() / "okx-vault.1",
+                              fs::path(OKXVAULT_SOURCE_DIR) / "systemd" / "okx-vaultd.8"}) {
+    SCOPED_TRACE(page.string());
+    const Output out = run({"/usr/bin/groff", "-man", "-ww", "-z", page.string()});
+    EXPECT_EQ(out.exit_code, 0);
+    EXPECT_EQ(out.err, "");
+    const Output text = run({"/usr/bin/groff", "-man", "-Tascii", "-P-cbou", page.string()});
+    EXPECT_NE(text.out.find("SEE ALSO"), std::string::npos) << text.out;
+  }
+}
+
+// okx-vaultd(8) is written by hand: it names exactly the options of the
+// daemon's --help (the hidden ones are for tests and benchmarks).
+TEST_F(ManPage, DaemonPageNamesEveryOptionOfItsHelp) {
+  const std::string page = plain(read_file(fs::path(OKXVAULT_SOURCE_DIR) / "systemd" / "okx-vaultd.8"));
+  const Output help = run({daemon_binary(), "--help"});
+  ASSERT_EQ(help.exit_code, 0) << help.err;
+  const std::set<std::string> options = captures(help.out, R"(^  (?:-\w \[ )?(--[a-z-]+))");
+  ASSERT_GE(options.size(), 15u);
+  EXPECT_EQ(captures(page, R"(^(?:-\w, )?(--[a-z-]+))"), options);
+}
+
+// The bash completion, sourced into a real bash (without the bash-completion
+// package), against the real CLI and daemon.
+TEST_F(CliTest, BashCompletionOffersCommandsOptionsAndKeyNames) {
+  add_key("bot");
+  add_key("demo", {"--simulated"});
+  const fs::path script = fs::path(OKXVAULT_SOURCE_DIR) / "client" / "completions" / "okx-vault.bash";
+  const auto complete = [&](const std::string& line) {
+    // COMP_WORDS as bash splits the line; an empty last word when it ends in a space.
+    const std::string program = "source \"$SCRIPT\"; read -ra COMP_WORDS <<< \"$LINE\"; "
+                                "[[ $LINE == *' ' ]] && COMP_WORDS+=(''); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); "
+                                "_okx_vault; printf '%s\\n' \"${COMPREPLY[@]}\" | sort";
+    const Output out = run({"/bin/bash", "-c", program}, "",
+                           {"SCRIPT=" + script.string(), "LINE=" + line, "OKX_VAULT_SOCKET=" + daemon_.socket().string()});
+    EXPECT_EQ(out.exit_code, 0) << out.err;
+    std::set<std::string> words;
+    std::istringstream in(out.out);
+    for (std::string word; std::getline(in, word);) {
+      if (!word.empty()) words.insert(word);
+    }
+    return words;
+  };
+  const std::string cli = cli_binary();
+  const std::set<std::string> commands = complete(cli + " ");
+  EXPECT_TRUE(commands.contains("curl") && commands.contains("list") && commands.contains("help")) << commands.size();
+  const std::string help = run({cli, "--help"}).out;
+  const std::string listed = help.substr(help.find("Commands:\n"), help.find("\n\n", help.find("Commands:\n")) -
+                                                                        help.find("Commands:\n"));
+  EXPECT_EQ(commands.size(), static_cast<std::size_t>(std::count(listed.begin(), listed.end(), '\n')));
+  EXPECT_EQ(complete(cli + " re"), (std::set<std::string>{"rekey", "revoke"}));
+  EXPECT_EQ(complete(cli + " grant bot --re"), (std::set<std::string>{"--read-only", "--replace"}));
+  EXPECT_EQ(complete(cli + " sign "), (std::set<std::string>{"bot", "demo"}));
+  EXPECT_EQ(complete(cli + " curl bot "), (std::set<std::string>{"GET", "POST"}));
+  EXPECT_EQ(complete(cli + " passphrase "), (std::set<std::string>{"change", "remove", "set"}));
+  EXPECT_EQ(complete(cli + " --admin"), (std::set<std::string>{"--admin-socket"}));
+  // Key names come from the socket typed on the command line, if one is.
+  TempDir other;
+  Daemon empty(other.path());
+  EXPECT_EQ(complete(cli + " --socket " + empty.socket().string() + " revoke "), std::set<std::string>{});
+  EXPECT_EQ(complete(cli + " --socket " + daemon_.socket().string() + " revoke "),
+            (std::set<std::string>{"bot", "demo"}));
 }
 
 }  // namespace

@@ -305,6 +305,24 @@ TEST_F(LockTest, RotatedKeyFileOpensTheVaultAndTheOldOneDoesNot) {
   EXPECT_NE(daemon_->log().find("does not open this store"), std::string::npos);
 }
 
+// A vault only a passphrase opens has no key file to rotate; the daemon would
+// write one that opens it unattended, so the CLI refuses before it asks.
+TEST_F(LockTest, KeyfileRotateOnAPassphraseOnlyVaultWritesNoKeyFile) {
+  start(kOld);
+  for (const bool locked : {true, false}) {
+    SCOPED_TRACE(locked ? "locked" : "unlocked");
+    if (!locked) client().unlock(text(kOld));
+    const std::string before = read_file(daemon_->store_file());
+    const Output out = cli({"keyfile", "rotate"});
+    EXPECT_EQ(out.exit_code, kExitInvalidInput) << out.err;
+    EXPECT_NE(out.err.find("no key file to rotate: only its passphrase opens it"), std::string::npos) << out.err;
+    EXPECT_FALSE(fs::exists(daemon_->key_file())) << "a key file was written";
+    EXPECT_EQ(read_file(daemon_->store_file()), before);
+    EXPECT_EQ(slots(), std::vector<std::string>{"passphrase"});
+  }
+  // (RotatedKeyFileOpensTheVaultAndTheOldOneDoesNot is the control: a vault with a key file rotates it.)
+}
+
 TEST_F(LockTest, RekeyChangesEveryCiphertextAndBothSlotsStillOpen) {
   start({});
   add_key();

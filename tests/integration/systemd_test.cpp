@@ -214,7 +214,9 @@ TEST(Systemd, DebianPackageHoldsTheExpectedFiles) {
   for (const char* file : {"./usr/sbin/okx-vaultd", "./usr/bin/okx-vault", "./usr/lib/systemd/system/okx-vault.service",
                            "./usr/lib/systemd/system/okx-vault.socket", "./usr/lib/systemd/system/okx-vault-admin.socket",
                            "./usr/lib/sysusers.d/okx-vault.conf", "./etc/okx-vault/okx-vaultd.conf",
-                           "./usr/share/doc/okx-vault/README.md"}) {
+                           "./usr/share/doc/okx-vault/README.md", "./usr/share/man/man1/okx-vault.1",
+                           "./usr/share/man/man8/okx-vaultd.8", "./usr/share/bash-completion/completions/okx-vault",
+                           "./usr/share/zsh/vendor-completions/_okx-vault", "./etc/okx-vault/okx-vault.conf"}) {
     EXPECT_NE(contents.find(file), std::string::npos) << file << " missing from\n" << contents;
   }
   // The C++ client library is for bots' builds (cmake --install --component Development).

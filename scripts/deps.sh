@@ -9,6 +9,8 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
   libsodium-dev libspdlog-dev libsystemd-dev libgtest-dev
   curl util-linux passwd systemd valgrind
+  # packaging: cpack's dpkg-shlibdeps, the maintainer scripts' deb-systemd-helper, lintian
+  dpkg-dev init-system-helpers lintian
   python3 nodejs
   # what Python ccxt imports (shared/third_party/README.md: ccxt itself is not in Debian)
   python3-requests python3-aiohttp python3-certifi python3-yarl python3-typing-extensions python3-cryptography

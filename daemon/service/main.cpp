@@ -137,7 +137,11 @@ std::vector<Listener> open_listeners(boost::asio::io_context& io, const DaemonOp
   listeners.push_back({bind_unix_socket(io, options.socket, 0660, group_id(options.socket_group, "--socket-group")),
                        Channel{!separate_admin}, options.socket});
   if (separate_admin) {
-    listeners.push_back({bind_unix_socket(io, options.admin_socket, 0600), Channel{true}, options.admin_socket});
+    // The members of --admin-group are admins, so they may connect: the socket is
+    // then theirs too (mode 0660), as okx-vault-admin.socket is.
+    const auto admin_group = group_id(options.admin_group, "--admin-group");
+    listeners.push_back({bind_unix_socket(io, options.admin_socket, admin_group ? 0660 : 0600, admin_group),
+                         Channel{true}, options.admin_socket});
   }
   for (const auto& listener : listeners) {
     spdlog::info("listening on {}{}", listener.bound.string(), listener.channel.admin ? " (admin)" : "");

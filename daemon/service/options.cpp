@@ -1,9 +1,14 @@
 #include "daemon/service/options.hpp"
 
+#include <fcntl.h>
+#include <pwd.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/program_options.hpp>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -12,6 +17,32 @@
 
 namespace okxvault {
 namespace po = boost::program_options;
+
+namespace {
+
+// Why a config file cannot be read, in words that say what to fix. A permission
+// problem names the user the daemon runs as (under systemd, the unit's User=),
+// since the file is usually fine for root and not for it.
+std::string unreadable_config(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const int error = fd < 0 ? errno : 0;
+  if (fd >= 0) ::close(fd);
+  std::string message = "cannot read config file " + path;
+  if (error == 0) return message;
+  message += ": ";
+  message += std::strerror(error);
+  if (error == EACCES || error == EPERM) {
+    const uid_t uid = ::geteuid();
+    const passwd* user = ::getpwuid(uid);
+    message += ": okx-vaultd runs as user " + (user != nullptr ? std::string(user->pw_name) : std::string("?")) +
+               " (uid " + std::to_string(uid) +
+               "), which may not read the file or search a directory above it (for the service: "
+               "/etc/okx-vault root:okx-vault 0750, the file 0640 or 0644; see README.md, \"Install as a service\")";
+  }
+  return message;
+}
+
+}  // namespace
 
 unsigned usable_cpus() {
   cpu_set_t set;
@@ -40,7 +71,7 @@ std::optional<DaemonOptions> parse_options(int argc, const char* const argv[]) {
   po::options_description common("Options (command line or config file)");
   common.add_options()
       ("socket", po::value(&o.socket)->default_value(std::string(proto::kDefaultSocket)), "Unix socket to listen on (mode 0660)")
-      ("admin-socket", po::value(&o.admin_socket), "separate admin-only socket (mode 0600); admin calls are then refused on --socket")
+      ("admin-socket", po::value(&o.admin_socket), "separate admin-only socket (mode 0600, or 0660 with --admin-group as its group); admin calls are then refused on --socket")
       ("state-dir", po::value(&o.state_dir)->default_value("/var/lib/okx-vault"), "directory holding vault.store")
       ("master-key-file", po::value(&o.master_key_file), "32-byte master key file (default: STATE-DIR/master.key)")
       ("audit-log", po::value(&o.audit_log), "hash-chained JSON lines audit log (default: STATE-DIR/audit.log)")
@@ -74,7 +105,7 @@ std::optional<DaemonOptions> parse_options(int argc, const char* const argv[]) {
     if (vm.count("config")) {
       const std::string path = vm["config"].as<std::string>();
       std::ifstream file(path);
-      if (!file) throw UsageError("cannot read config file " + path);
+      if (!file) throw UsageError(unreadable_config(path));
       po::store(po::parse_config_file(file, common), vm);
     }
     po::notify(vm);

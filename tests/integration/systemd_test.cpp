@@ -5,6 +5,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -23,14 +24,15 @@ namespace fs = std::filesystem;
 const std::string kSource = OKXVAULT_SOURCE_DIR;
 const std::string kBuild = OKXVAULT_BUILD_DIR;
 
-// The units as shipped, with ExecStart pointing at the binary built here.
+// The units as shipped, generated as an install generates them
+// (systemd/units.cmake), for an sbin directory where the binary built here is.
 void copy_units(const fs::path& to) {
-  for (const char* unit : {"okx-vault.service", "okx-vault.socket", "okx-vault-admin.socket"}) {
-    std::string text = test::read_file(fs::path(kSource) / "systemd" / unit);
-    const std::string installed = "/usr/sbin/okx-vaultd";
-    if (const auto at = text.find(installed); at != std::string::npos) text.replace(at, installed.size(), test::daemon_binary());
-    test::write_file(to / unit, text);
-  }
+  const test::Output out = test::run({"/usr/bin/cmake", "-DSBINDIR=" + fs::path(test::daemon_binary()).parent_path().string(),
+                                      "-DDOCDIR=/usr/share/doc/okx-vault", "-DOUT_DIR=" + to.string(), "-P",
+                                      kSource + "/systemd/units.cmake"});
+  ASSERT_EQ(out.exit_code, 0) << out.out << out.err;
+  ASSERT_NE(test::read_file(to / "okx-vault.service").find("ExecStart=" + test::daemon_binary() + " --config"),
+            std::string::npos);
 }
 
 void add_key(const fs::path& socket) {
@@ -66,6 +68,40 @@ TEST(Systemd, UnitsVerify) {
                                       (dir / "okx-vault.socket").string(), (dir / "okx-vault-admin.socket").string()});
   EXPECT_EQ(out.exit_code, 0) << out.err;
   EXPECT_EQ(out.err, "");
+}
+
+// The template units, as an instance: systemd-analyze verifies okx-vault@paper.*
+// from a copy of each template under its instance's name.
+TEST(Systemd, TemplateUnitsVerify) {
+  test::TempDir dir;
+  copy_units(dir.path());
+  std::vector<std::string> argv{"/usr/bin/systemd-analyze", "verify"};
+  for (const char* unit : {"okx-vault@.service", "okx-vault@.socket", "okx-vault-admin@.socket"}) {
+    std::string instance = unit;
+    instance.insert(instance.find('@') + 1, "paper");
+    fs::copy_file(dir / unit, dir / instance);
+    argv.push_back((dir / instance).string());
+  }
+  const test::Output out = test::run(argv);
+  EXPECT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_EQ(out.err, "");
+  const std::string service = test::read_file(dir / "okx-vault@.service");
+  EXPECT_NE(service.find(" --config /etc/okx-vault/%i.conf --state-dir /var/lib/okx-vault/%i\n"), std::string::npos)
+      << service;
+  EXPECT_NE(service.find("\nStateDirectory=okx-vault/%i\n"), std::string::npos) << service;
+  EXPECT_NE(test::read_file(dir / "okx-vault-admin@.socket").find("ListenStream=/run/okx-vault/%i/admin.sock"),
+            std::string::npos);
+}
+
+// The single vault's and the instances' services differ only where the instance
+// shows: the hardening is the same text.
+TEST(Systemd, TemplateServiceIsTheServiceWithAnInstance) {
+  test::TempDir dir;
+  copy_units(dir.path());
+  const std::string single = test::read_file(dir / "okx-vault.service");
+  const std::string templ = test::read_file(dir / "okx-vault@.service");
+  const auto from = [](const std::string& text) { return text.substr(text.find("LimitCORE=0")); };
+  EXPECT_EQ(from(single), from(templ));
 }
 
 TEST(Systemd, ExposureScoreIsAtMostHalf) {
@@ -117,6 +153,26 @@ TEST(Systemd, WithAnAdminSocketTheClientSocketRefusesAdminCalls) {
   EXPECT_EQ(on_admin.list().size(), 1u);
   EXPECT_EQ(fs::status(dir / "admin.sock").permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(daemon.stop(), 0);
+}
+
+// With --admin-group the admin socket is that group's too (0660), as
+// okx-vault-admin.socket is: its members are admins, so they must reach it.
+TEST(Systemd, WithAnAdminGroupTheAdminSocketIsTheGroups) {
+  test::TempDir dir;
+  prepare_vault(dir.path());
+  const gid_t gid = ::getgid();
+  test::Process daemon({test::daemon_binary(), "--state-dir", (dir / "state").string(), "--socket",
+                        (dir / "client.sock").string(), "--admin-socket", (dir / "admin.sock").string(),
+                        "--admin-group", std::to_string(gid)},
+                       dir / "daemon.log");
+  wait_for_socket(dir / "admin.sock", daemon);
+  EXPECT_EQ(fs::status(dir / "admin.sock").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::group_write);
+  struct stat info {};
+  ASSERT_EQ(::stat((dir / "admin.sock").c_str(), &info), 0);
+  EXPECT_EQ(info.st_gid, gid);
+  EXPECT_EQ(Client((dir / "admin.sock").string()).list().size(), 1u);
   EXPECT_EQ(daemon.stop(), 0);
 }
 
@@ -211,12 +267,15 @@ TEST(Systemd, DebianPackageHoldsTheExpectedFiles) {
   }
   ASSERT_FALSE(deb.empty());
   const std::string contents = test::run({"/usr/bin/dpkg-deb", "--contents", deb.string()}).out;
-  for (const char* file : {"./usr/sbin/okx-vaultd", "./usr/bin/okx-vault", "./usr/lib/systemd/system/okx-vault.service",
-                           "./usr/lib/systemd/system/okx-vault.socket", "./usr/lib/systemd/system/okx-vault-admin.socket",
-                           "./usr/lib/sysusers.d/okx-vault.conf", "./etc/okx-vault/okx-vaultd.conf",
-                           "./usr/share/doc/okx-vault/README.md", "./usr/share/man/man1/okx-vault.1",
-                           "./usr/share/man/man8/okx-vaultd.8", "./usr/share/bash-completion/completions/okx-vault",
-                           "./usr/share/zsh/vendor-completions/_okx-vault", "./etc/okx-vault/okx-vault.conf"}) {
+  for (const char* file :
+       {"./usr/sbin/okx-vaultd", "./usr/bin/okx-vault", "./usr/lib/systemd/system/okx-vault.service",
+        "./usr/lib/systemd/system/okx-vault.socket", "./usr/lib/systemd/system/okx-vault-admin.socket",
+        "./usr/lib/systemd/system/okx-vault@.service", "./usr/lib/systemd/system/okx-vault@.socket",
+        "./usr/lib/systemd/system/okx-vault-admin@.socket", "./usr/lib/sysusers.d/okx-vault.conf",
+        "./etc/okx-vault/okx-vaultd.conf", "./usr/share/doc/okx-vault/README.md", "./usr/share/doc/okx-vault/copyright",
+        "./usr/share/doc/okx-vault/changelog.Debian.gz", "./usr/share/man/man1/okx-vault.1",
+         "./usr/share/man/man8/okx-vaultd.8", "./usr/share/bash-completion/completions/okx-vault",
+         "./usr/share/zsh/vendor-completions/_okx-vault", "./etc/okx-vault/okx-vault.conf"}) {
     EXPECT_NE(contents.find(file), std::string::npos) << file << " missing from\n" << contents;
   }
   // The C++ client library is for bots' builds (cmake --install --component Development).
@@ -224,8 +283,15 @@ TEST(Systemd, DebianPackageHoldsTheExpectedFiles) {
     EXPECT_EQ(contents.find(file), std::string::npos) << file << " in the service's package\n" << contents;
   }
   const std::string postinst = test::run({"/usr/bin/dpkg-deb", "--info", deb.string(), "postinst"}).out;
-  EXPECT_NE(postinst.find("systemd-sysusers okx-vault.conf"), std::string::npos) << postinst;
+  EXPECT_NE(postinst.find("systemd-sysusers ${DPKG_ROOT:+--root=\"$DPKG_ROOT\"} okx-vault.conf"), std::string::npos)
+      << postinst;
   EXPECT_NE(postinst.find("daemon-reload"), std::string::npos) << postinst;
+  const std::string conffiles = test::run({"/usr/bin/dpkg-deb", "--info", deb.string(), "conffiles"}).out;
+  EXPECT_EQ(conffiles, "/etc/okx-vault/okx-vaultd.conf\n");
+  for (const char* script : {"prerm", "postrm"}) {
+    const std::string text = test::run({"/usr/bin/dpkg-deb", "--info", deb.string(), script}).out;
+    EXPECT_NE(text.find("deb-systemd-"), std::string::npos) << script << ":\n" << text;
+  }
 }
 
 }  // namespace

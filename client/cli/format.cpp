@@ -100,9 +100,18 @@ std::string key_table(const std::vector<proto::KeyInfo>& keys, std::int64_t now_
   return out;
 }
 
+namespace {
+
+std::string header_line(std::string_view name, std::string_view value) {
+  std::string line(name);
+  return line.append(": ").append(value);
+}
+
+}  // namespace
+
 std::string header_lines(const proto::Headers& headers) {
   std::string out;
-  for (const auto& [name, value] : headers) out += name + ": " + value + "\n";
+  for (const auto& [name, value] : headers) out.append(name).append(": ").append(value).append("\n");
   return out;
 }
 
@@ -111,7 +120,7 @@ std::string curl_arguments(std::string_view method, const proto::Headers& header
     throw Error(Code::bad_request, "a body with a NUL byte cannot be passed to curl as an argument");
   }
   std::string out = "-X " + shell_quote(method);
-  for (const auto& [name, value] : headers) out += " -H " + shell_quote(name + ": " + value);
+  for (const auto& [name, value] : headers) out.append(" -H ").append(shell_quote(header_line(name, value)));
   if (!body.empty()) {
     // The daemon's headers already carry Content-Type for a POST. curl reads a file for a --data-binary value that starts with '@';
     // --data-raw sends such a body as it is.
@@ -149,7 +158,7 @@ std::string curl_config(std::string_view method, const proto::Headers& headers, 
     throw Error(Code::bad_request, "a body with a NUL byte cannot be passed to curl");
   }
   std::string out = "globoff\npath-as-is\nrequest = " + config_quote(method) + "\n";
-  for (const auto& [name, value] : headers) out += "header = " + config_quote(name + ": " + value) + "\n";
+  for (const auto& [name, value] : headers) out.append("header = ").append(config_quote(header_line(name, value))).append("\n");
   if (!body.empty()) out += "data-raw = " + config_quote(body) + "\n";
   out += "url = " + config_quote(url) + "\n";
   return out;

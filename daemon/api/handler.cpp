@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "daemon/os/accounts.hpp"
 #include "daemon/store/store_file.hpp"
@@ -153,7 +154,7 @@ bool matches(std::string_view pattern, std::string_view path, std::string_view& 
 }  // namespace
 
 Handler::Handler(Vault& vault, Audit& audit, HandlerOptions options)
-    : vault_(vault), audit_(audit), options_(options) {}
+    : vault_(vault), audit_(audit), options_(std::move(options)) {}
 
 Response Handler::error_response(const Error& error, unsigned http_version, bool keep_alive) {
   Response response{static_cast<http::status>(http_status(error.code())), http_version};
@@ -416,6 +417,7 @@ std::vector<Grant> Handler::read_grants(Call& call) const {
 Response Handler::put_grants(Call& call, std::vector<Grant>& grants) const {
   vault_.set_grants(call.name, grants);
   std::vector<proto::GrantInfo> infos;
+  infos.reserve(grants.size());
   for (const Grant& grant : grants) infos.push_back(to_info(grant));
   spdlog::info("grants of key '{}' set to [{}] by uid {} pid {}", call.name, call.rule, call.peer.uid, call.peer.pid);
   return call.reply(http::status::ok, proto::encode(infos));

@@ -432,15 +432,24 @@ void Server::accept() {
 void Server::accept_again() noexcept {
   try {
     accept();
+    return;
   } catch (const std::exception& e) {
     accept_failed(e.what(), false);
-    accept_later();
+  } catch (...) {
+    accept_failed("unknown error", false);
   }
+  accept_later();
 }
 
 void Server::accept_later() noexcept {
-  accept_retry_.expires_after(std::chrono::milliseconds(100));
+  const auto stopped = [](const char* why) noexcept {
+    try {
+      spdlog::critical("cannot accept connections any more: {}", why);
+    } catch (...) {
+    }
+  };
   try {
+    accept_retry_.expires_after(std::chrono::milliseconds(100));
     accept_retry_.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec == asio::error::operation_aborted) return;  // a later retry, or the stop, replaced it
       self->accept_pending_ = false;
@@ -448,10 +457,9 @@ void Server::accept_later() noexcept {
     });
     accept_pending_ = true;  // the retry stands for the accept
   } catch (const std::exception& e) {
-    try {
-      spdlog::critical("cannot accept connections any more: {}", e.what());
-    } catch (...) {
-    }
+    stopped(e.what());
+  } catch (...) {
+    stopped("unknown error");
   }
 }
 

@@ -273,8 +273,8 @@ TEST(Systemd, DebianPackageHoldsTheExpectedFiles) {
         "./usr/lib/systemd/system/okx-vault@.service", "./usr/lib/systemd/system/okx-vault@.socket",
         "./usr/lib/systemd/system/okx-vault-admin@.socket", "./usr/lib/sysusers.d/okx-vault.conf",
         "./etc/okx-vault/okx-vaultd.conf", "./usr/share/doc/okx-vault/README.md", "./usr/share/doc/okx-vault/copyright",
-        "./usr/share/doc/okx-vault/changelog.Debian.gz", "./usr/share/man/man1/okx-vault.1",
-         "./usr/share/man/man8/okx-vaultd.8", "./usr/share/bash-completion/completions/okx-vault",
+        "./usr/share/doc/okx-vault/changelog.Debian.gz", "./usr/share/man/man1/okx-vault.1.gz",
+         "./usr/share/man/man8/okx-vaultd.8.gz", "./usr/share/bash-completion/completions/okx-vault",
          "./usr/share/zsh/vendor-completions/_okx-vault", "./etc/okx-vault/okx-vault.conf"}) {
     EXPECT_NE(contents.find(file), std::string::npos) << file << " missing from\n" << contents;
   }
@@ -287,7 +287,7 @@ TEST(Systemd, DebianPackageHoldsTheExpectedFiles) {
       << postinst;
   EXPECT_NE(postinst.find("daemon-reload"), std::string::npos) << postinst;
   const std::string conffiles = test::run({"/usr/bin/dpkg-deb", "--info", deb.string(), "conffiles"}).out;
-  EXPECT_EQ(conffiles, "/etc/okx-vault/okx-vaultd.conf\n");
+  EXPECT_EQ(conffiles, "/etc/okx-vault/okx-vaultd.conf\n/etc/okx-vault/okx-vault.conf\n");
   for (const char* script : {"prerm", "postrm"}) {
     const std::string text = test::run({"/usr/bin/dpkg-deb", "--info", deb.string(), script}).out;
     EXPECT_NE(text.find("deb-systemd-"), std::string::npos) << script << ":\n" << text;

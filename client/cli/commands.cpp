@@ -282,8 +282,8 @@ std::string body_of(const Invocation& invocation) {
   return {};
 }
 
-int sign(Context& context, const Invocation& invocation) {
-  if (flag(invocation, "json") && flag(invocation, "curl")) throw UsageError("choose one of --json and --curl");
+// KEY METHOD PATH and the body options, as a sign request.
+proto::SignRequest sign_request_of(const Invocation& invocation) {
   proto::SignRequest request;
   request.method = invocation.args.at(1);
   // OKX signs the upper-case method; accept "get" as the obvious typo it is.
@@ -291,6 +291,12 @@ int sign(Context& context, const Invocation& invocation) {
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   request.path = invocation.args.at(2);
   request.body = body_of(invocation);
+  return request;
+}
+
+int sign(Context& context, const Invocation& invocation) {
+  if (flag(invocation, "json") && flag(invocation, "curl")) throw UsageError("choose one of --json and --curl");
+  proto::SignRequest request = sign_request_of(invocation);
   request.timestamp = optional_value(invocation, "timestamp");
   const proto::SignReply reply = context.client().sign(invocation.args.at(0), request);
   if (flag(invocation, "json")) {
@@ -328,12 +334,7 @@ std::string base_url(const Invocation& invocation) {
 }
 
 int curl(Context& context, const Invocation& invocation) {
-  proto::SignRequest request;
-  request.method = invocation.args.at(1);
-  std::transform(request.method.begin(), request.method.end(), request.method.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  request.path = invocation.args.at(2);
-  request.body = body_of(invocation);
+  const proto::SignRequest request = sign_request_of(invocation);
   const std::string url = base_url(invocation) + request.path;
   // Refused before anything is signed: a signature nobody can send is not made.
   if (request.body.find('\0') != std::string::npos) {

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "client/client.hpp"
+#include "tests/support/fill.hpp"
 #include "tests/support/process.hpp"
 
 namespace okxvault {
@@ -49,14 +50,7 @@ std::string sign_body(const std::string& method, const std::string& path) {
 
 // Fills the filesystem that holds `file` until a write of even one byte fails for want of space.
 void fill(const fs::path& file) {
-  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  ASSERT_GE(fd, 0) << std::strerror(errno);
-  const std::string chunk(1 << 16, 'x');
-  for (std::size_t size = chunk.size(); size > 0; size /= 2) {
-    while (::write(fd, chunk.data(), size) == static_cast<ssize_t>(size)) {
-    }
-  }
-  ::close(fd);
+  test::fill_filesystem(file);
   struct statvfs fsinfo {};
   ASSERT_EQ(::statvfs(file.parent_path().c_str(), &fsinfo), 0);
   ASSERT_EQ(fsinfo.f_bavail, 0u) << "the disk is not full";

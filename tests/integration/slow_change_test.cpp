@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "client/client.hpp"
+#include "tests/support/fill.hpp"
 #include "tests/support/process.hpp"
 
 namespace okxvault::test {
@@ -176,15 +177,7 @@ class FailedWriteTest : public ::testing::Test {
   void fill() {
     std::error_code ignored;  // without the reserve, no write of the store can succeed
     fs::remove(daemon_->state_dir() / "vault.store.reserve", ignored);
-    const fs::path file = daemon_->state_dir() / "filler";
-    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    ASSERT_GE(fd, 0) << std::strerror(errno);
-    const std::string chunk(1 << 16, 'x');
-    for (std::size_t size = chunk.size(); size > 0; size /= 2) {
-      while (::write(fd, chunk.data(), size) == static_cast<ssize_t>(size)) {
-      }
-    }
-    ::close(fd);
+    test::fill_filesystem(daemon_->state_dir() / "filler");
   }
 
   TempDir dir_;

@@ -481,8 +481,9 @@ struct Audit::Writer {
     lock.unlock();
     ::fdatasync(fd);
     lock.lock();
-    // With no write under way, nobody else touches what announce() keeps.
-    if (!announced && !writing) announce(written, true);
+    // With no write under way, nobody else touches what announce() keeps: so
+    // `writing` is read first, and `announced` only when it is false.
+    if (!writing && !announced) announce(written, true);
     return written_all;
   }
 };

@@ -358,9 +358,8 @@ TEST_F(LeakTest, NoCopyOfASecretInTheDaemonsMemoryButInGuardedPages) {
 // parser, a request or reply body, or any block freed on the way.
 TEST_F(LeakTest, TheSessionLeavesNoCopyOfWhatPassedThroughIt) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to read the memory of a non-dumpable process";
-#if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "scans the daemon's memory: not under AddressSanitizer";
-#endif
+  if (test::kAddressSanitizer) GTEST_SKIP() << "scans the daemon's memory: not under AddressSanitizer";
+  if (test::kThreadSanitizer) GTEST_SKIP() << "scans the daemon's memory: not under ThreadSanitizer, whose shadow is as large";
   constexpr std::string_view kVaultPassphrase = "LEAKCHECK-SESSION-VAULT-Tz3-Qa8";
   daemon_ = std::make_unique<Daemon>(dir_.path());
   const std::string s(kSecret), p(kPassphrase), k(kApiKey), v(kVaultPassphrase);

@@ -9,6 +9,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
   libsodium-dev libspdlog-dev libsystemd-dev libgtest-dev
   curl util-linux passwd systemd valgrind
+  groff-base  # the man page tests render okx-vault(1) and okx-vaultd(8)
   # packaging: cpack's dpkg-shlibdeps, the maintainer scripts' deb-systemd-helper, lintian
   dpkg-dev init-system-helpers lintian
   python3 nodejs

@@ -6,9 +6,7 @@
 #include <thread>
 
 namespace okxvault {
-namespace {
 
-// A handler that throws ends run() but not the loop's work: log it and run on.
 // Connections catch their own exceptions; this is the last line for the rest.
 void run_loop(boost::asio::io_context& loop) noexcept {
   for (;;) {
@@ -22,8 +20,6 @@ void run_loop(boost::asio::io_context& loop) noexcept {
     }
   }
 }
-
-}  // namespace
 
 EventLoops::EventLoops(unsigned count) {
   for (unsigned i = 0; i < std::max(count, 1u); ++i) {

@@ -18,6 +18,10 @@
 
 namespace okxvault {
 
+// Runs `loop` until it is out of work. A handler that throws ends run() but not
+// the loop's work: it is logged and the loop runs on.
+void run_loop(boost::asio::io_context& loop) noexcept;
+
 class EventLoops {
  public:
   explicit EventLoops(unsigned count);

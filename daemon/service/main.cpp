@@ -340,16 +340,7 @@ int serve(const DaemonOptions& options) {
       auto_lock.cancel();
     });
   };
-  std::thread background_thread([&background] {
-    for (;;) {
-      try {
-        background.run();
-        return;
-      } catch (const std::exception& e) {
-        spdlog::error("background work: {}", e.what());
-      }
-    }
-  });
+  std::thread background_thread([&background] { run_loop(background); });
   // An exception out of here must not leave the thread running on what unwinds.
   struct JoinOnExit {
     boost::asio::io_context& io;

@@ -25,6 +25,7 @@
 #include "daemon/net/event_loops.hpp"
 #include "daemon/api/handler.hpp"
 #include "daemon/os/hardening.hpp"
+#include "daemon/os/signals.hpp"
 #include "daemon/service/options.hpp"
 #include "daemon/audit/audit.hpp"
 #include "daemon/os/accounts.hpp"
@@ -268,6 +269,7 @@ void ping_watchdog_every(boost::asio::steady_timer& timer, std::chrono::microsec
 }
 
 int serve(const DaemonOptions& options) {
+  block_stop_signals();  // before the first thread; the main loop unblocks them
   check_private_directory(options.state_dir);  // before anything in it is trusted
   lock_state_dir(options.state_dir);
   if (!std::filesystem::exists(options.store_file())) {
@@ -314,7 +316,8 @@ int serve(const DaemonOptions& options) {
   boost::asio::io_context& io = loops.main();
   // Before the first socket exists: a SIGTERM that arrives once a client can
   // connect must stop the daemon cleanly (socket removed, secrets wiped), not
-  // kill it. Asio keeps a signal that comes before async_wait for it.
+  // kill it. Until the main loop runs, the signal stays pending (blocked);
+  // Asio keeps one that comes before async_wait for it.
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   std::vector<std::shared_ptr<Server>> servers;
   std::vector<std::filesystem::path> bound;
@@ -389,6 +392,9 @@ int serve(const DaemonOptions& options) {
     deadline = std::chrono::steady_clock::now() + kShutdownGrace;
     wait_for_drain();
   });
+  // The first handler on the main loop, which runs once every other loop's
+  // thread exists: from here on only this thread takes the stop signals.
+  boost::asio::post(io, [] { unblock_stop_signals(); });
   loops.run();
   stop_background();
   background_thread.join();

@@ -1,6 +1,7 @@
 // okx-vaultd end to end: the real binary on a real Unix socket in a temp dir,
 // driven by the real client library, with what is on disk checked directly.
 
+#include <poll.h>
 #include <sched.h>
 #include <sodium.h>
 #include <sys/inotify.h>
@@ -475,6 +476,8 @@ TEST_F(DaemonTest, SigtermAsSoonAsTheSocketAppearsStopsCleanly) {
     test::Process daemon(argv, dir_ / "early-sigterm.log");
     // Waits for the socket's creation event, and sends SIGTERM right then.
     for (bool created = false; !created;) {
+      pollfd ready{events, POLLIN, 0};
+      ASSERT_EQ(::poll(&ready, 1, 60'000), 1) << "no socket: " << test::read_file(dir_ / "early-sigterm.log");
       alignas(inotify_event) char buffer[4096];
       const ssize_t n = ::read(events, buffer, sizeof buffer);
       ASSERT_GT(n, 0);

@@ -67,6 +67,7 @@ class Process {
   Process& operator=(const Process&) = delete;
 
   // Sends the signal and waits; returns the exit code (128 + signal if killed).
+  // A process still running after a minute is killed (SIGKILL, so 137).
   int stop(int signal = 15);
   // The exit code if it has exited (reaping it), else nullopt.
   std::optional<int> exited();

@@ -1,12 +1,12 @@
 #include "client/client.hpp"
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -57,7 +57,8 @@ void check_server(int fd, const std::string& socket_path) {
   std::error_code ec;
   const std::filesystem::path socket = std::filesystem::canonical(socket_path, ec);
   if (ec) refuse("cannot resolve the path: " + ec.message());
-  struct stat file {}, dir {};
+  struct stat file {
+  }, dir{};
   if (::stat(socket.c_str(), &file) != 0 || ::stat(socket.parent_path().c_str(), &dir) != 0) {
     refuse("cannot stat the socket or its directory");
   }
@@ -199,8 +200,8 @@ std::string Client::expect(RawReply reply, int status) {
   try {
     error = proto::decode_error(reply.body);
   } catch (const Error&) {
-    throw Error(Code::protocol_error, "okx-vaultd answered HTTP " + std::to_string(reply.status) +
-                                          " without an error body");
+    throw Error(Code::protocol_error,
+                "okx-vaultd answered HTTP " + std::to_string(reply.status) + " without an error body");
   }
   throw Error(error.code, error.message, std::move(error.rule));
 }
@@ -257,8 +258,7 @@ std::vector<proto::KeyInfo> Client::list() {
 
 proto::KeyInfo Client::add(const proto::AddKeyRequest& add_request) {
   const SecretBytes body = proto::encode(add_request);
-  return decode_reply(proto::decode_key_info,
-                      expect(exchange("POST", "/v1/keys", body.reveal(), timeout_, true), 201));
+  return decode_reply(proto::decode_key_info, expect(exchange("POST", "/v1/keys", body.reveal(), timeout_, true), 201));
 }
 
 void Client::revoke(std::string_view name) { expect(request("DELETE", key_target(name)), 204); }
@@ -269,8 +269,8 @@ proto::SignReply Client::sign(std::string_view name, const proto::SignRequest& s
 }
 
 std::string Client::ws_login(std::string_view name, std::optional<std::string> timestamp) {
-  return expect(request("POST", key_target(name, "ws-login"), proto::encode(proto::WsLoginRequest{std::move(timestamp)})),
-                200);
+  return expect(
+      request("POST", key_target(name, "ws-login"), proto::encode(proto::WsLoginRequest{std::move(timestamp)})), 200);
 }
 
 proto::StatusReply Client::vault_call(std::string_view method, std::string_view target,

@@ -38,9 +38,7 @@ class SecretBytes {
   const unsigned char* data() const noexcept { return data_; }
   std::span<const unsigned char> bytes() const noexcept { return {data_, size_}; }
   // The bytes as text, for the one place they must travel (the passphrase header).
-  std::string_view reveal() const noexcept {
-    return {reinterpret_cast<const char*>(data_), size_};
-  }
+  std::string_view reveal() const noexcept { return {reinterpret_cast<const char*>(data_), size_}; }
   // Constant-time comparison.
   bool equals(std::span<const unsigned char> other) const noexcept;
 
@@ -71,7 +69,9 @@ struct WipeOnFree {
     std::allocator<T>().deallocate(p, n);
   }
   template <typename U>
-  bool operator==(const WipeOnFree<U>&) const noexcept { return true; }
+  bool operator==(const WipeOnFree<U>&) const noexcept {
+    return true;
+  }
 };
 
 // Text that may carry a secret on its way through (a request body, a reply that

@@ -28,7 +28,8 @@ unsigned char* SecretPool::allocate(std::size_t size) {
   auto& slabs = by_class_[size_class];
 
   std::lock_guard lock(mutex_);
-  const auto with_room = std::find_if(slabs.rbegin(), slabs.rend(), [](const auto& slab) { return !slab->free.empty(); });
+  const auto with_room =
+      std::find_if(slabs.rbegin(), slabs.rend(), [](const auto& slab) { return !slab->free.empty(); });
   Slab* slab = with_room == slabs.rend() ? nullptr : with_room->get();
   if (slab == nullptr) {
     auto fresh = std::make_unique<Slab>(Slab{nullptr, size_class, {}});

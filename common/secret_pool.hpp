@@ -75,7 +75,7 @@ class SecretPool {
   // The slab holding `address`, or nullptr; caller holds the lock.
   Slab* slab_of(const unsigned char* address) const;
   void unmap(const Slab& slab) noexcept;  // caller holds the lock
-  void unmap_empty_slabs() noexcept;       // caller holds the lock
+  void unmap_empty_slabs() noexcept;      // caller holds the lock
 
   mutable std::mutex mutex_;
   // Per size class, newest last: allocation looks from the newest, which during

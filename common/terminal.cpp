@@ -31,7 +31,7 @@ constexpr int kStopSignals[] = {SIGTSTP, SIGTTIN, SIGTTOU};
 void on_signal(int signal);
 
 void install(int signal, struct sigaction* old) {
-  struct sigaction action{};
+  struct sigaction action {};
   action.sa_handler = on_signal;
   sigemptyset(&action.sa_mask);
   ::sigaction(signal, &action, old);
@@ -43,7 +43,7 @@ void install(int signal, struct sigaction* old) {
 void on_signal(int signal) {
   const int saved_errno = errno;
   ::tcsetattr(g_tty_fd, TCSAFLUSH, &g_saved);
-  struct sigaction fallback{};
+  struct sigaction fallback {};
   fallback.sa_handler = SIG_DFL;
   sigemptyset(&fallback.sa_mask);
   ::sigaction(signal, &fallback, nullptr);
@@ -89,7 +89,7 @@ class EchoOff {
     g_tty_fd = -1;
   }
 
-  struct sigaction old_[std::size(kFatalSignals) + std::size(kStopSignals)] {};
+  struct sigaction old_[std::size(kFatalSignals) + std::size(kStopSignals)]{};
 };
 
 // Reads up to a newline with read(2), one byte at a time, so nothing beyond the

@@ -38,7 +38,9 @@ std::int64_t unix_ms(Clock::time_point time) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
 }
 
-std::string iso8601_ms(std::int64_t unix_ms) { return iso8601_ms(Clock::time_point{std::chrono::milliseconds{unix_ms}}); }
+std::string iso8601_ms(std::int64_t unix_ms) {
+  return iso8601_ms(Clock::time_point{std::chrono::milliseconds{unix_ms}});
+}
 
 std::string epoch_seconds(Clock::time_point time) {
   using namespace std::chrono;
@@ -48,7 +50,7 @@ std::string epoch_seconds(Clock::time_point time) {
 static_assert(std::chrono::sys_days{std::chrono::year{kFirstYear} / 1 / 1}.time_since_epoch().count() == 0);
 static_assert(std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::sys_days{std::chrono::year{kLastYear + 1} / 1 / 1}.time_since_epoch())
-                  .count() == kEndUnixMs,
+                      .count() == kEndUnixMs,
               "kEndUnixMs is where the year after kLastYear begins");
 static_assert(kEndUnixMs < std::chrono::duration_cast<std::chrono::milliseconds>(Clock::duration::max()).count(),
               "the clock holds every accepted time");

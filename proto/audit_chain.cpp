@@ -23,8 +23,8 @@ constexpr std::size_t kHexLength = std::tuple_size_v<Hash>;
 void blake2b_hex(std::string_view bytes, const SecretBytes* key, char* hex) {
   ensure_sodium();
   std::array<unsigned char, kHexLength / 2> digest;
-  crypto_generichash(digest.data(), digest.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
-                     bytes.size(), key ? key->data() : nullptr, key ? key->size() : 0);
+  crypto_generichash(digest.data(), digest.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+                     key ? key->data() : nullptr, key ? key->size() : 0);
   boost::algorithm::hex_lower(digest.begin(), digest.end(), hex);
 }
 
@@ -103,15 +103,17 @@ Verdict verify(std::istream& lines, std::optional<std::string_view> head, const 
     blake2b_hex(sealed->body, nullptr, actual.data());
     if (view(actual) != sealed->hash) return fail("the line was edited (its hash does not match its contents)");
     if (line.compare(kPrevPrefix.size(), kHexLength, expected_prev) != 0) {
-      return fail(verdict.lines == 1 ? "the log does not start at the beginning of the chain (lines were cut)"
-                                     : "the chain is broken: a line before this one was deleted or lines were reordered");
+      return fail(verdict.lines == 1
+                      ? "the log does not start at the beginning of the chain (lines were cut)"
+                      : "the chain is broken: a line before this one was deleted or lines were reordered");
     }
     if (!sealed->mac.empty()) {
       if (key) {
         blake2b_hex(sealed->hash, key, actual.data());
         if (view(actual) != sealed->mac) {
-          return fail("the line's mac is not the audit key's: this line, or the chain before it, was rewritten "
-                      "by someone without the key");
+          return fail(
+              "the line's mac is not the audit key's: this line, or the chain before it, was rewritten "
+              "by someone without the key");
         }
       }
       ++verdict.keyed;

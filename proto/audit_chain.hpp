@@ -52,12 +52,12 @@ std::string hash_of(std::string_view line);
 
 struct Verdict {
   bool ok = true;
-  std::size_t lines = 0;        // lines checked
-  std::size_t first_bad = 0;    // 1-based line number of the first break
+  std::size_t lines = 0;      // lines checked
+  std::size_t first_bad = 0;  // 1-based line number of the first break
   std::string reason;
-  std::size_t head_line = 0;    // with a head: the 1-based line whose hash it is, 0 if none
-  std::size_t keyed = 0;        // lines with a `mac`
-  bool macs_checked = false;    // verified with the audit key: every `mac` was checked
+  std::size_t head_line = 0;  // with a head: the 1-based line whose hash it is, 0 if none
+  std::size_t keyed = 0;      // lines with a `mac`
+  bool macs_checked = false;  // verified with the audit key: every `mac` was checked
   // Lines without a `mac` after the last keyed one: the key vouches for none of
   // them, and anyone who can write the log could have rewritten them.
   std::size_t unkeyed_tail = 0;

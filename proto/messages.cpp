@@ -1,8 +1,8 @@
 #include "proto/messages.hpp"
 
+#include <sodium.h>
 #include <boost/container/small_vector.hpp>
 #include <boost/json.hpp>
-#include <sodium.h>
 
 #include <algorithm>
 #include <array>
@@ -331,8 +331,8 @@ PassphraseRequest decode_passphrases(std::string_view text) {
   if (text.empty()) return {};  // calls that need no passphrase may send no body
   return decode_guarded(text, "passphrase", [](Fields& f) {
     PassphraseRequest request;
-    for (auto [key, field] : {std::pair{"passphrase", &request.passphrase},
-                              std::pair{"new_passphrase", &request.new_passphrase}}) {
+    for (auto [key, field] :
+         {std::pair{"passphrase", &request.passphrase}, std::pair{"new_passphrase", &request.new_passphrase}}) {
       if (!f.has(key)) continue;
       const json::string& value = f.required_string(key);
       if (value.empty()) throw Error(Code::bad_request, std::string("passphrase: '") + key + "' must not be empty");

@@ -18,9 +18,9 @@
 #include <utility>
 #include <vector>
 
-#include "proto/audit_chain.hpp"
 #include "common/error.hpp"
 #include "common/secret.hpp"
+#include "proto/audit_chain.hpp"
 
 namespace okxvault::proto {
 

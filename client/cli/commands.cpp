@@ -18,11 +18,11 @@
 #include "client/cli/exit_codes.hpp"
 #include "client/cli/format.hpp"
 #include "client/cli/spawn.hpp"
-#include "proto/audit_chain.hpp"
-#include "proto/messages.hpp"
 #include "common/secret.hpp"
 #include "common/terminal.hpp"
 #include "common/timestamp.hpp"
+#include "proto/audit_chain.hpp"
+#include "proto/messages.hpp"
 
 namespace okxvault::cli {
 
@@ -60,14 +60,14 @@ Client& Context::client() {
       if (on_admin_socket()) {
         throw Error(Code::forbidden, "permission denied on the admin socket " + socket_path_ +
                                          ": admin commands need a user who may connect to it (root, with its "
-                                         "usual mode 0600: run okx-vault as root); the socket " + sockets_.socket +
-                                         " serves status, list, sign, curl and ws-login");
+                                         "usual mode 0600: run okx-vault as root); the socket " +
+                                         sockets_.socket + " serves status, list, sign, curl and ws-login");
       }
-      throw Error(Code::forbidden, "permission denied on the socket " + socket_path_ + ": only root and members of " +
-                                       group_of(socket_path_) + " may connect to it" +
-                                       (sockets_.admin_socket ? "; admins use the admin socket " +
-                                                                    *sockets_.admin_socket
-                                                              : std::string()));
+      throw Error(Code::forbidden,
+                  "permission denied on the socket " + socket_path_ + ": only root and members of " +
+                      group_of(socket_path_) + " may connect to it" +
+                      (sockets_.admin_socket ? "; admins use the admin socket " + *sockets_.admin_socket
+                                             : std::string()));
     }
     client_.emplace(socket_path_, timeout_);
   }
@@ -131,11 +131,20 @@ std::string expiry(const std::string& text) {
   if (text.size() >= 2 && std::all_of(text.begin(), text.end() - 1, [](unsigned char c) { return std::isdigit(c); })) {
     std::int64_t unit_ms = 0;
     switch (text.back()) {
-      case 'd': unit_ms = 86'400'000; break;
-      case 'h': unit_ms = 3'600'000; break;
-      case 'm': unit_ms = 60'000; break;
-      case 's': unit_ms = 1'000; break;
-      default: break;
+      case 'd':
+        unit_ms = 86'400'000;
+        break;
+      case 'h':
+        unit_ms = 3'600'000;
+        break;
+      case 'm':
+        unit_ms = 60'000;
+        break;
+      case 's':
+        unit_ms = 1'000;
+        break;
+      default:
+        break;
     }
     if (unit_ms != 0) {
       const std::int64_t now = unix_ms(Clock::now());
@@ -154,11 +163,11 @@ std::string expiry(const std::string& text) {
 }
 
 void add_options(po::options_description& options) {
-  options.add_options()
-      ("api-key", po::value<std::string>()->required(), "the OKX API key (not secret; shown masked by list)")
-      ("simulated", po::bool_switch(), "a demo-trading key: signs carry x-simulated-trading: 1")
-      ("expires", po::value<std::string>(), "the key stops signing after this: 30d, 12h, or an ISO 8601 time")
-      ("json", po::bool_switch(), "print the added key's metadata as the daemon's JSON reply");
+  options.add_options()("api-key", po::value<std::string>()->required(),
+                        "the OKX API key (not secret; shown masked by list)")(
+      "simulated", po::bool_switch(), "a demo-trading key: signs carry x-simulated-trading: 1")(
+      "expires", po::value<std::string>(), "the key stops signing after this: 30d, 12h, or an ISO 8601 time")(
+      "json", po::bool_switch(), "print the added key's metadata as the daemon's JSON reply");
 }
 
 // The daemon's rules for a key name and an api key (PROTOCOL.md, POST /v1/keys),
@@ -224,7 +233,8 @@ int add(Context& context, const Invocation& invocation) {
 }
 
 void revoke_options(po::options_description& options) {
-  options.add_options()("yes,y", po::bool_switch(), "do not ask for confirmation (required when stdin is not a terminal)");
+  options.add_options()("yes,y", po::bool_switch(),
+                        "do not ask for confirmation (required when stdin is not a terminal)");
 }
 
 int revoke(Context& context, const Invocation& invocation) {
@@ -248,13 +258,12 @@ int revoke(Context& context, const Invocation& invocation) {
 }
 
 void sign_options(po::options_description& options) {
-  options.add_options()
-      ("body", po::value<std::string>(), "the request body, exactly as it will be sent")
-      ("body-file", po::value<std::string>(), "read the body from this file, byte for byte")
-      ("body-stdin", po::bool_switch(), "read the body from stdin, byte for byte")
-      ("timestamp", po::value<std::string>(), "sign with this ISO 8601 time (within the daemon's skew limit)")
-      ("json", po::bool_switch(), "print the daemon's JSON reply")
-      ("curl", po::bool_switch(), "print arguments for curl (see okx-vault help sign)");
+  options.add_options()("body", po::value<std::string>(), "the request body, exactly as it will be sent")(
+      "body-file", po::value<std::string>(), "read the body from this file, byte for byte")(
+      "body-stdin", po::bool_switch(), "read the body from stdin, byte for byte")(
+      "timestamp", po::value<std::string>(), "sign with this ISO 8601 time (within the daemon's skew limit)")(
+      "json", po::bool_switch(), "print the daemon's JSON reply")("curl", po::bool_switch(),
+                                                                  "print arguments for curl (see okx-vault help sign)");
 }
 
 std::string read_all(std::istream& in) { return {std::istreambuf_iterator<char>(in), {}}; }
@@ -310,10 +319,9 @@ int sign(Context& context, const Invocation& invocation) {
 }
 
 void curl_options(po::options_description& options) {
-  options.add_options()
-      ("body", po::value<std::string>(), "the request body, exactly as it will be sent")
-      ("body-file", po::value<std::string>(), "read the body from this file, byte for byte")
-      ("base-url", po::value<std::string>(), "send to this server (default https://www.okx.com)");
+  options.add_options()("body", po::value<std::string>(), "the request body, exactly as it will be sent")(
+      "body-file", po::value<std::string>(), "read the body from this file, byte for byte")(
+      "base-url", po::value<std::string>(), "send to this server (default https://www.okx.com)");
 }
 
 // scheme://host[:port] with no path: the signed path is appended as it is.
@@ -327,8 +335,9 @@ std::string base_url(const Invocation& invocation) {
   }
   const std::string host = match[2];
   if (match[1] == "http" && host != "127.0.0.1" && host != "localhost" && host != "[::1]") {
-    throw UsageError("--base-url: plain http only to this host (127.0.0.1, localhost, [::1]); the request "
-                     "carries the key's passphrase, so use https");
+    throw UsageError(
+        "--base-url: plain http only to this host (127.0.0.1, localhost, [::1]); the request "
+        "carries the key's passphrase, so use https");
   }
   return url.ends_with('/') ? url.substr(0, url.size() - 1) : url;
 }
@@ -371,8 +380,8 @@ int ws_login(Context& context, const Invocation& invocation) {
 }
 
 void principal_options(po::options_description& options) {
-  options.add_options()("user", po::value<std::string>(), "a user name or uid")(
-      "group", po::value<std::string>(), "a group name or gid");
+  options.add_options()("user", po::value<std::string>(), "a user name or uid")("group", po::value<std::string>(),
+                                                                                "a group name or gid");
 }
 
 // The grant's principal from --user or --group (exactly one).
@@ -391,9 +400,8 @@ proto::GrantInfo principal(const Invocation& invocation) {
 // resolves it the same way when it stores the grant).
 std::optional<std::uint32_t> id_of(const proto::GrantInfo& principal) {
   const std::string& name = principal.name;
-  if (!name.empty() && name.size() <= 10 && std::all_of(name.begin(), name.end(), [](unsigned char c) {
-        return std::isdigit(c);
-      })) {
+  if (!name.empty() && name.size() <= 10 &&
+      std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isdigit(c); })) {
     const unsigned long long id = std::stoull(name);
     if (id <= std::numeric_limits<std::uint32_t>::max()) return static_cast<std::uint32_t>(id);
     return std::nullopt;
@@ -477,8 +485,8 @@ int grant(Context& context, const Invocation& invocation) {
   std::erase_if(grants, [&](const proto::GrantInfo& g) { return same_principal(g, added); });
   grants.push_back(added);
   context.client().set_grants(name, grants);
-  say(context, std::string(replacing ? "Replaced the grant of key '" : "Granted key '") + name + "' to " +
-                   added.name + ".");
+  say(context,
+      std::string(replacing ? "Replaced the grant of key '" : "Granted key '") + name + "' to " + added.name + ".");
   return kExitOk;
 }
 
@@ -553,7 +561,8 @@ int passphrase(Context& context, const Invocation& invocation) {
 }
 
 int keyfile(Context& context, const Invocation& invocation) {
-  if (invocation.args.at(0) != "rotate") throw UsageError("the keyfile command is: okx-vault keyfile rotate", "keyfile");
+  if (invocation.args.at(0) != "rotate")
+    throw UsageError("the keyfile command is: okx-vault keyfile rotate", "keyfile");
   // The daemon would add a key file to a vault that has none: a file on disk
   // that opens, unattended, a vault its admin chose to open only by passphrase.
   // (A daemon too old to list slots has only key files.)
@@ -581,9 +590,11 @@ int rekey(Context& context, const Invocation&) {
 }
 
 void audit_options(po::options_description& options) {
-  options.add_options()("head", po::value<std::string>(),
-                        "a head the daemon sent to the journal (HEAD=): it must be in the log, the chain intact up to it")(
-      "json", po::bool_switch(), "print the verdict as JSON (as GET /v1/audit/verify answers it); the exit code is the same");
+  options.add_options()(
+      "head", po::value<std::string>(),
+      "a head the daemon sent to the journal (HEAD=): it must be in the log, the chain intact up to it")(
+      "json", po::bool_switch(),
+      "print the verdict as JSON (as GET /v1/audit/verify answers it); the exit code is the same");
 }
 
 // What a verdict says beyond intact or broken: which lines the audit key vouches for.
@@ -660,7 +671,8 @@ const std::vector<Command>& commands() {
        "past its expiry says EXPIRED and signs nothing. --json prints the daemon's\n"
        "reply, with its exact ISO 8601 times.",
        0, 0, json_option, list},
-      {"add", "NAME --api-key KEY [--simulated] [--expires WHEN] [--json]", "add a key; its secret and passphrase are read, never passed",
+      {"add", "NAME --api-key KEY [--simulated] [--expires WHEN] [--json]",
+       "add a key; its secret and passphrase are read, never passed",
        "On a terminal, asks for the secret and the passphrase without echoing them.\n"
        "Otherwise reads them from stdin: the first line is the secret, the second the\n"
        "passphrase (a trailing \\r is dropped). There is deliberately no option for\n"
@@ -701,8 +713,7 @@ const std::vector<Command>& commands() {
        "this host.",
        3, 3, curl_options, curl, Channel::any, true},
       {"ws-login", "NAME [--timestamp SECONDS] [--json]", "print a WebSocket login frame (one line of JSON)",
-       "The frame is ready to send as the first message on OKX's private WebSocket.", 1, 1, ws_login_options,
-       ws_login},
+       "The frame is ready to send as the first message on OKX's private WebSocket.", 1, 1, ws_login_options, ws_login},
       {"grant",
        "NAME (--user U | --group G) [--read-only] [--allow RULE]... [--deny RULE]... [--expires WHEN] [--ws] "
        "[--replace]",

@@ -55,7 +55,7 @@ class Context {
 
 struct Invocation {
   po::variables_map options;
-  std::vector<std::string> args;  // positional arguments after the command name
+  std::vector<std::string> args;       // positional arguments after the command name
   std::vector<std::string> passed_on;  // what follows "--", for a command with passes_on
 };
 

@@ -18,7 +18,7 @@ enum ExitCode : int {
   kExitForbidden = 4,
   kExitNotFound = 5,
   kExitInvalidInput = 6,
-  kExitLocked = 7,  // the vault is locked: unlock it first
+  kExitLocked = 7,     // the vault is locked: unlock it first
   kExitUntrusted = 8,  // the socket's server or directory is not one to send a secret to
 };
 

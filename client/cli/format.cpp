@@ -122,7 +122,8 @@ std::string curl_arguments(std::string_view method, const proto::Headers& header
   std::string out = "-X " + shell_quote(method);
   for (const auto& [name, value] : headers) out.append(" -H ").append(shell_quote(header_line(name, value)));
   if (!body.empty()) {
-    // The daemon's headers already carry Content-Type for a POST. curl reads a file for a --data-binary value that starts with '@';
+    // The daemon's headers already carry Content-Type for a POST. curl reads a file for a --data-binary value that
+    // starts with '@';
     // --data-raw sends such a body as it is.
     out += body.front() == '@' ? " --data-raw " : " --data-binary ";
     out += shell_quote(body);
@@ -137,13 +138,26 @@ std::string config_quote(std::string_view text) {
   std::string out = "\"";
   for (char c : text) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\v': out += "\\v"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\v':
+        out += "\\v";
+        break;
+      default:
+        out += c;
     }
   }
   out += '"';
@@ -158,7 +172,8 @@ std::string curl_config(std::string_view method, const proto::Headers& headers, 
     throw Error(Code::bad_request, "a body with a NUL byte cannot be passed to curl");
   }
   std::string out = "globoff\npath-as-is\nrequest = " + config_quote(method) + "\n";
-  for (const auto& [name, value] : headers) out.append("header = ").append(config_quote(header_line(name, value))).append("\n");
+  for (const auto& [name, value] : headers)
+    out.append("header = ").append(config_quote(header_line(name, value))).append("\n");
   if (!body.empty()) out += "data-raw = " + config_quote(body) + "\n";
   out += "url = " + config_quote(url) + "\n";
   return out;

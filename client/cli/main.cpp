@@ -37,13 +37,16 @@ constexpr int kStyle = po::command_line_style::default_style & ~po::command_line
 
 po::options_description global_options() {
   po::options_description options("Global options");
-  options.add_options()
-      ("socket", po::value<std::string>(), "daemon socket (default: $OKX_VAULT_SOCKET, else the config files, else /run/okx-vault/okx-vault.sock)")
-      ("admin-socket", po::value<std::string>(), "the daemon's admin socket, for admin commands (default: $OKX_VAULT_ADMIN_SOCKET, else the config files, else /run/okx-vault/admin.sock if it exists and --socket is not given)")
-      ("timeout", po::value<double>(), "give up on the daemon after this many seconds (default 10)")
-      ("quiet,q", po::bool_switch(), "print no confirmations after a success")
-      ("version,V", po::bool_switch(), "print the version and exit")
-      ("help,h", po::bool_switch(), "show help (okx-vault help COMMAND for a command)");
+  options.add_options()(
+      "socket", po::value<std::string>(),
+      "daemon socket (default: $OKX_VAULT_SOCKET, else the config files, else /run/okx-vault/okx-vault.sock)")(
+      "admin-socket", po::value<std::string>(),
+      "the daemon's admin socket, for admin commands (default: $OKX_VAULT_ADMIN_SOCKET, else the config files, else "
+      "/run/okx-vault/admin.sock if it exists and --socket is not given)")(
+      "timeout", po::value<double>(), "give up on the daemon after this many seconds (default 10)")(
+      "quiet,q", po::bool_switch(), "print no confirmations after a success")(
+      "version,V", po::bool_switch(), "print the version and exit")("help,h", po::bool_switch(),
+                                                                    "show help (okx-vault help COMMAND for a command)");
   return options;
 }
 
@@ -54,8 +57,9 @@ void print_usage(std::ostream& out) {
   for (const Command& command : commands()) {
     out << "  " << command.name << std::string(12 - command.name.size(), ' ') << command.summary << '\n';
   }
-  out << "  help        show help for a command\n\n" << global_options() << '\n' << kExitCodes
-      << "\nRun 'okx-vault help COMMAND' for a command's arguments and options.\n";
+  out << "  help        show help for a command\n\n"
+      << global_options() << '\n'
+      << kExitCodes << "\nRun 'okx-vault help COMMAND' for a command's arguments and options.\n";
 }
 
 po::options_description command_options(const Command& command) {
@@ -66,7 +70,8 @@ po::options_description command_options(const Command& command) {
 
 void print_command_help(const Command& command, std::ostream& out) {
   out << "Usage: okx-vault " << command.name << ' ' << command.synopsis << "\n\n"
-      << command.summary << ".\n\n" << command.details << "\n\n";
+      << command.summary << ".\n\n"
+      << command.details << "\n\n";
   const auto options = command_options(command);
   if (!options.options().empty()) out << options << '\n';
   out << global_options() << '\n' << kExitCodes;
@@ -132,20 +137,22 @@ void print_man_page(std::ostream& out) {
       << ".SH SYNOPSIS\n.B okx\\-vault\n"
       << roff("[--socket PATH] [--admin-socket PATH] [--timeout SECONDS] [--quiet] COMMAND [ARGS]") << "\n"
       << ".SH DESCRIPTION\n"
-      << roff("okx-vault administers okx-vaultd, the local vault for OKX V5 API keys: it adds, lists, grants and "
-              "revokes keys, locks and unlocks the vault, and signs requests with it. Secrets and passphrases are "
-              "never read from arguments: on a terminal they are asked for without echo, otherwise read from "
-              "stdin, one per line. Global options come before the command and are also accepted after it; "
-              "options are never abbreviated.")
+      << roff(
+             "okx-vault administers okx-vaultd, the local vault for OKX V5 API keys: it adds, lists, grants and "
+             "revokes keys, locks and unlocks the vault, and signs requests with it. Secrets and passphrases are "
+             "never read from arguments: on a terminal they are asked for without echo, otherwise read from "
+             "stdin, one per line. Global options come before the command and are also accepted after it; "
+             "options are never abbreviated.")
       << "\n.SH COMMANDS\n";
   for (const Command& command : commands()) {
     out << ".SS \"" << roff("okx-vault " + std::string(command.name) + " " + std::string(command.synopsis)) << "\"\n"
-        << roff(command.summary) << ".\n.PP\n" << roff_paragraph(command.details) << roff_options(command_options(command));
+        << roff(command.summary) << ".\n.PP\n"
+        << roff_paragraph(command.details) << roff_options(command_options(command));
   }
   out << ".SS \"okx\\-vault help \\fR[\\fICOMMAND\\fR]\"\n"
       << "Show the list of commands, or one command's arguments and options.\n"
-      << ".SH GLOBAL OPTIONS\n" << roff_options(global_options())
-      << ".SH FILES\n.TP\n.I " << roff(kSystemConfig) << "\n"
+      << ".SH GLOBAL OPTIONS\n"
+      << roff_options(global_options()) << ".SH FILES\n.TP\n.I " << roff(kSystemConfig) << "\n"
       << roff("The system's config file: name = value lines naming socket and admin-socket.") << "\n"
       << ".TP\n.I " << roff("${XDG_CONFIG_HOME:-~/.config}/okx-vault/config") << "\n"
       << roff("The user's config file, read first: what it names wins over the system's.") << "\n"
@@ -157,7 +164,8 @@ void print_man_page(std::ostream& out) {
       << roff("The socket, unless --socket is given.") << "\n.TP\n.B OKX_VAULT_ADMIN_SOCKET\n"
       << roff("The admin socket, unless --admin-socket is given.") << "\n.TP\n.B OKX_VAULT_CONFIG\n"
       << roff("Read this file instead of " + std::string(kSystemConfig) + ".") << "\n"
-      << ".SH EXIT STATUS\n.nf\n" << roff(kExitCodes.substr(kExitCodes.find('\n') + 1)) << ".fi\n"
+      << ".SH EXIT STATUS\n.nf\n"
+      << roff(kExitCodes.substr(kExitCodes.find('\n') + 1)) << ".fi\n"
       << ".SH SEE ALSO\n.BR okx\\-vaultd (8),\n.BR curl (1),\n"
       << roff("/usr/share/doc/okx-vault/README.md and PROTOCOL.md") << "\n";
 }
@@ -217,7 +225,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     for (std::size_t j = 1; j <= b.size(); ++j) {
       const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
       d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.size()][b.size()];

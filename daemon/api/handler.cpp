@@ -35,7 +35,9 @@ Grant to_grant(const proto::GrantInfo& info) {
     found = lookup_group(info.name, gid, grant.name);
     grant.id = gid;
   }
-  if (!found) throw Error(Code::bad_request, "no such " + std::string(grant.kind == Grant::Kind::user ? "user" : "group") + ": " + info.name);
+  if (!found)
+    throw Error(Code::bad_request,
+                "no such " + std::string(grant.kind == Grant::Kind::user ? "user" : "group") + ": " + info.name);
   grant.read_only = info.read_only;
   if (info.expires) grant.expires_ms = unix_ms(parse_iso8601_ms(*info.expires));
   for (const auto& text : info.allow) grant.allow.push_back(Rule::parse(text));
@@ -101,37 +103,97 @@ struct Handler::WsLoginInput {
 #define OKXV_SERVE(read, act) &Handler::serve<&Handler::read, &Handler::act>
 const Handler::Route Handler::kRoutes[] = {
     {.method = http::verb::get, .pattern = "/v1/status", .serve = OKXV_SERVE(no_input, status)},
-    {.method = http::verb::post, .pattern = "/v1/lock", .admin_only = true, .action = "lock", .audit_success = true,
+    {.method = http::verb::post,
+     .pattern = "/v1/lock",
+     .admin_only = true,
+     .action = "lock",
+     .audit_success = true,
      .serve = OKXV_SERVE(no_input, lock)},
-    {.method = http::verb::post, .pattern = "/v1/unlock", .admin_only = true, .action = "unlock",
-     .audit_success = true, .carries_secret = true, .serve = OKXV_SERVE(read_passphrases, unlock)},
-    {.method = http::verb::put, .pattern = "/v1/slots/passphrase", .admin_only = true, .action = "set-passphrase",
-     .audit_success = true, .carries_secret = true, .serve = OKXV_SERVE(read_passphrases, set_passphrase)},
-    {.method = http::verb::delete_, .pattern = "/v1/slots/passphrase", .admin_only = true,
-     .action = "remove-passphrase", .audit_success = true, .carries_secret = true,
+    {.method = http::verb::post,
+     .pattern = "/v1/unlock",
+     .admin_only = true,
+     .action = "unlock",
+     .audit_success = true,
+     .carries_secret = true,
+     .serve = OKXV_SERVE(read_passphrases, unlock)},
+    {.method = http::verb::put,
+     .pattern = "/v1/slots/passphrase",
+     .admin_only = true,
+     .action = "set-passphrase",
+     .audit_success = true,
+     .carries_secret = true,
+     .serve = OKXV_SERVE(read_passphrases, set_passphrase)},
+    {.method = http::verb::delete_,
+     .pattern = "/v1/slots/passphrase",
+     .admin_only = true,
+     .action = "remove-passphrase",
+     .audit_success = true,
+     .carries_secret = true,
      .serve = OKXV_SERVE(read_passphrases, remove_passphrase)},
-    {.method = http::verb::post, .pattern = "/v1/slots/key-file/rotate", .admin_only = true,
-     .action = "rotate-key-file", .audit_success = true, .carries_secret = true,
+    {.method = http::verb::post,
+     .pattern = "/v1/slots/key-file/rotate",
+     .admin_only = true,
+     .action = "rotate-key-file",
+     .audit_success = true,
+     .carries_secret = true,
      .serve = OKXV_SERVE(read_passphrases, rotate_key_file)},
-    {.method = http::verb::post, .pattern = "/v1/rekey", .admin_only = true, .action = "rekey",
-     .audit_success = true, .carries_secret = true, .serve = OKXV_SERVE(read_passphrases, rekey)},
-    {.method = http::verb::get, .pattern = "/v1/metrics", .admin_only = true, .action = "metrics",
+    {.method = http::verb::post,
+     .pattern = "/v1/rekey",
+     .admin_only = true,
+     .action = "rekey",
+     .audit_success = true,
+     .carries_secret = true,
+     .serve = OKXV_SERVE(read_passphrases, rekey)},
+    {.method = http::verb::get,
+     .pattern = "/v1/metrics",
+     .admin_only = true,
+     .action = "metrics",
      .serve = OKXV_SERVE(no_input, metrics_report)},
-    {.method = http::verb::get, .pattern = "/v1/audit/verify", .admin_only = true, .action = "audit-verify",
+    {.method = http::verb::get,
+     .pattern = "/v1/audit/verify",
+     .admin_only = true,
+     .action = "audit-verify",
      .serve = OKXV_SERVE(no_input, verify_audit)},
     {.method = http::verb::get, .pattern = "/v1/keys", .serve = OKXV_SERVE(no_input, list)},
-    {.method = http::verb::post, .pattern = "/v1/keys", .admin_only = true, .needs_unlocked = true, .action = "add",
-     .audit_success = true, .carries_secret = true, .serve = OKXV_SERVE(read_add, add)},
-    {.method = http::verb::delete_, .pattern = "/v1/keys/{name}", .admin_only = true, .needs_unlocked = true,
-     .action = "revoke", .audit_success = true, .serve = OKXV_SERVE(no_input, remove)},
-    {.method = http::verb::post, .pattern = "/v1/keys/{name}/sign", .needs_unlocked = true, .action = "sign",
-     .audit_success = true, .serve = OKXV_SERVE(read_sign, sign)},
-    {.method = http::verb::post, .pattern = "/v1/keys/{name}/ws-login", .needs_unlocked = true,
-     .action = "ws-login", .audit_success = true, .serve = OKXV_SERVE(read_ws_login, ws_login)},
-    {.method = http::verb::get, .pattern = "/v1/keys/{name}/grants", .admin_only = true, .action = "grants",
+    {.method = http::verb::post,
+     .pattern = "/v1/keys",
+     .admin_only = true,
+     .needs_unlocked = true,
+     .action = "add",
+     .audit_success = true,
+     .carries_secret = true,
+     .serve = OKXV_SERVE(read_add, add)},
+    {.method = http::verb::delete_,
+     .pattern = "/v1/keys/{name}",
+     .admin_only = true,
+     .needs_unlocked = true,
+     .action = "revoke",
+     .audit_success = true,
+     .serve = OKXV_SERVE(no_input, remove)},
+    {.method = http::verb::post,
+     .pattern = "/v1/keys/{name}/sign",
+     .needs_unlocked = true,
+     .action = "sign",
+     .audit_success = true,
+     .serve = OKXV_SERVE(read_sign, sign)},
+    {.method = http::verb::post,
+     .pattern = "/v1/keys/{name}/ws-login",
+     .needs_unlocked = true,
+     .action = "ws-login",
+     .audit_success = true,
+     .serve = OKXV_SERVE(read_ws_login, ws_login)},
+    {.method = http::verb::get,
+     .pattern = "/v1/keys/{name}/grants",
+     .admin_only = true,
+     .action = "grants",
      .serve = OKXV_SERVE(no_input, get_grants)},
-    {.method = http::verb::put, .pattern = "/v1/keys/{name}/grants", .admin_only = true, .needs_unlocked = true,
-     .action = "set-grants", .audit_success = true, .serve = OKXV_SERVE(read_grants, put_grants)},
+    {.method = http::verb::put,
+     .pattern = "/v1/keys/{name}/grants",
+     .admin_only = true,
+     .needs_unlocked = true,
+     .action = "set-grants",
+     .audit_success = true,
+     .serve = OKXV_SERVE(read_grants, put_grants)},
 };
 #undef OKXV_SERVE
 
@@ -264,8 +326,8 @@ void Handler::audit_failure(Call& call, const Error& error) const {
   if (!call.audited) return;
   const std::string_view action = call.route->action;
   if (error.code() == Code::not_persisted) {
-    const std::string rule =
-        call.rule.empty() ? std::string(kNotPersisted) : std::string(call.rule).append("; ").append(kNotPersisted);
+    const std::string rule = call.rule.empty() ? std::string(kNotPersisted)
+                                               : std::string(call.rule).append("; ").append(kNotPersisted);
     audit_.record(call.peer, {action, call.key, call.method, call.path, true, rule});
     spdlog::error("{} {}by uid {} pid {} is in effect in memory only: {}", action,
                   call.key.empty() ? std::string() : "of key '" + std::string(call.key) + "' ", call.peer.uid,
@@ -368,9 +430,8 @@ Response Handler::rotate_key_file(Call& call, proto::PassphraseRequest& body) co
 }
 
 Response Handler::rekey(Call& call, proto::PassphraseRequest& body) const {
-  return slot_change(call, body, [&] {
-    vault_.rekey(body.passphrase.empty() ? nullptr : &body.passphrase, options_.key_file);
-  });
+  return slot_change(call, body,
+                     [&] { vault_.rekey(body.passphrase.empty() ? nullptr : &body.passphrase, options_.key_file); });
 }
 
 Response Handler::metrics_report(Call& call, NoInput&) const {

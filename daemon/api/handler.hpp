@@ -13,13 +13,13 @@
 #include <functional>
 #include <optional>
 
-#include "daemon/audit/audit.hpp"
-#include "daemon/core/passphrase_gate.hpp"
+#include "common/error.hpp"
 #include "daemon/api/metrics.hpp"
 #include "daemon/api/response.hpp"
+#include "daemon/audit/audit.hpp"
+#include "daemon/core/passphrase_gate.hpp"
 #include "daemon/core/peer.hpp"
 #include "daemon/core/vault.hpp"
-#include "common/error.hpp"
 
 namespace okxvault {
 
@@ -33,7 +33,6 @@ struct HandlerOptions {
   bool key_file_is_credential = false;
   store::PassphraseCost passphrase_cost = store::kDefaultPassphraseCost;
 };
-
 
 // Hands the audit log the vault's audit key, once the vault is unlocked: its
 // lines are keyed from then on. A store that cannot be written to hold a new key
@@ -78,8 +77,8 @@ class Handler {
     std::string_view pattern;  // `{name}`: one path segment
     bool admin_only = false;
     bool needs_unlocked = false;
-    std::string_view action;     // in the audit log; empty: not audited
-    bool audit_success = false;  // else only refusals and failures
+    std::string_view action;      // in the audit log; empty: not audited
+    bool audit_success = false;   // else only refusals and failures
     bool carries_secret = false;  // the body may: it is wiped once read
     Response (*serve)(const Handler&, Call&) = nullptr;
   };

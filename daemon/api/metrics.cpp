@@ -32,8 +32,8 @@ std::uint64_t Metrics::errors(Code code) const noexcept {
 }
 
 void Metrics::observe_request(std::chrono::steady_clock::duration elapsed) noexcept {
-  const auto ns = static_cast<std::uint64_t>(std::max<std::int64_t>(
-      0, std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()));
+  const auto ns = static_cast<std::uint64_t>(
+      std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()));
   const auto bucket = std::lower_bound(kBucketsUs.begin(), kBucketsUs.end(), (ns + 999) / 1000) - kBucketsUs.begin();
   buckets_[static_cast<std::size_t>(bucket)].fetch_add(1, std::memory_order_relaxed);
   latency_sum_ns_.fetch_add(ns, std::memory_order_relaxed);
@@ -51,12 +51,14 @@ std::string Metrics::render(const std::vector<KeyCounts>& keys, bool locked) con
 
   header(out, "okxvault_key_signs_total", "counter",
          "Signatures made with the key (REST signs and WebSocket logins), kept across restarts.");
-  for (const KeyCounts& key : keys) line(out, "okxvault_key_signs_total{key=\"%s\"} %llu\n", key.name.c_str(),
-                                         static_cast<unsigned long long>(key.signs));
+  for (const KeyCounts& key : keys)
+    line(out, "okxvault_key_signs_total{key=\"%s\"} %llu\n", key.name.c_str(),
+         static_cast<unsigned long long>(key.signs));
   header(out, "okxvault_key_denials_total", "counter",
          "Signs and WebSocket logins with the key refused by its grants, policy or expiry, since start.");
-  for (const KeyCounts& key : keys) line(out, "okxvault_key_denials_total{key=\"%s\"} %llu\n", key.name.c_str(),
-                                         static_cast<unsigned long long>(key.denials));
+  for (const KeyCounts& key : keys)
+    line(out, "okxvault_key_denials_total{key=\"%s\"} %llu\n", key.name.c_str(),
+         static_cast<unsigned long long>(key.denials));
 
   header(out, "okxvault_errors_total", "counter", "Error replies by error code, since start.");
   for (std::size_t i = 0; i < errors_.size(); ++i) {

@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <charconv>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -18,11 +18,11 @@
 #include <thread>
 #include <unordered_map>
 
+#include "common/error.hpp"
+#include "common/timestamp.hpp"
 #include "daemon/audit/audit_fields.hpp"
 #include "daemon/os/systemd.hpp"
 #include "proto/audit_chain.hpp"
-#include "common/error.hpp"
-#include "common/timestamp.hpp"
 
 namespace okxvault {
 namespace {
@@ -77,7 +77,8 @@ std::uint64_t count_lines(int fd) {
   std::array<char, 64 * 1024> buffer;
   const off_t size = ::lseek(fd, 0, SEEK_END);  // a device has none: nothing is read from it
   for (off_t at = 0; at < size;) {
-    const ssize_t n = ::pread(fd, buffer.data(), static_cast<std::size_t>(std::min<off_t>(size - at, buffer.size())), at);
+    const ssize_t n =
+        ::pread(fd, buffer.data(), static_cast<std::size_t>(std::min<off_t>(size - at, buffer.size())), at);
     if (n <= 0) return lines;
     lines += static_cast<std::uint64_t>(std::count(buffer.begin(), buffer.begin() + n, '\n'));
     at += n;
@@ -216,8 +217,9 @@ constexpr std::string_view kGenerationMember = ",\"gen\":";
 // The actions whose success writes the store, so that their records carry its generation.
 bool writes_store(std::string_view action) {
   static constexpr std::array<std::string_view, 10> kActions{
-      "add",         "revoke",          "set-grants", "lock", "auto-lock", "set-passphrase", "remove-passphrase",
-      "rotate-key-file", "rekey", "accept-rollback"};
+      "add",       "revoke",         "set-grants",        "lock",
+      "auto-lock", "set-passphrase", "remove-passphrase", "rotate-key-file",
+      "rekey",     "accept-rollback"};
   return std::find(kActions.begin(), kActions.end(), action) != kActions.end();
 }
 
@@ -249,16 +251,16 @@ struct Audit::Writer {
   const std::string path;
   int fd;
   std::mutex mutex;
-  std::condition_variable wake;  // the backstop: lines or windows to watch, a failure, or a stop
-  std::condition_variable idle;  // a write ended
-  audit_chain::Hash prev;        // the last line's hash
+  std::condition_variable wake;            // the backstop: lines or windows to watch, a failure, or a stop
+  std::condition_variable idle;            // a write ended
+  audit_chain::Hash prev;                  // the last line's hash
   std::shared_ptr<const SecretBytes> key;  // the audit key, once the vault gave it: lines are keyed from then on
-  std::uint64_t lines = 0;       // in the file and pending
-  audit_chain::Head written;     // the last line written
+  std::uint64_t lines = 0;                 // in the file and pending
+  audit_chain::Head written;               // the last line written
   Steady::time_point announced_at;
-  bool announced = true;         // the written head went to the journal
-  std::string pending;           // sealed lines, each ending in a newline
-  std::string batch;             // the lines being written; keeps its capacity
+  bool announced = true;  // the written head went to the journal
+  std::string pending;    // sealed lines, each ending in a newline
+  std::string batch;      // the lines being written; keeps its capacity
   Steady::time_point written_at;
   std::atomic<bool> due{false};  // a line came kGather or more after the last write
   bool writing = false, parked = false, stopping = false;
@@ -406,8 +408,10 @@ struct Audit::Writer {
     }
     if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG) return errno;
     can_allocate = false;
-    spdlog::warn("audit log {}: its filesystem cannot allocate room ahead ({}): a full disk is noticed only when "
-                 "a write fails", path, std::strerror(errno));
+    spdlog::warn(
+        "audit log {}: its filesystem cannot allocate room ahead ({}): a full disk is noticed only when "
+        "a write fails",
+        path, std::strerror(errno));
     return 0;
   }
 
@@ -420,8 +424,8 @@ struct Audit::Writer {
     const bool is = write_failed || no_room;
     unwritable.store(is, std::memory_order_relaxed);
     if (is && !was) {
-      spdlog::error("audit log {}: {} ({}); signing and WebSocket logins are refused until it can be written",
-                    path, write_failed ? "cannot write" : "no room for more lines",
+      spdlog::error("audit log {}: {} ({}); signing and WebSocket logins are refused until it can be written", path,
+                    write_failed ? "cannot write" : "no room for more lines",
                     std::strerror(write_failed ? write_error : room_error));
     } else if (was && !is) {
       spdlog::info("audit log {}: writable again; signing resumes", path);
@@ -552,7 +556,8 @@ bool Audit::holds(const std::filesystem::path& path, std::uint64_t line, std::st
   std::uint64_t seen = 0;  // newlines before `at`
   std::string wanted;      // the bytes of line `line` read so far
   for (off_t at = 0; at < size;) {
-    const ssize_t n = ::pread(fd, buffer.data(), static_cast<std::size_t>(std::min<off_t>(size - at, buffer.size())), at);
+    const ssize_t n =
+        ::pread(fd, buffer.data(), static_cast<std::size_t>(std::min<off_t>(size - at, buffer.size())), at);
     if (n <= 0) break;
     for (ssize_t i = 0; i < n; ++i) {
       if (buffer[static_cast<std::size_t>(i)] == '\n') {

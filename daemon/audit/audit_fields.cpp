@@ -26,7 +26,8 @@ constexpr std::size_t escaped_size(char c) {
 // Boost.JSON escapes quotes, backslashes and control bytes, and writes any other
 // text as it is: most fields skip the serializer, which costs more than the hash.
 bool needs_escape(std::string_view text) {
-  return std::ranges::any_of(text, [](char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; });
+  return std::ranges::any_of(text,
+                             [](char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; });
 }
 
 // How much of `value` is kept: all of it if its escaped text fits in `limit`
@@ -42,9 +43,8 @@ std::size_t kept_size(std::string_view value, std::size_t limit) {
   }
   if (kept == value.size()) return kept;
   constexpr std::size_t kLongestContinuation = 3;
-  for (std::size_t back = 0; back < kLongestContinuation && kept > 0 &&
-                             (static_cast<unsigned char>(value[kept]) & 0xc0) == 0x80;
-       ++back) {
+  for (std::size_t back = 0;
+       back < kLongestContinuation && kept > 0 && (static_cast<unsigned char>(value[kept]) & 0xc0) == 0x80; ++back) {
     --kept;
   }
   return kept;

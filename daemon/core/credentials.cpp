@@ -8,7 +8,7 @@
 namespace okxvault {
 
 WipingString sign_reply(const Signer& signer, const Credentials& credentials, std::string_view timestamp,
-                       std::string_view method, std::string_view request_path, std::string_view body) {
+                        std::string_view method, std::string_view request_path, std::string_view body) {
   const std::string sign = signer.sign(timestamp, method, request_path, body);
   std::array<proto::HeaderView, 6> headers{{
       {"OK-ACCESS-KEY", credentials.api_key},

@@ -28,7 +28,7 @@ struct Credentials {
 // x-simulated-trading: 1 for demo keys. method must already be upper case; the
 // body is signed byte for byte.
 WipingString sign_reply(const Signer& signer, const Credentials& credentials, std::string_view timestamp,
-                       std::string_view method, std::string_view request_path, std::string_view body);
+                        std::string_view method, std::string_view request_path, std::string_view body);
 
 // The WebSocket login frame for the given epoch-seconds timestamp.
 WipingString ws_login_reply(const Signer& signer, const Credentials& credentials, std::string_view timestamp);

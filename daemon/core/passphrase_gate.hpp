@@ -3,9 +3,8 @@
 // is an Argon2id hash, heavy in CPU and memory), and after the k-th consecutive
 // failure no attempt is evaluated for 250 ms * 2^(k-1), capped at 30 s. A
 // success resets the count: so every attempt run here checks the passphrase it
-// is given, whatever state the vault is in (an unlock of an unlocked vault too). The gate only counts and times; the caller holds the
-// failing reply for the returned delay, so the attacker waits either way.
-// Thread-safe.
+// is given, whatever state the vault is in (an unlock of an unlocked vault too). The gate only counts and times; the
+// caller holds the failing reply for the returned delay, so the attacker waits either way. Thread-safe.
 
 #include <chrono>
 #include <functional>

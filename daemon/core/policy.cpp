@@ -83,8 +83,7 @@ void check_query(std::string_view query) {
 
 Decision deny(std::string rule) { return {false, std::move(rule)}; }
 
-Decision evaluate(const Grant& grant, std::string_view method, const std::string& path, bool ws,
-                  std::int64_t now_ms) {
+Decision evaluate(const Grant& grant, std::string_view method, const std::string& path, bool ws, std::int64_t now_ms) {
   if (grant.expires_ms && now_ms >= *grant.expires_ms) return deny(grant.who() + ": grant expired");
   if (ws) {
     // A logged-in private WebSocket can place orders, so read-only excludes it.

@@ -20,8 +20,7 @@ std::string base64(const unsigned char* data, std::size_t size) {
 }
 
 void update(HmacState& state, std::string_view part) {
-  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(part.data()),
-                                part.size());
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(part.data()), part.size());
 }
 
 constexpr std::size_t kChainingBytes = sizeof(crypto_hash_sha256_state::state);
@@ -51,8 +50,8 @@ Signer::Signer(std::span<const unsigned char> secret) : chaining_(2 * kChainingB
   sodium_memzero(&state, sizeof state);
 }
 
-std::string Signer::sign(std::string_view timestamp, std::string_view method,
-                         std::string_view request_path, std::string_view body) const {
+std::string Signer::sign(std::string_view timestamp, std::string_view method, std::string_view request_path,
+                         std::string_view body) const {
   HmacState state = unkeyed_state();
   std::memcpy(state.ictx.state, chaining_.data(), kChainingBytes);
   std::memcpy(state.octx.state, chaining_.data() + kChainingBytes, kChainingBytes);

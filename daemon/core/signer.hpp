@@ -19,8 +19,8 @@ class Signer {
   explicit Signer(const SecretBytes& secret) : Signer(secret.bytes()) {}
 
   // base64(HMAC-SHA256(secret, timestamp + method + request_path + body)).
-  std::string sign(std::string_view timestamp, std::string_view method,
-                   std::string_view request_path, std::string_view body) const;
+  std::string sign(std::string_view timestamp, std::string_view method, std::string_view request_path,
+                   std::string_view body) const;
 
  private:
   // The SHA-256 chaining values after the inner and the outer padded key: all

@@ -26,8 +26,8 @@
 #include <filesystem>
 #include <functional>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -36,11 +36,11 @@
 #include <vector>
 
 #include "common/thread_annotations.hpp"
+#include "daemon/core/credentials.hpp"
 #include "daemon/core/key_table.hpp"
 #include "daemon/core/loader.hpp"
 #include "daemon/core/peer.hpp"
 #include "daemon/core/policy.hpp"
-#include "daemon/core/credentials.hpp"
 #include "daemon/store/store.hpp"
 #include "proto/messages.hpp"
 
@@ -65,8 +65,8 @@ class Vault {
   // replace an existing file (Error io_error).
   static std::unique_ptr<Vault> create(std::filesystem::path store_path, const SecretBytes& master_key);
   // A new, empty vault that only the passphrase opens.
-  static std::unique_ptr<Vault> create_with_passphrase(std::filesystem::path store_path,
-                                                       const SecretBytes& passphrase, store::PassphraseCost cost);
+  static std::unique_ptr<Vault> create_with_passphrase(std::filesystem::path store_path, const SecretBytes& passphrase,
+                                                       store::PassphraseCost cost);
   // Opens an existing vault, unlocked. Errors name the file: io_error,
   // insecure_permissions, corrupt_store, unsupported_version, wrong_master_key,
   // tampered_store. A second key-file slot, left by an interrupted key-file
@@ -210,8 +210,8 @@ class Vault {
   // the very words of a key that does not exist.
   KeyEntry& find_usable(std::string_view name, const Caller& caller) const REQUIRES_SHARED(mutex_);
   // Checks expiry and policy and counts the use.
-  std::string authorize(KeyEntry& entry, const Caller& caller, std::string_view method, std::string_view path,
-                        bool ws) REQUIRES_SHARED(mutex_);
+  std::string authorize(KeyEntry& entry, const Caller& caller, std::string_view method, std::string_view path, bool ws)
+      REQUIRES_SHARED(mutex_);
   // The table as the store keeps it, plus `extra`, minus `without`, and with
   // `grants` for `regranted`.
   store::Image image(const KeyEntry* extra, const KeyEntry* without, const KeyEntry* regranted = nullptr,

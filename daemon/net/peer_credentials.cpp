@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "daemon/os/accounts.hpp"
 

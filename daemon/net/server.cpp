@@ -4,12 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <array>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
 #include <unordered_set>
 
 #include "daemon/net/peer_credentials.hpp"
@@ -307,12 +307,12 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<Server> server_;
   Server::Shard& shard_;
   Socket socket_;
-  const std::uint64_t serial_;  // tells a session from a later one at the same address
+  const std::uint64_t serial_;       // tells a session from a later one at the same address
   std::optional<Timer> hold_timer_;  // only after a wrong passphrase
   // Both wipe what they held when they let it go: a request may carry a secret.
   ReadBuffer buffer_{kMaxBuffered};
   std::optional<http::request_parser<WipingBody>> parser_;  // while a request is being read
-  std::size_t header_bytes_ = 0;  // of that request, so far
+  std::size_t header_bytes_ = 0;                            // of that request, so far
   Response response_;
   std::string head_;  // of response_, kept for the next reply's
   Peer peer_;
@@ -410,8 +410,8 @@ void Server::watch_accepts() {
 
 void Server::accept() {
   Shard& shard = *shards_[next_shard_++ % shards_.size()];
-  acceptor_.async_accept(shard.io, [self = shared_from_this(), &shard, ticket = AcceptTicket(*this)](
-                                       beast::error_code ec, Socket socket) mutable {
+  acceptor_.async_accept(shard.io, [self = shared_from_this(), &shard,
+                                    ticket = AcceptTicket(*this)](beast::error_code ec, Socket socket) mutable {
     ticket.used();
     if (ec == asio::error::operation_aborted) return;
     if (ec) {

@@ -31,8 +31,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "daemon/net/event_loops.hpp"
 #include "daemon/api/handler.hpp"
+#include "daemon/net/event_loops.hpp"
 
 namespace okxvault {
 
@@ -60,8 +60,8 @@ class Server : public std::enable_shared_from_this<Server> {
  public:
   using Acceptor = boost::asio::local::stream_protocol::acceptor;
   // Bound to its loop's executor: no strand, no type-erased executor.
-  using Socket = boost::asio::local::stream_protocol::socket::rebind_executor<
-      boost::asio::io_context::executor_type>::other;
+  using Socket =
+      boost::asio::local::stream_protocol::socket::rebind_executor<boost::asio::io_context::executor_type>::other;
 
   // The acceptor belongs to loops.main().
   Server(EventLoops& loops, const Handler& handler, Acceptor acceptor, ServerLimits limits, Channel channel = {});
@@ -109,13 +109,13 @@ class Server : public std::enable_shared_from_this<Server> {
   std::size_t next_shard_ = 0;                  // main loop only
   bool stopping_ = false;                       // main loop only
   std::uint64_t serial_ = 0;                    // main loop only
-  boost::asio::steady_timer accept_retry_;  // main loop only; made up front, so a retry needs no allocation
-  boost::asio::steady_timer accept_watch_;  // main loop only
-  bool accept_pending_ = false;             // main loop only: an accept's handler is outstanding
+  boost::asio::steady_timer accept_retry_;      // main loop only; made up front, so a retry needs no allocation
+  boost::asio::steady_timer accept_watch_;      // main loop only
+  bool accept_pending_ = false;                 // main loop only: an accept's handler is outstanding
   // Refusals are logged once, then summed up at most once a second.
   std::chrono::steady_clock::time_point refusals_logged_{};  // main loop only
   std::size_t refusals_unlogged_ = 0;                        // main loop only
-  std::atomic<std::size_t> connections_{0};  // every session, refused ones too
+  std::atomic<std::size_t> connections_{0};                  // every session, refused ones too
   // Added to on the main loop, taken from by each session's loop as it ends.
   std::mutex slots_mutex_;
   std::unordered_map<uid_t, UidSlots> slots_;

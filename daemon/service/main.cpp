@@ -7,34 +7,34 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <algorithm>
-#include <array>
-#include <cstdlib>
-#include <cstdio>
-#include <functional>
-#include <iostream>
-#include <thread>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <algorithm>
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <thread>
 #include <vector>
 
-#include "daemon/net/event_loops.hpp"
-#include "daemon/api/handler.hpp"
-#include "daemon/os/hardening.hpp"
-#include "daemon/os/signals.hpp"
-#include "daemon/service/options.hpp"
-#include "daemon/audit/audit.hpp"
-#include "daemon/os/accounts.hpp"
-#include "daemon/net/server.hpp"
-#include "daemon/store/store_file.hpp"
-#include "daemon/os/systemd.hpp"
-#include "daemon/core/vault.hpp"
 #include "common/error.hpp"
 #include "common/terminal.hpp"
+#include "daemon/api/handler.hpp"
+#include "daemon/audit/audit.hpp"
+#include "daemon/core/vault.hpp"
+#include "daemon/net/event_loops.hpp"
+#include "daemon/net/server.hpp"
+#include "daemon/os/accounts.hpp"
+#include "daemon/os/hardening.hpp"
+#include "daemon/os/signals.hpp"
+#include "daemon/os/systemd.hpp"
+#include "daemon/service/options.hpp"
+#include "daemon/store/store_file.hpp"
 
 namespace okxvault {
 namespace {
@@ -128,7 +128,8 @@ std::vector<Listener> open_listeners(boost::asio::io_context& io, const DaemonOp
     const bool has_admin = std::any_of(activated.begin(), activated.end(), [](auto& s) { return s.name == "admin"; });
     for (const auto& socket : activated) {
       listeners.push_back({Server::Acceptor(io, boost::asio::local::stream_protocol(), socket.fd),
-                           Channel{!has_admin || socket.name == "admin"}, {}});
+                           Channel{!has_admin || socket.name == "admin"},
+                           {}});
       spdlog::info("listening on socket-activated descriptor {} ({}{})", socket.fd, socket.name,
                    listeners.back().channel.admin ? ", admin" : "");
     }
@@ -243,7 +244,8 @@ std::optional<std::string> check_audit_anchor(const DaemonOptions& options, cons
 
 // Locks the vault once nothing was signed for `idle`; checks a few times per period.
 void lock_when_idle(boost::asio::steady_timer& timer, std::chrono::seconds idle, Vault& vault, Audit& audit) {
-  timer.expires_after(std::min<std::chrono::milliseconds>(std::chrono::milliseconds(idle) / 4, std::chrono::seconds(5)));
+  timer.expires_after(
+      std::min<std::chrono::milliseconds>(std::chrono::milliseconds(idle) / 4, std::chrono::seconds(5)));
   timer.async_wait([&timer, idle, &vault, &audit](const boost::system::error_code& ec) {
     if (ec) return;
     try {
@@ -269,7 +271,7 @@ void ping_watchdog_every(boost::asio::steady_timer& timer, std::chrono::microsec
 }
 
 int serve(const DaemonOptions& options) {
-  block_stop_signals();  // before the first thread; the main loop unblocks them
+  block_stop_signals();                        // before the first thread; the main loop unblocks them
   check_private_directory(options.state_dir);  // before anything in it is trusted
   lock_state_dir(options.state_dir);
   if (!std::filesystem::exists(options.store_file())) {
@@ -301,8 +303,8 @@ int serve(const DaemonOptions& options) {
     spdlog::warn("--accept-rollback: starting with {} ({}; audited)", options.audit_log.string(), *audit_cut);
   }
   if (rolled_back_from) {
-    const std::string change = "generation " + std::to_string(*rolled_back_from) + " to " +
-                               std::to_string(vault->generation());
+    const std::string change =
+        "generation " + std::to_string(*rolled_back_from) + " to " + std::to_string(vault->generation());
     audit.record(Peer{::getuid(), ::getgid(), ::getpid()}, {"accept-rollback", {}, {}, {}, true, change});
     audit.flush();
     spdlog::warn("--accept-rollback: starting from {} rolled back from {} (audited)", options.store_file().string(),
@@ -322,11 +324,10 @@ int serve(const DaemonOptions& options) {
   std::vector<std::shared_ptr<Server>> servers;
   std::vector<std::filesystem::path> bound;
   for (Listener& listener : open_listeners(io, options)) {
-    servers.push_back(std::make_shared<Server>(
-        loops, handler, std::move(listener.acceptor),
-        ServerLimits{options.max_connections, options.max_connections_per_uid, options.idle_timeout,
-                     options.request_timeout},
-        listener.channel));
+    servers.push_back(std::make_shared<Server>(loops, handler, std::move(listener.acceptor),
+                                               ServerLimits{options.max_connections, options.max_connections_per_uid,
+                                                            options.idle_timeout, options.request_timeout},
+                                               listener.channel));
     servers.back()->start();
     if (!listener.bound.empty()) bound.push_back(listener.bound);
   }

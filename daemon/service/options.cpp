@@ -58,35 +58,38 @@ std::optional<DaemonOptions> parse_options(int argc, const char* const argv[]) {
   std::string passphrase_cost;
 
   po::options_description cli("Command line only");
-  cli.add_options()
-      ("help,h", "show this help and exit")
-      ("version", "show the version and exit")
-      ("config", po::value(&config), "read options from this file (key = value lines)")
-      ("init", po::bool_switch(&o.init), "create a new empty vault (and a key file if there is none), then exit")
-      ("passphrase", po::bool_switch(&o.passphrase),
-       "with --init: a vault only a passphrase opens (asked without echo, or one line of stdin); it starts locked")
-      ("accept-rollback", po::bool_switch(&o.accept_rollback),
-       "start even if vault.store is older than the audit log says (restored from a backup); audited");
+  cli.add_options()("help,h", "show this help and exit")("version", "show the version and exit")(
+      "config", po::value(&config), "read options from this file (key = value lines)")(
+      "init", po::bool_switch(&o.init), "create a new empty vault (and a key file if there is none), then exit")(
+      "passphrase", po::bool_switch(&o.passphrase),
+      "with --init: a vault only a passphrase opens (asked without echo, or one line of stdin); it starts locked")(
+      "accept-rollback", po::bool_switch(&o.accept_rollback),
+      "start even if vault.store is older than the audit log says (restored from a backup); audited");
 
   po::options_description common("Options (command line or config file)");
-  common.add_options()
-      ("socket", po::value(&o.socket)->default_value(std::string(proto::kDefaultSocket)), "Unix socket to listen on (mode 0660)")
-      ("admin-socket", po::value(&o.admin_socket), "separate admin-only socket (mode 0600, or 0660 with --admin-group as its group); admin calls are then refused on --socket")
-      ("state-dir", po::value(&o.state_dir)->default_value("/var/lib/okx-vault"), "directory holding vault.store")
-      ("master-key-file", po::value(&o.master_key_file), "32-byte master key file (default: STATE-DIR/master.key)")
-      ("audit-log", po::value(&o.audit_log), "hash-chained JSON lines audit log (default: STATE-DIR/audit.log)")
-      ("admin-group", po::value(&o.admin_group), "members of this group are admins, besides root and the daemon's user")
-      ("socket-group", po::value(&o.socket_group), "group owning the socket (mode 0660): the users who may connect")
-      ("threads", po::value(&threads)->default_value(0), "I/O threads (0: one per CPU it may run on)")
-      ("log-level", po::value(&o.log_level)->default_value("info"), "trace, debug, info, warn, error or off")
-      ("max-skew-ms", po::value(&max_skew_ms)->default_value(30'000), "refuse client timestamps further than this from now")
-      ("max-connections", po::value(&o.max_connections)->default_value(1024), "open connections at most")
-      ("max-connections-per-uid", po::value(&o.max_connections_per_uid)->default_value(64),
-       "open connections of one user at most (admins are exempt)")
-      ("idle-timeout-ms", po::value(&idle_ms)->default_value(60'000), "close a connection idle this long between requests")
-      ("request-timeout-ms", po::value(&request_ms)->default_value(10'000), "time to receive a whole request once it started")
-      ("auto-lock-after", po::value(&auto_lock_s)->default_value(0),
-       "lock the vault after this many seconds without a sign or ws-login (0: never)");
+  common.add_options()("socket", po::value(&o.socket)->default_value(std::string(proto::kDefaultSocket)),
+                       "Unix socket to listen on (mode 0660)")(
+      "admin-socket", po::value(&o.admin_socket),
+      "separate admin-only socket (mode 0600, or 0660 with --admin-group as its group); admin calls are then refused "
+      "on --socket")("state-dir", po::value(&o.state_dir)->default_value("/var/lib/okx-vault"),
+                     "directory holding vault.store")("master-key-file", po::value(&o.master_key_file),
+                                                      "32-byte master key file (default: STATE-DIR/master.key)")(
+      "audit-log", po::value(&o.audit_log), "hash-chained JSON lines audit log (default: STATE-DIR/audit.log)")(
+      "admin-group", po::value(&o.admin_group), "members of this group are admins, besides root and the daemon's user")(
+      "socket-group", po::value(&o.socket_group), "group owning the socket (mode 0660): the users who may connect")(
+      "threads", po::value(&threads)->default_value(0), "I/O threads (0: one per CPU it may run on)")(
+      "log-level", po::value(&o.log_level)->default_value("info"),
+      "trace, debug, info, warn, error or off")("max-skew-ms", po::value(&max_skew_ms)->default_value(30'000),
+                                                "refuse client timestamps further than this from now")(
+      "max-connections", po::value(&o.max_connections)->default_value(1024),
+      "open connections at most")("max-connections-per-uid", po::value(&o.max_connections_per_uid)->default_value(64),
+                                  "open connections of one user at most (admins are exempt)")(
+      "idle-timeout-ms", po::value(&idle_ms)->default_value(60'000),
+      "close a connection idle this long between requests")("request-timeout-ms",
+                                                            po::value(&request_ms)->default_value(10'000),
+                                                            "time to receive a whole request once it started")(
+      "auto-lock-after", po::value(&auto_lock_s)->default_value(0),
+      "lock the vault after this many seconds without a sign or ws-login (0: never)");
 
   // Not in --help: the tests' cheap Argon2id cost (a real vault keeps the
   // default), and the benchmark's daemon without an audit log, to measure its cost.
@@ -132,7 +135,8 @@ std::optional<DaemonOptions> parse_options(int argc, const char* const argv[]) {
   if (idle_ms <= 0 || request_ms <= 0) throw UsageError("timeouts must be positive");
   if (o.max_connections == 0) throw UsageError("--max-connections must be positive");
   if (o.max_connections_per_uid == 0) throw UsageError("--max-connections-per-uid must be positive");
-  if (o.passphrase && !o.init) throw UsageError("--passphrase goes with --init (unlock a running vault with okx-vault unlock)");
+  if (o.passphrase && !o.init)
+    throw UsageError("--passphrase goes with --init (unlock a running vault with okx-vault unlock)");
   if (auto_lock_s < 0) throw UsageError("--auto-lock-after must not be negative");
   o.auto_lock_after = std::chrono::seconds(auto_lock_s);
   if (passphrase_cost == "test") {

@@ -21,11 +21,11 @@ struct DaemonOptions {
   std::string admin_group;   // empty: none
   std::string socket_group;  // empty: leave the socket's group as created
   bool init = false;
-  bool passphrase = false;  // --init: a vault only a passphrase opens
+  bool passphrase = false;                  // --init: a vault only a passphrase opens
   std::chrono::seconds auto_lock_after{0};  // 0: never
   store::PassphraseCost passphrase_cost = store::kDefaultPassphraseCost;
-  bool audit = true;  // off only for the benchmark (hidden --benchmark-without-audit)
-  bool accept_rollback = false;  // start on a store older than the audit log says, and audit it
+  bool audit = true;              // off only for the benchmark (hidden --benchmark-without-audit)
+  bool accept_rollback = false;   // start on a store older than the audit log says, and audit it
   bool master_key_given = false;  // --master-key-file was set, so a credential does not override it
   unsigned threads = 1;
   std::string log_level = "info";

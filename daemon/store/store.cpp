@@ -72,7 +72,8 @@ class Reader {
 
  private:
   void need(std::size_t n) const {
-    if (in_.size() - pos_ < n) throw Error(Code::corrupt_store, "file is truncated or corrupt (structure overruns the file)");
+    if (in_.size() - pos_ < n)
+      throw Error(Code::corrupt_store, "file is truncated or corrupt (structure overruns the file)");
   }
   std::uint64_t le(int n) {
     need(static_cast<std::size_t>(n));
@@ -99,8 +100,8 @@ Bytes seal(const SecretBytes& key, std::span<const unsigned char> plain, std::sp
   Bytes out(kNonceBytes + plain.size() + kTagBytes);
   randombytes_buf(out.data(), kNonceBytes);
   unsigned long long written = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(out.data() + kNonceBytes, &written, plain.data(), plain.size(),
-                                             ad.data(), ad.size(), nullptr, out.data(), key.data());
+  crypto_aead_xchacha20poly1305_ietf_encrypt(out.data() + kNonceBytes, &written, plain.data(), plain.size(), ad.data(),
+                                             ad.size(), nullptr, out.data(), key.data());
   return out;
 }
 
@@ -111,8 +112,8 @@ bool open(const SecretBytes& key, std::span<const unsigned char> sealed, std::sp
   plain = SecretBytes(sealed.size() - kNonceBytes - kTagBytes);
   unsigned long long written = 0;
   return crypto_aead_xchacha20poly1305_ietf_decrypt(plain.data(), &written, nullptr, sealed.data() + kNonceBytes,
-                                                    sealed.size() - kNonceBytes, ad.data(), ad.size(),
-                                                    sealed.data(), key.data()) == 0;
+                                                    sealed.size() - kNonceBytes, ad.data(), ad.size(), sealed.data(),
+                                                    key.data()) == 0;
 }
 
 Bytes slot_ad(SlotKind kind, std::span<const unsigned char> params) {
@@ -195,8 +196,7 @@ std::array<unsigned char, kHashBytes> hash(std::span<const unsigned char> bytes,
 
 }  // namespace
 
-DataKey::DataKey(SecretBytes key)
-    : key_(std::move(key)), record_key_(subkey(key_, 1)), mac_key_(subkey(key_, 2)) {}
+DataKey::DataKey(SecretBytes key) : key_(std::move(key)), record_key_(subkey(key_, 1)), mac_key_(subkey(key_, 2)) {}
 
 DataKey DataKey::generate() { return DataKey(SecretBytes::random(kDataKeyBytes)); }
 
@@ -474,11 +474,13 @@ Image parse(std::span<const unsigned char> bytes) {
   Header header;
   Reader r = checked_body(bytes, true, header);
   ImageView view = parse_records(r, header);
-  Image image{std::move(view.slots), {},         view.version,
-              view.generation,        view.audit_line, view.audit_hash, std::move(view.audit_key)};
+  Image image{std::move(view.slots),    {}, view.version, view.generation, view.audit_line, view.audit_hash,
+              std::move(view.audit_key)};
   image.records.reserve(view.records.size());
   for (const RecordView& record : view.records) {
-    image.records.push_back({std::string(record.name), std::string(record.api_key), std::string(record.metadata),
+    image.records.push_back({std::string(record.name),
+                             std::string(record.api_key),
+                             std::string(record.metadata),
                              {record.sealed.begin(), record.sealed.end()}});
   }
   return image;
@@ -496,8 +498,7 @@ void verify_mac(std::span<const unsigned char> bytes, const DataKey& data_key) {
   const auto body = bytes.first(bytes.size() - 2 * kHashBytes);
   const auto mac = hash(body, &data_key.mac_key());
   if (sodium_memcmp(mac.data(), bytes.data() + body.size(), kHashBytes) != 0) {
-    throw Error(Code::tampered_store,
-                "store failed authentication: records were added, removed, reordered or edited");
+    throw Error(Code::tampered_store, "store failed authentication: records were added, removed, reordered or edited");
   }
 }
 

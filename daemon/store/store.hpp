@@ -173,8 +173,8 @@ DataKey unwrap_with_passphrase(std::span<const Slot> slots, const SecretBytes& p
 // The cost a passphrase slot was made with (kept when it is re-wrapped).
 PassphraseCost cost_of(const Slot& slot);
 
-Record seal_record(const DataKey& data_key, std::string name, std::string api_key,
-                   std::string metadata, const SecretBytes& secret, const SecretBytes& passphrase);
+Record seal_record(const DataKey& data_key, std::string name, std::string api_key, std::string metadata,
+                   const SecretBytes& secret, const SecretBytes& passphrase);
 // Error(tampered_store) if the record was altered or moved to another name or api key.
 KeyMaterial open_record(const DataKey& data_key, const RecordView& record);
 

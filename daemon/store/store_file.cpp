@@ -11,8 +11,8 @@
 #include <string>
 #include <utility>
 
-#include "daemon/store/store.hpp"
 #include "common/error.hpp"
+#include "daemon/store/store.hpp"
 
 namespace okxvault {
 namespace {
@@ -95,7 +95,7 @@ std::vector<unsigned char> read_private_file(const std::filesystem::path& path, 
   std::vector<unsigned char> bytes;
   // Grown chunk by chunk, a store of 10,000 keys was copied and page-faulted
   // twice over; the size read now is a hint, the loop still reads to the end.
-  if (struct stat st {}; ::fstat(fd.get(), &st) == 0) {
+  if (struct stat st{}; ::fstat(fd.get(), &st) == 0) {
     bytes.reserve(std::min(limit, static_cast<std::size_t>(st.st_size)));
   }
   unsigned char chunk[64 * 1024];

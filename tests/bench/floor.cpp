@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "daemon/net/event_loops.hpp"
-#include "daemon/service/options.hpp"
 #include "daemon/net/reply_head.hpp"
 #include "daemon/net/server.hpp"
+#include "daemon/service/options.hpp"
 
 namespace {
 namespace asio = boost::asio;

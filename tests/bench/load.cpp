@@ -46,8 +46,10 @@ struct Options {
 };
 
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr, "okxv-load: %s\nusage: okxv-load --socket PATH [--connections N] [--duration S] "
-               "[--warmup S] [--keys N] [--json] | --socket PATH --wait MS\n", why.c_str());
+  std::fprintf(stderr,
+               "okxv-load: %s\nusage: okxv-load --socket PATH [--connections N] [--duration S] "
+               "[--warmup S] [--keys N] [--json] | --socket PATH --wait MS\n",
+               why.c_str());
   std::exit(2);
 }
 
@@ -61,13 +63,20 @@ Options parse(int argc, char** argv) {
     }
     if (i + 1 >= argc) usage("missing value for " + std::string(arg));
     const char* value = argv[++i];
-    if (arg == "--socket") o.socket = value;
-    else if (arg == "--connections") o.connections = static_cast<unsigned>(std::stoul(value));
-    else if (arg == "--duration") o.duration = std::stod(value);
-    else if (arg == "--warmup") o.warmup = std::stod(value);
-    else if (arg == "--wait") o.wait_ms = std::stod(value);
-    else if (arg == "--keys") o.keys = static_cast<unsigned>(std::stoul(value));
-    else usage("unknown option " + std::string(arg));
+    if (arg == "--socket")
+      o.socket = value;
+    else if (arg == "--connections")
+      o.connections = static_cast<unsigned>(std::stoul(value));
+    else if (arg == "--duration")
+      o.duration = std::stod(value);
+    else if (arg == "--warmup")
+      o.warmup = std::stod(value);
+    else if (arg == "--wait")
+      o.wait_ms = std::stod(value);
+    else if (arg == "--keys")
+      o.keys = static_cast<unsigned>(std::stoul(value));
+    else
+      usage("unknown option " + std::string(arg));
   }
   if (o.socket.empty()) usage("--socket is required");
   if (o.connections == 0 || o.keys == 0 || o.duration <= 0) usage("counts and duration must be positive");
@@ -76,8 +85,10 @@ Options parse(int argc, char** argv) {
 
 std::string sign_request(const std::string& key) {
   const std::string body = R"({"method":"GET","path":"/api/v5/account/balance?ccy=BTC"})";
-  return "POST /v1/keys/" + key + "/sign HTTP/1.1\r\nHost: okx-vault\r\nContent-Type: application/json\r\n"
-         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  return "POST /v1/keys/" + key +
+         "/sign HTTP/1.1\r\nHost: okx-vault\r\nContent-Type: application/json\r\n"
+         "Content-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 int connect_unix(const std::string& path) {
@@ -113,8 +124,7 @@ struct Worker {
       const std::size_t end = text.find("\r\n\r\n");
       if (end == std::string_view::npos) continue;
       const std::size_t length_at = text.find("Content-Length: ");
-      const std::size_t length =
-          length_at < end ? std::strtoul(buffer.data() + length_at + 16, nullptr, 10) : 0;
+      const std::size_t length = length_at < end ? std::strtoul(buffer.data() + length_at + 16, nullptr, 10) : 0;
       if (have < end + 4 + length) continue;
       return std::atoi(buffer.data() + 9);  // "HTTP/1.1 200"
     }
@@ -129,7 +139,7 @@ struct Worker {
       return;
     }
     latencies.reserve(1 << 20);
-    for (std::size_t i = offset; ; ++i) {
+    for (std::size_t i = offset;; ++i) {
       const std::string& request = requests[i % requests.size()];
       const Clock::time_point sent = Clock::now();
       if (sent >= stop) break;
@@ -183,7 +193,9 @@ int main(int argc, char** argv) {
   for (unsigned k = 0; k < o.keys; ++k) requests.push_back(sign_request(okxvault::bench::key_name(k)));
 
   std::vector<Worker> workers(o.connections);
-  const auto to_duration = [](double s) { return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)); };
+  const auto to_duration = [](double s) {
+    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+  };
   const Clock::time_point begin = Clock::now() + std::chrono::milliseconds(50);
   const Clock::time_point start = begin + to_duration(o.warmup);
   const Clock::time_point stop = start + to_duration(o.duration);
@@ -222,17 +234,19 @@ int main(int argc, char** argv) {
   const double rate = static_cast<double>(all.size()) / o.duration;
   const double load_cpu_us = cpu * 1e6 / static_cast<double>(all.size());
   if (o.json) {
-    std::printf("{\"connections\":%u,\"keys\":%u,\"seconds\":%.3f,\"requests\":%zu,\"errors\":%llu,"
-                "\"rps\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,"
-                "\"load_cpu_us_per_request\":%.2f}\n",
-                o.connections, o.keys, o.duration, all.size(), static_cast<unsigned long long>(errors), rate,
-                percentile_us(0.50), percentile_us(0.99), percentile_us(0.999), percentile_us(1.0), load_cpu_us);
+    std::printf(
+        "{\"connections\":%u,\"keys\":%u,\"seconds\":%.3f,\"requests\":%zu,\"errors\":%llu,"
+        "\"rps\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,"
+        "\"load_cpu_us_per_request\":%.2f}\n",
+        o.connections, o.keys, o.duration, all.size(), static_cast<unsigned long long>(errors), rate,
+        percentile_us(0.50), percentile_us(0.99), percentile_us(0.999), percentile_us(1.0), load_cpu_us);
   } else {
-    std::printf("%u connections, %u keys, %.1f s: %zu requests (%llu errors), %.0f req/s\n"
-                "latency us: p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n"
-                "load generator CPU: %.2f us per request\n",
-                o.connections, o.keys, o.duration, all.size(), static_cast<unsigned long long>(errors), rate,
-                percentile_us(0.50), percentile_us(0.99), percentile_us(0.999), percentile_us(1.0), load_cpu_us);
+    std::printf(
+        "%u connections, %u keys, %.1f s: %zu requests (%llu errors), %.0f req/s\n"
+        "latency us: p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n"
+        "load generator CPU: %.2f us per request\n",
+        o.connections, o.keys, o.duration, all.size(), static_cast<unsigned long long>(errors), rate,
+        percentile_us(0.50), percentile_us(0.99), percentile_us(0.999), percentile_us(1.0), load_cpu_us);
   }
   return 0;  // errors are in the report; the caller judges them
 }

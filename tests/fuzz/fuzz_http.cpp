@@ -21,19 +21,19 @@
 
 #include <sys/stat.h>
 
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <array>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <map>
 #include <mutex>
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/spdlog.h>
 
-#include "daemon/audit/audit.hpp"
 #include "daemon/api/handler.hpp"
-#include "daemon/store/store_file.hpp"
+#include "daemon/audit/audit.hpp"
 #include "daemon/core/vault.hpp"
+#include "daemon/store/store_file.hpp"
 #include "proto/messages.hpp"
 #include "tests/fuzz/require.hpp"
 #include "tests/support/process.hpp"
@@ -132,9 +132,24 @@ class MemoryStream {
 
 // Where a request goes, worked out independently of the handler's dispatch.
 enum class Route {
-  status, list, add, remove, get_grants, put_grants, sign, ws_login, metrics, audit_verify,
-  lock, unlock, set_passphrase, remove_passphrase, rotate_key_file, rekey,  // the vault calls: admin, 200 + status
-  none, not_ascii
+  status,
+  list,
+  add,
+  remove,
+  get_grants,
+  put_grants,
+  sign,
+  ws_login,
+  metrics,
+  audit_verify,
+  lock,
+  unlock,
+  set_passphrase,
+  remove_passphrase,
+  rotate_key_file,
+  rekey,  // the vault calls: admin, 200 + status
+  none,
+  not_ascii
 };
 
 struct Target {
@@ -156,7 +171,7 @@ Target route_of(http::verb verb, std::string_view target) {
   if (path == "/v1/slots/key-file/rotate") return {post ? Route::rotate_key_file : Route::none};
   if (path == "/v1/rekey") return {post ? Route::rekey : Route::none};
   if (path == "/v1/slots/passphrase") {
-    return {verb == http::verb::put      ? Route::set_passphrase
+    return {verb == http::verb::put       ? Route::set_passphrase
             : verb == http::verb::delete_ ? Route::remove_passphrase
                                           : Route::none};
   }
@@ -429,9 +444,9 @@ class Session {
         const proto::AddKeyRequest added = proto::decode_add_key(body);
         require(decoded(proto::decode_key_info, response.body(), "an added key decodes").name == added.name,
                 "an add answers with the new key");
-        const bool inserted = keys_.emplace(added.name, Account{added.api_key, std::string(added.secret.reveal()),
-                                                                std::string(added.passphrase.reveal()),
-                                                                added.simulated})
+        const bool inserted = keys_
+                                  .emplace(added.name, Account{added.api_key, std::string(added.secret.reveal()),
+                                                               std::string(added.passphrase.reveal()), added.simulated})
                                   .second;
         require(inserted, "a new key's name was free");
         break;
@@ -468,8 +483,8 @@ class Session {
     require(headers["OK-ACCESS-PASSPHRASE"] == key.passphrase, "the key's passphrase");
     require(headers["OK-ACCESS-TIMESTAMP"] == reply.timestamp, "the reply's timestamp is the signed one");
     require(!request.timestamp || *request.timestamp == reply.timestamp, "a client's timestamp is kept");
-    require(headers["OK-ACCESS-SIGN"] == test::okx_signature(key.secret, reply.timestamp + request.method +
-                                                                              request.path + request.body),
+    require(headers["OK-ACCESS-SIGN"] ==
+                test::okx_signature(key.secret, reply.timestamp + request.method + request.path + request.body),
             "the signature verifies against the key's secret");
     require(headers.contains("x-simulated-trading") == key.simulated, "demo keys, and only they, say so");
     require(headers.contains("Content-Type") == (request.method == "POST"), "a POST has its Content-Type");

@@ -13,8 +13,8 @@
 #include <string>
 #include <string_view>
 
-#include "daemon/core/policy.hpp"
 #include "common/error.hpp"
+#include "daemon/core/policy.hpp"
 #include "tests/fuzz/okx_reading.hpp"
 #include "tests/fuzz/require.hpp"
 

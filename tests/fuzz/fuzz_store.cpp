@@ -15,9 +15,9 @@
 #include <set>
 #include <vector>
 
-#include "daemon/store/store.hpp"
-#include "daemon/core/vault.hpp"
 #include "common/error.hpp"
+#include "daemon/core/vault.hpp"
+#include "daemon/store/store.hpp"
 #include "tests/fuzz/require.hpp"
 #include "tests/fuzz/store_fixture.hpp"
 #include "tests/support/process.hpp"
@@ -78,8 +78,12 @@ void check_vault(const Bytes& bytes, const store::Image& image, bool mac_ok, con
     vault = Vault::open(path, master_key);
   } catch (const Error& e) {
     require_code(e,
-                 {Code::corrupt_store, Code::unsupported_version, Code::wrong_master_key, Code::tampered_store,
-                  },
+                 {
+                     Code::corrupt_store,
+                     Code::unsupported_version,
+                     Code::wrong_master_key,
+                     Code::tampered_store,
+                 },
                  "Vault::open fails only with a store error");
     require(std::string_view(e.what()).starts_with(path.string()), "a store error names the file");
     return;

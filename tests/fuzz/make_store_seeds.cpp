@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <string>
 
-#include "daemon/store/store_file.hpp"
 #include "daemon/core/vault.hpp"
+#include "daemon/store/store_file.hpp"
 #include "proto/messages.hpp"
 #include "tests/fuzz/store_fixture.hpp"
 #include "tests/support/process.hpp"

@@ -11,13 +11,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
-#include <gtest/gtest.h>
 #include <iostream>
 #include <map>
 #include <thread>
@@ -25,8 +25,8 @@
 #include "client/client.hpp"
 #include "proto/messages.hpp"
 #include "tests/support/process.hpp"
-#include "tests/support/sanitizers.hpp"
 #include "tests/support/reference_sign.hpp"
+#include "tests/support/sanitizers.hpp"
 
 namespace okxvault {
 namespace {
@@ -43,7 +43,9 @@ constexpr auto kLiveness = 5s;
 constexpr auto kDropMargin = 5s;
 
 double ms_of(std::chrono::milliseconds d) { return static_cast<double>(d.count()); }
-double ms_since(Clock::time_point start) { return std::chrono::duration<double, std::milli>(Clock::now() - start).count(); }
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
 
 // A raw connection to the daemon, for what no real client would send.
 class Raw {
@@ -255,17 +257,18 @@ TEST_F(AbuseTest, SlowAndMalformedClientsAreDropped) {
     std::string name, request, expect;
   };
   const std::vector<Case> cases = {
-      {"headers over 8 KiB", "GET /v1/status HTTP/1.1\r\nX-Big: " + std::string(9000, 'a') + "\r\n\r\n",
-       "431 "},
-      {"many small headers over 64 KiB", [] {
+      {"headers over 8 KiB", "GET /v1/status HTTP/1.1\r\nX-Big: " + std::string(9000, 'a') + "\r\n\r\n", "431 "},
+      {"many small headers over 64 KiB",
+       [] {
          std::string r = "GET /v1/status HTTP/1.1\r\n";
          for (int i = 0; i < 6000; ++i) r += "X-H" + std::to_string(i) + ": v\r\n";
          return r + "\r\n";
        }(),
        "431 "},
-      {"declared body over 64 KiB",
-       "POST /v1/keys HTTP/1.1\r\nContent-Length: 70000\r\n\r\n" + std::string(70000, '{'), "413 "},
-      {"chunked body", [] {
+      {"declared body over 64 KiB", "POST /v1/keys HTTP/1.1\r\nContent-Length: 70000\r\n\r\n" + std::string(70000, '{'),
+       "413 "},
+      {"chunked body",
+       [] {
          std::string r = "POST /v1/keys HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
          for (int i = 0; i < 20; ++i) r += "1000\r\n" + std::string(0x1000, 'x') + "\r\n";
          return r + "0\r\n\r\n";
@@ -544,7 +547,8 @@ TEST_F(AbuseTest, PipelinedAndSplitRequestsAreAnsweredInOrder) {
 TEST_F(AbuseTest, RepliesLargerThanTheSocketBufferArriveWhole) {
   std::string rules;
   for (int i = 0; i < 1200; ++i) {
-    rules += std::string(i == 0 ? "" : ",") + "\"GET /api/v5/market/history-index-candles/" + std::to_string(100000 + i) + "\"";
+    rules += std::string(i == 0 ? "" : ",") + "\"GET /api/v5/market/history-index-candles/" +
+             std::to_string(100000 + i) + "\"";
   }
   const std::string grants = R"({"grants":[{"user":"root","allow":[)" + rules + "]}]}";
   std::string requests = "PUT /v1/keys/main/grants HTTP/1.1\r\nHost: x\r\nContent-Length: " +

@@ -2,11 +2,11 @@
 // log, whatever its outcome: done, refused to a caller that is not an admin
 // there, refused as invalid (the error code as the rule), or failed.
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
-#include <map>
 #include <csignal>
+#include <map>
 #include <sstream>
 #include <thread>
 

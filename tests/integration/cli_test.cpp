@@ -364,11 +364,11 @@ TEST_F(CliTest, CurlSendsExactlyTheSignedRequest) {
     std::vector<std::string> body_args;
     const ExchangeDouble* exchange;
   };
-  for (const Case& c : {Case{"bot", "GET", kBalance, "", {}, &exchange_},
-                        Case{"bot", "post", kOrder, kOrderBody, {"--body", kOrderBody}, &exchange_},
-                        Case{"bot", "POST", kOrder, file_body, {"--body-file", (dir_ / "order.json").string()},
-                             &exchange_},
-                        Case{"odd", "GET", kBalance, "", {}, &odd_exchange}}) {
+  for (const Case& c :
+       {Case{"bot", "GET", kBalance, "", {}, &exchange_},
+        Case{"bot", "post", kOrder, kOrderBody, {"--body", kOrderBody}, &exchange_},
+        Case{"bot", "POST", kOrder, file_body, {"--body-file", (dir_ / "order.json").string()}, &exchange_},
+        Case{"odd", "GET", kBalance, "", {}, &odd_exchange}}) {
     SCOPED_TRACE(c.key + " " + c.method + " " + c.body);
     std::vector<std::string> args = {"curl", c.key, c.method, c.path, "--base-url", c.exchange->url("")};
     args.insert(args.end(), c.body_args.begin(), c.body_args.end());
@@ -425,8 +425,8 @@ class FakeCurl {
 TEST_F(CliTest, CurlGetsThePassphraseAndSignatureOnStdinNeverInItsArguments) {
   add_key();
   const FakeCurl fake(dir_ / "fake");
-  const Output out = run(cli_argv({"curl", "bot", "POST", kOrder, "--body", kOrderBody, "--", "-sS"}), "",
-                         {fake.path_env()});
+  const Output out =
+      run(cli_argv({"curl", "bot", "POST", kOrder, "--body", kOrderBody, "--", "-sS"}), "", {fake.path_env()});
   ASSERT_EQ(out.exit_code, 0) << out.err;
   ASSERT_TRUE(fake.ran());
   const std::string argv = fake.argv(), config = fake.input();
@@ -504,9 +504,8 @@ TEST_F(CliTest, WsLoginFrameIsSignedOverTheVerifyPath) {
   EXPECT_EQ(arg.at("apiKey").as_string(), kApiKey);
   EXPECT_EQ(arg.at("passphrase").as_string(), kPassphrase);
   const std::string timestamp(arg.at("timestamp").as_string());
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   EXPECT_LE(std::abs(std::stoll(timestamp) - now), 30) << timestamp;
   EXPECT_EQ(arg.at("sign").as_string(), okx_signature(kSecret, timestamp + "GET/users/self/verify"));
 }
@@ -571,8 +570,8 @@ TEST_F(CliTest, RevokeChecksTheKeyExistsBeforeAskingForConfirmation) {
   if (!fs::exists("/usr/bin/script")) GTEST_SKIP() << "script (util-linux) is not installed";
   // On a terminal (script gives it one): no question for a key that is not there...
   const auto on_terminal = [&](const std::string& name, const std::string& answer) {
-    return run({"/usr/bin/script", "-qec",
-                "\"$CLI\" --socket \"$SOCK\" revoke " + name + "; echo \"exit=$?\"", "/dev/null"},
+    return run({"/usr/bin/script", "-qec", "\"$CLI\" --socket \"$SOCK\" revoke " + name + "; echo \"exit=$?\"",
+                "/dev/null"},
                answer, {"CLI=" + cli_binary(), "SOCK=" + daemon_.socket().string()});
   };
   const Output missing = on_terminal("nokey", "y\n");
@@ -595,7 +594,8 @@ TEST_F(CliTest, ErrorsNameTheOptionsAndArgumentsNotTheProtocolsFields) {
   };
   for (const Case& c : {
            Case{{"sign", "bot", "GET", kBalance, "--timestamp", "yesterday"}, kExitInvalidInput, "--timestamp must"},
-           Case{{"sign", "bot", "GET", kBalance, "--timestamp", "2020-12-08T09:08:57.715Z"}, kExitInvalidInput,
+           Case{{"sign", "bot", "GET", kBalance, "--timestamp", "2020-12-08T09:08:57.715Z"},
+                kExitInvalidInput,
                 "--timestamp is "},
            Case{{"sign", "bot", "GET", "/not/okx"}, kExitInvalidInput, "PATH must start with /api/v5/"},
            Case{{"curl", "bot", "GET", "/not/okx"}, kExitInvalidInput, "PATH must start with /api/v5/"},
@@ -618,9 +618,12 @@ TEST_F(CliTest, EveryCommandThatPrintsDataTakesJson) {
   ASSERT_EQ(added.exit_code, 0) << added.err;
   EXPECT_EQ(json::parse(added.out).at("name").as_string(), "bot");
   expect_no_secrets(added);
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"status", "--json"}, {"list", "--json"}, {"grants", "bot", "--json"},
-        {"sign", "bot", "GET", kBalance, "--json"}, {"ws-login", "bot", "--json"}, {"audit", "verify", "--json"}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"status", "--json"},
+                                               {"list", "--json"},
+                                               {"grants", "bot", "--json"},
+                                               {"sign", "bot", "GET", kBalance, "--json"},
+                                               {"ws-login", "bot", "--json"},
+                                               {"audit", "verify", "--json"}}) {
     SCOPED_TRACE(args[0]);
     const Output out = cli(args);
     ASSERT_EQ(out.exit_code, 0) << out.err;
@@ -677,8 +680,9 @@ TEST_F(CliTest, PermissionDeniedExitsWithFour) {
   fs::permissions(dir_.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                                    fs::perms::others_read | fs::perms::others_exec);
   ::chmod(daemon_.socket().c_str(), 0666);
-  const std::vector<std::string> as_nobody = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
-                                              "--clear-groups", cli_binary(), "--socket", daemon_.socket().string()};
+  const std::vector<std::string> as_nobody = {"/usr/bin/setpriv",       "--reuid=65534", "--regid=65534",
+                                              "--clear-groups",         cli_binary(),    "--socket",
+                                              daemon_.socket().string()};
   auto nobody = [&](std::vector<std::string> args, const std::string& input = {}) {
     std::vector<std::string> argv = as_nobody;
     argv.insert(argv.end(), args.begin(), args.end());
@@ -774,8 +778,8 @@ TEST_F(CliTest, SecretsGoOnlyToADaemonNoOtherUserCanImpersonate) {
 // The environment of a CLI that reads its sockets from config files only:
 // `system` in place of /etc/okx-vault/okx-vault.conf, the user's file under `xdg`.
 std::vector<std::string> config_env(const fs::path& system, const fs::path& xdg) {
-  return {"OKX_VAULT_CONFIG=" + system.string(), "XDG_CONFIG_HOME=" + xdg.string(), "OKX_VAULT_SOCKET=",
-          "OKX_VAULT_ADMIN_SOCKET="};
+  return {"OKX_VAULT_CONFIG=" + system.string(), "XDG_CONFIG_HOME=" + xdg.string(),
+          "OKX_VAULT_SOCKET=", "OKX_VAULT_ADMIN_SOCKET="};
 }
 
 TEST_F(CliTest, ConfigFilesNameTheSocketTheUsersOverTheSystemsAndTheCommandLineOverBoth) {
@@ -828,8 +832,8 @@ class AdminSocketTest : public CliTest {
   fs::path admin_socket_ = admin_dir_ / "admin.sock";
   fs::path config_ = [this] {
     const fs::path path = admin_dir_ / "okx-vault.conf";
-    write_file(path, "socket = " + admin_daemon_.socket().string() + "\nadmin-socket = " + admin_socket_.string() +
-                         "\n");
+    write_file(path,
+               "socket = " + admin_daemon_.socket().string() + "\nadmin-socket = " + admin_socket_.string() + "\n");
     return path;
   }();
 };
@@ -901,8 +905,8 @@ TEST_F(CliTest, InvalidInputExitsWithSix) {
   expect_error(cli({"add", "other", "--api-key", kApiKey}, std::string(kSecret) + "\n"), kExitInvalidInput,
                "stdin ended before the passphrase");
   expect_error(cli({"sign", "bot", "GET", "/not/okx"}), kExitInvalidInput);
-  expect_error(cli({"sign", "bot", "GET", kBalance, "--timestamp", "2020-12-08T09:08:57.715Z"}),
-               kExitInvalidInput, "timestamp skew");
+  expect_error(cli({"sign", "bot", "GET", kBalance, "--timestamp", "2020-12-08T09:08:57.715Z"}), kExitInvalidInput,
+               "timestamp skew");
   // Far more than the socket buffer: the daemon refuses it before it has read it all.
   write_file(dir_ / "huge.json", std::string(4 * 1024 * 1024, 'x'));
   expect_error(cli({"sign", "bot", "POST", kOrder, "--body-file", (dir_ / "huge.json").string()}), kExitInvalidInput,
@@ -986,7 +990,7 @@ class CliReference : public ::testing::Test {
   std::string section(const std::string& command) const {
     const std::string heading = "### `okx-vault " + command;
     const std::size_t at = reference_.find(heading + " ") != std::string::npos ? reference_.find(heading + " ")
-                                                                                  : reference_.find(heading + "`");
+                                                                               : reference_.find(heading + "`");
     if (at == std::string::npos) return {};
     const std::size_t end = reference_.find("\n#", at + heading.size());
     return reference_.substr(at, end == std::string::npos ? std::string::npos : end - at);
@@ -1073,7 +1077,7 @@ TEST_F(ManPage, NamesTheCommandsAndOptionsOfCliMd) {
 TEST_F(ManPage, BothPagesRenderWithoutWarnings) {
   if (!fs::exists("/usr/bin/groff")) GTEST_SKIP() << "groff is not installed";
   for (const fs::path& page : {fs::path(cli_binary()).parent_path() / "okx-vault.1",
-                              fs::path(OKXVAULT_SOURCE_DIR) / "systemd" / "okx-vaultd.8"}) {
+                               fs::path(OKXVAULT_SOURCE_DIR) / "systemd" / "okx-vaultd.8"}) {
     SCOPED_TRACE(page.string());
     const Output out = run({"/usr/bin/groff", "-man", "-ww", "-z", page.string()});
     EXPECT_EQ(out.exit_code, 0);
@@ -1102,11 +1106,13 @@ TEST_F(CliTest, BashCompletionOffersCommandsOptionsAndKeyNames) {
   const fs::path script = fs::path(OKXVAULT_SOURCE_DIR) / "client" / "completions" / "okx-vault.bash";
   const auto complete = [&](const std::string& line) {
     // COMP_WORDS as bash splits the line; an empty last word when it ends in a space.
-    const std::string program = "source \"$SCRIPT\"; read -ra COMP_WORDS <<< \"$LINE\"; "
-                                "[[ $LINE == *' ' ]] && COMP_WORDS+=(''); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); "
-                                "_okx_vault; printf '%s\\n' \"${COMPREPLY[@]}\" | sort";
-    const Output out = run({"/bin/bash", "-c", program}, "",
-                           {"SCRIPT=" + script.string(), "LINE=" + line, "OKX_VAULT_SOCKET=" + daemon_.socket().string()});
+    const std::string program =
+        "source \"$SCRIPT\"; read -ra COMP_WORDS <<< \"$LINE\"; "
+        "[[ $LINE == *' ' ]] && COMP_WORDS+=(''); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); "
+        "_okx_vault; printf '%s\\n' \"${COMPREPLY[@]}\" | sort";
+    const Output out =
+        run({"/bin/bash", "-c", program}, "",
+            {"SCRIPT=" + script.string(), "LINE=" + line, "OKX_VAULT_SOCKET=" + daemon_.socket().string()});
     EXPECT_EQ(out.exit_code, 0) << out.err;
     std::set<std::string> words;
     std::istringstream in(out.out);
@@ -1119,8 +1125,8 @@ TEST_F(CliTest, BashCompletionOffersCommandsOptionsAndKeyNames) {
   const std::set<std::string> commands = complete(cli + " ");
   EXPECT_TRUE(commands.contains("curl") && commands.contains("list") && commands.contains("help")) << commands.size();
   const std::string help = run({cli, "--help"}).out;
-  const std::string listed = help.substr(help.find("Commands:\n"), help.find("\n\n", help.find("Commands:\n")) -
-                                                                        help.find("Commands:\n"));
+  const std::string listed =
+      help.substr(help.find("Commands:\n"), help.find("\n\n", help.find("Commands:\n")) - help.find("Commands:\n"));
   EXPECT_EQ(commands.size(), static_cast<std::size_t>(std::count(listed.begin(), listed.end(), '\n')));
   EXPECT_EQ(complete(cli + " re"), (std::set<std::string>{"rekey", "revoke"}));
   EXPECT_EQ(complete(cli + " grant bot --re"), (std::set<std::string>{"--read-only", "--replace"}));

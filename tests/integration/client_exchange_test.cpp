@@ -23,8 +23,8 @@ std::string iso8601_ms(std::chrono::system_clock::time_point when) {
   std::tm tm{};
   ::gmtime_r(&seconds, &tm);
   char text[64];
-  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
   return text;
 }
 
@@ -41,7 +41,8 @@ class ClientExchangeTest : public ::testing::Test {
   }
 
   HttpReply send(std::string_view method, std::string_view target, std::string_view body = {}) {
-    const proto::SignReply reply = client_.sign("bot", {std::string(method), std::string(target), std::string(body), {}});
+    const proto::SignReply reply =
+        client_.sign("bot", {std::string(method), std::string(target), std::string(body), {}});
     return http_request(exchange_, method, target, reply.headers, body);
   }
 
@@ -58,19 +59,20 @@ TEST_F(ClientExchangeTest, SignedGetWithQueryIsAccepted) {
 }
 
 TEST_F(ClientExchangeTest, SignedPostWithJsonBodyIsAccepted) {
-  const std::string body = R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"2.15","sz":"2"})";
+  const std::string body =
+      R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"2.15","sz":"2"})";
   EXPECT_EQ(send("POST", "/api/v5/trade/order", body).code, "0");
 }
 
 TEST_F(ClientExchangeTest, BodyChangedAfterSigningIsAnInvalidSign) {
   const std::string target = "/api/v5/trade/order";
-  const proto::SignReply reply =
-      client_.sign("bot", {"POST", target, R"({"instId":"BTC-USDT","sz":"1"})", {}});
-  const HttpReply tampered = http_request(exchange_, "POST", target, reply.headers, R"({"instId":"BTC-USDT","sz":"9"})");
+  const proto::SignReply reply = client_.sign("bot", {"POST", target, R"({"instId":"BTC-USDT","sz":"1"})", {}});
+  const HttpReply tampered =
+      http_request(exchange_, "POST", target, reply.headers, R"({"instId":"BTC-USDT","sz":"9"})");
   EXPECT_EQ(tampered.status, 401);
   EXPECT_EQ(tampered.code, "50113") << tampered.body;
-  const HttpReply other_path = http_request(exchange_, "POST", "/api/v5/trade/cancel-order", reply.headers,
-                                            R"({"instId":"BTC-USDT","sz":"1"})");
+  const HttpReply other_path =
+      http_request(exchange_, "POST", "/api/v5/trade/cancel-order", reply.headers, R"({"instId":"BTC-USDT","sz":"1"})");
   EXPECT_EQ(other_path.code, "50113") << "the path is signed too";
 }
 
@@ -93,7 +95,8 @@ TEST(ExchangeDoubleTest, RejectsWhatOkxRejects) {
   };
   const auto now = std::chrono::system_clock::now();
   EXPECT_EQ(http_request(exchange, "GET", target, headers(now, kPassphrase, kSecret)).code, "0");
-  const HttpReply stale = http_request(exchange, "GET", target, headers(now - std::chrono::seconds(31), kPassphrase, kSecret));
+  const HttpReply stale =
+      http_request(exchange, "GET", target, headers(now - std::chrono::seconds(31), kPassphrase, kSecret));
   EXPECT_EQ(stale.status, 401);
   EXPECT_EQ(stale.body, R"({"code":"50102","msg":"Timestamp request expired"})");
   EXPECT_EQ(http_request(exchange, "GET", target, headers(now + std::chrono::seconds(31), kPassphrase, kSecret)).code,

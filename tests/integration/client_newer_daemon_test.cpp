@@ -6,9 +6,9 @@
 
 #include <sodium.h>
 
+#include <gtest/gtest.h>
 #include <atomic>
 #include <boost/json.hpp>
-#include <gtest/gtest.h>
 
 #include "client/client.hpp"
 #include "tests/integration/relay.hpp"

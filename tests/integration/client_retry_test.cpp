@@ -8,8 +8,8 @@
 
 #include <algorithm>
 
-#include <atomic>
 #include <gtest/gtest.h>
+#include <atomic>
 #include <mutex>
 
 #include "client/client.hpp"
@@ -33,9 +33,12 @@ class Relay {
             received_.push_back(std::string(request.method_string()) + " " + std::string(request.target()));
           }
           switch (cue_.exchange(Cue::none)) {
-            case Cue::lose_next_reply: return test::Relay::Next::lose;
-            case Cue::close_after_next_reply: return test::Relay::Next::pass_then_close;
-            case Cue::none: break;
+            case Cue::lose_next_reply:
+              return test::Relay::Next::lose;
+            case Cue::close_after_next_reply:
+              return test::Relay::Next::pass_then_close;
+            case Cue::none:
+              break;
           }
           return test::Relay::Next::pass;
         }) {}

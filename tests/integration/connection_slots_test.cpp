@@ -16,9 +16,9 @@
 
 #include <fcntl.h>
 
+#include <gtest/gtest.h>
 #include <cstring>
 #include <sstream>
-#include <gtest/gtest.h>
 
 #include "client/client.hpp"
 #include "tests/support/process.hpp"
@@ -36,8 +36,8 @@ void sh(const std::string& command) { test::run({"/bin/sh", "-c", command}); }
 // 200 stay open (idle, as the daemon sees them), those refused are counted.
 struct Connections {
   std::vector<int> open;
-  int refused = 0;   // 503 too_many_connections
-  int other = 0;     // anything else: a failed connect, another status, no answer
+  int refused = 0;      // 503 too_many_connections
+  int other = 0;        // anything else: a failed connect, another status, no answer
   std::string refusal;  // the body of the first refusal
 
   ~Connections() {
@@ -136,7 +136,8 @@ class HeldAs {
     release_ = release[1];
     std::string out;
     char buffer[4096];
-    for (ssize_t n; (n = ::read(report[0], buffer, sizeof buffer)) > 0;) out.append(buffer, static_cast<std::size_t>(n));
+    for (ssize_t n; (n = ::read(report[0], buffer, sizeof buffer)) > 0;)
+      out.append(buffer, static_cast<std::size_t>(n));
     ::close(report[0]);
     const auto newline = out.find('\n');
     if (newline == std::string::npos) throw std::runtime_error("the child running as " + std::string(user) + " failed");
@@ -184,13 +185,14 @@ class ConnectionSlotsTest : public ::testing::Test {
   void start(int max_connections, int per_uid) {
     ::chmod(dir_.path().c_str(), 0711);  // users reach the socket; the state dir stays 0700
     daemon_ = std::make_unique<test::Daemon>(
-        dir_.path(), std::vector<std::string>{"--socket-group", kClientsGroup, "--max-connections",
-                                              std::to_string(max_connections), "--max-connections-per-uid",
-                                              std::to_string(per_uid)});
+        dir_.path(),
+        std::vector<std::string>{"--socket-group", kClientsGroup, "--max-connections", std::to_string(max_connections),
+                                 "--max-connections-per-uid", std::to_string(per_uid)});
     Client admin(daemon_->socket().string());
-    admin.add({"main", "ak-7f3e9c1b2a4d", SecretBytes::copy_of("5E1F0C9A8B7D6E5F"), SecretBytes::copy_of("Pass-42"),
-               false});
-    const auto reply = admin.request("PUT", "/v1/keys/main/grants", std::string(R"({"grants":[{"user":")") + kBot + "\"}]}");
+    admin.add(
+        {"main", "ak-7f3e9c1b2a4d", SecretBytes::copy_of("5E1F0C9A8B7D6E5F"), SecretBytes::copy_of("Pass-42"), false});
+    const auto reply =
+        admin.request("PUT", "/v1/keys/main/grants", std::string(R"({"grants":[{"user":")") + kBot + "\"}]}");
     ASSERT_EQ(reply.status, 200) << reply.body;
   }
 
@@ -203,10 +205,11 @@ class ConnectionSlotsTest : public ::testing::Test {
   int bot_signs(int count) {
     int answered = 0;
     for (int i = 0; i < count; ++i) {
-      const test::Output out = test::run(
-          {"/usr/bin/setpriv", std::string("--reuid=") + kBot, std::string("--regid=") + kBot, "--init-groups",
-           "/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket", daemon_->socket().string(),
-           "--data-binary", R"({"method":"GET","path":"/api/v5/account/balance"})", "http://okx-vault/v1/keys/main/sign"});
+      const test::Output out =
+          test::run({"/usr/bin/setpriv", std::string("--reuid=") + kBot, std::string("--regid=") + kBot,
+                     "--init-groups", "/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket",
+                     daemon_->socket().string(), "--data-binary",
+                     R"({"method":"GET","path":"/api/v5/account/balance"})", "http://okx-vault/v1/keys/main/sign"});
       if (out.out == "200") {
         ++answered;
       } else {

@@ -2,8 +2,8 @@
 // or a truncation, is a non-zero exit with a message naming the file and the
 // cause, and the file stays byte for byte as it was.
 
-#include <chrono>
 #include <gtest/gtest.h>
+#include <chrono>
 #include <iostream>
 #include <regex>
 

@@ -5,12 +5,12 @@
 
 #include <signal.h>
 
+#include <gtest/gtest.h>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
-#include <gtest/gtest.h>
 #include <iostream>
 #include <map>
 #include <mutex>

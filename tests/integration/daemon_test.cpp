@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <boost/json.hpp>
 #include <chrono>
-#include <gtest/gtest.h>
 #include <map>
 #include <thread>
 
@@ -36,9 +36,7 @@ proto::AddKeyRequest add_request(std::string name, bool simulated = false) {
 // The signature a second implementation computes, not the daemon's signer.
 std::string expected_sign(std::string_view prehash) { return test::okx_signature(kSecret, prehash); }
 
-std::map<std::string, std::string> as_map(const proto::Headers& headers) {
-  return {headers.begin(), headers.end()};
-}
+std::map<std::string, std::string> as_map(const proto::Headers& headers) { return {headers.begin(), headers.end()}; }
 
 std::string now_iso(std::chrono::milliseconds offset = {}) {
   using namespace std::chrono;
@@ -195,8 +193,7 @@ TEST_F(DaemonTest, KeysSurviveARestart) {
   Client c = client();
   EXPECT_EQ(c.status().keys, 2u);
   const proto::SignReply reply = c.sign("demo", {"GET", "/api/v5/account/balance", "", std::nullopt});
-  EXPECT_EQ(as_map(reply.headers).at("OK-ACCESS-SIGN"),
-            expected_sign(reply.timestamp + "GET/api/v5/account/balance"));
+  EXPECT_EQ(as_map(reply.headers).at("OK-ACCESS-SIGN"), expected_sign(reply.timestamp + "GET/api/v5/account/balance"));
   EXPECT_EQ(as_map(reply.headers).at("x-simulated-trading"), "1");
 }
 
@@ -207,8 +204,8 @@ TEST_F(DaemonTest, ExpiriesUpToTheLastAcceptedTimeSurviveARestart) {
   proto::AddKeyRequest request = add_request("main");
   request.expires = std::string(kLast);
   ASSERT_EQ(client().add(request).expires.value_or(""), kLast);
-  const auto granted = raw("PUT", "/v1/keys/main/grants", R"({"grants":[{"user":"0","expires":")" +
-                                                              std::string(kLast) + R"("}]})");
+  const auto granted =
+      raw("PUT", "/v1/keys/main/grants", R"({"grants":[{"user":"0","expires":")" + std::string(kLast) + R"("}]})");
   ASSERT_EQ(granted.status, 200) << granted.body;
 
   proto::AddKeyRequest late = add_request("late");
@@ -324,16 +321,15 @@ TEST_F(DaemonTest, BadRequestsGetClearErrorsAndChangeNothing) {
   Client c = client();
   ASSERT_EQ(c.list().size(), 1u);
   const auto reply = c.sign("main", {"GET", "/api/v5/account/balance", "", std::nullopt});
-  EXPECT_EQ(as_map(reply.headers).at("OK-ACCESS-SIGN"),
-            expected_sign(reply.timestamp + "GET/api/v5/account/balance"));
+  EXPECT_EQ(as_map(reply.headers).at("OK-ACCESS-SIGN"), expected_sign(reply.timestamp + "GET/api/v5/account/balance"));
   expect_no_secret(bodies_, "error responses");
 }
 
 TEST_F(DaemonTest, OversizeHeadersAreRefused) {
   // curl, since the client library never sends such a request.
-  const test::Output out = test::run({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
-                                      "--unix-socket", daemon_->socket().string(), "-H",
-                                      "X-Big: " + std::string(9000, 'a'), "http://okx-vault/v1/status"});
+  const test::Output out =
+      test::run({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket",
+                 daemon_->socket().string(), "-H", "X-Big: " + std::string(9000, 'a'), "http://okx-vault/v1/status"});
   EXPECT_EQ(out.out, "431");
 }
 
@@ -341,8 +337,8 @@ TEST_F(DaemonTest, ASecondDaemonOnTheSameSocketRefusesToStart) {
   TempDir other;
   std::vector<std::string> init = {test::daemon_binary(), "--init", "--state-dir", (other / "state").string()};
   ASSERT_EQ(test::run(init).exit_code, 0);
-  const test::Output out = test::run({test::daemon_binary(), "--state-dir", (other / "state").string(), "--socket",
-                                      daemon_->socket().string()});
+  const test::Output out = test::run(
+      {test::daemon_binary(), "--state-dir", (other / "state").string(), "--socket", daemon_->socket().string()});
   EXPECT_NE(out.exit_code, 0);
   EXPECT_NE(out.err.find("already listening"), std::string::npos) << out.err;
   EXPECT_EQ(client().status().version.empty(), false) << "the first daemon must keep serving";
@@ -389,7 +385,8 @@ TEST_F(DaemonTest, AStateDirectoryOthersMayWriteToIsRefusedAtStart) {
   EXPECT_EQ(code, 1) << err;
   EXPECT_NE(err.find("belongs to uid 65534"), std::string::npos) << err;
   ASSERT_EQ(::chown(state.c_str(), 0, 0), 0);
-  for (const mode_t mode : {mode_t{0700}, mode_t{0750}, mode_t{0755}}) {  // what --init and systemd create, and readable ones
+  for (const mode_t mode :
+       {mode_t{0700}, mode_t{0750}, mode_t{0755}}) {  // what --init and systemd create, and readable ones
     ASSERT_EQ(::chmod(state.c_str(), mode), 0);
     daemon_->start();
     EXPECT_EQ(client().status().keys, 0u);
@@ -405,7 +402,8 @@ TEST_F(DaemonTest, GrantIdsOutOfRangeAreRefusedNotWrapped) {
     for (const char* id : {"4294967296", "4294967297", "4294967295", "18446744073709551616", "99999999999999999999999",
                            "-1", "-4294967296"}) {
       SCOPED_TRACE(std::string(kind) + " " + id);
-      const auto reply = raw("PUT", "/v1/keys/main/grants", std::string(R"({"grants":[{")") + kind + R"(":")" + id + R"("}]})");
+      const auto reply =
+          raw("PUT", "/v1/keys/main/grants", std::string(R"({"grants":[{")") + kind + R"(":")" + id + R"("}]})");
       EXPECT_EQ(reply.status, 400) << reply.body;
       EXPECT_EQ(error_code_of(reply), "bad_request");
     }

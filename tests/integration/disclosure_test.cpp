@@ -5,8 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include "client/client.hpp"
 #include "tests/support/process.hpp"
@@ -58,7 +58,8 @@ class DisclosureTest : public ::testing::Test {
 
   // The reply with the key's name taken out: what tells one key from another.
   static std::string without(std::string text, const std::string& name) {
-    for (std::size_t at; (at = text.find("'" + name + "'")) != std::string::npos;) text.replace(at, name.size() + 2, "'K'");
+    for (std::size_t at; (at = text.find("'" + name + "'")) != std::string::npos;)
+      text.replace(at, name.size() + 2, "'K'");
     return text;
   }
 
@@ -83,7 +84,8 @@ TEST_F(DisclosureTest, AKeyWithoutAGrantForThePeerIsAnsweredAsAKeyThatDoesNotExi
   }
   // Its own key: signed where its grant allows, refused by rule where not.
   EXPECT_EQ(as_bot("POST", "/v1/keys/mine/sign", sign).status, 200);
-  const Reply denied = as_bot("POST", "/v1/keys/mine/sign", R"({"method":"GET","path":"/api/v5/trade/orders-pending"})");
+  const Reply denied =
+      as_bot("POST", "/v1/keys/mine/sign", R"({"method":"GET","path":"/api/v5/trade/orders-pending"})");
   EXPECT_EQ(denied.status, 403);
   EXPECT_EQ(json::parse(denied.body).at("error").at("code").as_string(), "policy_denied");
   // Admin calls naming a key are refused alike, whether it exists or not.

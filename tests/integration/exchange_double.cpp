@@ -35,8 +35,8 @@ std::optional<std::chrono::system_clock::time_point> parse_timestamp(std::string
   std::tm tm{};
   int millis = 0;
   char t = 0, dot = 0, z = 0;
-  const int fields = std::sscanf(s.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%c%3d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                                 &t, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &dot, &millis, &z);
+  const int fields = std::sscanf(s.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%c%3d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &t,
+                                 &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &dot, &millis, &z);
   if (fields != 10 || t != 'T' || dot != '.' || z != 'Z') return std::nullopt;
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;

@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <boost/json.hpp>
 #include <fstream>
-#include <gtest/gtest.h>
 
 #include "client/client.hpp"
 #include "tests/support/process.hpp"
@@ -92,8 +92,8 @@ class ForgeryTest : public ::testing::Test {
       const std::string_view head = std::string_view(whole).substr(0, cut);
       const std::string_view tail = std::string_view(whole).substr(cut);
       const Reply reply = sign(bot, method, head, tail);
-      EXPECT_FALSE(reply.signed_()) << method << " path '" << head << "' body '" << tail << "': " << reply.status
-                                    << " " << reply.body;
+      EXPECT_FALSE(reply.signed_()) << method << " path '" << head << "' body '" << tail << "': " << reply.status << " "
+                                    << reply.body;
     }
   }
 
@@ -181,14 +181,13 @@ TEST_F(ForgeryTest, TheAuditRecordShowsExactlyThePathThatWasSigned) {
   const std::string get_path = "/api/v5/account/balance?ccy=BTC,ETH&x=%2C";
   const std::string post_path = "/api/v5/trade/order?tag=a_b.c~d";
   const std::string post_body = R"({"instId":"BTC-USDT","sz":"1"})";
-  for (const auto& [method, path, body] : {std::tuple{"GET", get_path, std::string()},
-                                           std::tuple{"POST", post_path, post_body}}) {
+  for (const auto& [method, path, body] :
+       {std::tuple{"GET", get_path, std::string()}, std::tuple{"POST", post_path, post_body}}) {
     const Reply reply = sign(true, method, path, body);
     ASSERT_EQ(reply.status, 200) << reply.body;
     const json::value headers = json::parse(reply.body).at("headers");
     const std::string ts(headers.at("OK-ACCESS-TIMESTAMP").as_string());
-    EXPECT_EQ(headers.at("OK-ACCESS-SIGN").as_string(),
-              test::okx_signature(kSecret, ts + method + path + body))
+    EXPECT_EQ(headers.at("OK-ACCESS-SIGN").as_string(), test::okx_signature(kSecret, ts + method + path + body))
         << "the signature covers exactly this path and body";
   }
   // A forged split would have been recorded as the allowed "/api/v5/trade/x".

@@ -11,12 +11,12 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <boost/json.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
-#include <gtest/gtest.h>
 #include <iostream>
 #include <thread>
 
@@ -97,11 +97,11 @@ class FullDiskTest : public ::testing::Test {
 
   // A sign through curl under the bot's own uid; returns the HTTP status.
   int bot_signs(const std::string& key) {
-    const test::Output out = test::run(
-        {"/usr/bin/setpriv", std::string("--reuid=") + kBot, std::string("--regid=") + kBot, "--init-groups",
-         "/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "--unix-socket",
-         daemon_->socket().string(), "http://okx-vault/v1/keys/" + key + "/sign", "--data-binary",
-         sign_body("GET", "/api/v5/account/balance")});
+    const test::Output out =
+        test::run({"/usr/bin/setpriv", std::string("--reuid=") + kBot, std::string("--regid=") + kBot, "--init-groups",
+                   "/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "--unix-socket",
+                   daemon_->socket().string(), "http://okx-vault/v1/keys/" + key + "/sign", "--data-binary",
+                   sign_body("GET", "/api/v5/account/balance")});
     return std::stoi(out.out);
   }
 
@@ -131,8 +131,8 @@ TEST_F(FullDiskTest, NothingIsSignedThatTheAuditLogCannotHold) {
     }
     ++signatures;
   }
-  ASSERT_EQ(refused.status, 503) << "still signing after " << signatures << " signatures on a full disk: "
-                                 << refused.body;
+  ASSERT_EQ(refused.status, 503) << "still signing after " << signatures
+                                 << " signatures on a full disk: " << refused.body;
   EXPECT_EQ(code_of(refused), "audit_unavailable");
   EXPECT_EQ(refused.body.find("OK-ACCESS"), std::string::npos);
   const Client::RawReply login = c.request("POST", "/v1/keys/main/ws-login", "");
@@ -173,8 +173,7 @@ TEST_F(FullDiskTest, AFloodOfRefusalsWritesShortLinesAndSummariesOfThem) {
   constexpr int kEach = 2000;
   for (int i = 0; i < kEach; ++i) {
     ASSERT_EQ(c.request("POST", "/v1/keys/" + long_key + "/sign", sign_body("POST", path)).status, 404);
-    ASSERT_EQ(c.request("POST", "/v1/keys/nokey-" + std::to_string(i) + "/sign", sign_body("POST", path)).status,
-              404);
+    ASSERT_EQ(c.request("POST", "/v1/keys/nokey-" + std::to_string(i) + "/sign", sign_body("POST", path)).status, 404);
   }
   daemon_->stop();  // the counted refusals are summarised at shutdown
   const std::uintmax_t written = fs::file_size(state("audit.log")) - before;

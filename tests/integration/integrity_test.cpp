@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "client/client.hpp"
-#include "proto/audit_chain.hpp"
 #include "common/error.hpp"
+#include "proto/audit_chain.hpp"
 #include "tests/support/code_of.hpp"
 #include "tests/support/process.hpp"
 
@@ -86,8 +86,15 @@ class IntegrityTest : public ::testing::Test {
   // The daemon's command line on this state directory, under a timeout so that
   // a daemon that starts when it should not fails the test rather than hangs it.
   std::vector<std::string> daemon_argv(const std::vector<std::string>& extra = {}) const {
-    std::vector<std::string> argv = {"/usr/bin/timeout", "20", daemon_binary(), "--state-dir", (dir_ / "state").string(),
-                                     "--socket", (dir_ / "okx-vault.sock").string(), "--passphrase-cost", "test"};
+    std::vector<std::string> argv = {"/usr/bin/timeout",
+                                     "20",
+                                     daemon_binary(),
+                                     "--state-dir",
+                                     (dir_ / "state").string(),
+                                     "--socket",
+                                     (dir_ / "okx-vault.sock").string(),
+                                     "--passphrase-cost",
+                                     "test"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return argv;
   }
@@ -101,7 +108,8 @@ class IntegrityTest : public ::testing::Test {
     EXPECT_NE(out.exit_code, 0);
     for (const std::string& part :
          std::vector<std::string>{"rollback", store().string(), audit_log().string(), "--accept-rollback",
-          "store generation " + std::to_string(store_generation), "generation " + std::to_string(recorded)}) {
+                                  "store generation " + std::to_string(store_generation),
+                                  "generation " + std::to_string(recorded)}) {
       EXPECT_NE(out.err.find(part), std::string::npos) << "missing '" << part << "' in: " << out.err;
     }
     EXPECT_EQ(read_file(store()), store_before) << "the refused start changed the store";
@@ -184,8 +192,8 @@ TEST_F(IntegrityTest, EveryAdminWriteRecordsTheGenerationItProduced) {
     EXPECT_GT(std::stoull(match[2]), last) << line;
     last = std::stoull(match[2]);
   }
-  EXPECT_EQ(actions, (std::vector<std::string>{"add", "set-grants", "set-passphrase", "lock", "rotate-key-file", "rekey",
-                                               "remove-passphrase", "revoke"}));
+  EXPECT_EQ(actions, (std::vector<std::string>{"add", "set-grants", "set-passphrase", "lock", "rotate-key-file",
+                                               "rekey", "remove-passphrase", "revoke"}));
   EXPECT_EQ(last, generation);
   EXPECT_EQ(generation_of(read_file(store())), generation + 1) << "the stop records the log's head in the store";
 }
@@ -271,7 +279,8 @@ void add_sign_and_revoke(const std::filesystem::path& dir) {
   Daemon daemon(dir, {"--passphrase-cost", "test"});
   Client client(daemon.socket().string());
   client.add(key("main"));
-  for (int i = 0; i < 5; ++i) client.sign("main", proto::SignRequest{"GET", "/api/v5/account/balance", "", std::nullopt});
+  for (int i = 0; i < 5; ++i)
+    client.sign("main", proto::SignRequest{"GET", "/api/v5/account/balance", "", std::nullopt});
   client.revoke("main");
   ASSERT_EQ(daemon.stop(), 0);
 }
@@ -355,7 +364,8 @@ TEST_F(IntegrityTest, AStopAnchorsTheLinesSinceTheLastChangeSoCuttingThemIsRefus
     Daemon daemon(dir_.path(), {"--passphrase-cost", "test"});
     Client client(daemon.socket().string());
     client.add(key("main"));
-    for (int i = 0; i < 5; ++i) client.sign("main", proto::SignRequest{"GET", "/api/v5/account/balance", "", std::nullopt});
+    for (int i = 0; i < 5; ++i)
+      client.sign("main", proto::SignRequest{"GET", "/api/v5/account/balance", "", std::nullopt});
     ASSERT_EQ(daemon.stop(), 0);
   }
   const std::vector<std::string> lines = lines_of(read_file(audit_log()));
@@ -423,7 +433,9 @@ TEST_F(LockedIntegrityTest, LinesWrittenBeforeTheFirstUnlockHaveNoMacAndTheKeyed
   ASSERT_EQ(daemon_->stop(), 0);
   daemon_->start();
   client_ = std::make_unique<Client>(daemon_->socket().string());
-  EXPECT_EQ(code_of([&] { client_->sign("kept", {"GET", "/api/v5/account/balance", "", std::nullopt}); }),
+  EXPECT_EQ(code_of([&] {
+              client_->sign("kept", {"GET", "/api/v5/account/balance", "", std::nullopt});
+            }),
             Code::vault_locked);
   client_->unlock(SecretBytes::copy_of(kVaultPassphrase));
   const Output out = run({cli_binary(), "--socket", daemon_->socket().string(), "audit", "verify"});

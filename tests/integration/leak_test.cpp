@@ -13,9 +13,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <cstring>
 #include <filesystem>
-#include <gtest/gtest.h>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -57,9 +57,12 @@ std::string hex(std::string_view text) {
 std::vector<std::string> forms(std::string_view secret) {
   std::string upper = hex(secret);
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return {std::string(secret), base64(secret, sodium_base64_VARIANT_ORIGINAL),
-          base64(secret, sodium_base64_VARIANT_ORIGINAL_NO_PADDING), base64(secret, sodium_base64_VARIANT_URLSAFE),
-          hex(secret), upper};
+  return {std::string(secret),
+          base64(secret, sodium_base64_VARIANT_ORIGINAL),
+          base64(secret, sodium_base64_VARIANT_ORIGINAL_NO_PADDING),
+          base64(secret, sodium_base64_VARIANT_URLSAFE),
+          hex(secret),
+          upper};
 }
 
 // Names the first form of `secret` found in `text`, or "".
@@ -156,9 +159,12 @@ TEST_F(LeakTest, NoSecretAnywhereAfterAWholeScenario) {
   EXPECT_EQ(listing.status, 200);
   raw("GET", "/v1/keys/main/grants");
   const std::string s(kSecret), p(kPassphrase), k(kApiKey);
-  raw("POST", "/v1/keys", R"({"name":"main","api_key":")" + k + R"(","secret":")" + s + R"(","passphrase":")" + p + "\"}");
-  raw("POST", "/v1/keys", R"({"name":"Bad","api_key":")" + k + R"(","secret":")" + s + R"(","passphrase":")" + p + "\"}");
-  raw("POST", "/v1/keys", R"({"name":"x","api_key":")" + k + R"(","secret":")" + s + R"( ","passphrase":")" + p + "\"}");
+  raw("POST", "/v1/keys",
+      R"({"name":"main","api_key":")" + k + R"(","secret":")" + s + R"(","passphrase":")" + p + "\"}");
+  raw("POST", "/v1/keys",
+      R"({"name":"Bad","api_key":")" + k + R"(","secret":")" + s + R"(","passphrase":")" + p + "\"}");
+  raw("POST", "/v1/keys",
+      R"({"name":"x","api_key":")" + k + R"(","secret":")" + s + R"( ","passphrase":")" + p + "\"}");
   raw("POST", "/v1/keys", R"({"name":"x","secret":")" + s + R"(","passphrase":")" + p + "\",\"" + s + "\":1}");
   raw("POST", "/v1/keys", R"({"name":"x","secret":)" + s);
   raw("POST", "/v1/keys/main/sign", R"({"method":"GET","path":"/api/v5/)" + s + R"(","timestamp":")" + p + "\"}");
@@ -219,8 +225,8 @@ std::vector<Region> regions_of(pid_t pid) {
     fields >> perms >> offset >> device >> inode;
     std::getline(fields >> std::ws, name);
     const std::size_t dash = range.find('-');
-    regions.push_back({std::stoull(range.substr(0, dash), nullptr, 16), std::stoull(range.substr(dash + 1), nullptr, 16),
-                       perms.starts_with("r"), false, name});
+    regions.push_back({std::stoull(range.substr(0, dash), nullptr, 16),
+                       std::stoull(range.substr(dash + 1), nullptr, 16), perms.starts_with("r"), false, name});
   }
   return regions;
 }
@@ -246,9 +252,9 @@ Copies copies_in_memory(pid_t pid, std::string_view needle) {
       const std::size_t want = std::min<std::uintptr_t>(chunk.size(), region.end - at);
       const ssize_t got = ::pread(mem, chunk.data(), want, static_cast<off_t>(at));
       if (got <= 0) break;
-      for (const char* hit = chunk.data(), *last = chunk.data() + got;
-           (hit = static_cast<const char*>(::memmem(hit, static_cast<std::size_t>(last - hit), needle.data(),
-                                                    needle.size()))) != nullptr;
+      for (const char *hit = chunk.data(), *last = chunk.data() + got;
+           (hit = static_cast<const char*>(
+                ::memmem(hit, static_cast<std::size_t>(last - hit), needle.data(), needle.size()))) != nullptr;
            ++hit) {
         if (region.locked) {
           ++copies.guarded;
@@ -295,8 +301,10 @@ TEST_F(LeakTest, NoCopyOfASecretInTheDaemonsMemoryButInGuardedPages) {
   // apart there: the normal build runs this test.
   GTEST_SKIP() << "scans the daemon's memory: not under AddressSanitizer";
 #endif
-  if (test::kThreadSanitizer) GTEST_SKIP() << "scans the daemon's memory: not under ThreadSanitizer, whose shadow is as large";
-  constexpr std::string_view kVaultPassphrase = "LEAKCHECK-VAULT-Jh4-Pn7-Dc1", kNewVaultPassphrase = "LEAKCHECK-VAULT-Ub5-Ge9";
+  if (test::kThreadSanitizer)
+    GTEST_SKIP() << "scans the daemon's memory: not under ThreadSanitizer, whose shadow is as large";
+  constexpr std::string_view kVaultPassphrase = "LEAKCHECK-VAULT-Jh4-Pn7-Dc1",
+                             kNewVaultPassphrase = "LEAKCHECK-VAULT-Ub5-Ge9";
   daemon_ = std::make_unique<Daemon>(dir_.path());
   const std::string s(kSecret), p(kPassphrase), k(kApiKey), v(kVaultPassphrase), n(kNewVaultPassphrase);
   const auto expect_only_guarded = [&](const std::vector<std::string_view>& secrets, const std::string& after) {
@@ -317,11 +325,13 @@ TEST_F(LeakTest, NoCopyOfASecretInTheDaemonsMemoryButInGuardedPages) {
   const Output signed_ = cli({"sign", "main", "GET", "/api/v5/account/balance"});  // its reply carries the passphrase
   ASSERT_EQ(signed_.exit_code, 0) << signed_.err;
   // Requests the daemon refuses, whole, cut short, and in chunks.
-  raw("POST", "/v1/keys", R"({"name":"main","api_key":")" + k + R"(","secret":")" + s + R"(","passphrase":")" + p + "\"}");
+  raw("POST", "/v1/keys",
+      R"({"name":"main","api_key":")" + k + R"(","secret":")" + s + R"(","passphrase":")" + p + "\"}");
   raw("POST", "/v1/keys", R"({"name":"x","secret":)" + s);
   raw("POST", "/v1/unlock", R"({"passphrase":")" + n + R"(","extra":1})");
   raw("PUT", "/v1/slots/passphrase", R"({"new_passphrase":")" + v + "\"}");
-  const std::string body = R"({"name":"cut","api_key":")" + k + R"(","secret":")" + s + R"(","passphrase":")" + p + "\"}";
+  const std::string body =
+      R"({"name":"cut","api_key":")" + k + R"(","secret":")" + s + R"(","passphrase":")" + p + "\"}";
   exchange_raw(daemon_->socket(),
                "POST /v1/keys HTTP/1.1\r\nHost: v\r\nContent-Length: " + std::to_string(body.size() + 100) +
                    "\r\n\r\n" + body,
@@ -344,7 +354,8 @@ TEST_F(LeakTest, NoCopyOfASecretInTheDaemonsMemoryButInGuardedPages) {
   clean_cli({"lock"});
   for (const std::string_view secret : {kSecret, kPassphrase, kVaultPassphrase, kNewVaultPassphrase}) {
     const Copies copies = copies_in_memory(daemon_->pid(), secret);
-    EXPECT_EQ(copies.ordinary + copies.guarded, 0) << secret << " is still in memory after revoke and lock:" << copies.where;
+    EXPECT_EQ(copies.ordinary + copies.guarded, 0)
+        << secret << " is still in memory after revoke and lock:" << copies.where;
   }
 }
 
@@ -359,7 +370,8 @@ TEST_F(LeakTest, NoCopyOfASecretInTheDaemonsMemoryButInGuardedPages) {
 TEST_F(LeakTest, TheSessionLeavesNoCopyOfWhatPassedThroughIt) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to read the memory of a non-dumpable process";
   if (test::kAddressSanitizer) GTEST_SKIP() << "scans the daemon's memory: not under AddressSanitizer";
-  if (test::kThreadSanitizer) GTEST_SKIP() << "scans the daemon's memory: not under ThreadSanitizer, whose shadow is as large";
+  if (test::kThreadSanitizer)
+    GTEST_SKIP() << "scans the daemon's memory: not under ThreadSanitizer, whose shadow is as large";
   constexpr std::string_view kVaultPassphrase = "LEAKCHECK-SESSION-VAULT-Tz3-Qa8";
   daemon_ = std::make_unique<Daemon>(dir_.path());
   const std::string s(kSecret), p(kPassphrase), k(kApiKey), v(kVaultPassphrase);
@@ -369,11 +381,13 @@ TEST_F(LeakTest, TheSessionLeavesNoCopyOfWhatPassedThroughIt) {
     EXPECT_LT(reply.status, 300) << method << " " << target << ": " << reply.body;
     return reply.body;
   };
-  call("POST", "/v1/keys", R"({"name":"main","api_key":")" + k + R"(","secret":")" + s + R"(","passphrase":")" + p + "\"}");
+  call("POST", "/v1/keys",
+       R"({"name":"main","api_key":")" + k + R"(","secret":")" + s + R"(","passphrase":")" + p + "\"}");
   call("PUT", "/v1/slots/passphrase", R"({"new_passphrase":")" + v + "\"}");
   call("POST", "/v1/lock", "");
   call("POST", "/v1/unlock", R"({"passphrase":")" + v + "\"}");
-  const std::string signed_ = call("POST", "/v1/keys/main/sign", R"({"method":"GET","path":"/api/v5/account/balance"})");
+  const std::string signed_ =
+      call("POST", "/v1/keys/main/sign", R"({"method":"GET","path":"/api/v5/account/balance"})");
   EXPECT_NE(signed_.find(kPassphrase), std::string::npos) << "control: the sign reply carries the passphrase";
   const std::string login = call("POST", "/v1/keys/main/ws-login", "");
   EXPECT_NE(login.find(kPassphrase), std::string::npos) << "control: the login frame carries the passphrase";
@@ -406,8 +420,7 @@ TEST_F(LeakTest, TheSessionLeavesNoCopyOfWhatPassedThroughIt) {
 // a daemon running as nobody shows whether it turned core dumps and ptrace off.
 TEST_F(LeakTest, TheDaemonIsNotDumpable) {
   ASSERT_EQ(::chown(dir_.path().c_str(), 65534, 65534), 0);
-  const std::vector<std::string> as_nobody = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
-                                              "--clear-groups"};
+  const std::vector<std::string> as_nobody = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
   const auto owner = [](pid_t pid) {
     struct stat st {};
     return ::stat(("/proc/" + std::to_string(pid) + "/status").c_str(), &st) == 0 ? st.st_uid : uid_t(-1);

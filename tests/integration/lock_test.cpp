@@ -155,7 +155,9 @@ TEST_F(LockTest, WrongPassphrasesAreAnsweredEverLaterAndRacingAttemptsAreRefused
   EXPECT_GE(took[2], 1000ms);
 
   // While one wrong reply is held, another attempt is refused unevaluated.
-  std::thread slow([&] { Client(daemon_->socket().string()).request("POST", "/v1/unlock", R"({"passphrase":"wrong passphrase!"})"); });
+  std::thread slow([&] {
+    Client(daemon_->socket().string()).request("POST", "/v1/unlock", R"({"passphrase":"wrong passphrase!"})");
+  });
   std::this_thread::sleep_for(300ms);
   Client racer(daemon_->socket().string());
   EXPECT_EQ(code_of([&] { racer.unlock(text(kOld)); }), Code::too_many_attempts);
@@ -196,8 +198,8 @@ TEST_F(LockTest, AnUnlockOfTheUnlockedVaultDoesNotResetTheDelay) {
   std::thread held([&] { Client(daemon_->socket().string()).request("PUT", "/v1/slots/passphrase", wrong_change); });
   while (wrong_count() < 4) std::this_thread::sleep_for(5ms);
   // ...while an attempt with the right one is refused unevaluated, for the fourth failure's delay.
-  const Client::RawReply racer = Client(daemon_->socket().string()).request("POST", "/v1/unlock",
-                                                                            R"({"passphrase":"old vault passphrase 1"})");
+  const Client::RawReply racer =
+      Client(daemon_->socket().string()).request("POST", "/v1/unlock", R"({"passphrase":"old vault passphrase 1"})");
   held.join();
   EXPECT_EQ(racer.status, 429) << racer.body;
   const std::size_t in = racer.body.find("try again in ");
@@ -264,7 +266,11 @@ TEST_F(LockTest, SetChangeAndRemoveThePassphraseAcrossRestarts) {
   restart();
   EXPECT_FALSE(client().status().locked);
   expect_signs();
-  EXPECT_EQ(code_of([&] { client().lock(); client().unlock(text(kNew)); }), Code::bad_request);
+  EXPECT_EQ(code_of([&] {
+              client().lock();
+              client().unlock(text(kNew));
+            }),
+            Code::bad_request);
   client().unlock_with_key_file();
   expect_signs();
   client().lock();
@@ -409,16 +415,17 @@ TEST_F(SlotCrashTest, ChangePassphrase) {
   client().unlock(text(kOld));
   add_key();
   bool swapped = false;  // which passphrase is "old" this round
-  crash_during([&](Client& c) {
-                 c.unlock(text(swapped ? kNew : kOld));
-                 c.change_passphrase(text(swapped ? kNew : kOld), text(swapped ? kOld : kNew));
-               },
-               [&] {
-                 EXPECT_TRUE(client().status().locked);
-                 swapped = unlock_with_either(kNew, kOld) == kNew;
-                 expect_signs();
-                 client().lock();
-               });
+  crash_during(
+      [&](Client& c) {
+        c.unlock(text(swapped ? kNew : kOld));
+        c.change_passphrase(text(swapped ? kNew : kOld), text(swapped ? kOld : kNew));
+      },
+      [&] {
+        EXPECT_TRUE(client().status().locked);
+        swapped = unlock_with_either(kNew, kOld) == kNew;
+        expect_signs();
+        client().lock();
+      });
 }
 
 TEST_F(SlotCrashTest, RemovePassphrase) {
@@ -451,17 +458,18 @@ TEST_F(SlotCrashTest, Rekey) {
   start({});
   add_key();
   client().set_passphrase(text(kOld));
-  crash_during([](Client& c) {
-                 const SecretBytes passphrase = text(kOld);
-                 c.rekey(&passphrase);
-               },
-               [&] {
-                 EXPECT_FALSE(client().status().locked);
-                 expect_signs();
-                 client().lock();
-                 client().unlock(text(kOld));
-                 expect_signs();
-               });
+  crash_during(
+      [](Client& c) {
+        const SecretBytes passphrase = text(kOld);
+        c.rekey(&passphrase);
+      },
+      [&] {
+        EXPECT_FALSE(client().status().locked);
+        expect_signs();
+        client().lock();
+        client().unlock(text(kOld));
+        expect_signs();
+      });
   expect_no_secrets_on_disk();
 }
 

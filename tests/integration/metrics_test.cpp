@@ -56,8 +56,8 @@ class MetricsTest : public ::testing::Test {
 
   // What a peer that is not an admin gets: curl as nobody.
   test::Output as_nobody(const std::string& target) {
-    return test::run({"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/curl",
-                      "-s", "-w", "\n%{http_code}", "--unix-socket", daemon_->socket().string(),
+    return test::run({"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/curl", "-s",
+                      "-w", "\n%{http_code}", "--unix-socket", daemon_->socket().string(),
                       "http://okx-vault" + target});
   }
 

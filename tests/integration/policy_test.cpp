@@ -6,10 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <algorithm>
 #include <boost/json.hpp>
 #include <fstream>
-#include <gtest/gtest.h>
 
 #include "client/client.hpp"
 #include "proto/audit_chain.hpp"
@@ -198,7 +198,8 @@ TEST_F(PolicyTest, EveryDecisionIsAuditedInAnUnbrokenChain) {
   EXPECT_EQ(allowed->at("method").as_string(), "GET");
   EXPECT_EQ(allowed->at("path").as_string(), "/api/v5/account/balance");
   EXPECT_EQ(allowed->at("exe").as_string(), "/usr/bin/curl");
-  for (const char* field : {"time", "gid", "pid", "rule", "prev", "hash"}) EXPECT_TRUE(allowed->contains(field)) << field;
+  for (const char* field : {"time", "gid", "pid", "rule", "prev", "hash"})
+    EXPECT_TRUE(allowed->contains(field)) << field;
   const json::object* denied = find("sign", "deny", bot1);
   ASSERT_NE(denied, nullptr);
   EXPECT_NE(std::string(denied->at("rule").as_string()).find("read-only"), std::string::npos);

@@ -9,9 +9,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <chrono>
 #include <cstring>
-#include <gtest/gtest.h>
 #include <thread>
 
 #include "client/client.hpp"
@@ -27,17 +27,18 @@ const std::string kBuild = OKXVAULT_BUILD_DIR;
 // The units as shipped, generated as an install generates them
 // (systemd/units.cmake), for an sbin directory where the binary built here is.
 void copy_units(const fs::path& to) {
-  const test::Output out = test::run({"/usr/bin/cmake", "-DSBINDIR=" + fs::path(test::daemon_binary()).parent_path().string(),
-                                      "-DDOCDIR=/usr/share/doc/okx-vault", "-DOUT_DIR=" + to.string(), "-P",
-                                      kSource + "/systemd/units.cmake"});
+  const test::Output out = test::run(
+      {"/usr/bin/cmake", "-DSBINDIR=" + fs::path(test::daemon_binary()).parent_path().string(),
+       "-DDOCDIR=/usr/share/doc/okx-vault", "-DOUT_DIR=" + to.string(), "-P", kSource + "/systemd/units.cmake"});
   ASSERT_EQ(out.exit_code, 0) << out.out << out.err;
   ASSERT_NE(test::read_file(to / "okx-vault.service").find("ExecStart=" + test::daemon_binary() + " --config"),
             std::string::npos);
 }
 
 void add_key(const fs::path& socket) {
-  Client(socket.string()).add({"main", "ak-0a1b2c3d4e5f", SecretBytes::copy_of("SYSTEMD-TEST-SECRET-0123456789"),
-                               SecretBytes::copy_of("Unit#Pass1"), false});
+  Client(socket.string())
+      .add({"main", "ak-0a1b2c3d4e5f", SecretBytes::copy_of("SYSTEMD-TEST-SECRET-0123456789"),
+            SecretBytes::copy_of("Unit#Pass1"), false});
 }
 
 void expect_signs(const fs::path& socket) {
@@ -274,8 +275,8 @@ TEST(Systemd, DebianPackageHoldsTheExpectedFiles) {
         "./usr/lib/systemd/system/okx-vault-admin@.socket", "./usr/lib/sysusers.d/okx-vault.conf",
         "./etc/okx-vault/okx-vaultd.conf", "./usr/share/doc/okx-vault/README.md", "./usr/share/doc/okx-vault/copyright",
         "./usr/share/doc/okx-vault/changelog.Debian.gz", "./usr/share/man/man1/okx-vault.1.gz",
-         "./usr/share/man/man8/okx-vaultd.8.gz", "./usr/share/bash-completion/completions/okx-vault",
-         "./usr/share/zsh/vendor-completions/_okx-vault", "./etc/okx-vault/okx-vault.conf"}) {
+        "./usr/share/man/man8/okx-vaultd.8.gz", "./usr/share/bash-completion/completions/okx-vault",
+        "./usr/share/zsh/vendor-completions/_okx-vault", "./etc/okx-vault/okx-vault.conf"}) {
     EXPECT_NE(contents.find(file), std::string::npos) << file << " missing from\n" << contents;
   }
   // The C++ client library is for bots' builds (cmake --install --component Development).

@@ -199,7 +199,10 @@ std::string daemon_binary() { return OKXVAULT_DAEMON_BINARY; }
 std::string cli_binary() { return OKXVAULT_CLI_BINARY; }
 
 Daemon::Daemon(const fs::path& dir, std::vector<std::string> extra_args)
-    : dir_(dir), socket_(dir / "okx-vault.sock"), state_dir_(dir / "state"), log_(dir / "daemon.log"),
+    : dir_(dir),
+      socket_(dir / "okx-vault.sock"),
+      state_dir_(dir / "state"),
+      log_(dir / "daemon.log"),
       extra_args_(std::move(extra_args)) {
   if (!fs::exists(store_file())) {
     std::vector<std::string> init = {daemon_binary(), "--init"};
@@ -260,9 +263,19 @@ CurlReply curl_as(const std::string& user, const std::filesystem::path& socket, 
     group_option = "--groups=";
     for (const std::string& group : *groups) group_option += (group_option.back() == '=' ? "" : ",") + group;
   }
-  std::vector<std::string> argv = {"/usr/bin/setpriv", "--reuid=" + user, "--regid=" + user, group_option,
-                                   "/usr/bin/curl", "-s", "-X", method, "-w", "\n%{http_code}", "--unix-socket",
-                                   socket.string(), "http://okx-vault" + target};
+  std::vector<std::string> argv = {"/usr/bin/setpriv",
+                                   "--reuid=" + user,
+                                   "--regid=" + user,
+                                   group_option,
+                                   "/usr/bin/curl",
+                                   "-s",
+                                   "-X",
+                                   method,
+                                   "-w",
+                                   "\n%{http_code}",
+                                   "--unix-socket",
+                                   socket.string(),
+                                   "http://okx-vault" + target};
   if (!body.empty()) {
     argv.push_back("--data-binary");
     argv.push_back(body);

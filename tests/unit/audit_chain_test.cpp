@@ -30,8 +30,8 @@ std::vector<std::string> chain(int n, const SecretBytes* key = nullptr) {
   return lines;
 }
 
-audit_chain::Verdict verify(const std::vector<std::string>& lines,
-                            std::optional<std::string_view> head = std::nullopt, const SecretBytes* key = nullptr) {
+audit_chain::Verdict verify(const std::vector<std::string>& lines, std::optional<std::string_view> head = std::nullopt,
+                            const SecretBytes* key = nullptr) {
   std::string text;
   for (const auto& line : lines) text += line + "\n";
   std::istringstream in(text);
@@ -194,7 +194,8 @@ TEST(AuditChain, AnUnkeyedLogGoesOnKeyedAndTheKeyedLinesVouchForIt) {
     const std::string_view fields = old.body.substr(std::string_view(R"({"prev":")").size() + 64 + 2);
     std::string sealed;
     audit_chain::seal_into(sealed, fields,
-                           rewritten.empty() ? std::string(audit_chain::kGenesis) : audit_chain::hash_of(rewritten.back()),
+                           rewritten.empty() ? std::string(audit_chain::kGenesis)
+                                             : audit_chain::hash_of(rewritten.back()),
                            nullptr);
     if (!old.mac.empty()) sealed.insert(sealed.size() - 2, R"(","mac":")" + std::string(old.mac));
     rewritten.push_back(sealed);

@@ -18,9 +18,9 @@
 #include <thread>
 #include <vector>
 
+#include "common/error.hpp"
 #include "daemon/audit/audit_fields.hpp"
 #include "proto/audit_chain.hpp"
-#include "common/error.hpp"
 #include "tests/support/process.hpp"
 
 namespace okxvault {
@@ -118,8 +118,8 @@ TEST(AuditFields, ALongValueKeepsAPrefixItsSizeAndItsHash) {
   EXPECT_EQ(line.at("key_cut").at("blake2b").as_string(), blake2b_hex(key));
   EXPECT_FALSE(line.contains("rule_cut")) << "a value that fits is not marked";
   const std::string fitting(kAuditPathLimit, 'p');
-  EXPECT_FALSE(json::parse(fields_text("t", kBot, {"sign", "k", "GET", fitting, false, "r"})).as_object().contains(
-      "path_cut"));
+  EXPECT_FALSE(
+      json::parse(fields_text("t", kBot, {"sign", "k", "GET", fitting, false, "r"})).as_object().contains("path_cut"));
 }
 
 // The limit counts the bytes written, escapes included, and the cut falls between
@@ -325,7 +325,7 @@ TEST(Audit, FlushWritesEverythingRecordedBeforeItWhileOthersRecord) {
 TEST(Audit, TheLogIsReadableByItsOwnerOnly) {
   test::TempDir dir;
   { Audit(dir / "audit.log").record(kBot, {"list", {}, {}, {}, true, {}}); }
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat((dir / "audit.log").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0600u);
 }

@@ -3,10 +3,10 @@
 
 #include "daemon/api/handler.hpp"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include <algorithm>
 #include <sstream>
@@ -93,11 +93,11 @@ TEST_F(HandlerTest, StatusIsOpenToAnyConnectedPeer) {
 
 TEST_F(HandlerTest, AdminEndpointsAreForAdminsOnly) {
   EXPECT_EQ(call(http::verb::post, "/v1/keys", add_body("main"), kDaemonUser).result(), http::status::created);
-  for (const auto& [verb, target] : std::vector<std::pair<http::verb, std::string>>{
-           {http::verb::post, "/v1/keys"},
-           {http::verb::delete_, "/v1/keys/main"},
-           {http::verb::get, "/v1/keys/main/grants"},
-           {http::verb::put, "/v1/keys/main/grants"}}) {
+  for (const auto& [verb, target] :
+       std::vector<std::pair<http::verb, std::string>>{{http::verb::post, "/v1/keys"},
+                                                       {http::verb::delete_, "/v1/keys/main"},
+                                                       {http::verb::get, "/v1/keys/main/grants"},
+                                                       {http::verb::put, "/v1/keys/main/grants"}}) {
     const Response response = call(verb, target, add_body("other"), kStranger);
     EXPECT_EQ(response.result(), http::status::forbidden) << target;
     EXPECT_EQ(code(response), "forbidden");
@@ -107,8 +107,8 @@ TEST_F(HandlerTest, AdminEndpointsAreForAdminsOnly) {
 
 TEST_F(HandlerTest, AnUngrantedPeerCannotSignAndSeesNoKeys) {
   ASSERT_EQ(call(http::verb::post, "/v1/keys", add_body("main")).result(), http::status::created);
-  const Response sign = call(http::verb::post, "/v1/keys/main/sign",
-                             R"({"method":"GET","path":"/api/v5/account/balance"})", kStranger);
+  const Response sign =
+      call(http::verb::post, "/v1/keys/main/sign", R"({"method":"GET","path":"/api/v5/account/balance"})", kStranger);
   EXPECT_EQ(sign.result(), http::status::not_found) << "to it, the key does not exist";
   EXPECT_EQ(code(sign), "key_not_found");
   EXPECT_EQ(code(call(http::verb::post, "/v1/keys/main/ws-login", {}, kStranger)), "key_not_found");
@@ -159,10 +159,10 @@ TEST_F(HandlerTest, GrantsRoundTripAndRejectUnknownPrincipals) {
 
 TEST_F(HandlerTest, AGrantHasNoWebSocketLoginUnlessItSaysSo) {
   ASSERT_EQ(call(http::verb::post, "/v1/keys", add_body("main")).result(), http::status::created);
-  ASSERT_EQ(
-      call(http::verb::put, "/v1/keys/main/grants", R"({"grants":[{"user":"1000","allow":["GET /api/v5/account/"]}]})")
-          .result(),
-      http::status::ok);
+  ASSERT_EQ(call(http::verb::put, "/v1/keys/main/grants",
+                 R"({"grants":[{"user":"1000","allow":["GET /api/v5/account/"]}]})")
+                .result(),
+            http::status::ok);
   EXPECT_EQ(json::parse(call(http::verb::get, "/v1/keys/main/grants").body()).at("grants").at(0).at("ws"), false);
   const Response refused = call(http::verb::post, "/v1/keys/main/ws-login", {}, kStranger);
   EXPECT_EQ(code(refused), "policy_denied");
@@ -184,14 +184,15 @@ TEST_F(HandlerTest, AnOlderGrantWithAllowRulesLosesItsDefaultWebSocketLogin) {
   };
   const auto metadata = [](const std::string& grants) {
     return R"({"simulated":false,"created_ms":1764000000000,"expires_ms":null,"last_used_ms":0,"sign_count":0,)"
-           R"("grants":[)" + grants + "]}";
+           R"("grants":[)" +
+           grants + "]}";
   };
   const SecretBytes master = SecretBytes::random(32);
   const store::DataKey data_key = store::DataKey::generate();
   store::Image image;
   image.slots.push_back(store::wrap_with_key_file(data_key, master));
-  for (const auto& [name, grants] : {std::pair{"rules", grant(R"("GET /api/v5/account/")")},
-                                     std::pair{"plain", grant("")}}) {
+  for (const auto& [name, grants] :
+       {std::pair{"rules", grant(R"("GET /api/v5/account/")")}, std::pair{"plain", grant("")}}) {
     image.records.push_back(store::seal_record(data_key, name, "ak-0123456789abcdef", metadata(grants),
                                                SecretBytes::copy_of(std::string_view("S3CRET-VALUE-XYZ")),
                                                SecretBytes::copy_of(std::string_view("Pass#Phrase-1"))));
@@ -292,8 +293,7 @@ TEST_F(HandlerTest, SignRejectsRequestsOkxWouldNotAccept) {
 TEST_F(HandlerTest, WsLoginChecksItsTimestampToo) {
   ASSERT_EQ(call(http::verb::post, "/v1/keys", add_body("main")).result(), http::status::created);
   EXPECT_EQ(call(http::verb::post, "/v1/keys/main/ws-login").result(), http::status::ok);
-  EXPECT_EQ(code(call(http::verb::post, "/v1/keys/main/ws-login", R"({"timestamp":"1538054050"})")),
-            "timestamp_skew");
+  EXPECT_EQ(code(call(http::verb::post, "/v1/keys/main/ws-login", R"({"timestamp":"1538054050"})")), "timestamp_skew");
   EXPECT_EQ(code(call(http::verb::post, "/v1/keys/main/ws-login", R"({"timestamp":"soon"})")), "bad_request");
   EXPECT_EQ(code(call(http::verb::post, "/v1/keys/main/ws-login", R"({"ts":"1"})")), "bad_request");
 }
@@ -315,13 +315,13 @@ TEST_F(HandlerTest, KeepAliveFollowsTheRequest) {
 }
 
 TEST_F(HandlerTest, LockAndSlotCallsAreForAdminsOnly) {
-  for (const auto& [verb, target] : std::vector<std::pair<http::verb, std::string>>{
-           {http::verb::post, "/v1/lock"},
-           {http::verb::post, "/v1/unlock"},
-           {http::verb::put, "/v1/slots/passphrase"},
-           {http::verb::delete_, "/v1/slots/passphrase"},
-           {http::verb::post, "/v1/slots/key-file/rotate"},
-           {http::verb::post, "/v1/rekey"}}) {
+  for (const auto& [verb, target] :
+       std::vector<std::pair<http::verb, std::string>>{{http::verb::post, "/v1/lock"},
+                                                       {http::verb::post, "/v1/unlock"},
+                                                       {http::verb::put, "/v1/slots/passphrase"},
+                                                       {http::verb::delete_, "/v1/slots/passphrase"},
+                                                       {http::verb::post, "/v1/slots/key-file/rotate"},
+                                                       {http::verb::post, "/v1/rekey"}}) {
     const Response response = call(verb, target, R"({"passphrase":"a passphrase"})", kStranger);
     EXPECT_EQ(response.result(), http::status::forbidden) << target;
     EXPECT_EQ(code(response), "forbidden");
@@ -339,7 +339,8 @@ TEST_F(HandlerTest, LockedVaultAnswers423AndPassphraseBodiesAreWiped) {
 
   const Response locked = call(http::verb::post, "/v1/lock");
   EXPECT_EQ(json::parse(locked.body()).at("locked"), true);
-  const Response sign = call(http::verb::post, "/v1/keys/main/sign", R"({"method":"GET","path":"/api/v5/account/balance"})");
+  const Response sign =
+      call(http::verb::post, "/v1/keys/main/sign", R"({"method":"GET","path":"/api/v5/account/balance"})");
   EXPECT_EQ(static_cast<int>(sign.result()), 423);
   EXPECT_EQ(code(sign), "vault_locked");
   EXPECT_EQ(code(call(http::verb::delete_, "/v1/keys/main")), "vault_locked");

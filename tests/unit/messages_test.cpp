@@ -31,10 +31,10 @@ void expect_error(Code expected, const std::function<void()>& decode, std::strin
   }
 }
 
-const std::vector<std::string> kNotJson = {"",       "{",      "not json", "{\"method\":}", "{'method':'GET'}",
-                                           "{\"method\":\"GET\",}", "\xff\xfe", "{} x",     "{}{}"};
-const std::vector<std::string> kNotAnObject = {"[]", "[{\"method\":\"GET\",\"path\":\"/\"}]", "\"GET\"", "1",
-                                               "null", "true"};
+const std::vector<std::string> kNotJson = {
+    "", "{", "not json", "{\"method\":}", "{'method':'GET'}", "{\"method\":\"GET\",}", "\xff\xfe", "{} x", "{}{}"};
+const std::vector<std::string> kNotAnObject = {"[]",  "[{\"method\":\"GET\",\"path\":\"/\"}]", "\"GET\"", "1", "null",
+                                               "true"};
 
 // ---------------------------------------------------------------------------
 // decode_sign
@@ -55,28 +55,32 @@ TEST(DecodeSign, BodyAndTimestampAreOptional) {
 }
 
 TEST(DecodeSign, RejectsTextThatIsNotJsonAsInvalidJson) {
-  for (const auto& text : kNotJson) expect_error(Code::invalid_json, [&] { proto::decode_sign(text); }, text);
+  for (const auto& text : kNotJson)
+    expect_error(
+        Code::invalid_json, [&] { proto::decode_sign(text); }, text);
 }
 
 TEST(DecodeSign, RejectsJsonThatIsNotAnObjectAsBadRequest) {
-  for (const auto& text : kNotAnObject) expect_error(Code::bad_request, [&] { proto::decode_sign(text); }, text);
+  for (const auto& text : kNotAnObject)
+    expect_error(
+        Code::bad_request, [&] { proto::decode_sign(text); }, text);
 }
 
 TEST(DecodeSign, RejectsMissingFieldsWrongTypesAndUnknownFieldsAsBadRequest) {
   for (const std::string text : {
            R"({})",
-           R"({"path":"/x"})",                                   // no method
-           R"({"method":"GET"})",                                // no path
-           R"({"method":1,"path":"/x"})",                        // method not a string
-           R"({"method":"GET","path":["/x"]})",                  // path not a string
-           R"({"method":"GET","path":null})",                    // path null
-           R"({"method":"GET","path":"/x","body":{"a":1}})",     // body must be the exact text, not JSON
-           R"({"method":"GET","path":"/x","body":5})",
-           R"({"method":"GET","path":"/x","timestamp":1538054050})",
-           R"({"method":"GET","path":"/x","extra":true})",       // unknown field
-           R"({"method":"GET","path":"/x","Body":""})",          // names are case-sensitive
+           R"({"path":"/x"})",                                // no method
+           R"({"method":"GET"})",                             // no path
+           R"({"method":1,"path":"/x"})",                     // method not a string
+           R"({"method":"GET","path":["/x"]})",               // path not a string
+           R"({"method":"GET","path":null})",                 // path null
+           R"({"method":"GET","path":"/x","body":{"a":1}})",  // body must be the exact text, not JSON
+           R"({"method":"GET","path":"/x","body":5})", R"({"method":"GET","path":"/x","timestamp":1538054050})",
+           R"({"method":"GET","path":"/x","extra":true})",  // unknown field
+           R"({"method":"GET","path":"/x","Body":""})",     // names are case-sensitive
        }) {
-    expect_error(Code::bad_request, [&] { proto::decode_sign(text); }, text);
+    expect_error(
+        Code::bad_request, [&] { proto::decode_sign(text); }, text);
   }
 }
 
@@ -113,7 +117,8 @@ TEST(SignRequestCodec, ALargeBodyRoundTrips) {
   proto::SignRequest request;
   request.method = "POST";
   request.path = "/api/v5/trade/batch-orders";
-  for (int i = 0; request.body.size() < 60'000; ++i) request.body += R"({"instId":"BTC-USDT","sz":")" + std::to_string(i) + "\"},";
+  for (int i = 0; request.body.size() < 60'000; ++i)
+    request.body += R"({"instId":"BTC-USDT","sz":")" + std::to_string(i) + "\"},";
   const proto::SignRequest decoded = proto::decode_sign(proto::encode(request));
   EXPECT_EQ(decoded.body, request.body);
   EXPECT_EQ(decoded.path, request.path);
@@ -142,18 +147,20 @@ TEST(DecodeAddKey, ReadsAllFields) {
 }
 
 TEST(DecodeAddKey, SimulatedDefaultsToFalse) {
-  const proto::AddKeyRequest r =
-      proto::decode_add_key(R"({"name":"a","api_key":"k","secret":"s","passphrase":"p"})");
+  const proto::AddKeyRequest r = proto::decode_add_key(R"({"name":"a","api_key":"k","secret":"s","passphrase":"p"})");
   EXPECT_FALSE(r.simulated);
 }
 
 TEST(DecodeAddKey, RejectsTextThatIsNotJsonAsInvalidJson) {
-  for (const auto& text : kNotJson) expect_error(Code::invalid_json, [&] { proto::decode_add_key(text); }, text);
+  for (const auto& text : kNotJson)
+    expect_error(
+        Code::invalid_json, [&] { proto::decode_add_key(text); }, text);
 }
 
 TEST(DecodeAddKey, RejectsJsonThatIsNotAnObjectAsBadRequest) {
   for (const auto& text : kNotAnObject) {
-    expect_error(Code::bad_request, [&] { proto::decode_add_key(text); }, text);
+    expect_error(
+        Code::bad_request, [&] { proto::decode_add_key(text); }, text);
   }
 }
 
@@ -170,7 +177,8 @@ TEST(DecodeAddKey, RejectsMissingFieldsWrongTypesAndUnknownFieldsAsBadRequest) {
            R"({"name":"a","api_key":"k","secret":"s","passphrase":"p","simulated":1})",
            R"({"name":"a","api_key":"k","secret":"s","passphrase":"p","grant":"bob"})",
        }) {
-    expect_error(Code::bad_request, [&] { proto::decode_add_key(text); }, text);
+    expect_error(
+        Code::bad_request, [&] { proto::decode_add_key(text); }, text);
   }
 }
 
@@ -185,10 +193,10 @@ std::string array_of(int n) {
 // body far below the 64 KiB limit: decoding must not run out of memory instead.
 TEST(DecodeAddKey, AFieldHoldingManyValuesIsBadRequest) {
   for (const int n : {1, 63, 64, 1000}) {
-    const std::string text =
-        R"({"name":)" + array_of(n) + R"(,"api_key":"k","secret":"s","passphrase":"p"})";
-    expect_error(Code::bad_request, [&] { proto::decode_add_key(text); },
-                 std::to_string(n) + " values in " + std::to_string(text.size()) + " bytes");
+    const std::string text = R"({"name":)" + array_of(n) + R"(,"api_key":"k","secret":"s","passphrase":"p"})";
+    expect_error(
+        Code::bad_request, [&] { proto::decode_add_key(text); },
+        std::to_string(n) + " values in " + std::to_string(text.size()) + " bytes");
   }
 }
 
@@ -197,14 +205,16 @@ TEST(DecodeAddKey, ManyUnknownFieldsAreBadRequest) {
     std::string text = R"({"name":"a","api_key":"k","secret":"s","passphrase":"p")";
     for (int i = 0; i < n; ++i) text += ",\"f" + std::to_string(i) + "\":0";
     text += "}";
-    expect_error(Code::bad_request, [&] { proto::decode_add_key(text); },
-                 std::to_string(n) + " unknown fields in " + std::to_string(text.size()) + " bytes");
+    expect_error(
+        Code::bad_request, [&] { proto::decode_add_key(text); },
+        std::to_string(n) + " unknown fields in " + std::to_string(text.size()) + " bytes");
   }
 }
 
 TEST(DecodeSign, AFieldHoldingManyValuesIsBadRequest) {
   const std::string text = R"({"method":"GET","path":)" + array_of(1000) + "}";
-  expect_error(Code::bad_request, [&] { proto::decode_sign(text); }, "1000 values");
+  expect_error(
+      Code::bad_request, [&] { proto::decode_sign(text); }, "1000 values");
 }
 
 // A rejected add request must not echo the secrets it carried.
@@ -262,7 +272,8 @@ TEST(DecodeGrants, WebSocketLoginIsOffUnlessAskedFor) {
 TEST(DecodeGrants, ARequestWithAFieldTheProtocolDoesNotDefineIsBadRequest) {
   for (const char* text : {R"({"grants":[],"extra":1})", R"({"grants":[{"user":"bot","extra":1}]})",
                            R"({"grants":[{"user":"bot","read_ony":true}]})"}) {
-    expect_error(Code::bad_request, [&] { proto::decode_grants(text); }, text);
+    expect_error(
+        Code::bad_request, [&] { proto::decode_grants(text); }, text);
   }
 }
 
@@ -297,7 +308,8 @@ TEST(DecodeGrantsReply, IgnoresFieldsItDoesNotKnowAndStillChecksThoseItDoes) {
   grant.expires = "2027-01-01T00:00:00.000Z";
   grant.allow = {"GET /api/v5/account/"};
   const std::string text = with_unknown_fields(proto::encode(std::vector{grant}));
-  expect_error(Code::bad_request, [&] { proto::decode_grants(text); }, text);
+  expect_error(
+      Code::bad_request, [&] { proto::decode_grants(text); }, text);
   const auto grants = proto::decode_grants_reply(text);
   ASSERT_EQ(grants.size(), 1u);
   EXPECT_EQ(grants[0].kind, proto::GrantInfo::Kind::group);
@@ -310,7 +322,8 @@ TEST(DecodeGrantsReply, IgnoresFieldsItDoesNotKnowAndStillChecksThoseItDoes) {
 
   for (const char* bad : {R"({"grants":[{"user":"bot","read_only":"yes"}]})", R"({"grants":[{"id":1}]})",
                           R"({"later":1})", R"({"grants":{}})"}) {
-    expect_error(Code::bad_request, [&] { proto::decode_grants_reply(bad); }, bad);
+    expect_error(
+        Code::bad_request, [&] { proto::decode_grants_reply(bad); }, bad);
   }
 }
 
@@ -350,18 +363,21 @@ TEST(DecodeWsLogin, NoBodyOrAnEmptyObjectMeansNoTimestamp) {
 
 TEST(DecodeWsLogin, RejectsNonJsonAsInvalidJsonAndEverythingElseAsBadRequest) {
   for (const std::string text : {"{", "nope", "{\"timestamp\":}"}) {
-    expect_error(Code::invalid_json, [&] { proto::decode_ws_login(text); }, text);
+    expect_error(
+        Code::invalid_json, [&] { proto::decode_ws_login(text); }, text);
   }
   for (const std::string text : {"[]", "\"1538054050\"", "1538054050", R"({"timestamp":1538054050})",
                                  R"({"timestamp":["1538054050"]})", R"({"ts":"1538054050"})"}) {
-    expect_error(Code::bad_request, [&] { proto::decode_ws_login(text); }, text);
+    expect_error(
+        Code::bad_request, [&] { proto::decode_ws_login(text); }, text);
   }
 }
 
 TEST(WsLoginFrameCodec, HasTheOkxLoginShapeAndRoundTrips) {
   const proto::WsLoginFrameView frame{"key", "pass", "1538054050", "c2lnbg=="};
-  EXPECT_EQ(proto::encode(frame),
-            R"({"op":"login","args":[{"apiKey":"key","passphrase":"pass","timestamp":"1538054050","sign":"c2lnbg=="}]})");
+  EXPECT_EQ(
+      proto::encode(frame),
+      R"({"op":"login","args":[{"apiKey":"key","passphrase":"pass","timestamp":"1538054050","sign":"c2lnbg=="}]})");
   const proto::WsLoginFrame decoded = proto::decode_ws_login_frame(proto::encode(frame));
   EXPECT_EQ(decoded.api_key, frame.api_key);
   EXPECT_EQ(decoded.passphrase, frame.passphrase);
@@ -370,32 +386,39 @@ TEST(WsLoginFrameCodec, HasTheOkxLoginShapeAndRoundTrips) {
 }
 
 // Text that JSON must escape, and text it must not touch.
-const std::vector<std::string> kAwkwardText = {
-    "", "plain", R"(q"uo\te)", "</script>", std::string("nul\0ctl\x01\x1f\b\f\n\r\t", 14), "\x7f\xc3\xa9\xe2\x80\xa6",
-    std::string(256, '"'), std::string(256, '\x01')};
+const std::vector<std::string> kAwkwardText = {"",
+                                               "plain",
+                                               R"(q"uo\te)",
+                                               "</script>",
+                                               std::string("nul\0ctl\x01\x1f\b\f\n\r\t", 14),
+                                               "\x7f\xc3\xa9\xe2\x80\xa6",
+                                               std::string(256, '"'),
+                                               std::string(256, '\x01')};
 
 // The writer escapes exactly as Boost.JSON serializes the same object.
 TEST(SignReplyCodec, WritesWhatBoostJsonWouldForTheSameObject) {
   for (const std::string& text : kAwkwardText) {
     SCOPED_TRACE(json::serialize(json::string(text)));
-    const std::vector<proto::HeaderView> headers{{"OK-ACCESS-KEY", "k"}, {"OK-ACCESS-PASSPHRASE", text},
-                                                 {text, "v"}};
+    const std::vector<proto::HeaderView> headers{{"OK-ACCESS-KEY", "k"}, {"OK-ACCESS-PASSPHRASE", text}, {text, "v"}};
     json::object expected_headers;
     for (const auto& [name, value] : headers) expected_headers[name] = value;
     EXPECT_EQ(std::string(proto::encode(proto::SignReplyView{text, headers})),
               json::serialize(json::object{{"timestamp", text}, {"headers", std::move(expected_headers)}}));
     EXPECT_EQ(std::string(proto::encode(proto::WsLoginFrameView{text, text, "1538054050", text})),
-              json::serialize(json::object{
-                  {"op", "login"},
-                  {"args", json::array{json::object{
-                               {"apiKey", text}, {"passphrase", text}, {"timestamp", "1538054050"}, {"sign", text}}}}}));
+              json::serialize(json::object{{"op", "login"},
+                                           {"args", json::array{json::object{{"apiKey", text},
+                                                                             {"passphrase", text},
+                                                                             {"timestamp", "1538054050"},
+                                                                             {"sign", text}}}}}));
   }
 }
 
 TEST(SignReplyCodec, KeepsTheHeadersInOrderAndRoundTrips) {
-  const std::vector<proto::HeaderView> headers{{"OK-ACCESS-KEY", "key"},          {"OK-ACCESS-SIGN", "c2lnbg=="},
+  const std::vector<proto::HeaderView> headers{{"OK-ACCESS-KEY", "key"},
+                                               {"OK-ACCESS-SIGN", "c2lnbg=="},
                                                {"OK-ACCESS-TIMESTAMP", "2020-12-08T09:08:57.715Z"},
-                                               {"OK-ACCESS-PASSPHRASE", "p\"p"}, {"Content-Type", "application/json"}};
+                                               {"OK-ACCESS-PASSPHRASE", "p\"p"},
+                                               {"Content-Type", "application/json"}};
   const std::string text(proto::encode(proto::SignReplyView{"2020-12-08T09:08:57.715Z", headers}));
   EXPECT_EQ(text, R"({"timestamp":"2020-12-08T09:08:57.715Z","headers":{"OK-ACCESS-KEY":"key",)"
                   R"("OK-ACCESS-SIGN":"c2lnbg==","OK-ACCESS-TIMESTAMP":"2020-12-08T09:08:57.715Z",)"

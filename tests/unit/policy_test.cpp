@@ -28,8 +28,8 @@ Grant group_grant(std::uint32_t gid) {
   return g;
 }
 
-Decision decide_for(const std::vector<Grant>& grants, const Peer& peer, std::string_view method,
-                    std::string_view path, bool admin = false) {
+Decision decide_for(const std::vector<Grant>& grants, const Peer& peer, std::string_view method, std::string_view path,
+                    bool admin = false) {
   return decide(grants, peer, admin, method, path, false, kNow);
 }
 
@@ -76,12 +76,12 @@ TEST(Policy, AllowRulesLimitAndDenyRulesWin) {
 }
 
 TEST(Policy, BuiltinDenyListHoldsForEveryoneIncludingAdmins) {
-  for (const char* path : {"/api/v5/asset/withdrawal", "/api/v5/asset/withdrawal-lightning",
-                           "/api/v5/asset/cancel-withdrawal", "/api/v5/asset/transfer",
-                           "/api/v5/asset/subaccount/transfer", "/api/v5/users/subaccount/apikey",
-                           "/api/v5/users/subaccount/modify-apikey", "/api/v5/users/subaccount/delete-apikey",
-                           "/api/v5/broker/nd/subaccount/apikey", "/api/v5/fiat/withdrawal",
-                           "/api/v5/rfq/execute-quote", "/api/v5/copytrading/first-copy-settings"}) {
+  for (const char* path :
+       {"/api/v5/asset/withdrawal", "/api/v5/asset/withdrawal-lightning", "/api/v5/asset/cancel-withdrawal",
+        "/api/v5/asset/transfer", "/api/v5/asset/subaccount/transfer", "/api/v5/users/subaccount/apikey",
+        "/api/v5/users/subaccount/modify-apikey", "/api/v5/users/subaccount/delete-apikey",
+        "/api/v5/broker/nd/subaccount/apikey", "/api/v5/fiat/withdrawal", "/api/v5/rfq/execute-quote",
+        "/api/v5/copytrading/first-copy-settings"}) {
     const Decision d = decide_for({user_grant(1001)}, kBot, "POST", path);
     EXPECT_FALSE(d.allowed) << path;
     EXPECT_TRUE(d.rule.starts_with("builtin deny ")) << d.rule;
@@ -115,11 +115,12 @@ TEST(Policy, OnlyAnAllowThatNamesTheEndpointLiftsABuiltinDeny) {
 
 TEST(Policy, PathTricksDoNotSneakPastADeny) {
   Grant g = user_grant(1001);
-  for (const char* path : {"/api/v5/asset/./withdrawal", "//api/v5/asset/withdrawal", "/api/v5//asset/withdrawal",
-                           "/api/v5/asset/%77ithdrawal", "/api/v5/asset/withdrawal%2F", "/api/v5/trade/../asset/withdrawal",
-                           "/api/v5/asset\\withdrawal", "/api/v5/asset/withdrawal/.", "/api/v5/asset/ withdrawal",
-                           "/api/v5/asset/withdrawal?x=/..", "/api/v5/trade/..;/asset/withdrawal",
-                           "/api/v5/asset/withdrawal;", "/api/v5/trade/.../asset/withdrawal"}) {
+  for (const char* path :
+       {"/api/v5/asset/./withdrawal", "//api/v5/asset/withdrawal", "/api/v5//asset/withdrawal",
+        "/api/v5/asset/%77ithdrawal", "/api/v5/asset/withdrawal%2F", "/api/v5/trade/../asset/withdrawal",
+        "/api/v5/asset\\withdrawal", "/api/v5/asset/withdrawal/.", "/api/v5/asset/ withdrawal",
+        "/api/v5/asset/withdrawal?x=/..", "/api/v5/trade/..;/asset/withdrawal", "/api/v5/asset/withdrawal;",
+        "/api/v5/trade/.../asset/withdrawal"}) {
     try {
       const Decision d = decide_for({g}, kBot, "POST", path);
       EXPECT_FALSE(d.allowed) << path;
@@ -160,25 +161,40 @@ void expect_not_canonical(std::string_view path) {
 
 TEST(Policy, PathsAreMadeOnlyOfLettersDigitsDashAndUnderscore) {
   // Path parameters and dot tricks that web stacks (Tomcat, Spring, proxies) route past.
-  for (const char* path : {"/api/v5/trade/..;/asset/withdrawal", "/api/v5/users/subaccount;/apikey",
-                           "/api/v5/trade/.;/order", "/api/v5/trade/;x=1/order", "/api/v5/asset/withdrawal;",
-                           "/api/v5/trade/.../asset/withdrawal", "/api/v5/trade/...", "/api/v5/trade/.",
-                           "/api/v5/trade/..", "/api/v5/trade/order.json", "/api/v5/asset/.withdrawal",
-                           "/api/v5/trade/order%3B", "/api/v5/trade\\order", "/api/v5/trade/{order}",
-                           "/api/v5/trade/[0]", "/api/v5/trade/order!", "/api/v5/trade/order*",
-                           "/api/v5/trade/@order", "/api/v5/trade/order+", "/api/v5/trade/~order",
-                           "/api/v5/trade/order,", "/api/v5/trade/or:der", "/api/v5/trade/or'der",
-                           "/api/v5/trade//order", "/api/v5/trade/order/"}) {
+  for (const char* path : {"/api/v5/trade/..;/asset/withdrawal",
+                           "/api/v5/users/subaccount;/apikey",
+                           "/api/v5/trade/.;/order",
+                           "/api/v5/trade/;x=1/order",
+                           "/api/v5/asset/withdrawal;",
+                           "/api/v5/trade/.../asset/withdrawal",
+                           "/api/v5/trade/...",
+                           "/api/v5/trade/.",
+                           "/api/v5/trade/..",
+                           "/api/v5/trade/order.json",
+                           "/api/v5/asset/.withdrawal",
+                           "/api/v5/trade/order%3B",
+                           "/api/v5/trade\\order",
+                           "/api/v5/trade/{order}",
+                           "/api/v5/trade/[0]",
+                           "/api/v5/trade/order!",
+                           "/api/v5/trade/order*",
+                           "/api/v5/trade/@order",
+                           "/api/v5/trade/order+",
+                           "/api/v5/trade/~order",
+                           "/api/v5/trade/order,",
+                           "/api/v5/trade/or:der",
+                           "/api/v5/trade/or'der",
+                           "/api/v5/trade//order",
+                           "/api/v5/trade/order/"}) {
     expect_not_canonical(path);
   }
 }
 
 TEST(Policy, QueriesAreWhatUrlEncodingProduces) {
-  for (const char* path : {"/api/v5/account/balance?", "/api/v5/account/balance?ccy=BTC,ETH",
-                           "/api/v5/account/balance?ccy=BTC%2CETH",
-                           "/api/v5/market/history-candles?instId=BTC-USDT&after=1700000000000&bar=1m",
-                           "/api/v5/trade/fills?begin=2024-01-01T00:00:00.000Z&x=a_b.c~d",
-                           "/api/v5/account/balance?ccy=%7b%7D"}) {
+  for (const char* path :
+       {"/api/v5/account/balance?", "/api/v5/account/balance?ccy=BTC,ETH", "/api/v5/account/balance?ccy=BTC%2CETH",
+        "/api/v5/market/history-candles?instId=BTC-USDT&after=1700000000000&bar=1m",
+        "/api/v5/trade/fills?begin=2024-01-01T00:00:00.000Z&x=a_b.c~d", "/api/v5/account/balance?ccy=%7b%7D"}) {
     EXPECT_NO_THROW(canonical_path(path)) << path;
   }
   for (const char* query : {"ccy={", "ccy=[0]", "ccy=BTC?x", "x=/..", "x=a b", "x=%", "x=%4", "x=%GG", "x=a#b", "x=a;b",

@@ -37,7 +37,8 @@ TEST(ReplyHead, IsWhatBeastsSerializerWritesBeforeTheBody) {
       {"HTTP/1.0 keep-alive", reply(http::status::ok, 10, true, "{}")},
       {"HTTP/1.0 close", reply(http::status::ok, 10, false, "{}")},
       {"closing", reply(http::status::ok, 11, false, "{}")},
-      {"error", Handler::error_response(Error(Code::headers_too_large, "request headers exceed 8192 bytes"), 11, false)},
+      {"error",
+       Handler::error_response(Error(Code::headers_too_large, "request headers exceed 8192 bytes"), 11, false)},
       {"busy", Handler::error_response(Error(Code::too_many_connections, "try again later"), 11, false)},
       {"locked", Handler::error_response(Error(Code::vault_locked, "the vault is locked"), 10, true)},
   };

@@ -9,9 +9,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <cstring>
 #include <fstream>
-#include <gtest/gtest.h>
 #include <iostream>
 #include <sstream>
 
@@ -166,8 +166,8 @@ TEST_F(SecretMemoryTest, AVaultHoldsKeysInLockedMemoryAndLeavesNothingBehind) {
   const long locked_holding = vm_locked_kib();  // the request's pages and the vault's copies
   request_ = {};
   const Peer peer{0, 0, 1};
-  auto signed_request = vault_->sign("main", Caller{peer, true}, "2020-12-08T09:08:57.715Z", "GET",
-                                     "/api/v5/account/balance", "");
+  auto signed_request =
+      vault_->sign("main", Caller{peer, true}, "2020-12-08T09:08:57.715Z", "GET", "/api/v5/account/balance", "");
   signed_request.body.clear();  // it carries the passphrase: clearing wipes it
   auto login = vault_->ws_login("main", Caller{peer, true}, "1607418537");
   login.body.clear();
@@ -176,8 +176,8 @@ TEST_F(SecretMemoryTest, AVaultHoldsKeysInLockedMemoryAndLeavesNothingBehind) {
   const long locked_held = vm_locked_kib();
   std::cout << "held: " << hits[0] << " secret, " << hits[1] << " passphrase, " << hits[2]
             << " key schedule copies; VmLck " << locked_before << " KiB with the request, " << locked_holding
-            << " KiB after the add, " << locked_held << " KiB with the request gone; "
-            << scanner_.scanned() / (1 << 20) << " MiB scanned\n";
+            << " KiB after the add, " << locked_held << " KiB with the request gone; " << scanner_.scanned() / (1 << 20)
+            << " MiB scanned\n";
   EXPECT_EQ(hits[0], 0u) << "the raw secret is kept; only its HMAC key schedule should be";
   EXPECT_EQ(hits[1], 1u) << "the passphrase should be held once";
   EXPECT_EQ(hits[2], 1u) << "the key schedule should be held once";
@@ -274,8 +274,7 @@ TEST_F(SecretMemoryTest, TheHandlerLeavesNoCopyOfARequestOrReply) {
     EXPECT_EQ(call(http::verb::post, "/v1/keys", add.reveal()), 201u);
   }
   request_ = {};
-  EXPECT_EQ(call(http::verb::post, "/v1/keys/main/sign", R"({"method":"GET","path":"/api/v5/account/balance"})"),
-            200u);
+  EXPECT_EQ(call(http::verb::post, "/v1/keys/main/sign", R"({"method":"GET","path":"/api/v5/account/balance"})"), 200u);
   EXPECT_EQ(call(http::verb::post, "/v1/keys/main/ws-login", ""), 200u);
   EXPECT_EQ(call(http::verb::get, "/v1/keys", ""), 200u);
   EXPECT_EQ(copies()[1], 1u) << "the passphrase should be held once";

@@ -105,9 +105,7 @@ TEST_F(SecretPoolTest, ABatchKeepsEmptySlabsUntilItEnds) {
       EXPECT_EQ(pool_.slabs(), 1u);
     }
     EXPECT_TRUE(pool_.wiped(slot)) << "a slot freed during a batch must be wiped all the same";
-    {
-      const SecretPool::Batch nested(pool_);
-    }
+    { const SecretPool::Batch nested(pool_); }
     EXPECT_EQ(pool_.slabs(), 1u) << "an inner batch ending must not unmap what the outer one keeps";
   }
   EXPECT_EQ(pool_.slabs(), 0u);

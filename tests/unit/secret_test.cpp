@@ -24,7 +24,9 @@ namespace okxvault {
 namespace {
 
 template <typename T>
-concept Streamable = requires(std::ostream& os, const T& value) { os << value; };
+concept Streamable = requires(std::ostream& os, const T& value) {
+  os << value;
+};
 
 // Each property is checked next to a type that has it, so the trait itself is
 // shown able to tell the difference.

@@ -26,8 +26,8 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "proto/messages.hpp"
 #include "common/secret.hpp"
+#include "proto/messages.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/reference_sign.hpp"
 
@@ -55,9 +55,7 @@ struct Vector {
 
 void PrintTo(const Vector& v, std::ostream* os) { *os << v.name; }
 
-std::string string_field(const json::object& o, std::string_view key) {
-  return std::string(o.at(key).as_string());
-}
+std::string string_field(const json::object& o, std::string_view key) { return std::string(o.at(key).as_string()); }
 
 std::vector<Vector> load_vectors() {
   const std::string text = test::read_file(std::string(OKXVAULT_TEST_DATA) + "/okx_v5_sign_vectors.json");
@@ -218,8 +216,8 @@ TEST(SignVectorFile, EveryVectorIsRestOrWsLogin) {
 // would get by hex-decoding it instead; the signer must not produce that.
 TEST(Signer, UsesTheSecretAsAsciiNotHexDecoded) {
   const auto& vectors = all_vectors();
-  const auto it = std::find_if(vectors.begin(), vectors.end(),
-                               [](const Vector& v) { return v.negative_control_sign.has_value(); });
+  const auto it =
+      std::find_if(vectors.begin(), vectors.end(), [](const Vector& v) { return v.negative_control_sign.has_value(); });
   ASSERT_NE(it, vectors.end());
   const Vector& v = *it;
 
@@ -231,8 +229,8 @@ TEST(Signer, UsesTheSecretAsAsciiNotHexDecoded) {
   ensure_sodium();
   std::vector<unsigned char> decoded(v.secret.size() / 2);
   std::size_t decoded_size = 0;
-  ASSERT_EQ(sodium_hex2bin(decoded.data(), decoded.size(), v.secret.data(), v.secret.size(), nullptr,
-                           &decoded_size, nullptr),
+  ASSERT_EQ(sodium_hex2bin(decoded.data(), decoded.size(), v.secret.data(), v.secret.size(), nullptr, &decoded_size,
+                           nullptr),
             0);
   decoded.resize(decoded_size);
   const Signer hex(SecretBytes::copy_of(std::span<const unsigned char>(decoded)));
@@ -355,23 +353,23 @@ void expect_bad_request(const std::function<void()>& parse, const std::string& i
 TEST(Timestamps, ParseIso8601MsRejectsEverythingElse) {
   for (const std::string text : {
            "",
-           "2020-12-08T09:08:57.715",     // missing Z
-           "2020-12-08T09:08:57.715ZZ",   // too long
-           "2020-12-08T09:08:57.71Z",     // too short
-           "2020-12-08T09:08:57Z",        // no milliseconds
-           "2020-12-08t09:08:57.715Z",    // lowercase t
-           "2020-12-08T09:08:57.715z",    // lowercase z
-           "2020-12-08 09:08:57.715Z",    // space instead of T
+           "2020-12-08T09:08:57.715",    // missing Z
+           "2020-12-08T09:08:57.715ZZ",  // too long
+           "2020-12-08T09:08:57.71Z",    // too short
+           "2020-12-08T09:08:57Z",       // no milliseconds
+           "2020-12-08t09:08:57.715Z",   // lowercase t
+           "2020-12-08T09:08:57.715z",   // lowercase z
+           "2020-12-08 09:08:57.715Z",   // space instead of T
            "2020-12-08T09:08:57.715+00:00",
            "2020-12-08T09:08:57+00:00",
-           "2020-13-01T00:00:00.000Z",    // month 13
-           "2020-00-01T00:00:00.000Z",    // month 0
-           "2020-02-30T00:00:00.000Z",    // no such day
-           "2021-02-29T00:00:00.000Z",    // not a leap year
+           "2020-13-01T00:00:00.000Z",  // month 13
+           "2020-00-01T00:00:00.000Z",  // month 0
+           "2020-02-30T00:00:00.000Z",  // no such day
+           "2021-02-29T00:00:00.000Z",  // not a leap year
            "2020-12-08T24:00:00.000Z",
            "2020-12-08T09:60:00.000Z",
            "2020-12-08T09:08:60.000Z",
-           "2020-12-08T09:08:5a.715Z",    // a letter
+           "2020-12-08T09:08:5a.715Z",  // a letter
            "abcd-ef-ghTij:kl:mn.opqZ",
            "2020/12/08T09:08:57.715Z",
            "-020-12-08T09:08:57.715Z",

@@ -1,16 +1,16 @@
 // Passphrase slots, locking and the slot changes of a Vault, on real files.
 
-#include <sodium.h>
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include <filesystem>
 #include <functional>
 #include <thread>
 
-#include "daemon/core/passphrase_gate.hpp"
-#include "daemon/store/store_file.hpp"
-#include "daemon/core/vault.hpp"
 #include "common/error.hpp"
+#include "daemon/core/passphrase_gate.hpp"
+#include "daemon/core/vault.hpp"
+#include "daemon/store/store_file.hpp"
 #include "tests/support/code_of.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/reference_sign.hpp"
@@ -42,9 +42,10 @@ proto::AddKeyRequest key_request(const std::string& name) {
 }
 
 std::string signature(Vault& vault, const std::string& name) {
-  const auto headers = proto::decode_sign_reply(
-                           vault.sign(name, Caller{root(), true}, kTimestamp, "GET", "/api/v5/account/balance", "").body)
-                           .headers;
+  const auto headers =
+      proto::decode_sign_reply(
+          vault.sign(name, Caller{root(), true}, kTimestamp, "GET", "/api/v5/account/balance", "").body)
+          .headers;
   for (const auto& [header, value] : headers) {
     if (header == "OK-ACCESS-SIGN") return value;
   }
@@ -59,7 +60,8 @@ std::string expected_signature(const std::string& name) {
 std::string with_fresh_checksum(std::string file) {
   file.resize(file.size() - 32);
   std::array<unsigned char, 32> sum{};
-  crypto_generichash(sum.data(), sum.size(), reinterpret_cast<const unsigned char*>(file.data()), file.size(), nullptr, 0);
+  crypto_generichash(sum.data(), sum.size(), reinterpret_cast<const unsigned char*>(file.data()), file.size(), nullptr,
+                     0);
   return file + std::string(sum.begin(), sum.end());
 }
 
@@ -123,15 +125,15 @@ TEST_F(V1Fixture, OpensUnchangedAndSignsWithItsKey) {
   auto vault = Vault::open(dir_ / "vault.store", read_key_file(dir_ / "master.key"));
   EXPECT_FALSE(vault->locked());
   EXPECT_EQ(vault->slots(), std::vector<std::string>{"key_file"});
-  const auto headers = proto::decode_sign_reply(
-                           vault->sign("fixture-key", Caller{root(), true}, kTimestamp, "GET",
-                                       "/api/v5/account/balance", "")
-                               .body)
-                           .headers;
+  const auto headers =
+      proto::decode_sign_reply(
+          vault->sign("fixture-key", Caller{root(), true}, kTimestamp, "GET", "/api/v5/account/balance", "").body)
+          .headers;
   EXPECT_NE(std::find(headers.begin(), headers.end(),
-                      std::pair<std::string, std::string>{
-                          "OK-ACCESS-SIGN", test::okx_signature("FIXTURE-SECRET-abc123",
-                                                                std::string(kTimestamp) + "GET/api/v5/account/balance")}),
+                      std::pair<std::string, std::string>{"OK-ACCESS-SIGN",
+                                                          test::okx_signature("FIXTURE-SECRET-abc123",
+                                                                              std::string(kTimestamp) +
+                                                                                  "GET/api/v5/account/balance")}),
             headers.end());
   EXPECT_EQ(vault->generation(), 0u) << "a version 1 store has generation 0";
   vault.reset();

@@ -32,13 +32,13 @@
 #include <utility>
 #include <vector>
 
+#include "common/error.hpp"
+#include "common/secret.hpp"
 #include "daemon/core/peer.hpp"
+#include "daemon/core/vault.hpp"
 #include "daemon/store/store.hpp"
 #include "daemon/store/store_file.hpp"
-#include "daemon/core/vault.hpp"
-#include "common/error.hpp"
 #include "proto/messages.hpp"
-#include "common/secret.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/reference_sign.hpp"
 
@@ -168,8 +168,7 @@ void expect_signs_as(Vault& vault, const Key& key) {
   EXPECT_EQ(header(headers, "OK-ACCESS-KEY"), key.api_key);
   EXPECT_EQ(header(headers, "OK-ACCESS-PASSPHRASE"), key.passphrase);
   EXPECT_EQ(header(headers, "OK-ACCESS-TIMESTAMP"), std::string(kTimestamp));
-  EXPECT_EQ(header(headers, "x-simulated-trading"),
-            key.simulated ? std::optional<std::string>("1") : std::nullopt);
+  EXPECT_EQ(header(headers, "x-simulated-trading"), key.simulated ? std::optional<std::string>("1") : std::nullopt);
 }
 
 // Runs `action`, which must throw okxvault::Error with `code`; returns the message.
@@ -214,8 +213,7 @@ void put_le(std::string& out, std::uint32_t value, int bytes) {
 // Writes an image in the layout documented in daemon/store/store.hpp, with the given
 // keyed MAC copied from a genuine file (it cannot be recomputed without the data
 // key) and a fresh unkeyed checksum: what an attacker with write access can do.
-std::string encode_documented_layout(const store::Image& image, std::string_view keyed_mac,
-                                     std::uint16_t version = 3) {
+std::string encode_documented_layout(const store::Image& image, std::string_view keyed_mac, std::uint16_t version = 3) {
   std::string out = "OKXVAULT";
   put_le(out, version, 2);
   if (version >= 2) {
@@ -423,9 +421,8 @@ TEST_F(ManyKeys, ARemovedRecordFailsTheMac) {
   std::vector<store::Record> records = records_;
   records.erase(records.begin() + 500);
   const store::Image image{parse_file(genuine).slots, records};
-  const std::string message =
-      expect_open_refused(mutated_at(encode_documented_layout(image, keyed_mac_of(genuine))), master_,
-                          Code::tampered_store);
+  const std::string message = expect_open_refused(mutated_at(encode_documented_layout(image, keyed_mac_of(genuine))),
+                                                  master_, Code::tampered_store);
   EXPECT_TRUE(contains(message, "records were added, removed")) << message;
 }
 
@@ -619,9 +616,8 @@ TEST_F(SmallStore, SwappedSealedSecretsAreTamperedStoreNamingTheRecord) {
   store::Image image = parse_file(original_);
   ASSERT_EQ(image.records.size(), 2u);
   std::swap(image.records[0].sealed, image.records[1].sealed);
-  const std::string message =
-      expect_open_refused(mutated(encode_documented_layout(image, keyed_mac_of(original_))), master_,
-                          Code::tampered_store);
+  const std::string message = expect_open_refused(mutated(encode_documented_layout(image, keyed_mac_of(original_))),
+                                                  master_, Code::tampered_store);
   EXPECT_TRUE(contains(message, "'" + image.records[0].name + "'")) << message;
   EXPECT_TRUE(contains(message, "tampered with or swapped")) << message;
 }
@@ -630,8 +626,8 @@ TEST_F(SmallStore, SwappedNamesAreTamperedStore) {
   store::Image image = parse_file(original_);
   ASSERT_EQ(image.records.size(), 2u);
   std::swap(image.records[0].name, image.records[1].name);
-  const std::string message = expect_open_refused(
-      mutated(encode_documented_layout(image, keyed_mac_of(original_))), master_, Code::tampered_store);
+  const std::string message = expect_open_refused(mutated(encode_documented_layout(image, keyed_mac_of(original_))),
+                                                  master_, Code::tampered_store);
   EXPECT_TRUE(contains(message, "'" + image.records[0].name + "'")) << message;
   EXPECT_TRUE(contains(message, "tampered with or swapped")) << message;
 }
@@ -640,8 +636,8 @@ TEST_F(SmallStore, SwappedApiKeysAreTamperedStore) {
   store::Image image = parse_file(original_);
   ASSERT_EQ(image.records.size(), 2u);
   std::swap(image.records[0].api_key, image.records[1].api_key);
-  const std::string message = expect_open_refused(
-      mutated(encode_documented_layout(image, keyed_mac_of(original_))), master_, Code::tampered_store);
+  const std::string message = expect_open_refused(mutated(encode_documented_layout(image, keyed_mac_of(original_))),
+                                                  master_, Code::tampered_store);
   // Caught by the record's own authentication (the api key is associated data),
   // not only by the file MAC.
   EXPECT_TRUE(contains(message, "'" + image.records[0].name + "'")) << message;
@@ -661,15 +657,13 @@ TEST_F(SmallStore, RemovedRecordIsTamperedStore) {
 TEST_F(SmallStore, ReorderedRecordsAreTamperedStore) {
   store::Image image = parse_file(original_);
   std::swap(image.records[0], image.records[1]);
-  expect_open_refused(mutated(encode_documented_layout(image, keyed_mac_of(original_))), master_,
-                      Code::tampered_store);
+  expect_open_refused(mutated(encode_documented_layout(image, keyed_mac_of(original_))), master_, Code::tampered_store);
 }
 
 TEST_F(SmallStore, DuplicatedRecordIsTamperedStore) {
   store::Image image = parse_file(original_);
   image.records.push_back(image.records[0]);
-  expect_open_refused(mutated(encode_documented_layout(image, keyed_mac_of(original_))), master_,
-                      Code::tampered_store);
+  expect_open_refused(mutated(encode_documented_layout(image, keyed_mac_of(original_))), master_, Code::tampered_store);
 }
 
 // Turning a demo key into a live one (or back) must not go unnoticed.
@@ -707,19 +701,18 @@ TEST(StoreMetadata, InvalidMetadataUnderAValidMacIsTamperedStoreNamingTheKey) {
   const store::DataKey data_key = store::DataKey::generate();
   const std::string valid =
       R"({"simulated":false,"created_ms":1767225600000,"expires_ms":null,"last_used_ms":0,"sign_count":0,"grants":[]})";
-  for (const std::string metadata : {
-           R"({"simulated":false,"created_ms":"yesterday","last_used_ms":0,"sign_count":0,"grants":[]})",
-           R"({"simulated":false,"created_ms":1767225600000,"last_used_ms":0,"sign_count":-1,"grants":[]})",
-           R"({"simulated":false,"created_ms":1767225600000,"last_used_ms":0,"sign_count":0,"grants":[{"id":"root"}]})",
-           R"({"simulated":"no","created_ms":1767225600000,"last_used_ms":0,"sign_count":0,"grants":[]})",
-           R"(["not", "an", "object"])"}) {
+  for (const std::string metadata :
+       {R"({"simulated":false,"created_ms":"yesterday","last_used_ms":0,"sign_count":0,"grants":[]})",
+        R"({"simulated":false,"created_ms":1767225600000,"last_used_ms":0,"sign_count":-1,"grants":[]})",
+        R"({"simulated":false,"created_ms":1767225600000,"last_used_ms":0,"sign_count":0,"grants":[{"id":"root"}]})",
+        R"({"simulated":"no","created_ms":1767225600000,"last_used_ms":0,"sign_count":0,"grants":[]})",
+        R"(["not", "an", "object"])"}) {
     SCOPED_TRACE(metadata);
-    const store::Image image{
-        {store::wrap_with_key_file(data_key, master)},
-        {store::seal_record(data_key, "alpha", "aaaa41a1-1d5a-4b3c", valid, SecretBytes::copy_of("SECRET"),
-                            SecretBytes::copy_of("pass")),
-         store::seal_record(data_key, "bravo-key", "bbbb41a1-1d5a-4b3c", metadata, SecretBytes::copy_of("SECRET"),
-                            SecretBytes::copy_of("pass"))}};
+    const store::Image image{{store::wrap_with_key_file(data_key, master)},
+                             {store::seal_record(data_key, "alpha", "aaaa41a1-1d5a-4b3c", valid,
+                                                 SecretBytes::copy_of("SECRET"), SecretBytes::copy_of("pass")),
+                              store::seal_record(data_key, "bravo-key", "bbbb41a1-1d5a-4b3c", metadata,
+                                                 SecretBytes::copy_of("SECRET"), SecretBytes::copy_of("pass"))}};
     const fs::path path = dir / "vault.store";
     const std::vector<unsigned char> bytes = store::serialize(image, data_key);
     write_private(path, std::string(bytes.begin(), bytes.end()));
@@ -738,8 +731,7 @@ TEST_F(SmallStore, RecordsTakenFromAnotherVaultAreTamperedStore) {
   }
   store::Image image = parse_file(original_);
   image.records = parse_file(read_file(other_path)).records;
-  expect_open_refused(mutated(encode_documented_layout(image, keyed_mac_of(original_))), master_,
-                      Code::tampered_store);
+  expect_open_refused(mutated(encode_documented_layout(image, keyed_mac_of(original_))), master_, Code::tampered_store);
 }
 
 // --- no plaintext at rest ----------------------------------------------------
@@ -785,9 +777,9 @@ TEST(StoreAtRest, SecretsAndPassphrasesNeverAppearInTheFiles) {
 
 TEST_F(SmallStore, StoreReadableByGroupOrOthersIsRefusedAndLeftAsIs) {
   // 0640, 0604, 0660, 0644: anyone but the owner may read it.
-  for (const fs::perms extra : {fs::perms::group_read, fs::perms::others_read,
-                                fs::perms::group_read | fs::perms::group_write,
-                                fs::perms::group_read | fs::perms::others_read}) {
+  for (const fs::perms extra :
+       {fs::perms::group_read, fs::perms::others_read, fs::perms::group_read | fs::perms::group_write,
+        fs::perms::group_read | fs::perms::others_read}) {
     fs::permissions(path_, fs::perms::owner_read | fs::perms::owner_write | extra, fs::perm_options::replace);
     const unsigned mode = mode_of(path_);
     SCOPED_TRACE("mode " + std::to_string(mode));
@@ -964,9 +956,20 @@ TEST_F(SmallStore, ValidNamesAreAccepted) {
 
 TEST_F(SmallStore, InvalidNamesAreInvalidNameAndChangeNothing) {
   auto vault = Vault::open(path_, master_);
-  const std::vector<std::string> names = {"",     "A",    "Main", "-x",   ".x",
-                                         "_x",   "a b",  "a/b",  "../a", "a\nb",
-                                         std::string("a\0b", 3), std::string(65, 'n'), "\xc3\xa9", "caf\xc3\xa9"};
+  const std::vector<std::string> names = {"",
+                                          "A",
+                                          "Main",
+                                          "-x",
+                                          ".x",
+                                          "_x",
+                                          "a b",
+                                          "a/b",
+                                          "../a",
+                                          "a\nb",
+                                          std::string("a\0b", 3),
+                                          std::string(65, 'n'),
+                                          "\xc3\xa9",
+                                          "caf\xc3\xa9"};
   for (const std::string& name : names) {
     SCOPED_TRACE("name \"" + name + "\"");
     error_of(Code::invalid_name, [&] { store::validate_name(name); });
@@ -985,8 +988,9 @@ struct FieldCase {
 
 // Values that must be refused; each carries a marker that must not be echoed.
 std::vector<FieldCase> invalid_field_values() {
-  const std::vector<std::pair<std::string, std::size_t>> fields = {
-      {"api_key", store::kMaxApiKeyBytes}, {"secret", store::kMaxSecretBytes}, {"passphrase", store::kMaxPassphraseBytes}};
+  const std::vector<std::pair<std::string, std::size_t>> fields = {{"api_key", store::kMaxApiKeyBytes},
+                                                                   {"secret", store::kMaxSecretBytes},
+                                                                   {"passphrase", store::kMaxPassphraseBytes}};
   std::vector<FieldCase> cases;
   for (const auto& [field, max] : fields) {
     cases.push_back({field, ""});

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds okx-vault and runs every test: a normal build; a build with
+# Checks the sources' format (scripts/format.sh), then builds okx-vault and
+# runs every test: a normal build; a build with
 # AddressSanitizer + UndefinedBehaviorSanitizer; a clang build of the unit and
 # integration tests with ThreadSanitizer, whose compile database then serves the
 # lint (scripts/lint.sh); then each fuzzer for a bounded time (scripts/fuzz.sh).
@@ -67,6 +68,7 @@ tsan_suite() {
   fi
 }
 
+stage format scripts/format.sh --check  # seconds; scripts/format.sh fixes what it finds
 stage build run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG"
 if [ -z "${OKXVAULT_SKIP_SANITIZE:-}" ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -75,8 +77,6 @@ if [ -z "${OKXVAULT_SKIP_SANITIZE:-}" ]; then
 fi
 if [ -z "${OKXVAULT_SKIP_TSAN:-}" ]; then
   stage build-tsan tsan_suite
-  # The format check, on once the tree is formatted (scripts/format.sh):
-  # stage format scripts/format.sh --check
   # clang-tidy costs about 27 CPU-minutes over the shipped sources (Boost's
   # headers, parsed per file), more than every other stage together: on request.
   if [ -n "${OKXVAULT_LINT:-}" ]; then

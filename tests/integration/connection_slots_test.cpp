@@ -17,8 +17,10 @@
 #include <fcntl.h>
 
 #include <gtest/gtest.h>
+#include <chrono>
 #include <cstring>
 #include <sstream>
+#include <thread>
 
 #include "client/client.hpp"
 #include "tests/support/process.hpp"
@@ -194,6 +196,13 @@ class ConnectionSlotsTest : public ::testing::Test {
     const auto reply =
         admin.request("PUT", "/v1/keys/main/grants", std::string(R"({"grants":[{"user":")") + kBot + "\"}]}");
     ASSERT_EQ(reply.status, 200) << reply.body;
+    // The counts start from this connection alone: the daemon has seen the
+    // others (the start-up probe's) close, which it learns only when it reads.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (admin.request("GET", "/v1/metrics").body.find("\nokxvault_open_connections 1\n") == std::string::npos) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "connections from the start-up are still open";
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
 
   void SetUp() override {

@@ -232,6 +232,16 @@ bool Handler::is_admin(const Peer& peer) const {
          (options_.admin_group && peer.in_group(*options_.admin_group));
 }
 
+bool Handler::changes_vault(const Request& request, bool admin) const {
+  if (!admin || request.method() == http::verb::get) return false;
+  const std::string_view target = request.target();
+  const std::string_view path = target.substr(0, target.find('?'));
+  return std::any_of(std::begin(kRoutes), std::end(kRoutes), [&](const Route& route) {
+    std::string_view name;
+    return route.admin_only && route.method == request.method() && matches(route.pattern, path, name);
+  });
+}
+
 Response Handler::handle(Request& request, const Peer& peer, bool admin_channel,
                          std::chrono::milliseconds* hold) const {
   Call call{request, peer, Caller{peer, admin_channel && is_admin(peer)}};

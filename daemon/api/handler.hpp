@@ -56,6 +56,11 @@ class Handler {
   // Admins: root, the daemon's own uid, members of the admin group.
   bool is_admin(const Peer& peer) const;
 
+  // Whether handle() would run an admin's change to the vault: a store write
+  // with fsync, Argon2id for some. The server runs these off its I/O loops.
+  // `admin`: as for handle(), the channel's and the peer's together.
+  bool changes_vault(const Request& request, bool admin) const;
+
   // For the server, once a reply is written: the audit lines due go out now,
   // off the reply's path.
   void after_reply() const { audit_.write_due(); }

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/executor_work_guard.hpp>
+
 #include <algorithm>
 #include <thread>
 
@@ -28,10 +30,16 @@ EventLoops::EventLoops(unsigned count) {
 }
 
 void EventLoops::run() {
+  // Work sent to the slow loop holds its connection's loop open until the reply
+  // is back there; the slow loop itself is held open until every loop is done.
+  auto slow_open = boost::asio::make_work_guard(slow_);
+  std::thread slow([this] { run_loop(slow_); });
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < loops_.size(); ++i) threads.emplace_back([this, i] { run_loop(*loops_[i]); });
   run_loop(*loops_.front());
   for (auto& thread : threads) thread.join();
+  slow_open.reset();
+  slow.join();
 }
 
 }  // namespace okxvault

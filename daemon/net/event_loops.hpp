@@ -4,13 +4,16 @@
 // never hop threads and need no strand. They do take locks, shared with the
 // other loops: a sign or WebSocket login holds the vault's lock shared while it
 // signs (vault.hpp) and the audit log's mutex while it appends its line
-// (audit.hpp); a change to the vault (run on the admin's connection's loop) holds
-// the vault's writer mutex for its whole length and its lock exclusively only to
-// swap its result in, so that signs on every loop wait for no store write nor
-// Argon2id; an unlock takes the passphrase gate's mutex (passphrase_gate.hpp),
-// and a connection's start and end the server's slot mutex (server.hpp). Loop 0
-// also runs the listeners, signals and the watchdog; the periodic usage save and
-// the auto-lock run on a thread of their own (service/main.cpp).
+// (audit.hpp); a connection's start and end take the server's slot mutex
+// (server.hpp). Loop 0 also runs the listeners, signals and the watchdog.
+//
+// An admin's change to the vault (a store write with fsync, for some Argon2id)
+// runs on one more thread, the slow loop, and its reply goes back to the
+// connection's loop: no other connection waits behind it. A change holds the
+// vault's writer mutex for its whole length and its lock exclusively only to
+// swap its result in, so that signs wait for no store write nor Argon2id; an
+// unlock takes the passphrase gate's mutex (passphrase_gate.hpp). The periodic
+// usage save and the auto-lock run on a thread of their own (service/main.cpp).
 
 #include <boost/asio/io_context.hpp>
 #include <memory>
@@ -31,13 +34,16 @@ class EventLoops {
   boost::asio::io_context& main() { return *loops_.front(); }
   boost::asio::io_context& at(std::size_t i) { return *loops_[i]; }
   std::size_t size() const { return loops_.size(); }
+  boost::asio::io_context& slow() { return slow_; }
 
-  // Runs every loop, loop 0 on the calling thread, until all are out of work.
-  // A handler's exception is logged and its loop runs on.
+  // Runs every loop, loop 0 on the calling thread, until all are out of work;
+  // the slow loop runs as long as they do. A handler's exception is logged and
+  // its loop runs on.
   void run();
 
  private:
   std::vector<std::unique_ptr<boost::asio::io_context>> loops_;
+  boost::asio::io_context slow_{1};
 };
 
 }  // namespace okxvault

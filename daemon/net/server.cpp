@@ -7,6 +7,8 @@
 #include <spdlog/spdlog.h>
 #include <algorithm>
 #include <array>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -239,8 +241,25 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.reset();
     deadline_ = Steady::time_point::max();  // the handler's time is not the peer's
     read_at_ = Steady::now();
-    std::chrono::milliseconds hold{0};
-    response_ = server_->handler_.handle(request, peer_, server_->channel_.admin, &hold);
+    const bool admin_channel = server_->channel_.admin;
+    if (!server_->handler_.changes_vault(request, admin_channel && admin())) {
+      std::chrono::milliseconds hold{0};
+      Response response = server_->handler_.handle(request, peer_, admin_channel, &hold);
+      return respond(std::move(response), hold);
+    }
+    // On the slow loop; the reply comes back to this one, which it holds open.
+    asio::post(server_->slow_, [self = shared_from_this(), request = std::move(request), admin_channel,
+                                back = asio::make_work_guard(socket_.get_executor())]() mutable {
+      std::chrono::milliseconds hold{0};
+      Response response = self->server_->handler_.handle(request, self->peer_, admin_channel, &hold);
+      asio::post(back.get_executor(), [self, response = std::move(response), hold]() mutable {
+        self->step([&] { self->respond(std::move(response), hold); });
+      });
+    });
+  }
+
+  void respond(Response response, std::chrono::milliseconds hold) {
+    response_ = std::move(response);
     if (stopping_) response_.keep_alive(false);
     if (hold.count() == 0) return write();
     // A wrong passphrase: its reply waits, without keeping an I/O thread.
@@ -338,6 +357,7 @@ Server::Server(EventLoops& loops, const Handler& handler, Acceptor acceptor, Ser
       acceptor_(std::move(acceptor)),
       limits_(limits),
       channel_(channel),
+      slow_(loops.slow()),
       accept_retry_(acceptor_.get_executor()),
       accept_watch_(acceptor_.get_executor()) {
   for (std::size_t i = 0; i < loops.size(); ++i) shards_.push_back(std::make_unique<Shard>(loops.at(i)));

@@ -105,6 +105,7 @@ class Server : public std::enable_shared_from_this<Server> {
   Acceptor acceptor_;
   const ServerLimits limits_;
   const Channel channel_;
+  boost::asio::io_context& slow_;               // EventLoops::slow(): an admin's changes to the vault
   std::vector<std::unique_ptr<Shard>> shards_;  // one per event loop
   std::size_t next_shard_ = 0;                  // main loop only
   bool stopping_ = false;                       // main loop only

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -217,7 +218,10 @@ Daemon::Daemon(const fs::path& dir, std::vector<std::string> extra_args)
 Daemon::~Daemon() = default;
 
 std::vector<std::string> Daemon::args() const {
-  std::vector<std::string> a = {"--state-dir", state_dir_.string(), "--socket", socket_.string(), "--threads", "2"};
+  std::vector<std::string> a = {"--state-dir", state_dir_.string(), "--socket", socket_.string()};
+  if (std::find(extra_args_.begin(), extra_args_.end(), "--threads") == extra_args_.end()) {
+    a.insert(a.end(), {"--threads", "2"});
+  }
   a.insert(a.end(), extra_args_.begin(), extra_args_.end());
   return a;
 }

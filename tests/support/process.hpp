@@ -84,7 +84,8 @@ bool can_connect(const std::filesystem::path& path);
 std::string daemon_binary();
 std::string cli_binary();
 
-// A running okx-vaultd on a socket in `dir`, its stderr captured to dir/daemon.log.
+// A running okx-vaultd on a socket in `dir`, its stderr captured to dir/daemon.log;
+// with two I/O threads unless `extra_args` says --threads.
 class Daemon {
  public:
   // Initializes a vault in dir/state (unless it exists), then starts the daemon.

@@ -31,8 +31,8 @@ std::unique_ptr<KeyEntry> KeyEntry::open(const store::RecordView& stored, const 
 }
 
 void KeyEntry::unseal(std::span<const unsigned char> secret, std::span<const unsigned char> passphrase) {
-  unsealed.reset(
-      new Unsealed{Signer(secret), Credentials{record.api_key, SecretBytes::copy_of(passphrase), simulated}});
+  unsealed = std::make_unique<Unsealed>(
+      Unsealed{Signer(secret), Credentials{record.api_key, SecretBytes::copy_of(passphrase), simulated}});
 }
 
 std::string KeyEntry::metadata(const std::vector<Grant>* other_grants) const {

@@ -194,6 +194,14 @@ const Handler::Route Handler::kRoutes[] = {
      .action = "set-grants",
      .audit_success = true,
      .serve = OKXV_SERVE(read_grants, put_grants)},
+    {.method = http::verb::put,
+     .pattern = "/v1/keys/{name}/credentials",
+     .admin_only = true,
+     .needs_unlocked = true,
+     .action = "update",
+     .audit_success = true,
+     .carries_secret = true,
+     .serve = OKXV_SERVE(read_update, update)},
 };
 #undef OKXV_SERVE
 
@@ -454,6 +462,16 @@ Response Handler::add(Call& call, proto::AddKeyRequest& add) const {
   spdlog::info("key '{}' added ({}) by uid {} pid {}", add.name, add.simulated ? "demo" : "live", call.peer.uid,
                call.peer.pid);
   return call.reply(http::status::created, proto::encode(added));
+}
+
+proto::UpdateKeyRequest Handler::read_update(Call& call) const { return proto::decode_update_key(call.request.body()); }
+
+Response Handler::update(Call& call, proto::UpdateKeyRequest& update) const {
+  const proto::KeyInfo updated = vault_.update(call.name, update);
+  call.rule = std::string(updated.simulated ? "demo key" : "live key") + ", api key " + updated.api_key;
+  spdlog::info("key '{}' updated to api key {} by uid {} pid {}", call.name, updated.api_key, call.peer.uid,
+               call.peer.pid);
+  return call.reply(http::status::ok, proto::encode(updated));
 }
 
 Response Handler::remove(Call& call, NoInput&) const {

@@ -110,6 +110,8 @@ class Handler {
   Response list(Call& call, NoInput&) const;
   proto::AddKeyRequest read_add(Call& call) const;
   Response add(Call& call, proto::AddKeyRequest& add) const;
+  proto::UpdateKeyRequest read_update(Call& call) const;
+  Response update(Call& call, proto::UpdateKeyRequest& update) const;
   Response remove(Call& call, NoInput&) const;
   Response get_grants(Call& call, NoInput&) const;
   std::vector<Grant> read_grants(Call& call) const;

@@ -128,7 +128,9 @@ TEST_F(LeakTest, NoSecretAnywhereAfterAWholeScenario) {
   const std::string credentials = std::string(kSecret) + "\n" + std::string(kPassphrase) + "\n";
 
   clean_cli({"add", "main", "--api-key", std::string(kApiKey)}, credentials);
-  clean_cli({"add", "demo", "--api-key", std::string(kApiKey), "--simulated"}, credentials);
+  // "demo" gets the secret and passphrase by an update, which must be as careful with them as add.
+  clean_cli({"add", "demo", "--api-key", std::string(kApiKey), "--simulated"}, "OLD-DEMO-SECRET\nOLD-DEMO-PASS\n");
+  clean_cli({"update", "demo", "--api-key", std::string(kApiKey), "--simulated"}, credentials);
   // The two places the passphrase must travel: the control that CLI output is searched.
   const Output signed_ = cli({"sign", "main", "POST", "/api/v5/trade/order", "--body", "{}"});
   ASSERT_EQ(signed_.exit_code, 0) << signed_.err;
@@ -146,10 +148,14 @@ TEST_F(LeakTest, NoSecretAnywhereAfterAWholeScenario) {
   clean_cli({"grant", "main", "--user", "root", "--read-only"});
   clean_cli({"grants", "main", "--json"});
   // Failures whose input carried the secret or passphrase.
-  for (const auto& args : std::vector<std::vector<std::string>>{{"add", "main", "--api-key", std::string(kApiKey)},
-                                                                {"add", "Bad Name", "--api-key", std::string(kApiKey)},
-                                                                {"add", "x", "--api-key", "has space"},
-                                                                {"revoke", "nope", "--yes"}}) {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"add", "main", "--api-key", std::string(kApiKey)},
+                                             {"add", "Bad Name", "--api-key", std::string(kApiKey)},
+                                             {"add", "x", "--api-key", "has space"},
+                                             {"update", "main", "--api-key", "has space"},
+                                             {"update", "nope", "--api-key", std::string(kApiKey)},
+                                             {"update", "main", "--api-key", std::string(kApiKey), "--simulated"},
+                                             {"revoke", "nope", "--yes"}}) {
     const Output out = cli(args, credentials);
     EXPECT_NE(out.exit_code, 0) << args[1];
     searched(out.out + out.err, "the failing okx-vault " + args[0] + " " + args[1]);
@@ -169,6 +175,14 @@ TEST_F(LeakTest, NoSecretAnywhereAfterAWholeScenario) {
   raw("POST", "/v1/keys", R"({"name":"x","secret":)" + s);
   raw("POST", "/v1/keys/main/sign", R"({"method":"GET","path":"/api/v5/)" + s + R"(","timestamp":")" + p + "\"}");
   raw("POST", "/v1/keys/main/ws-login", R"({"timestamp":")" + s + "\"}");
+  raw("PUT", "/v1/keys/main/credentials",
+      R"({"api_key":")" + k + R"(","secret":")" + s + R"(","passphrase":")" + p + R"(","simulated":true})");
+  raw("PUT", "/v1/keys/main/credentials",
+      R"({"api_key":")" + k + R"(","secret":")" + s + R"( ","passphrase":")" + p + R"(","simulated":false})");
+  raw("PUT", "/v1/keys/main/credentials",
+      R"({"api_key":")" + k + R"(","secret":")" + s + R"(","passphrase":")" + p + R"(","simulted":false})");
+  raw("PUT", "/v1/keys/nope/credentials",
+      R"({"api_key":")" + k + R"(","secret":")" + s + R"(","passphrase":")" + p + R"(","simulated":false})");
 
   // The daemon's own process: arguments and environment.
   const std::string cmdline = proc("cmdline"), environ = proc("environ");

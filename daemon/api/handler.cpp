@@ -67,6 +67,7 @@ struct Handler::Call {
   Request& request;
   const Peer& peer;
   Caller caller;
+  bool admin_channel = true;  // the socket takes admin calls
   std::chrono::milliseconds hold{0};
   const Route* route = nullptr;
   std::string_view name;  // the {name} of the path
@@ -242,7 +243,7 @@ bool Handler::is_admin(const Peer& peer) const {
 
 Response Handler::handle(Request& request, const Peer& peer, bool admin_channel,
                          std::chrono::milliseconds* hold) const {
-  Call call{request, peer, Caller{peer, admin_channel && is_admin(peer)}};
+  Call call{request, peer, Caller{peer, admin_channel && is_admin(peer)}, admin_channel};
   try {
     return dispatch(call);
   } catch (const Error& e) {
@@ -318,7 +319,13 @@ Response Handler::serve(const Handler& self, Call& call) {
 void Handler::require_admin(Call& call) const {
   if (!call.route->admin_only || call.caller.admin) return;
   audit_.record(call.peer, {call.route->action, call.key, {}, {}, false, "admin only"});
-  throw Error(Code::forbidden, "uid " + std::to_string(call.peer.uid) + " is not an admin of this vault");
+  const std::string uid = "uid " + std::to_string(call.peer.uid);
+  // Refused for the socket, not the caller: say where admin calls are taken.
+  if (!call.admin_channel) {
+    throw Error(Code::forbidden, uid + " is not an admin on this socket: admin calls go to the daemon's admin socket" +
+                                     (options_.admin_socket.empty() ? "" : " " + options_.admin_socket.string()));
+  }
+  throw Error(Code::forbidden, uid + " is not an admin of this vault");
 }
 
 void Handler::require_unlocked(const Call& call) const {

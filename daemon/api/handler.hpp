@@ -32,6 +32,9 @@ struct HandlerOptions {
   std::filesystem::path key_file;
   bool key_file_is_credential = false;
   store::PassphraseCost passphrase_cost = store::kDefaultPassphraseCost;
+  // The daemon's separate admin socket, if it has one: named to a caller
+  // refused an admin call on another socket. Empty: not known.
+  std::filesystem::path admin_socket;
 };
 
 // Hands the audit log the vault's audit key, once the vault is unlocked: its

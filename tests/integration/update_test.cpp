@@ -182,7 +182,7 @@ TEST_F(UpdateTest, ARefusedUpdateSaysWhyAndChangesNothingOnDisk) {
   };
   const std::vector<Case> cases = {
       {"not an admin", true, "/v1/keys/main/credentials", body(k, R"(,"simulated":false)"), 403, "forbidden",
-       "not an admin"},
+       "not an admin on this socket: admin calls go to the daemon's admin socket " + admin_socket_.string()},
       {"unknown key", false, "/v1/keys/nokey/credentials", body(k, R"(,"simulated":false)"), 404, "key_not_found",
        "no key named 'nokey'"},
       {"not JSON", false, "/v1/keys/main/credentials", R"({"api_key":)" + s, 400, "invalid_json", "not valid JSON"},

@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/json.hpp>
 #include <map>
 #include <string>
@@ -164,6 +165,60 @@ TEST_F(UpdateTest, KeepsTheKeysGrantsUsageAndExpiryAndTheBotsNextSignatureUsesTh
   expect_no_new_secret(daemon_->log(), "the daemon log");
   expect_no_new_secret(test::read_file(daemon_->store_file()), "the store");
   expect_no_new_secret(replies_, "a reply");
+}
+
+// No downtime: a bot signing all through an update gets every signature, each
+// made wholly with the old credentials or wholly with the new ones, and never
+// the old ones again once it got the new.
+TEST_F(UpdateTest, ABotSigningThroughAnUpdateIsNeverRefusedAndNeverGetsAMixture) {
+  ASSERT_EQ(raw(admin(), "PUT", "/v1/keys/main/grants", R"({"grants":[{"user":"root"}]})").status, 200);
+  std::atomic<bool> stop{false};
+  std::atomic<std::size_t> signed_{0};  // replies[0, signed_) are complete
+  std::vector<proto::SignReply> replies;
+  replies.reserve(100'000);  // never reallocated while the main thread counts
+  std::string failure;
+  std::thread signer([&] {
+    Client client = bot();
+    try {
+      while (!stop && replies.size() < replies.capacity()) {
+        replies.push_back(client.sign("main", {"GET", kBalance, "", std::nullopt}));
+        ++signed_;
+      }
+    } catch (const Error& e) {
+      failure = e.what();
+    }
+    stop = true;
+  });
+  const auto wait_for_signs_past = [&](std::size_t count) {
+    for (int i = 0; i < 10'000 && !stop && signed_ <= count; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  };
+  wait_for_signs_past(0);
+  const Output updated = cli({"update", "main", "--api-key", std::string(kNew.api_key)}, new_credentials_input());
+  const std::size_t before_reply = signed_;  // signs answered before the update's reply at the latest
+  wait_for_signs_past(before_reply);
+  stop = true;
+  signer.join();
+  ASSERT_EQ(updated.exit_code, 0) << updated.err;
+  EXPECT_EQ(failure, "") << "a sign failed during the update";
+
+  ASSERT_GT(replies.size(), before_reply);
+  std::size_t old_ones = 0, new_ones = 0;
+  for (const proto::SignReply& reply : replies) {
+    const auto headers = as_map(reply.headers);
+    const Issued& issued = headers.at("OK-ACCESS-KEY") == kNew.api_key ? kNew : kOld;
+    EXPECT_EQ(headers.at("OK-ACCESS-PASSPHRASE"), issued.passphrase);
+    EXPECT_EQ(headers.at("OK-ACCESS-SIGN"), test::okx_signature(issued.secret, reply.timestamp + "GET" + kBalance));
+    if (&issued == &kNew) {
+      ++new_ones;
+    } else {
+      EXPECT_EQ(new_ones, 0u) << "the old credentials signed after the new ones had";
+      ++old_ones;
+    }
+  }
+  EXPECT_GT(old_ones, 0u);
+  EXPECT_GE(new_ones, replies.size() - before_reply) << "a sign after the update's reply used the old credentials";
 }
 
 TEST_F(UpdateTest, ARefusedUpdateSaysWhyAndChangesNothingOnDisk) {

@@ -261,6 +261,12 @@ proto::KeyInfo Client::add(const proto::AddKeyRequest& add_request) {
   return decode_reply(proto::decode_key_info, expect(exchange("POST", "/v1/keys", body.reveal(), timeout_, true), 201));
 }
 
+proto::KeyInfo Client::update(std::string_view name, const proto::UpdateKeyRequest& update_request) {
+  const SecretBytes body = proto::encode(update_request);
+  return decode_reply(proto::decode_key_info,
+                      expect(exchange("PUT", key_target(name, "credentials"), body.reveal(), timeout_, true), 200));
+}
+
 void Client::revoke(std::string_view name) { expect(request("DELETE", key_target(name)), 204); }
 
 proto::SignReply Client::sign(std::string_view name, const proto::SignRequest& sign_request) {

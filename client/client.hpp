@@ -7,7 +7,7 @@
 // Every call throws okxvault::Error: the daemon's stable code and message
 // (key_not_found, forbidden, ...), Code::unreachable when the socket cannot be
 // reached or the call times out, Code::protocol_error for a reply that is not
-// the protocol. Calls that send a secret (add, unlock, the passphrase calls,
+// the protocol. Calls that send a secret (add, update, unlock, the passphrase calls,
 // rekey) first check who serves the socket: Code::untrusted_server, with
 // nothing sent, unless it is root, this user, or the user that owns both the
 // socket and its directory, and the directories on the way are safe from others.
@@ -47,6 +47,9 @@ class Client {
   std::vector<proto::KeyInfo> list();
   // Adds a key; the serialized request is wiped after it was sent.
   proto::KeyInfo add(const proto::AddKeyRequest& request);
+  // Gives a key new credentials, keeping everything else about it; the
+  // serialized request is wiped after it was sent.
+  proto::KeyInfo update(std::string_view name, const proto::UpdateKeyRequest& request);
   // Revokes a key: wiped from the daemon's memory and removed from disk.
   void revoke(std::string_view name);
   // Headers for one OKX V5 REST request; sign exactly the path (with its query)

@@ -292,17 +292,39 @@ std::vector<KeyInfo> decode_key_list(std::string_view text) {
   return keys;
 }
 
-SecretBytes encode(const AddKeyRequest& request) {
+// The credentials an add and an update carry, in guarded memory; `more` writes
+// the request's other fields, whose text takes at most `more_bytes`.
+template <typename Request, typename More>
+SecretBytes encode_credentials(const Request& request, std::size_t more_bytes, More more) {
   const std::size_t capacity =
-      4 * (request.name.size() + request.api_key.size() + request.secret.size() + request.passphrase.size()) + 1024;
+      4 * (more_bytes + request.api_key.size() + request.secret.size() + request.passphrase.size()) + 1024;
   return encode_guarded(capacity, [&](json::object& out) {
-    out["name"] = request.name;
+    more(out);
     out["api_key"] = request.api_key;
     out["secret"] = request.secret.reveal();
     out["passphrase"] = request.passphrase.reveal();
     out["simulated"] = request.simulated;
+  });
+}
+
+// The credentials of an add or an update, read strictly; `simulated` is left
+// to the request, which says whether it is optional.
+template <typename Request>
+void read_credentials(Fields& f, Request& request) {
+  request.api_key = f.required_string("api_key");
+  request.secret = SecretBytes::copy_of(std::string_view(f.required_string("secret")));
+  request.passphrase = SecretBytes::copy_of(std::string_view(f.required_string("passphrase")));
+}
+
+SecretBytes encode(const AddKeyRequest& request) {
+  return encode_credentials(request, request.name.size(), [&](json::object& out) {
+    out["name"] = request.name;
     if (request.expires) out["expires"] = *request.expires;
   });
+}
+
+SecretBytes encode(const UpdateKeyRequest& request) {
+  return encode_credentials(request, 0, [](json::object&) {});
 }
 
 SecretBytes encode(const PassphraseRequest& request) {
@@ -318,11 +340,18 @@ AddKeyRequest decode_add_key(std::string_view text) {
   return decode_guarded(text, "add key", [](Fields& f) {
     AddKeyRequest request;
     request.name = f.required_string("name");
-    request.api_key = f.required_string("api_key");
-    request.secret = SecretBytes::copy_of(std::string_view(f.required_string("secret")));
-    request.passphrase = SecretBytes::copy_of(std::string_view(f.required_string("passphrase")));
+    read_credentials(f, request);
     request.simulated = f.optional_bool("simulated", false);
     request.expires = f.optional_string("expires");
+    return request;
+  });
+}
+
+UpdateKeyRequest decode_update_key(std::string_view text) {
+  return decode_guarded(text, "update key", [](Fields& f) {
+    UpdateKeyRequest request;
+    read_credentials(f, request);
+    request.simulated = f.required_bool("simulated");
     return request;
   });
 }

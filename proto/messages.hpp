@@ -65,6 +65,16 @@ struct AddKeyRequest {
   std::optional<std::string> expires;  // ISO 8601 UTC with milliseconds
 };
 
+// A key's new credentials (PUT /v1/keys/{name}/credentials). `simulated` is
+// required and must be the key's own flag: an update never turns a demo key
+// into a live one, or back, without the caller saying which it is.
+struct UpdateKeyRequest {
+  std::string api_key;
+  SecretBytes secret;
+  SecretBytes passphrase;
+  bool simulated = false;
+};
+
 // Who may sign with a key, and what. On the wire one of "user" or "group" names
 // the principal; replies add the resolved numeric "id".
 struct GrantInfo {
@@ -149,6 +159,7 @@ std::string encode(const std::vector<GrantInfo>& grants);
 std::string encode(const audit_chain::Verdict& verdict);
 // Requests that carry secrets are serialized into guarded memory.
 SecretBytes encode(const AddKeyRequest& request);
+SecretBytes encode(const UpdateKeyRequest& request);
 SecretBytes encode(const PassphraseRequest& request);
 
 StatusReply decode_status(std::string_view text);
@@ -156,6 +167,7 @@ KeyInfo decode_key_info(std::string_view text);
 std::vector<KeyInfo> decode_key_list(std::string_view text);
 // Parses in guarded memory and wipes every intermediate copy of the secrets.
 AddKeyRequest decode_add_key(std::string_view text);
+UpdateKeyRequest decode_update_key(std::string_view text);
 PassphraseRequest decode_passphrases(std::string_view text);
 SignRequest decode_sign(std::string_view text);
 SignReply decode_sign_reply(std::string_view text);

@@ -186,6 +186,12 @@ void check_name_and_api_key(const std::string& name, const std::string& api_key)
   }
 }
 
+void require_unlocked(Client& client) {
+  if (client.status().locked) {
+    throw Error(Code::vault_locked, "the vault is locked; unlock it first: okx-vault unlock");
+  }
+}
+
 // Everything add can know before it asks for the secret and passphrase, asked
 // in the order the daemon would refuse the key: who serves the socket (a secret
 // goes only to a daemon to be trusted), an admin caller, a free name, an
@@ -207,9 +213,16 @@ void check_before_add(Context& context, const std::string& name) {
     throw Error(Code::key_exists, "a key named '" + name + "' already exists (keys are never overwritten: choose " +
                                       "another name, or okx-vault revoke it first)");
   }
-  if (client.status().locked) {
-    throw Error(Code::vault_locked, "the vault is locked; unlock it first: okx-vault unlock");
-  }
+  require_unlocked(client);
+}
+
+// The secret and then the passphrase of key `name`, read as add and update read
+// them (a no-echo prompt, or a line of stdin each), into guarded memory.
+template <typename Request>
+void read_credentials(const std::string& name, bool replacing, Request& request) {
+  const std::string of = " for '" + name + "': ";
+  request.secret = read_secret_line(std::string(replacing ? "New secret" : "Secret") + of, "secret");
+  request.passphrase = read_secret_line(std::string(replacing ? "New passphrase" : "Passphrase") + of, "passphrase");
 }
 
 int add(Context& context, const Invocation& invocation) {
@@ -221,14 +234,53 @@ int add(Context& context, const Invocation& invocation) {
   if (const auto when = optional_value(invocation, "expires")) request.expires = expiry(*when);
   check_name_and_api_key(request.name, request.api_key);
   check_before_add(context, name);
-  request.secret = read_secret_line("Secret for '" + name + "': ", "secret");
-  request.passphrase = read_secret_line("Passphrase for '" + name + "': ", "passphrase");
+  read_credentials(name, false, request);
   const proto::KeyInfo added = context.client().add(request);
   if (flag(invocation, "json")) std::cout << proto::encode(added) << '\n';
   if (!context.quiet()) {
     std::cerr << "Added key '" << added.name << "' (api key " << added.api_key << ", "
               << (added.simulated ? "demo trading" : "live trading") << ").\n";
   }
+  return kExitOk;
+}
+
+void update_options(po::options_description& options) {
+  options.add_options()("api-key", po::value<std::string>()->required(),
+                        "the new OKX API key (not secret; shown masked by list)")(
+      "simulated", po::bool_switch(), "the key is a demo-trading key (required for one, refused for a live key)")(
+      "json", po::bool_switch(), "print the updated key's metadata as the daemon's JSON reply");
+}
+
+// Everything update can know before it asks for the new secret and passphrase:
+// who serves the socket, an admin caller and a key of that name (reading its
+// grants answers both), the key's demo flag as --simulated says it, an unlocked
+// vault. The daemon checks it all again when the credentials arrive.
+void check_before_update(Context& context, const std::string& name, bool simulated) {
+  Client& client = context.client();
+  client.verify_server();
+  client.grants(name);
+  const std::vector<proto::KeyInfo> keys = client.list();
+  const auto key = std::find_if(keys.begin(), keys.end(), [&](const proto::KeyInfo& k) { return k.name == name; });
+  if (key != keys.end() && key->simulated != simulated) {
+    throw Error(Code::bad_request,
+                key->simulated ? "key '" + name + "' is a demo key: give --simulated (an update keeps it a demo key)"
+                               : "key '" + name + "' is a live key: an update keeps it one, so give no --simulated");
+  }
+  require_unlocked(client);
+}
+
+int update(Context& context, const Invocation& invocation) {
+  const std::string& name = invocation.args.at(0);
+  proto::UpdateKeyRequest request;
+  request.api_key = invocation.options["api-key"].as<std::string>();
+  request.simulated = flag(invocation, "simulated");
+  check_name_and_api_key(name, request.api_key);
+  check_before_update(context, name, request.simulated);
+  read_credentials(name, true, request);
+  const proto::KeyInfo updated = context.client().update(name, request);
+  if (flag(invocation, "json")) std::cout << proto::encode(updated) << '\n';
+  say(context, "Updated key '" + updated.name + "': api key " + updated.api_key +
+                   ", new secret and passphrase; its grants, expiry and usage are kept.");
   return kExitOk;
 }
 
@@ -682,6 +734,19 @@ const std::vector<Command>& commands() {
        "code 6), the daemon answers (3) and may be sent a secret (8), you are an\n"
        "admin (4), no key has that name (6) and the vault is unlocked (7).",
        1, 1, add_options, add, Channel::admin},
+      {"update", "NAME --api-key KEY [--simulated] [--json]",
+       "give a key a new api key, secret and passphrase, keeping its grants",
+       "Rotates an OKX key without downtime: bots go on signing with the old\n"
+       "credentials until the new ones are on disk, and with the new ones from then\n"
+       "on. The key keeps its name, grants, expiry, demo flag and usage. The new\n"
+       "secret and passphrase are read as add reads them, never passed. --simulated\n"
+       "is required for a demo key and refused for a live key: an update never\n"
+       "changes which kind it is (revoke the key and add it again for that).\n"
+       "Nothing is asked or read until the name and api key are valid (else exit\n"
+       "code 6), the daemon answers (3) and may be sent a secret (8), you are an\n"
+       "admin (4), the key exists (5), --simulated matches it (6) and the vault is\n"
+       "unlocked (7).",
+       1, 1, update_options, update, Channel::admin},
       {"revoke", "NAME [--yes]", "revoke a key: wiped from memory and removed from disk",
        "Asks for confirmation on a terminal, once it knows the key exists and you\n"
        "may revoke it (else exit code 5 or 4, and nothing is asked). When stdin is\n"

@@ -265,7 +265,7 @@ std::string in_cli_terms(std::string_view command, const std::string& message) {
       {"sign curl ws-login", "timestamp ", "--timestamp "},
       {"sign curl", "a GET request has no body", "a GET request has no body: give no --body"},
       {"sign curl", "a POST body ", "the body (--body) "},
-      {"add", "api_key ", "--api-key "},
+      {"add update", "api_key ", "--api-key "},
       {"add", "expires ", "--expires "},
       {"grant", "a rule", "--allow and --deny: a rule"},
       {"grant", "rule '", "--allow or --deny: rule '"},

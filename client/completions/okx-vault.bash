@@ -73,7 +73,7 @@ _okx_vault() {
         1) COMPREPLY=($(compgen -W "GET POST" -- "$cur")) ;;
       esac
       ;;
-    revoke | grant | ungrant | grants | ws-login)
+    update | revoke | grant | ungrant | grants | ws-login)
       [[ ${words[cword - 1]} == "$command" ]] && COMPREPLY=($(compgen -W "$(_okx_vault_keys "${daemon[@]}")" -- "$cur"))
       ;;
   esac

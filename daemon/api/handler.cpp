@@ -67,6 +67,7 @@ struct Handler::Call {
   Request& request;
   const Peer& peer;
   Caller caller;
+  bool admin_channel = true;  // the socket takes admin calls
   std::chrono::milliseconds hold{0};
   const Route* route = nullptr;
   std::string_view name;  // the {name} of the path
@@ -194,6 +195,14 @@ const Handler::Route Handler::kRoutes[] = {
      .action = "set-grants",
      .audit_success = true,
      .serve = OKXV_SERVE(read_grants, put_grants)},
+    {.method = http::verb::put,
+     .pattern = "/v1/keys/{name}/credentials",
+     .admin_only = true,
+     .needs_unlocked = true,
+     .action = "update",
+     .audit_success = true,
+     .carries_secret = true,
+     .serve = OKXV_SERVE(read_update, update)},
 };
 #undef OKXV_SERVE
 
@@ -244,7 +253,7 @@ bool Handler::changes_vault(const Request& request, bool admin) const {
 
 Response Handler::handle(Request& request, const Peer& peer, bool admin_channel,
                          std::chrono::milliseconds* hold) const {
-  Call call{request, peer, Caller{peer, admin_channel && is_admin(peer)}};
+  Call call{request, peer, Caller{peer, admin_channel && is_admin(peer)}, admin_channel};
   try {
     return dispatch(call);
   } catch (const Error& e) {
@@ -320,7 +329,13 @@ Response Handler::serve(const Handler& self, Call& call) {
 void Handler::require_admin(Call& call) const {
   if (!call.route->admin_only || call.caller.admin) return;
   audit_.record(call.peer, {call.route->action, call.key, {}, {}, false, "admin only"});
-  throw Error(Code::forbidden, "uid " + std::to_string(call.peer.uid) + " is not an admin of this vault");
+  const std::string uid = "uid " + std::to_string(call.peer.uid);
+  // Refused for the socket, not the caller: say where admin calls are taken.
+  if (!call.admin_channel) {
+    throw Error(Code::forbidden, uid + " is not an admin on this socket: admin calls go to the daemon's admin socket" +
+                                     (options_.admin_socket.empty() ? "" : " " + options_.admin_socket.string()));
+  }
+  throw Error(Code::forbidden, uid + " is not an admin of this vault");
 }
 
 void Handler::require_unlocked(const Call& call) const {
@@ -464,6 +479,16 @@ Response Handler::add(Call& call, proto::AddKeyRequest& add) const {
   spdlog::info("key '{}' added ({}) by uid {} pid {}", add.name, add.simulated ? "demo" : "live", call.peer.uid,
                call.peer.pid);
   return call.reply(http::status::created, proto::encode(added));
+}
+
+proto::UpdateKeyRequest Handler::read_update(Call& call) const { return proto::decode_update_key(call.request.body()); }
+
+Response Handler::update(Call& call, proto::UpdateKeyRequest& update) const {
+  const proto::KeyInfo updated = vault_.update(call.name, update);
+  call.rule = std::string(updated.simulated ? "demo key" : "live key") + ", api key " + updated.api_key;
+  spdlog::info("key '{}' updated to api key {} by uid {} pid {}", call.name, updated.api_key, call.peer.uid,
+               call.peer.pid);
+  return call.reply(http::status::ok, proto::encode(updated));
 }
 
 Response Handler::remove(Call& call, NoInput&) const {

@@ -32,6 +32,9 @@ struct HandlerOptions {
   std::filesystem::path key_file;
   bool key_file_is_credential = false;
   store::PassphraseCost passphrase_cost = store::kDefaultPassphraseCost;
+  // The daemon's separate admin socket, if it has one: named to a caller
+  // refused an admin call on another socket. Empty: not known.
+  std::filesystem::path admin_socket;
 };
 
 // Hands the audit log the vault's audit key, once the vault is unlocked: its
@@ -115,6 +118,8 @@ class Handler {
   Response list(Call& call, NoInput&) const;
   proto::AddKeyRequest read_add(Call& call) const;
   Response add(Call& call, proto::AddKeyRequest& add) const;
+  proto::UpdateKeyRequest read_update(Call& call) const;
+  Response update(Call& call, proto::UpdateKeyRequest& update) const;
   Response remove(Call& call, NoInput&) const;
   Response get_grants(Call& call, NoInput&) const;
   std::vector<Grant> read_grants(Call& call) const;

@@ -216,10 +216,17 @@ constexpr std::string_view kGenerationMember = ",\"gen\":";
 
 // The actions whose success writes the store, so that their records carry its generation.
 bool writes_store(std::string_view action) {
-  static constexpr std::array<std::string_view, 10> kActions{
-      "add",       "revoke",         "set-grants",        "lock",
-      "auto-lock", "set-passphrase", "remove-passphrase", "rotate-key-file",
-      "rekey",     "accept-rollback"};
+  static constexpr std::array<std::string_view, 11> kActions{"add",
+                                                             "update",
+                                                             "revoke",
+                                                             "set-grants",
+                                                             "lock",
+                                                             "auto-lock",
+                                                             "set-passphrase",
+                                                             "remove-passphrase",
+                                                             "rotate-key-file",
+                                                             "rekey",
+                                                             "accept-rollback"};
   return std::find(kActions.begin(), kActions.end(), action) != kActions.end();
 }
 

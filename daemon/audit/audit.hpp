@@ -68,7 +68,7 @@ class Audit {
   audit_chain::Verdict verify(std::optional<std::string_view> head);
 
   // The store's generation now (Vault::generation). From then on, the record of
-  // every allowed action that writes the store (add, revoke, set-grants, lock,
+  // every allowed action that writes the store (add, update, revoke, set-grants, lock,
   // the slot changes, rekey, accept-rollback) ends with `"gen":N`, the generation
   // of the store after it: the anchor by which a start tells a rolled-back store.
   void set_store_generation(std::function<std::uint64_t()> generation);

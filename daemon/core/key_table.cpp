@@ -35,6 +35,23 @@ void KeyEntry::unseal(std::span<const unsigned char> secret, std::span<const uns
       Unsealed{Signer(secret), Credentials{record.api_key, SecretBytes::copy_of(passphrase), simulated}});
 }
 
+std::unique_ptr<KeyEntry> KeyEntry::with_credentials(store::Record sealed, std::span<const unsigned char> secret,
+                                                     std::span<const unsigned char> passphrase) const {
+  auto entry = std::make_unique<KeyEntry>(std::move(sealed), simulated);
+  entry->created_ms = created_ms;
+  entry->expires_ms = expires_ms;
+  entry->grants = grants;
+  entry->take_usage(*this);
+  entry->unseal(secret, passphrase);
+  return entry;
+}
+
+void KeyEntry::take_usage(const KeyEntry& other) {
+  last_used_ms = other.last_used_ms.load();
+  sign_count = other.sign_count.load();
+  denial_count = other.denial_count.load();
+}
+
 std::string KeyEntry::metadata(const std::vector<Grant>* other_grants) const {
   return encode_metadata({simulated, created_ms, expires_ms, last_used_ms.load(), sign_count.load(),
                           other_grants != nullptr ? *other_grants : grants});

@@ -32,7 +32,7 @@ struct KeyEntry {
   };
 
   // As on disk; the metadata is rewritten at each save. The name and api key
-  // never change.
+  // never change: new credentials come in a new entry (with_credentials).
   store::Record record;
   bool simulated = false;
   std::unique_ptr<Unsealed> unsealed;  // null while locked
@@ -52,6 +52,13 @@ struct KeyEntry {
   static std::unique_ptr<KeyEntry> open(const store::RecordView& stored, const store::DataKey* data_key);
 
   void unseal(std::span<const unsigned char> secret, std::span<const unsigned char> passphrase);
+  // The same key with other credentials: `sealed` (this key's name, the new api
+  // key) unsealed with them, and everything else this entry holds, usage included.
+  std::unique_ptr<KeyEntry> with_credentials(store::Record sealed, std::span<const unsigned char> secret,
+                                             std::span<const unsigned char> passphrase) const;
+  // Takes the usage counters of `other` (the entry this one replaces), which
+  // signs may have moved since with_credentials().
+  void take_usage(const KeyEntry& other);
   // Everything about the key that is not secret, as the store keeps it; with
   // `other_grants`, as it would be with those grants instead.
   std::string metadata(const std::vector<Grant>* other_grants = nullptr) const;

@@ -477,6 +477,39 @@ proto::KeyInfo Vault::add(const proto::AddKeyRequest& request) {
   return added;
 }
 
+proto::KeyInfo Vault::update(std::string_view name, const proto::UpdateKeyRequest& request) {
+  const ExclusiveLock<Mutex> change(writer_);
+  std::unique_ptr<KeyEntry> entry;
+  Written written;
+  {
+    const SharedLock state(mutex_);
+    require_unlocked();
+    const KeyEntry& current = find(name);
+    // Which exchange a bot trades on is not something a new secret may change unnoticed.
+    if (request.simulated != current.simulated) {
+      throw Error(Code::bad_request, "key '" + current.record.name + "' is a " + (current.simulated ? "demo" : "live") +
+                                         " key and an update keeps it one; to change that, revoke it and add it again");
+    }
+    // Validates the fields before anything else happens.
+    store::Record record =
+        store::seal_record(*data_key_, current.record.name, request.api_key, {}, request.secret, request.passphrase);
+    entry = current.with_credentials(std::move(record), request.secret.bytes(), request.passphrase.bytes());
+    written = save(entry.get(), &current, Write::ordinary);
+  }
+  proto::KeyInfo updated;
+  {
+    const ExclusiveLock<SharedMutex> state(mutex_);
+    adopt(written);
+    std::unique_ptr<KeyEntry>& slot = table_.find(name)->second;
+    entry->take_usage(*slot);  // the signs made while the store was written
+    slot.swap(entry);
+    updated = slot->info();
+  }
+  entry.reset();  // the old credentials, wiped
+  release_freed_memory();
+  return updated;
+}
+
 void Vault::remove(std::string_view name) {
   const ExclusiveLock<Mutex> change(writer_);
   std::unique_ptr<KeyEntry> gone;

@@ -152,6 +152,12 @@ class Vault {
   // Returns the new key's metadata. Errors: invalid_name, bad_request (invalid
   // field or expiry), key_exists, io_error.
   proto::KeyInfo add(const proto::AddKeyRequest& request);
+  // Gives the key a new api key, secret and passphrase at once, keeping its name,
+  // grants, expiry, demo flag and usage; on disk before it returns, and until then
+  // signs go on with the old credentials, which are wiped afterwards. The request's
+  // `simulated` must be the key's flag. Errors: key_not_found, bad_request
+  // (invalid field, or another demo flag), io_error (nothing changed).
+  proto::KeyInfo update(std::string_view name, const proto::UpdateKeyRequest& request);
   // Wipes the key from memory and removes it from disk. Errors: key_not_found;
   // not_persisted when the store could not be written: the key is gone from
   // memory all the same, and from disk with the next write that succeeds.

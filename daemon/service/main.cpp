@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <spdlog/pattern_formatter.h>
@@ -17,6 +19,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <iostream>
 #include <thread>
@@ -121,9 +124,9 @@ struct Listener {
   std::filesystem::path bound;  // a socket file we created and remove at exit
 };
 
-std::vector<Listener> open_listeners(boost::asio::io_context& io, const DaemonOptions& options) {
+std::vector<Listener> open_listeners(boost::asio::io_context& io, const DaemonOptions& options,
+                                     const std::vector<systemd::ListenSocket>& activated) {
   std::vector<Listener> listeners;
-  const auto activated = systemd::activated_sockets();
   if (!activated.empty()) {
     const bool has_admin = std::any_of(activated.begin(), activated.end(), [](auto& s) { return s.name == "admin"; });
     for (const auto& socket : activated) {
@@ -149,6 +152,21 @@ std::vector<Listener> open_listeners(boost::asio::io_context& io, const DaemonOp
     spdlog::info("listening on {}{}", listener.bound.string(), listener.channel.admin ? " (admin)" : "");
   }
   return listeners;
+}
+
+// The separate admin socket, if there is one: the one systemd passed as
+// "admin" (empty if its path cannot be read), else --admin-socket.
+std::filesystem::path admin_socket_path(const DaemonOptions& options,
+                                        const std::vector<systemd::ListenSocket>& activated) {
+  if (activated.empty()) return options.admin_socket;
+  for (const auto& socket : activated) {
+    if (socket.name != "admin") continue;
+    sockaddr_un address{};
+    socklen_t size = sizeof address;
+    if (::getsockname(socket.fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) return {};
+    return std::string(address.sun_path, ::strnlen(address.sun_path, sizeof address.sun_path));
+  }
+  return {};
 }
 
 // The master key: the service credential if systemd passed one (and no
@@ -310,9 +328,11 @@ int serve(const DaemonOptions& options) {
     spdlog::warn("--accept-rollback: starting from {} rolled back from {} (audited)", options.store_file().string(),
                  change);
   }
+  const std::vector<systemd::ListenSocket> activated = systemd::activated_sockets();
   const Handler handler(*vault, audit,
                         HandlerOptions{options.max_skew, ::geteuid(), group_id(options.admin_group, "--admin-group"),
-                                       key_path, key_path != options.master_key_file, options.passphrase_cost});
+                                       key_path, key_path != options.master_key_file, options.passphrase_cost,
+                                       admin_socket_path(options, activated)});
 
   EventLoops loops(options.threads);
   boost::asio::io_context& io = loops.main();
@@ -323,7 +343,7 @@ int serve(const DaemonOptions& options) {
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   std::vector<std::shared_ptr<Server>> servers;
   std::vector<std::filesystem::path> bound;
-  for (Listener& listener : open_listeners(io, options)) {
+  for (Listener& listener : open_listeners(io, options, activated)) {
     servers.push_back(std::make_shared<Server>(loops, handler, std::move(listener.acceptor),
                                                ServerLimits{options.max_connections, options.max_connections_per_uid,
                                                             options.idle_timeout, options.request_timeout},

@@ -14,7 +14,7 @@
 // the vault calls among them, by anyone else are 403 forbidden;
 // an admin's listing names exactly the keys that exist; every signature and
 // WebSocket login verifies against the key's real secret (computed apart from
-// the daemon's signer); an add or vault call wipes its request body. And the three keys'
+// the daemon's signer); an add, update or vault call wipes its request body. And the three keys'
 // secrets never appear in a response, a log line, the audit log or the store
 // file, nor their passphrases anywhere but in a signed reply of their own key,
 // unless the input itself carried them.
@@ -138,6 +138,7 @@ enum class Route {
   remove,
   get_grants,
   put_grants,
+  update,
   sign,
   ws_login,
   metrics,
@@ -189,14 +190,15 @@ Target route_of(http::verb verb, std::string_view target) {
   if (action == "ws-login" && verb == http::verb::post) return {Route::ws_login, name};
   if (action == "grants" && verb == http::verb::get) return {Route::get_grants, name};
   if (action == "grants" && verb == http::verb::put) return {Route::put_grants, name};
+  if (action == "credentials" && verb == http::verb::put) return {Route::update, name};
   return {};
 }
 
 bool vault_call(Route route) { return route >= Route::lock && route <= Route::rekey; }
 
 bool admin_only(Route route) {
-  return route == Route::add || route == Route::remove || route == Route::get_grants || route == Route::put_grants ||
-         route == Route::metrics || route == Route::audit_verify || vault_call(route);
+  return route == Route::add || route == Route::update || route == Route::remove || route == Route::get_grants ||
+         route == Route::put_grants || route == Route::metrics || route == Route::audit_verify || vault_call(route);
 }
 
 // A reply that does not decode breaks an invariant; it is no exception to stop on.
@@ -329,7 +331,8 @@ class Session {
     const Response response = handler_.handle(request, peer_, admin_channel_);
     if (admin_only(target.route)) fixture_.changed();  // whatever the answer, start the next input afresh
     // A lock takes no body; every other vault call may carry passphrases.
-    if (target.route == Route::add || (vault_call(target.route) && target.route != Route::lock)) {
+    if (target.route == Route::add || target.route == Route::update ||
+        (vault_call(target.route) && target.route != Route::lock)) {
       require(request.body().empty(), "a body that may carry secrets is wiped");
     }
 
@@ -366,8 +369,12 @@ class Session {
       const bool own_signed_reply = response.result() == http::status::ok && target.name == name &&
                                     (target.route == Route::sign || target.route == Route::ws_login);
       if (own_signed_reply) {
-        require(count(everything, key.passphrase) == 1 || count(input_, key.passphrase) > 0,
+        // The passphrase the key has now: an update's, if the input made one.
+        const std::string& passphrase = account(name).passphrase;
+        require(count(everything, passphrase) == 1 || count(input_, passphrase) > 0,
                 "a signed reply carries its key's passphrase once");
+        if (passphrase != key.passphrase)
+          require_hidden(key.passphrase, everything, "an updated key's old passphrase is gone");
       } else {
         require_hidden(key.passphrase, everything, "no passphrase outside its key's signed reply");
       }
@@ -449,6 +456,17 @@ class Session {
                                                                std::string(added.passphrase.reveal()), added.simulated})
                                   .second;
         require(inserted, "a new key's name was free");
+        break;
+      }
+      case Route::update: {
+        const proto::UpdateKeyRequest update = proto::decode_update_key(body);
+        require(decoded(proto::decode_key_info, response.body(), "an updated key decodes").name == target.name,
+                "an update answers with the key");
+        const auto it = keys_.find(target.name);
+        require(it != keys_.end(), "only an existing key is updated");
+        require(it->second.simulated == update.simulated, "an update keeps the demo flag");
+        it->second = {update.api_key, std::string(update.secret.reveal()), std::string(update.passphrase.reveal()),
+                      update.simulated};
         break;
       }
       case Route::get_grants:

@@ -3,24 +3,25 @@
 // there, refused as invalid (the error code as the rule), or failed.
 
 #include <gtest/gtest.h>
-#include <boost/json.hpp>
 
 #include <csignal>
 #include <map>
-#include <sstream>
 #include <thread>
 
 #include "client/client.hpp"
+#include "tests/support/audit_lines.hpp"
 #include "tests/support/process.hpp"
 
 namespace okxvault {
 namespace {
-namespace json = boost::json;
 using test::Daemon;
 using test::TempDir;
 
 constexpr std::string_view kAdd =
     R"({"name":"main","api_key":"8f2e0a4c-5b1d-4e7f-9a3c","secret":"AUDITCHECK-SECRET-4Hq","passphrase":"Audit-Pass-7"})";
+
+constexpr std::string_view kUpdate =
+    R"({"api_key":"9a1b52e0-3c4d-77c0","secret":"AUDITCHECK-SECRET-8Wz","passphrase":"Audit-Pass-9","simulated":false})";
 
 // One call, the status it must get, and the audit line it must leave.
 struct Case {
@@ -50,6 +51,9 @@ TEST(AdminAuditTest, EveryAdminActionLeavesOneLineWhateverItsOutcome) {
       {"PUT", "/v1/keys/main/grants", R"({"grants":[]})", 403, "set-grants main deny admin only", true},
       {"PUT", "/v1/keys/gone/grants", R"({"grants":[]})", 404, "set-grants gone deny key_not_found"},
       {"PUT", "/v1/keys/main/grants", R"({"grants":[{"user":"root"}]})", 200, "set-grants main allow user root"},
+      {"PUT", "/v1/keys/main/credentials", std::string(kUpdate), 403, "update main deny admin only", true},
+      {"PUT", "/v1/keys/main/credentials", "{", 400, "update main deny invalid_json"},
+      {"PUT", "/v1/keys/main/credentials", std::string(kUpdate), 200, "update main allow live key, api key 9a1b…77c0"},
       {"DELETE", "/v1/keys/gone", "", 404, "revoke gone deny key_not_found"},
       {"DELETE", "/v1/keys/main", "", 403, "revoke main deny admin only", true},
       {"PUT", "/v1/slots/passphrase", R"({"new_passphrase":"short"})", 400, "set-passphrase  deny bad_request"},
@@ -59,6 +63,7 @@ TEST(AdminAuditTest, EveryAdminActionLeavesOneLineWhateverItsOutcome) {
       {"POST", "/v1/keys", R"({"name":"late","api_key":"k","secret":"s","passphrase":"p"})", 423,
        "add late deny vault_locked"},
       {"DELETE", "/v1/keys/main", "", 423, "revoke main deny vault_locked"},
+      {"PUT", "/v1/keys/main/credentials", std::string(kUpdate), 423, "update main deny vault_locked"},
       {"POST", "/v1/unlock", R"({"passphrase":1})", 400, "unlock  deny bad_request"},
       {"POST", "/v1/unlock", "", 200, "unlock  allow "},
       {"DELETE", "/v1/keys/main", "", 204, "revoke main allow "},
@@ -73,16 +78,7 @@ TEST(AdminAuditTest, EveryAdminActionLeavesOneLineWhateverItsOutcome) {
   }
   ASSERT_EQ(daemon->stop(SIGTERM), 0);  // every line written
 
-  std::istringstream log(test::read_file(daemon->state_dir() / "audit.log"));
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(log, line);) {
-    const json::object record = json::parse(line).as_object();
-    const auto text = [&](std::string_view field) {
-      const json::value* value = record.if_contains(field);
-      return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
-    };
-    lines.push_back(text("action") + " " + text("key") + " " + text("decision") + " " + text("rule"));
-  }
+  const std::vector<std::string> lines = test::audit_lines(daemon->state_dir() / "audit.log");
   std::vector<std::string> expected;
   for (const Case& c : cases) expected.push_back(c.line);
   EXPECT_EQ(lines, expected);

@@ -106,15 +106,18 @@ class CliTest : public ::testing::Test {
     expect_no_secrets(out);
   }
 
-  // An add refused before it asked for anything: the error, its exit code and
-  // the words that name the cause, with stdin left unread and no key added.
-  void expect_add_refused_unread(const std::vector<std::string>& argv, int exit_code, const std::string& cause) {
+  // An add or update refused before it asked for anything: the error, its exit
+  // code and the words that name the cause, with stdin left unread and no key
+  // added or changed.
+  void expect_refused_unread(const std::vector<std::string>& argv, int exit_code, const std::string& cause) {
     SCOPED_TRACE(cause);
     const Unread result = run_then_cat(argv, credentials_input());
     expect_error(result.output, exit_code);
     EXPECT_NE(result.output.err.find(cause), std::string::npos) << result.output.err;
-    EXPECT_EQ(result.unread, credentials_input()) << "add read stdin before it refused";
-    EXPECT_EQ(result.output.err.find("Secret for"), std::string::npos) << "add prompted";
+    EXPECT_EQ(result.unread, credentials_input()) << "stdin was read before the refusal";
+    for (const char* prompt : {"Secret for", "New secret for"}) {
+      EXPECT_EQ(result.output.err.find(prompt), std::string::npos) << "it prompted";
+    }
   }
 
   std::vector<std::string> cli_argv(const std::vector<std::string>& args) const {
@@ -242,16 +245,16 @@ TEST_F(CliTest, AddRefusesBeforeItReadsTheSecretAndPassphrase) {
   add_key("bot");
   const std::string list_before = cli({"list", "--json"}).out;
 
-  expect_add_refused_unread(cli_argv({"add", "Not-A-Name", "--api-key", kApiKey}), kExitInvalidInput, "key name");
-  expect_add_refused_unread(cli_argv({"add", "x", "--api-key", "has space"}), kExitInvalidInput, "--api-key");
-  expect_add_refused_unread(cli_argv({"add", "bot", "--api-key", kApiKey}), kExitInvalidInput,
-                            "a key named 'bot' already exists");
-  expect_add_refused_unread({cli_binary(), "--socket", (dir_ / "no-such.sock").string(), "add", "other", "--api-key",
-                             kApiKey},
-                            kExitUnreachable, "cannot connect");
+  expect_refused_unread(cli_argv({"add", "Not-A-Name", "--api-key", kApiKey}), kExitInvalidInput, "key name");
+  expect_refused_unread(cli_argv({"add", "x", "--api-key", "has space"}), kExitInvalidInput, "--api-key");
+  expect_refused_unread(cli_argv({"add", "bot", "--api-key", kApiKey}), kExitInvalidInput,
+                        "a key named 'bot' already exists");
+  expect_refused_unread({cli_binary(), "--socket", (dir_ / "no-such.sock").string(), "add", "other", "--api-key",
+                         kApiKey},
+                        kExitUnreachable, "cannot connect");
 
   ASSERT_EQ(cli({"lock"}).exit_code, 0);
-  expect_add_refused_unread(cli_argv({"add", "other", "--api-key", kApiKey}), kExitLocked, "okx-vault unlock");
+  expect_refused_unread(cli_argv({"add", "other", "--api-key", kApiKey}), kExitLocked, "okx-vault unlock");
   ASSERT_EQ(cli({"unlock"}).exit_code, 0);
 
   EXPECT_EQ(cli({"list", "--json"}).out, list_before) << "nothing was added";
@@ -259,6 +262,44 @@ TEST_F(CliTest, AddRefusesBeforeItReadsTheSecretAndPassphrase) {
   const Unread added = run_then_cat(cli_argv({"add", "other", "--api-key", kApiKey}), credentials_input() + "rest\n");
   EXPECT_EQ(added.output.exit_code, 0) << added.output.err;
   EXPECT_EQ(added.unread, "rest\n");
+}
+
+// update checks what it can before it asks for the new secret and passphrase,
+// as add does: each refusal with its exit code, before a byte of stdin is read.
+TEST_F(CliTest, UpdateRefusesBeforeItReadsTheNewSecretAndPassphrase) {
+  add_key("bot");
+  add_key("demo", {"--simulated"});
+  const std::string list_before = cli({"list", "--json"}).out;
+  expect_refused_unread(cli_argv({"update", "Not-A-Name", "--api-key", kApiKey}), kExitInvalidInput, "key name");
+  expect_refused_unread(cli_argv({"update", "bot", "--api-key", "has space"}), kExitInvalidInput, "--api-key");
+  expect_refused_unread(cli_argv({"update", "nokey", "--api-key", kApiKey}), kExitNotFound, "no key named 'nokey'");
+  expect_refused_unread(cli_argv({"update", "bot", "--api-key", kApiKey, "--simulated"}), kExitInvalidInput,
+                        "key 'bot' is a live key");
+  expect_refused_unread(cli_argv({"update", "demo", "--api-key", kApiKey}), kExitInvalidInput,
+                        "key 'demo' is a demo key: give --simulated");
+  expect_refused_unread({cli_binary(), "--socket", (dir_ / "no-such.sock").string(), "update", "bot", "--api-key",
+                         kApiKey},
+                        kExitUnreachable, "cannot connect");
+  ASSERT_EQ(cli({"lock"}).exit_code, 0);
+  expect_refused_unread(cli_argv({"update", "bot", "--api-key", kApiKey}), kExitLocked, "okx-vault unlock");
+  ASSERT_EQ(cli({"unlock"}).exit_code, 0);
+  // On the bots' socket of a daemon with an admin socket, nobody is an admin.
+  TempDir other;
+  Daemon split(other.path(), {"--admin-socket", (other / "admin.sock").string()});
+  ASSERT_EQ(run({cli_binary(), "--socket", split.socket().string(), "--admin-socket", (other / "admin.sock").string(),
+                 "add", "bot", "--api-key", kApiKey},
+                credentials_input())
+                .exit_code,
+            0);
+  expect_refused_unread({cli_binary(), "--socket", split.socket().string(), "update", "bot", "--api-key", kApiKey},
+                        kExitForbidden, "not an admin");
+
+  EXPECT_EQ(cli({"list", "--json"}).out, list_before) << "nothing was updated";
+  // The same update, now that nothing stands in its way, reads both lines.
+  const Unread updated =
+      run_then_cat(cli_argv({"update", "demo", "--api-key", kApiKey, "--simulated"}), credentials_input() + "rest\n");
+  EXPECT_EQ(updated.output.exit_code, 0) << updated.output.err;
+  EXPECT_EQ(updated.unread, "rest\n");
 }
 
 // The connection add opened for its checks may be closed by the daemon while a
@@ -618,6 +659,11 @@ TEST_F(CliTest, EveryCommandThatPrintsDataTakesJson) {
   ASSERT_EQ(added.exit_code, 0) << added.err;
   EXPECT_EQ(json::parse(added.out).at("name").as_string(), "bot");
   expect_no_secrets(added);
+  const Output updated = cli({"update", "bot", "--api-key", kApiKey, "--json"}, credentials_input());
+  ASSERT_EQ(updated.exit_code, 0) << updated.err;
+  EXPECT_TRUE(one_line(updated.out)) << updated.out;
+  EXPECT_EQ(json::parse(updated.out).at("api_key").as_string(), kMaskedApiKey);
+  expect_no_secrets(updated);
   for (const std::vector<std::string>& args : {std::vector<std::string>{"status", "--json"},
                                                {"list", "--json"},
                                                {"grants", "bot", "--json"},
@@ -695,10 +741,10 @@ TEST_F(CliTest, PermissionDeniedExitsWithFour) {
   EXPECT_EQ(listed.out, "{\"keys\":[]}\n") << "a peer sees only the keys granted to it";
   std::vector<std::string> add_as_nobody = as_nobody;
   for (const char* arg : {"add", "mine", "--api-key", kApiKey}) add_as_nobody.emplace_back(arg);
-  expect_add_refused_unread(add_as_nobody, kExitForbidden, "not an admin");
+  expect_refused_unread(add_as_nobody, kExitForbidden, "not an admin");
   // Nor does a name that exists tell a non-admin anything: the same refusal.
   add_as_nobody[add_as_nobody.size() - 3] = "bot";
-  expect_add_refused_unread(add_as_nobody, kExitForbidden, "not an admin");
+  expect_refused_unread(add_as_nobody, kExitForbidden, "not an admin");
   expect_error(nobody({"revoke", "bot", "--yes"}), kExitForbidden, "revoke");
   expect_error(nobody({"sign", "bot", "GET", kBalance}), kExitNotFound, "sign without a grant: no such key, to it");
   expect_error(nobody({"ws-login", "bot"}), kExitNotFound, "ws-login without a grant: no such key, to it");
@@ -758,9 +804,9 @@ TEST_F(CliTest, SecretsGoOnlyToADaemonNoOtherUserCanImpersonate) {
     EXPECT_EQ(status.exit_code, 0) << status.err;
     EXPECT_NE(read_file(received).find("GET /v1/status"), std::string::npos) << "the listener receives requests";
 
-    expect_add_refused_unread({cli_binary(), "--socket", socket.string(), "--timeout", "5", "add", "bot", "--api-key",
-                               kApiKey},
-                              kExitUntrusted, "not sending a secret");
+    expect_refused_unread({cli_binary(), "--socket", socket.string(), "--timeout", "5", "add", "bot", "--api-key",
+                           kApiKey},
+                          kExitUntrusted, "not sending a secret");
     EXPECT_EQ(read_file(received).find("/v1/keys"), std::string::npos) << "add asked the listener nothing";
     expect_error(to_fake({"unlock"}, std::string(kPassphrase) + "\n"), kExitUntrusted, "unlock");
     expect_error(to_fake({"passphrase", "set"}, std::string(kPassphrase) + "\n"), kExitUntrusted, "passphrase set");

@@ -128,7 +128,9 @@ TEST_F(LeakTest, NoSecretAnywhereAfterAWholeScenario) {
   const std::string credentials = std::string(kSecret) + "\n" + std::string(kPassphrase) + "\n";
 
   clean_cli({"add", "main", "--api-key", std::string(kApiKey)}, credentials);
-  clean_cli({"add", "demo", "--api-key", std::string(kApiKey), "--simulated"}, credentials);
+  // "demo" gets the secret and passphrase by an update, which must be as careful with them as add.
+  clean_cli({"add", "demo", "--api-key", std::string(kApiKey), "--simulated"}, "OLD-DEMO-SECRET\nOLD-DEMO-PASS\n");
+  clean_cli({"update", "demo", "--api-key", std::string(kApiKey), "--simulated"}, credentials);
   // The two places the passphrase must travel: the control that CLI output is searched.
   const Output signed_ = cli({"sign", "main", "POST", "/api/v5/trade/order", "--body", "{}"});
   ASSERT_EQ(signed_.exit_code, 0) << signed_.err;
@@ -146,10 +148,14 @@ TEST_F(LeakTest, NoSecretAnywhereAfterAWholeScenario) {
   clean_cli({"grant", "main", "--user", "root", "--read-only"});
   clean_cli({"grants", "main", "--json"});
   // Failures whose input carried the secret or passphrase.
-  for (const auto& args : std::vector<std::vector<std::string>>{{"add", "main", "--api-key", std::string(kApiKey)},
-                                                                {"add", "Bad Name", "--api-key", std::string(kApiKey)},
-                                                                {"add", "x", "--api-key", "has space"},
-                                                                {"revoke", "nope", "--yes"}}) {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"add", "main", "--api-key", std::string(kApiKey)},
+                                             {"add", "Bad Name", "--api-key", std::string(kApiKey)},
+                                             {"add", "x", "--api-key", "has space"},
+                                             {"update", "main", "--api-key", "has space"},
+                                             {"update", "nope", "--api-key", std::string(kApiKey)},
+                                             {"update", "main", "--api-key", std::string(kApiKey), "--simulated"},
+                                             {"revoke", "nope", "--yes"}}) {
     const Output out = cli(args, credentials);
     EXPECT_NE(out.exit_code, 0) << args[1];
     searched(out.out + out.err, "the failing okx-vault " + args[0] + " " + args[1]);
@@ -169,6 +175,14 @@ TEST_F(LeakTest, NoSecretAnywhereAfterAWholeScenario) {
   raw("POST", "/v1/keys", R"({"name":"x","secret":)" + s);
   raw("POST", "/v1/keys/main/sign", R"({"method":"GET","path":"/api/v5/)" + s + R"(","timestamp":")" + p + "\"}");
   raw("POST", "/v1/keys/main/ws-login", R"({"timestamp":")" + s + "\"}");
+  raw("PUT", "/v1/keys/main/credentials",
+      R"({"api_key":")" + k + R"(","secret":")" + s + R"(","passphrase":")" + p + R"(","simulated":true})");
+  raw("PUT", "/v1/keys/main/credentials",
+      R"({"api_key":")" + k + R"(","secret":")" + s + R"( ","passphrase":")" + p + R"(","simulated":false})");
+  raw("PUT", "/v1/keys/main/credentials",
+      R"({"api_key":")" + k + R"(","secret":")" + s + R"(","passphrase":")" + p + R"(","simulted":false})");
+  raw("PUT", "/v1/keys/nope/credentials",
+      R"({"api_key":")" + k + R"(","secret":")" + s + R"(","passphrase":")" + p + R"(","simulated":false})");
 
   // The daemon's own process: arguments and environment.
   const std::string cmdline = proc("cmdline"), environ = proc("environ");
@@ -291,9 +305,10 @@ std::string exchange_raw(const std::filesystem::path& socket, const std::string&
 }
 
 // What the daemon was sent and what it does with it, read from its own memory:
-// the secret and passphrase of an add and the vault passphrase of an unlock
-// and a passphrase change, whole and broken requests alike, are in no page
-// but guarded ones; after a revoke and a lock, in none at all.
+// the secret and passphrase of an add and an update and the vault passphrase
+// of an unlock and a passphrase change, whole and broken requests alike, are
+// in no page but guarded ones; those an update replaced, and after a revoke
+// and a lock all of them, in none at all.
 TEST_F(LeakTest, NoCopyOfASecretInTheDaemonsMemoryButInGuardedPages) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to read the memory of a non-dumpable process";
 #if defined(__SANITIZE_ADDRESS__)
@@ -313,8 +328,17 @@ TEST_F(LeakTest, NoCopyOfASecretInTheDaemonsMemoryButInGuardedPages) {
       EXPECT_EQ(copies.ordinary, 0) << secret << " is in ordinary memory after " << after << ", at" << copies.where;
     }
   };
-  clean_cli({"add", "main", "--api-key", k}, s + "\n" + p + "\n");
-  expect_only_guarded({kSecret, kPassphrase}, "an add");
+  constexpr std::string_view kReplacedSecret = "LEAKCHECK-REPLACED-Vb2Nq8Xe5", kReplacedPassphrase = "LEAKCHECK-RP-Zt4";
+  clean_cli({"add", "main", "--api-key", k},
+            std::string(kReplacedSecret) + "\n" + std::string(kReplacedPassphrase) + "\n");
+  expect_only_guarded({kReplacedSecret, kReplacedPassphrase}, "an add");
+  clean_cli({"update", "main", "--api-key", k}, s + "\n" + p + "\n");
+  expect_only_guarded({kSecret, kPassphrase}, "an update");
+  for (const std::string_view replaced : {kReplacedSecret, kReplacedPassphrase}) {
+    const Copies copies = copies_in_memory(daemon_->pid(), replaced);
+    EXPECT_EQ(copies.ordinary + copies.guarded, 0)
+        << replaced << " is still in memory after an update replaced it:" << copies.where;
+  }
   clean_cli({"passphrase", "set"}, v + "\n");
   expect_only_guarded({kVaultPassphrase}, "a passphrase set");
   clean_cli({"lock"});
@@ -328,6 +352,8 @@ TEST_F(LeakTest, NoCopyOfASecretInTheDaemonsMemoryButInGuardedPages) {
   raw("POST", "/v1/keys",
       R"({"name":"main","api_key":")" + k + R"(","secret":")" + s + R"(","passphrase":")" + p + "\"}");
   raw("POST", "/v1/keys", R"({"name":"x","secret":)" + s);
+  raw("PUT", "/v1/keys/main/credentials",
+      R"({"api_key":")" + k + R"(","secret":")" + s + R"(","passphrase":")" + p + R"(","simulated":true})");
   raw("POST", "/v1/unlock", R"({"passphrase":")" + n + R"(","extra":1})");
   raw("PUT", "/v1/slots/passphrase", R"({"new_passphrase":")" + v + "\"}");
   const std::string body =

@@ -119,6 +119,21 @@ TEST(Systemd, ExposureScoreIsAtMostHalf) {
   EXPECT_EQ(test::read_file(dir / "okx-vault.service").find("PrivateUsers=yes"), std::string::npos);
 }
 
+// An admin call on the client socket is refused, root's included, naming the
+// admin socket to use.
+void expect_admin_calls_refused(const fs::path& client_socket, const fs::path& admin_socket) {
+  Client on_client(client_socket.string());
+  try {
+    on_client.revoke("main");
+    FAIL() << "an admin call went through the client socket";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Code::forbidden);
+    EXPECT_NE(std::string(e.what()).find("admin calls go to the daemon's admin socket " + admin_socket.string()),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Systemd, SocketActivationServesOnThePassedSocket) {
   test::TempDir dir;
   prepare_vault(dir.path());
@@ -136,6 +151,20 @@ TEST(Systemd, SocketActivationServesOnThePassedSocket) {
   EXPECT_EQ(activator.stop(SIGTERM), 0);
 }
 
+TEST(Systemd, AnActivatedAdminSocketIsTheOnlyOneForAdminCallsAndIsNamedInRefusals) {
+  test::TempDir dir;
+  prepare_vault(dir.path());
+  const fs::path client = dir / "client.sock", admin = dir / "admin.sock";
+  test::Process activator({"/usr/bin/systemd-socket-activate", "--listen=" + client.string(),
+                           "--listen=" + admin.string(), "--fdname=client:admin", test::daemon_binary(), "--state-dir",
+                           (dir / "state").string(), "--socket", (dir / "never-bound.sock").string()},
+                          dir / "activated.log");
+  wait_for_socket(client, activator);
+  expect_admin_calls_refused(client, admin);
+  EXPECT_EQ(Client(admin.string()).list().size(), 1u);
+  EXPECT_EQ(activator.stop(SIGTERM), 0);
+}
+
 TEST(Systemd, WithAnAdminSocketTheClientSocketRefusesAdminCalls) {
   test::TempDir dir;
   prepare_vault(dir.path());
@@ -143,13 +172,7 @@ TEST(Systemd, WithAnAdminSocketTheClientSocketRefusesAdminCalls) {
                         (dir / "client.sock").string(), "--admin-socket", (dir / "admin.sock").string()},
                        dir / "daemon.log");
   wait_for_socket(dir / "admin.sock", daemon);
-  Client on_client((dir / "client.sock").string());
-  try {
-    on_client.revoke("main");
-    FAIL() << "an admin call went through the client socket";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), Code::forbidden);
-  }
+  expect_admin_calls_refused(dir / "client.sock", dir / "admin.sock");
   Client on_admin((dir / "admin.sock").string());
   EXPECT_EQ(on_admin.list().size(), 1u);
   EXPECT_EQ(fs::status(dir / "admin.sock").permissions() & fs::perms::all,

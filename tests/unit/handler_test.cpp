@@ -449,6 +449,29 @@ TEST_F(HandlerTest, TheRouteTableAnswersEveryPathAndMethodAsBefore) {
             "sign main deny vault_locked");
 }
 
+TEST(HandlerAdminSocket, AnAdminCallRefusedOnTheBotsSocketNamesTheAdminSocket) {
+  test::TempDir dir;
+  auto vault = Vault::create(dir / "vault.store", SecretBytes::random(32));
+  Audit audit(dir / "audit.log");
+  HandlerOptions options{std::chrono::seconds(30), kDaemonUid, {}};
+  options.admin_socket = "/run/okx-vault/admin.sock";
+  const Handler handler(*vault, audit, options);
+  const auto message = [&](const Peer& peer, bool admin_channel) {
+    Request request{http::verb::post, "/v1/lock", 11};
+    const Response response = handler.handle(request, peer, admin_channel);
+    EXPECT_EQ(response.result(), http::status::forbidden);
+    return std::string(json::parse(response.body()).at("error").at("message").as_string());
+  };
+  for (const Peer& peer : {kRoot, kStranger}) {
+    EXPECT_EQ(message(peer, false), "uid " + std::to_string(peer.uid) +
+                                        " is not an admin on this socket: admin calls go to the daemon's admin socket "
+                                        "/run/okx-vault/admin.sock");
+  }
+  // On the admin socket itself, a refusal is about the caller.
+  EXPECT_EQ(message(kStranger, true), "uid 1000 is not an admin of this vault");
+  EXPECT_FALSE(vault->locked());
+}
+
 TEST(HandlerCredential, KeyFileRotationOfACredentialIsRefusedSayingWhereToLook) {
   test::TempDir dir;
   auto vault = Vault::create(dir / "vault.store", SecretBytes::random(32));

@@ -24,6 +24,17 @@
 #   BENCH_CHANGE_KEYS=1000  keys of its vault
 #   BENCH_DAEMON=PATH       the okx-vaultd to measure (default: the one built here)
 #   BENCH_BUILD_DIR=DIR     where to build (default build-bench)
+#
+# scripts/bench.sh instructions: only the instruction count, which does not
+# depend on the machine's load. okx-vaultd (1 key) runs under valgrind
+# --tool=callgrind and okxv-load --count sends it signs one after another on
+# one connection: a warm-up, then BENCH_SIGNS more. The same run without the
+# BENCH_SIGNS is subtracted, so what is left is the user-space instructions of
+# those signs in every thread of the daemon (start, warm-up and stop cancel
+# out), divided by their number; once with the audit log and once with
+# --benchmark-without-audit. The target is at most 15,000 per sign with it.
+#   BENCH_SIGNS=2000        signs measured
+#   BENCH_WARMUP_SIGNS=200  signs before them, in both runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +49,9 @@ change_keys=${BENCH_CHANGE_KEYS:-1000}
 build_dir=${BENCH_BUILD_DIR:-build-bench}
 if [ "$scenario" = changes ]; then
   scripts/deps.sh libbenchmark-dev
+  targets=(okx-vaultd okxv-load okxv-bench-store)
+elif [ "$scenario" = instructions ]; then
+  scripts/deps.sh libbenchmark-dev valgrind
   targets=(okx-vaultd okxv-load okxv-bench-store)
 else
   scripts/deps.sh nginx-light libbenchmark-dev
@@ -167,6 +181,71 @@ keep_changing() {
     echo "$current" > "$work/changes/passphrase"
   done
 }
+# callgrind_total NAME SIGNS [OPTIONS...]: sets total to the instructions of a
+# daemon on a 1-key vault, under callgrind from start to stop, that answered the
+# warm-up and then SIGNS signs.
+callgrind_total() {
+  local name=$1 signs=$2 dir=$work/$1 out=$work/$1.callgrind
+  shift 2
+  "$bin/tests/bench/okxv-bench-store" "$dir/state" 1
+  valgrind --tool=callgrind --callgrind-out-file="$out" --log-file="$dir/valgrind.log" \
+    "$daemon" --state-dir "$dir/state" --socket "$dir/sock" --log-level warn "$@" 2>> "$dir/log" &
+  local pid=$!
+  started+=("$pid")
+  "$load" --socket "$dir/sock" --wait 120000
+  "$load" --socket "$dir/sock" --count "$warmup_signs"
+  [ "$signs" -eq 0 ] || "$load" --socket "$dir/sock" --count "$signs"
+  kill -TERM "$pid"
+  wait "$pid"
+  total=$(awk '/^totals:/ { print $2 }' "$out")
+  sha_ni_total "$out"
+}
+# Valgrind hides the CPU's SHA extensions, so under callgrind Nettle's SHA-256
+# runs its plain x86-64 code (_nettle_sha256_compress_x86_64, ~3,000
+# instructions a block). Natively, on a CPU with them, each block is
+# _nettle_sha256_compress_sha_ni instead: straight-line code, so its count is
+# that of its instructions in libnettle. sha_ni_total OUT sets native_total to
+# total with the blocks counted so (total itself where the CPU has no SHA-NI).
+sha_ni_total() {
+  native_total=$total
+  grep -qw sha_ni /proc/cpuinfo || return 0
+  local lib per_block ir calls
+  lib=$(ldd "$daemon" | awk '/libnettle/ { print $3 }')
+  per_block=$(objdump -d --disassemble=_nettle_sha256_compress_sha_ni "$lib" | grep -cP '^\s+[0-9a-f]+:\t' || true)
+  [ "$per_block" -gt 0 ] || return 0  # a Nettle without it runs the plain code natively too
+  read -r ir calls < <(callgrind_annotate --tree=caller "$1" | awk '
+    /^$/ { calls = 0 }
+    / < / && match($0, /\([0-9,]+x\)/) { n = substr($0, RSTART + 1, RLENGTH - 3); gsub(",", "", n); calls += n }
+    / \* .*_nettle_sha256_compress_x86_64 / { ir = $1; gsub(",", "", ir); found = calls }
+    END { print ir + 0, found + 0 }')
+  native_total=$((total - ir + calls * per_block))
+}
+# per_sign NAME TEXT [OPTIONS...]: sets and prints the instructions per sign.
+per_sign() {
+  local name=$1 text=$2
+  shift 2
+  callgrind_total "$name-0" 0 "$@"
+  local without=$total native_without=$native_total
+  callgrind_total "$name-$signs" "$signs" "$@"
+  per_sign_value=$(((native_total - native_without) / signs))
+  printf '  %-36s %7d instructions per sign (under callgrind %d: %d - %d, over %d signs)\n' "$text" \
+    "$per_sign_value" $(((total - without) / signs)) "$total" "$without" "$signs"
+}
+if [ "$scenario" = instructions ]; then
+  signs=${BENCH_SIGNS:-2000}
+  warmup_signs=${BENCH_WARMUP_SIGNS:-200}
+  echo "== user-space instructions per sign: okx-vaultd under callgrind, 1 connection, $warmup_signs + $signs signs"
+  grep -qw sha_ni /proc/cpuinfo &&
+    echo "   (SHA-256 blocks counted as with the CPU's SHA-NI, which valgrind hides; the count under callgrind in parentheses)"
+  per_sign audit "with the audit log"
+  audit_on=$per_sign_value
+  per_sign noaudit "without (--benchmark-without-audit)" --benchmark-without-audit
+  printf '  %-36s %7d instructions per sign\n' "the audit log" $((audit_on - per_sign_value))
+  printf '  with the audit log: %d per sign (target <= 15000) %s\n' "$audit_on" \
+    "$([ "$audit_on" -le 15000 ] && echo PASS || echo FAIL)"
+  exit 0
+fi
+
 if [ "$scenario" = changes ]; then
   echo "== machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "== slow changes: $daemon, $change_keys keys, 8 connections, ${seconds} s per run"

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   cmake g++ make pkg-config ccache
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
-  libsodium-dev libspdlog-dev libsystemd-dev libgtest-dev
+  libsodium-dev nettle-dev libspdlog-dev libsystemd-dev libgtest-dev
   curl util-linux passwd systemd valgrind
   groff-base  # the man page tests render okx-vault(1) and okx-vaultd(8)
   # packaging: cpack's dpkg-shlibdeps, the maintainer scripts' deb-systemd-helper, lintian

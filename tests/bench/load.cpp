@@ -8,6 +8,9 @@
 //   okxv-load --socket S [--connections 8] [--duration 5] [--warmup 1]
 //             [--keys 1] [--json]
 //   okxv-load --socket S --wait MS    exits 0 as soon as S accepts, 1 after MS
+//   okxv-load --socket S --count N    exactly N signs, one after another on one
+//             connection, then exits (1 if any failed): scripts/bench.sh
+//             instructions counts the daemon's instructions around it
 // Request: POST /v1/keys/<key>/sign with a GET-balance sign body; with --keys N the
 // key is k00000..k(N-1) (bench_store.hpp), each connection cycling through them
 // from its own offset.
@@ -43,12 +46,13 @@ struct Options {
   unsigned keys = 1;
   bool json = false;
   double wait_ms = 0;
+  unsigned long count = 0;
 };
 
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
                "okxv-load: %s\nusage: okxv-load --socket PATH [--connections N] [--duration S] "
-               "[--warmup S] [--keys N] [--json] | --socket PATH --wait MS\n",
+               "[--warmup S] [--keys N] [--json] | --socket PATH --wait MS | --socket PATH --count N\n",
                why.c_str());
   std::exit(2);
 }
@@ -75,6 +79,8 @@ Options parse(int argc, char** argv) {
       o.wait_ms = std::stod(value);
     else if (arg == "--keys")
       o.keys = static_cast<unsigned>(std::stoul(value));
+    else if (arg == "--count")
+      o.count = std::stoul(value);
     else
       usage("unknown option " + std::string(arg));
   }
@@ -186,9 +192,30 @@ int wait_for(const std::string& socket, double ms) {
   return 1;
 }
 
+// Exactly `count` requests in sequence on one connection and nothing else, so
+// that the server's instructions around it are its cost of `count` signs.
+int send_count(const std::string& socket, const std::string& request, unsigned long count) {
+  Worker worker;
+  const int fd = connect_unix(socket);
+  for (unsigned long i = 0; i < count; ++i) {
+    if (::write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+      std::fprintf(stderr, "okxv-load: write failed\n");
+      return 1;
+    }
+    const int status = worker.read_response(fd);
+    if (status != 200) {
+      std::fprintf(stderr, "okxv-load: request %lu answered %d\n", i + 1, status);
+      return 1;
+    }
+  }
+  ::close(fd);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   if (o.wait_ms > 0) return wait_for(o.socket, o.wait_ms);
+  if (o.count > 0) return send_count(o.socket, sign_request(okxvault::bench::key_name(0)), o.count);
   std::vector<std::string> requests;
   for (unsigned k = 0; k < o.keys; ++k) requests.push_back(sign_request(okxvault::bench::key_name(k)));
 

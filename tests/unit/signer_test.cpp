@@ -261,6 +261,23 @@ TEST(Signer, EverySecretLengthSignsAsThePlainHmac) {
   }
 }
 
+// Every message length up to four blocks, split into its four parts at
+// different places, gives the plain HMAC: the buffer and the padding of the
+// SHA-256 the signer uses at and around every block boundary.
+TEST(Signer, EveryMessageLengthSignsAsThePlainHmac) {
+  const std::string secret = "22582BD0CFF14C41EDBF1AB98506286D";
+  const Signer signer(SecretBytes::copy_of(secret));
+  std::string message;
+  for (std::size_t length = 0; length <= 256; ++length) {
+    SCOPED_TRACE("message of " + std::to_string(length) + " bytes");
+    const std::string_view m = message;
+    const std::size_t a = length / 3, b = length / 2, c = length * 3 / 4;
+    EXPECT_EQ(signer.sign(m.substr(0, a), m.substr(a, b - a), m.substr(b, c - b), m.substr(c)),
+              test::okx_signature(secret, message));
+    message.push_back(static_cast<char>('a' + length % 26));
+  }
+}
+
 // A Signer keeps no per-signature state: one instance shared by 4 threads gives
 // exactly the single-threaded results.
 TEST(Signer, OneSignerUsedFromFourThreadsGivesTheSingleThreadedResults) {

@@ -85,11 +85,18 @@ class Fields {
 
   // Requests call this once every known field was read; replies do not, so that
   // a client keeps working with a newer daemon that adds fields.
+  // The unknown field is not named: a secret sent as a member name by mistake
+  // would be echoed in the reply and written to the logs.
   void finish() const {
     for (const auto& entry : *object_) {
-      if (std::find(seen_.begin(), seen_.end(), entry.key()) == seen_.end()) {
-        fail("unknown field '" + std::string(entry.key()) + "'");
+      if (std::find(seen_.begin(), seen_.end(), entry.key()) != seen_.end()) continue;
+      std::string known;
+      for (const std::string_view key : seen_) {
+        if (known.find("'" + std::string(key) + "'") == std::string::npos) {
+          known.append(known.empty() ? "" : ", ").append("'").append(key).append("'");
+        }
       }
+      fail("unknown field (its name is not repeated, in case it is a secret); the fields are " + known);
     }
   }
 

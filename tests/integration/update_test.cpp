@@ -242,7 +242,7 @@ TEST_F(UpdateTest, ARefusedUpdateSaysWhyAndChangesNothingOnDisk) {
        "no key named 'nokey'"},
       {"not JSON", false, "/v1/keys/main/credentials", R"({"api_key":)" + s, 400, "invalid_json", "not valid JSON"},
       {"unknown field", false, "/v1/keys/main/credentials", body(k, R"(,"simulated":false)", R"(,"simulted":true)"),
-       400, "bad_request", "unknown field 'simulted'"},
+       400, "bad_request", "unknown field (its name is not repeated, in case it is a secret)"},
       {"no demo flag", false, "/v1/keys/main/credentials", body(k, ""), 400, "bad_request",
        "missing field 'simulated'"},
       {"live to demo", false, "/v1/keys/main/credentials", body(k, R"(,"simulated":true)"), 400, "bad_request",

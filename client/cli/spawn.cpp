@@ -83,6 +83,7 @@ int run_with_input(const std::vector<std::string>& argv, std::string_view input)
   ::posix_spawnattr_setflags(attributes.get(), POSIX_SPAWN_SETSIGDEF);
 
   std::vector<char*> c_argv;
+  c_argv.reserve(argv.size() + 1);
   for (const std::string& arg : argv) c_argv.push_back(const_cast<char*>(arg.c_str()));
   c_argv.push_back(nullptr);
 

@@ -252,7 +252,8 @@ class Session : public std::enable_shared_from_this<Session> {
                                 back = asio::make_work_guard(socket_.get_executor())]() mutable {
       std::chrono::milliseconds hold{0};
       Response response = self->server_->handler_.handle(request, self->peer_, admin_channel, &hold);
-      asio::post(back.get_executor(), [self, response = std::move(response), hold]() mutable {
+      // The session's reference goes back with the reply: it must end on its own loop.
+      asio::post(back.get_executor(), [self = std::move(self), response = std::move(response), hold]() mutable {
         self->step([&] { self->respond(std::move(response), hold); });
       });
     });

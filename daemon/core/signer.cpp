@@ -35,6 +35,10 @@ std::string base64(const std::array<unsigned char, SHA256_DIGEST_SIZE>& mac) {
   return out;
 }
 
+// More than sha256_update and sha256_digest use of the stack below their
+// caller, compression included (its message schedule and working state).
+constexpr std::size_t kNettleStackBytes = 4096;
+
 constexpr std::size_t kChainingBytes = sizeof(sha256_ctx::state);
 static_assert(kChainingBytes == sizeof(crypto_hash_sha256_state::state));
 
@@ -64,7 +68,8 @@ Signer::Signer(std::span<const unsigned char> secret) : chaining_(2 * kChainingB
 
 // HMAC from the two keyed states with Nettle's SHA-256, which uses the CPU's SHA
 // instructions where it has them (libsodium's does not). Every copy of state
-// that depends on the key is on this stack and wiped before returning.
+// that depends on the key is on this stack and wiped before returning, with
+// what Nettle's own frames left below it (it wipes nothing).
 std::string Signer::sign(std::string_view timestamp, std::string_view method, std::string_view request_path,
                          std::string_view body) const {
   sha256_ctx state;
@@ -81,6 +86,7 @@ std::string Signer::sign(std::string_view timestamp, std::string_view method, st
   sha256_digest(&state, mac.size(), mac.data());
   sodium_memzero(&state, sizeof state);
   sodium_memzero(inner.data(), inner.size());
+  sodium_stackzero(kNettleStackBytes);
   return base64(mac);
 }
 

@@ -21,6 +21,7 @@
 #include "common/error.hpp"
 #include "common/secret.hpp"
 #include "proto/audit_chain.hpp"
+#include "proto/limits.hpp"
 
 namespace okxvault::proto {
 
@@ -86,7 +87,8 @@ struct GrantInfo {
   std::optional<std::string> expires;  // ISO 8601 UTC with milliseconds
   std::vector<std::string> allow;      // "METHOD PATH-PREFIX"
   std::vector<std::string> deny;
-  bool ws = false;  // may fetch WebSocket login frames: off unless asked for
+  bool ws = false;               // may fetch WebSocket login frames: off unless asked for
+  std::optional<Limits> limits;  // trading limits; absent: none
 };
 
 struct SignRequest {

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "daemon/core/peer.hpp"
+#include "proto/limits.hpp"
 
 namespace okxvault {
 
@@ -50,7 +51,8 @@ struct Grant {
   std::optional<std::int64_t> expires_ms;  // Unix ms; absent: never
   std::vector<Rule> allow;
   std::vector<Rule> deny;
-  bool ws = false;  // may fetch WebSocket login frames: only if asked for
+  bool ws = false;                      // may fetch WebSocket login frames: only if asked for
+  std::optional<proto::Limits> limits;  // trading limits (order_limits.hpp); absent: none
 
   bool names(const Peer& peer) const;
   std::string who() const;  // "user alice" / "group bots"

@@ -30,6 +30,7 @@ constexpr std::array kCodes{
     CodeInfo{Code::wrong_passphrase, "wrong_passphrase", 403},
     CodeInfo{Code::too_many_attempts, "too_many_attempts", 429},
     CodeInfo{Code::last_slot, "last_slot", 409},
+    CodeInfo{Code::rate_limited, "rate_limited", 429},
     CodeInfo{Code::internal, "internal", 500},
     CodeInfo{Code::io_error, "io_error", 500},
     CodeInfo{Code::not_persisted, "not_persisted", 507},

@@ -30,6 +30,7 @@ enum class Code {
   wrong_passphrase,
   too_many_attempts,
   last_slot,
+  rate_limited,
   // Server and store errors (5xx on the wire, startup failures in the daemon).
   internal,
   io_error,

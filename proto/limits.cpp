@@ -15,7 +15,8 @@ bool inst_char(char c) { return (c >= 'A' && c <= 'Z') || digit(c) || c == '-'; 
 // Names a value in an error without echoing more than a pattern's worth of it.
 std::string quoted(std::string_view text) {
   std::string out(text.substr(0, kMaxPatternLength));
-  std::replace_if(out.begin(), out.end(), [](char c) { return c < 0x20 || c > 0x7e; }, '?');
+  std::replace_if(
+      out.begin(), out.end(), [](char c) { return c < 0x20 || c > 0x7e; }, '?');
   return "'" + out + (text.size() > kMaxPatternLength ? "...'" : "'");
 }
 
@@ -76,11 +77,12 @@ const std::vector<std::string_view>& side_names() {
 }
 
 const std::vector<std::string_view>& ord_type_names() {
-  static const std::vector<std::string_view> names{
-      // trade/order
-      "market", "limit", "post_only", "fok", "ioc", "optimal_limit_ioc", "mmp", "mmp_and_post_only", "op_fok",
-      // trade/order-algo
-      "conditional", "oco", "trigger", "move_order_stop", "twap", "iceberg", "chase"};
+  static const std::vector<std::string_view> names{// trade/order
+                                                   "market", "limit", "post_only", "fok", "ioc", "optimal_limit_ioc",
+                                                   "mmp", "mmp_and_post_only", "op_fok",
+                                                   // trade/order-algo
+                                                   "conditional", "oco", "trigger", "move_order_stop", "twap",
+                                                   "iceberg", "chase"};
   return names;
 }
 

@@ -460,7 +460,8 @@ Response Handler::rekey(Call& call, proto::PassphraseRequest& body) const {
 }
 
 Response Handler::metrics_report(Call& call, NoInput&) const {
-  Response response = call.reply(http::status::ok, metrics_.render(vault_.counts(), vault_.locked()));
+  Response response =
+      call.reply(http::status::ok, metrics_.render(vault_.counts(), vault_.locked(), vault_.limit_refusals()));
   response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   return response;
 }

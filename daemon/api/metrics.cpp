@@ -39,7 +39,8 @@ void Metrics::observe_request(std::chrono::steady_clock::duration elapsed) noexc
   latency_sum_ns_.fetch_add(ns, std::memory_order_relaxed);
 }
 
-std::string Metrics::render(const std::vector<KeyCounts>& keys, bool locked) const {
+std::string Metrics::render(const std::vector<KeyCounts>& keys, bool locked,
+                            const std::array<std::uint64_t, kLimitRules>& limit_refusals) const {
   std::string out;
   out.reserve(1024 + keys.size() * 128);
   header(out, "okxvault_locked", "gauge", "1 while the vault is locked (no key can sign), else 0.");
@@ -59,6 +60,15 @@ std::string Metrics::render(const std::vector<KeyCounts>& keys, bool locked) con
   for (const KeyCounts& key : keys)
     line(out, "okxvault_key_denials_total{key=\"%s\"} %llu\n", key.name.c_str(),
          static_cast<unsigned long long>(key.denials));
+
+  header(
+      out, "okxvault_limit_refusals_total", "counter",
+      "Signs and WebSocket logins refused by a grant's trading limits, by the limit that refused them, since start.");
+  for (std::size_t i = 0; i < kLimitRules; ++i) {
+    const std::string_view rule = rule_name(static_cast<LimitRule>(i));
+    line(out, "okxvault_limit_refusals_total{rule=\"%.*s\"} %llu\n", static_cast<int>(rule.size()), rule.data(),
+         static_cast<unsigned long long>(limit_refusals[i]));
+  }
 
   header(out, "okxvault_errors_total", "counter", "Error replies by error code, since start.");
   for (std::size_t i = 0; i < errors_.size(); ++i) {

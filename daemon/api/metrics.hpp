@@ -28,8 +28,10 @@ class Metrics {
   std::uint64_t errors(Code code) const noexcept;
   std::int64_t connections() const noexcept { return connections_.load(std::memory_order_relaxed); }
 
-  // Every metric, with the per-key counts and the lock state given by the caller.
-  std::string render(const std::vector<KeyCounts>& keys, bool locked) const;
+  // Every metric, with the per-key counts, the lock state and the trading
+  // limits' refusals given by the caller.
+  std::string render(const std::vector<KeyCounts>& keys, bool locked,
+                     const std::array<std::uint64_t, kLimitRules>& limit_refusals) const;
 
   // Upper bounds of the latency histogram's buckets, in microseconds.
   static constexpr std::array<std::uint64_t, 15> kBucketsUs{10,     25,     50,      100,     250,

@@ -83,7 +83,9 @@ void check_query(std::string_view query) {
 
 Decision deny(std::string rule) { return {false, std::move(rule)}; }
 
-Decision evaluate(const Grant& grant, std::string_view method, const std::string& path, bool ws, std::int64_t now_ms) {
+// The grant's rules without its trading limits.
+Decision evaluate_rules(const Grant& grant, std::string_view method, const std::string& path, bool ws,
+                        std::int64_t now_ms) {
   if (grant.expires_ms && now_ms >= *grant.expires_ms) return deny(grant.who() + ": grant expired");
   if (ws) {
     // A logged-in private WebSocket can place orders, so read-only excludes it.
@@ -110,6 +112,44 @@ Decision evaluate(const Grant& grant, std::string_view method, const std::string
     return {true, grant.who() + ": allow " + it->text()};
   }
   return {true, grant.who()};
+}
+
+Decision limited(const Grant& grant, LimitRule rule, const std::string& detail) {
+  Decision decision = deny(grant.who() + ": " + detail);
+  decision.limit = rule;
+  return decision;
+}
+
+Decision evaluate(const Grant& grant, std::string_view method, const std::string& path, std::string_view request_path,
+                  std::string_view body, bool ws, std::int64_t now_ms) {
+  Decision decision = evaluate_rules(grant, method, path, ws, now_ms);
+  if (!decision.allowed || !grant.limits) return decision;
+  if (ws) {
+    return limited(grant, LimitRule::ws,
+                   "trading limits exclude WebSocket login (a private stream places orders the vault never reads); "
+                   "log in with a read-only key");
+  }
+  if (method != "POST") return decision;
+  LimitVerdict verdict = check_limits(*grant.limits, path, request_path, body);
+  if (verdict.refusal) {
+    const bool named = verdict.refusal->rule == LimitRule::endpoint &&
+                       std::any_of(grant.allow.begin(), grant.allow.end(), [&](const Rule& allow) {
+                         return allow.matches(method, path) && allow.prefix == path;
+                       });
+    if (!named) {
+      return limited(grant, verdict.refusal->rule,
+                     verdict.refusal->rule == LimitRule::endpoint
+                         ? verdict.refusal->detail + "; an allow rule naming it exactly permits it"
+                         : verdict.refusal->detail);
+    }
+    return decision;
+  }
+  if (grant.limits->orders_per_minute && verdict.orders > 0) {
+    decision.orders = verdict.orders;
+    decision.orders_per_minute = *grant.limits->orders_per_minute;
+    decision.counted_for = grant.who();
+  }
+  return decision;
 }
 
 }  // namespace
@@ -191,14 +231,14 @@ void validate_sign_request(std::string_view method, std::string_view request_pat
 }
 
 Decision decide(const std::vector<Grant>& grants, const Peer& peer, bool admin, std::string_view method,
-                std::string_view request_path, bool ws, std::int64_t now_ms) {
+                std::string_view request_path, std::string_view body, bool ws, std::int64_t now_ms) {
   const std::string path = ws ? std::string(request_path) : canonical_path(request_path);
   std::optional<Decision> first_denial;
   bool any = false;
   for (const Grant& grant : grants) {
     if (!grant.names(peer)) continue;
     any = true;
-    Decision decision = evaluate(grant, method, path, ws, now_ms);
+    Decision decision = evaluate(grant, method, path, request_path, body, ws, now_ms);
     if (decision.allowed) return decision;
     if (!first_denial) first_denial = std::move(decision);
   }
@@ -207,7 +247,7 @@ Decision decide(const std::vector<Grant>& grants, const Peer& peer, bool admin, 
     unrestricted.id = static_cast<std::uint32_t>(peer.uid);
     unrestricted.name = std::to_string(peer.uid) + " (admin)";
     unrestricted.ws = true;
-    return evaluate(unrestricted, method, path, ws, now_ms);
+    return evaluate(unrestricted, method, path, request_path, body, ws, now_ms);
   }
   if (!any) return deny("no grant for uid " + std::to_string(peer.uid));
   return *first_denial;

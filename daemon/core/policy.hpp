@@ -9,7 +9,10 @@
 // a matching deny rule denies; a matching built-in deny denies unless one of the
 // grant's allow rules matches the request and names that endpoint (its prefix
 // starts with the built-in one); a grant with allow rules denies what none of
-// them matches.
+// them matches. Then a grant with trading limits: a WebSocket login is denied;
+// a POST must pass check_limits, except that an endpoint it does not read
+// passes if an allow rule names it exactly (its prefix is the whole path).
+// Limits bind a peer only if every grant that names it carries them.
 //
 // OKX signs timestamp + METHOD + path + body with no separator, so the policy
 // holds only if that string has one reading. Requests therefore follow OKX V5's
@@ -25,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/core/order_limits.hpp"
 #include "daemon/core/peer.hpp"
 #include "proto/limits.hpp"
 
@@ -81,14 +85,22 @@ void validate_sign_request(std::string_view method, std::string_view request_pat
 
 struct Decision {
   bool allowed = false;
-  std::string rule;  // the rule that decided, for the audit record and the 403
+  std::string rule;                // the rule that decided, for the audit record and the 403
+  std::optional<LimitRule> limit;  // a refusal by the trading limits: which limit
+  // An allowed request under a per-minute order limit: the orders it places or
+  // amends, the limit, and whose count it is ("user 1000").
+  std::uint32_t orders = 0;
+  std::uint32_t orders_per_minute = 0;
+  std::string counted_for;
 };
 
 // The WebSocket login is the request "GET /users/self/verify" with ws = true;
 // its path is fixed by the daemon and not read. For any other request the path
-// is canonical_path's (its refusal propagates as an Error).
+// is canonical_path's (its refusal propagates as an Error). A grant with
+// trading limits also reads a POST's body (order_limits.hpp), and refuses a
+// WebSocket login.
 Decision decide(const std::vector<Grant>& grants, const Peer& peer, bool admin, std::string_view method,
-                std::string_view request_path, bool ws, std::int64_t now_ms);
+                std::string_view request_path, std::string_view body, bool ws, std::int64_t now_ms);
 
 // Grants that name the peer exist: the peer may see the key in a listing.
 bool is_granted(const std::vector<Grant>& grants, const Peer& peer);

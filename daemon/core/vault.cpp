@@ -609,7 +609,7 @@ KeyEntry& Vault::find_usable(std::string_view name, const Caller& caller) const 
 }
 
 std::string Vault::authorize(KeyEntry& entry, const Caller& caller, std::string_view method, std::string_view path,
-                             bool ws) {
+                             std::string_view body, bool ws) {
   const std::int64_t now = now_ms();
   Decision decision;
   try {
@@ -617,8 +617,18 @@ std::string Vault::authorize(KeyEntry& entry, const Caller& caller, std::string_
       throw Error(Code::key_expired, "key '" + entry.record.name + "' expired at " + iso8601_ms(*entry.expires_ms),
                   "key expired");
     }
-    decision = decide(entry.grants, caller.peer, caller.admin, method, path, ws, now);
-    if (!decision.allowed) throw Error(Code::policy_denied, "request refused by rule: " + decision.rule, decision.rule);
+    decision = decide(entry.grants, caller.peer, caller.admin, method, path, body, ws, now);
+    if (!decision.allowed) {
+      if (decision.limit) count_limit_refusal(*decision.limit);
+      throw Error(Code::policy_denied, "request refused by rule: " + decision.rule, decision.rule);
+    }
+    if (decision.orders_per_minute != 0 && !order_rate_.admit(entry.record.name + "\n" + decision.counted_for,
+                                                              decision.orders_per_minute, decision.orders, now)) {
+      count_limit_refusal(LimitRule::rate);
+      std::string rule =
+          decision.counted_for + ": more than " + std::to_string(decision.orders_per_minute) + " orders per minute";
+      throw Error(Code::rate_limited, "request refused by rule: " + rule, rule);
+    }
   } catch (const Error&) {
     entry.denial_count.fetch_add(1, std::memory_order_relaxed);
     throw;
@@ -630,12 +640,22 @@ std::string Vault::authorize(KeyEntry& entry, const Caller& caller, std::string_
   return std::move(decision.rule);
 }
 
+void Vault::count_limit_refusal(LimitRule rule) {
+  limit_refusals_[static_cast<std::size_t>(rule)].fetch_add(1, std::memory_order_relaxed);
+}
+
+std::array<std::uint64_t, kLimitRules> Vault::limit_refusals() const {
+  std::array<std::uint64_t, kLimitRules> counts{};
+  for (std::size_t i = 0; i < kLimitRules; ++i) counts[i] = limit_refusals_[i].load(std::memory_order_relaxed);
+  return counts;
+}
+
 Vault::Signed Vault::sign(std::string_view name, const Caller& caller, std::string_view timestamp,
                           std::string_view method, std::string_view request_path, std::string_view body) {
   const SharedLock state(mutex_);
   require_unlocked();
   KeyEntry& entry = find_usable(name, caller);
-  std::string rule = authorize(entry, caller, method, request_path, false);
+  std::string rule = authorize(entry, caller, method, request_path, body, false);
   return {sign_reply(entry.unsealed->signer, entry.unsealed->credentials, timestamp, method, request_path, body),
           std::move(rule)};
 }
@@ -644,7 +664,7 @@ Vault::Signed Vault::ws_login(std::string_view name, const Caller& caller, std::
   const SharedLock state(mutex_);
   require_unlocked();
   KeyEntry& entry = find_usable(name, caller);
-  std::string rule = authorize(entry, caller, "GET", "/users/self/verify", true);
+  std::string rule = authorize(entry, caller, "GET", "/users/self/verify", {}, true);
   return {ws_login_reply(entry.unsealed->signer, entry.unsealed->credentials, timestamp), std::move(rule)};
 }
 

@@ -21,6 +21,7 @@
 // Error(vault_locked), so nothing is written without the key that MACs the file.
 // The keyed MAC is verified whenever the vault is unlocked.
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -39,6 +40,7 @@
 #include "daemon/core/credentials.hpp"
 #include "daemon/core/key_table.hpp"
 #include "daemon/core/loader.hpp"
+#include "daemon/core/order_rate.hpp"
 #include "daemon/core/peer.hpp"
 #include "daemon/core/policy.hpp"
 #include "daemon/store/store.hpp"
@@ -165,6 +167,8 @@ class Vault {
 
   // Signs and denials of every key, by name.
   std::vector<KeyCounts> counts() const;
+  // Requests refused by the trading limits since start, by LimitRule.
+  std::array<std::uint64_t, kLimitRules> limit_refusals() const;
 
   std::vector<Grant> grants(std::string_view name) const;
   // Replaces the key's grants, on disk before it returns. Errors: key_not_found;
@@ -216,8 +220,8 @@ class Vault {
   // the very words of a key that does not exist.
   KeyEntry& find_usable(std::string_view name, const Caller& caller) const REQUIRES_SHARED(mutex_);
   // Checks expiry and policy and counts the use.
-  std::string authorize(KeyEntry& entry, const Caller& caller, std::string_view method, std::string_view path, bool ws)
-      REQUIRES_SHARED(mutex_);
+  std::string authorize(KeyEntry& entry, const Caller& caller, std::string_view method, std::string_view path,
+                        std::string_view body, bool ws) REQUIRES_SHARED(mutex_);
   // The table as the store keeps it, plus `extra`, minus `without`, and with
   // `grants` for `regranted`.
   store::Image image(const KeyEntry* extra, const KeyEntry* without, const KeyEntry* regranted = nullptr,
@@ -241,6 +245,7 @@ class Vault {
   // Writes the table with other slots, then adopts them.
   void save_slots(std::vector<store::Slot> slots) REQUIRES(writer_) EXCLUDES(mutex_);
   void touch();
+  void count_limit_refusal(LimitRule rule);
 
   const std::filesystem::path store_path_;
   const std::filesystem::path reserve_path_;
@@ -263,6 +268,8 @@ class Vault {
   AuditAnchor audit_anchor_ GUARDED_BY(mutex_);
   std::function<AuditAnchor()> audit_head_ GUARDED_BY(writer_);
   std::atomic<std::int64_t> last_activity_{0};  // steady clock, nanoseconds
+  OrderRate order_rate_;
+  std::array<std::atomic<std::uint64_t>, kLimitRules> limit_refusals_{};
 };
 
 }  // namespace okxvault

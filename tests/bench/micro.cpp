@@ -85,7 +85,7 @@ BENCHMARK(BM_AuditSignRecord)->MeasureProcessCPUTime()->UseRealTime();
 void BM_MetricsObserve(benchmark::State& state) {
   Metrics metrics;
   for (auto _ : state) metrics.observe_request(std::chrono::microseconds(37));
-  benchmark::DoNotOptimize(metrics.render({}, false));
+  benchmark::DoNotOptimize(metrics.render({}, false, {}));
 }
 BENCHMARK(BM_MetricsObserve);
 

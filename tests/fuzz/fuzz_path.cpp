@@ -36,10 +36,10 @@ std::optional<std::string> try_canonical(std::string_view path) {
 Decision try_decide(const std::vector<Grant>& grants, const Peer& peer, bool admin, std::string_view method,
                     std::string_view path) {
   try {
-    return decide(grants, peer, admin, method, path, false, 0);
+    return decide(grants, peer, admin, method, path, {}, false, 0);
   } catch (const Error& e) {
     require(e.code() == Code::policy_denied && e.rule() == "canonical-path", "decide refuses as canonical-path");
-    return {false, e.rule()};
+    return {false, e.rule(), {}, 0, 0, {}};
   }
 }
 

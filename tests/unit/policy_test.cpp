@@ -30,7 +30,7 @@ Grant group_grant(std::uint32_t gid) {
 
 Decision decide_for(const std::vector<Grant>& grants, const Peer& peer, std::string_view method, std::string_view path,
                     bool admin = false) {
-  return decide(grants, peer, admin, method, path, false, kNow);
+  return decide(grants, peer, admin, method, path, {}, false, kNow);
 }
 
 TEST(Policy, NoGrantNoSignature) {
@@ -229,18 +229,19 @@ TEST(Policy, ValidateSignRequestKeepsTheSignedStringToOneReading) {
 
 TEST(Policy, WebSocketLoginNeedsWsAndAWritableGrant) {
   Grant g = user_grant(1001);
-  EXPECT_EQ(decide(std::vector{g}, kBot, false, "GET", "/users/self/verify", true, kNow).rule,
+  EXPECT_EQ(decide(std::vector{g}, kBot, false, "GET", "/users/self/verify", {}, true, kNow).rule,
             "user u1001: no WebSocket login")
       << "a grant has no WebSocket login unless it asks for one";
-  EXPECT_TRUE(decide({}, kBot, true, "GET", "/users/self/verify", true, kNow).allowed) << "an admin without a grant";
+  EXPECT_TRUE(decide({}, kBot, true, "GET", "/users/self/verify", {}, true, kNow).allowed)
+      << "an admin without a grant";
   g.ws = true;
-  EXPECT_TRUE(decide(std::vector{g}, kBot, false, "GET", "/users/self/verify", true, kNow).allowed);
+  EXPECT_TRUE(decide(std::vector{g}, kBot, false, "GET", "/users/self/verify", {}, true, kNow).allowed);
   g.ws = false;
-  EXPECT_EQ(decide(std::vector{g}, kBot, false, "GET", "/users/self/verify", true, kNow).rule,
+  EXPECT_EQ(decide(std::vector{g}, kBot, false, "GET", "/users/self/verify", {}, true, kNow).rule,
             "user u1001: no WebSocket login");
   g.ws = true;
   g.read_only = true;
-  EXPECT_FALSE(decide(std::vector{g}, kBot, false, "GET", "/users/self/verify", true, kNow).allowed);
+  EXPECT_FALSE(decide(std::vector{g}, kBot, false, "GET", "/users/self/verify", {}, true, kNow).allowed);
 }
 
 TEST(Policy, AnyMatchingGrantMayAllow) {

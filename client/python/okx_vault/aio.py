@@ -59,13 +59,19 @@ class AsyncClient:
         self._busy = set()
         self._slots = None
 
-    async def aclose(self):
-        """Closes every connection; a call after it opens new ones."""
+    def close_nowait(self):
+        """Starts closing every connection, from code that cannot await; the
+        connections a call after it needs are new ones."""
         connections = self._idle + list(self._busy)
         self._idle = []
         self._busy = set()
         for connection in connections:
             connection.close()
+        return connections
+
+    async def aclose(self):
+        """Closes every connection; a call after it opens new ones."""
+        connections = self.close_nowait()
         for connection in connections:
             try:
                 await connection.writer.wait_closed()

@@ -136,6 +136,9 @@ def _binding(exchange, asynchronous):
                 client = AsyncClient(socket_path, timeout)
             else:
                 client = Client(socket_path, timeout)
+            if binding is not None:  # the secret named another key
+                old = binding.client
+                old.close_nowait() if hasattr(old, "close_nowait") else old.close()
             binding = _Binding(key, client)
             exchange._okx_vault_binding = binding
             exchange.okx_vault = client

@@ -181,7 +181,7 @@ class CcxtOkxOverHttpTest(unittest.TestCase):
         cls.daemon.close()
 
     def exchange(self, key="main", socket_path=None):
-        exchange = ccxt.okx({"secret": "okx-vault:" + key, "urls": {"api": {"rest": self.okx.url}},
+        exchange = ccxt.okx({"secret": "okx-vault:" + key, "urls": {"api": {"rest": self.okx.url}}, "enableRateLimit": False,
                              "options": {"okxVaultSocket": socket_path or self.daemon.socket,
                                          "fetchMarkets": {"types": ["spot"]}}})
         self.addCleanup(exchange.close)

@@ -111,8 +111,9 @@ class OkxStandIn:
             return _ok([{"uTime": "1700000000000", "totalEq": "100", "details": [
                 {"ccy": "USDT", "availBal": "100", "cashBal": "100", "frozenBal": "0", "eq": "100",
                  "uTime": "1700000000000"}]}])
-        if route == "/api/v5/trade/order" and method == "POST":
-            order = json.loads(body)
-            return _ok([{"ordId": "1001", "clOrdId": order.get("clOrdId", ""), "tag": order.get("tag", ""),
-                         "sCode": "0", "sMsg": ""}])
+        if route in ("/api/v5/trade/order", "/api/v5/trade/batch-orders") and method == "POST":
+            orders = json.loads(body)
+            return _ok([{"ordId": str(1001 + i), "clOrdId": order.get("clOrdId", ""), "tag": order.get("tag", ""),
+                         "sCode": "0", "sMsg": ""} for i, order in enumerate(orders if isinstance(orders, list)
+                                                                           else [orders])])
         return _ok([])

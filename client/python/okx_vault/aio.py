@@ -18,6 +18,31 @@ from ._protocol import (MAX_HEAD, StaleConnection, VaultError, decode_reply, enc
 __all__ = ["AsyncClient", "VaultError"]
 
 
+if hasattr(asyncio, "timeout"):  # Python 3.11: no task of its own, as wait_for makes
+    _deadline = asyncio.timeout
+else:
+    class _deadline:
+        """asyncio.timeout for Python 3.9 and 3.10: cancels the task at the deadline."""
+
+        def __init__(self, delay):
+            self._delay = delay
+
+        async def __aenter__(self):
+            task = asyncio.current_task()
+            self._expired = False
+
+            def expire():
+                self._expired = True
+                task.cancel()
+
+            self._handle = asyncio.get_running_loop().call_later(self._delay, expire)
+
+        async def __aexit__(self, kind, error, traceback):
+            self._handle.cancel()
+            if self._expired and kind is asyncio.CancelledError:
+                raise asyncio.TimeoutError from None
+
+
 class _Connection:
     def __init__(self, reader, writer):
         self.reader = reader
@@ -122,7 +147,8 @@ class AsyncClient:
                     if connection is None:
                         connection = await self._connect()
                     self._busy.add(connection)
-                    status, data, will_close = await asyncio.wait_for(connection.exchange(request), self.timeout)
+                    async with _deadline(self.timeout):
+                        status, data, will_close = await connection.exchange(request)
                 except StaleConnection as stale:
                     self._drop(connection)
                     if not may_retry or (stale.sent and not repeatable(method, target)):

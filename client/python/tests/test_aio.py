@@ -101,6 +101,22 @@ class AsyncClientTest(unittest.IsolatedAsyncioTestCase):
                 await missing.status()
         self.assertEqual(raised.exception.code, "unreachable")
 
+    async def test_a_daemon_that_does_not_answer_is_unreachable_after_the_timeout(self):
+        path = str(self.daemon.dir / "silent.sock")
+        accepted = []
+        server = await asyncio.start_unix_server(lambda reader, writer: accepted.append(writer), path)
+        try:
+            async with AsyncClient(path, timeout=0.3) as silent:
+                with self.assertRaises(VaultError) as raised:
+                    await silent.status()
+            self.assertEqual(raised.exception.code, "unreachable")
+            self.assertEqual(silent._idle, [])  # a connection left mid-reply is not used again
+        finally:
+            for writer in accepted:
+                writer.close()
+            server.close()
+            await server.wait_closed()
+
     async def test_reconnects_after_the_daemon_closed_an_idle_connection(self):
         await self.client.status()
         (first,) = self.client._idle

@@ -95,6 +95,9 @@ class LauncherTest(unittest.TestCase):
         self.assert_traded(result)
         self.assertIn("the other sitecustomize ran", stderr)
 
+    def test_the_package_carries_the_projects_licence(self):
+        self.assertEqual((PACKAGE / "LICENSE").read_text(), (PACKAGE.parents[1] / "LICENSE").read_text())
+
     def test_pip_installs_it_offline_with_the_console_script(self):
         work = Path(tempfile.mkdtemp(prefix="okxv-pip-"))
         self.addCleanup(shutil.rmtree, work)
@@ -104,8 +107,9 @@ class LauncherTest(unittest.TestCase):
         out = subprocess.run([sys.executable, "-m", "pip", "install", "--no-build-isolation", "--no-index", "--quiet",
                               "--target", str(target), str(source)], capture_output=True, text=True, timeout=300)
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
-        metadata = next(target.glob("okx_vault-*.dist-info")) / "METADATA"
-        self.assertIn("License: MIT", metadata.read_text())
+        dist_info = next(target.glob("okx_vault-*.dist-info"))
+        self.assertIn("License: MIT", (dist_info / "METADATA").read_text())
+        self.assertIn("The okx-vault authors", (dist_info / "LICENSE").read_text())
         launcher = target / "bin" / "okx-vault-ccxt"
         self.assertTrue(launcher.is_file())
         # The installed package, not this checkout's, must be the one that runs.

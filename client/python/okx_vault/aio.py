@@ -18,35 +18,13 @@ from ._protocol import (MAX_HEAD, StaleConnection, VaultError, decode_reply, enc
 __all__ = ["AsyncClient", "VaultError"]
 
 
-if hasattr(asyncio, "timeout"):  # Python 3.11: no task of its own, as wait_for makes
-    _deadline = asyncio.timeout
-else:
-    class _deadline:
-        """asyncio.timeout for Python 3.9 and 3.10: cancels the task at the deadline."""
-
-        def __init__(self, delay):
-            self._delay = delay
-
-        async def __aenter__(self):
-            task = asyncio.current_task()
-            self._expired = False
-
-            def expire():
-                self._expired = True
-                task.cancel()
-
-            self._handle = asyncio.get_running_loop().call_later(self._delay, expire)
-
-        async def __aexit__(self, kind, error, traceback):
-            self._handle.cancel()
-            if self._expired and kind is asyncio.CancelledError:
-                raise asyncio.TimeoutError from None
-
-
 class _Connection:
     def __init__(self, reader, writer):
         self.reader = reader
         self.writer = writer
+        self.deadline = None  # while a call uses it: when it times out, by the loop's clock
+        self.waiter = None  # the task of that call
+        self.expired = False
 
     def close(self):
         self.writer.close()
@@ -83,6 +61,7 @@ class AsyncClient:
         self._idle = []
         self._busy = set()
         self._slots = None
+        self._watchdog = None
 
     def close_nowait(self):
         """Starts closing every connection, from code that cannot await; the
@@ -90,6 +69,9 @@ class AsyncClient:
         connections = self._idle + list(self._busy)
         self._idle = []
         self._busy = set()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         for connection in connections:
             connection.close()
         return connections
@@ -146,9 +128,8 @@ class AsyncClient:
                 try:
                     if connection is None:
                         connection = await self._connect()
-                    self._busy.add(connection)
-                    async with _deadline(self.timeout):
-                        status, data, will_close = await connection.exchange(request)
+                    self._start(connection)
+                    status, data, will_close = await connection.exchange(request)
                 except StaleConnection as stale:
                     self._drop(connection)
                     if not may_retry or (stale.sent and not repeatable(method, target)):
@@ -156,9 +137,15 @@ class AsyncClient:
                                          f"okx-vaultd at {self.socket_path} closed the connection") from stale.__cause__
                     may_retry = False
                     continue
-                except asyncio.TimeoutError:
+                except asyncio.CancelledError:
                     self._drop(connection)
-                    raise VaultError("unreachable", f"okx-vaultd at {self.socket_path} did not answer in time") from None
+                    if connection is None or not connection.expired:
+                        raise
+                    task = asyncio.current_task()
+                    if hasattr(task, "uncancel"):
+                        task.uncancel()
+                    raise VaultError("unreachable", f"okx-vaultd at {self.socket_path} did not answer within "
+                                                    f"{self.timeout} s") from None
                 except OSError as error:
                     self._drop(connection)
                     raise VaultError("unreachable",
@@ -167,6 +154,7 @@ class AsyncClient:
                     self._drop(connection)
                     raise
                 self._busy.discard(connection)
+                connection.deadline = connection.waiter = None
                 if will_close:
                     connection.close()
                 else:
@@ -180,6 +168,27 @@ class AsyncClient:
         except asyncio.TimeoutError:
             raise OSError(f"no connection within {self.timeout} s") from None
         return _Connection(reader, writer)
+
+    # The timeout: one timer per client, not one per call (a timer per call
+    # costs a sign a fifth of its time). While calls are in flight it wakes
+    # every tenth of the timeout and cancels those past their deadline.
+    def _start(self, connection):
+        loop = asyncio.get_running_loop()
+        connection.deadline = loop.time() + self.timeout
+        connection.waiter = asyncio.current_task()
+        self._busy.add(connection)
+        if self._watchdog is None:
+            self._watchdog = loop.call_later(self.timeout / 10, self._watch, loop)
+
+    def _watch(self, loop):
+        self._watchdog = None
+        now = loop.time()
+        for connection in self._busy:
+            if connection.deadline is not None and connection.deadline <= now and not connection.expired:
+                connection.expired = True
+                connection.waiter.cancel()
+        if self._busy:
+            self._watchdog = loop.call_later(self.timeout / 10, self._watch, loop)
 
     def _drop(self, connection):
         if connection is not None:

@@ -111,6 +111,14 @@ class AsyncClientTest(unittest.IsolatedAsyncioTestCase):
                     await silent.status()
             self.assertEqual(raised.exception.code, "unreachable")
             self.assertEqual(silent._idle, [])  # a connection left mid-reply is not used again
+            # A call the program cancels stays cancelled: only the client's own deadline is a timeout.
+            async with AsyncClient(path, timeout=30) as silent:
+                call = asyncio.ensure_future(silent.status())
+                await asyncio.sleep(0.1)
+                call.cancel()
+                with self.assertRaises(asyncio.CancelledError):
+                    await call
+                self.assertEqual((silent._idle, silent._busy), ([], set()))
         finally:
             for writer in accepted:
                 writer.close()

@@ -1,70 +1,90 @@
-"""The ccxt adapter against a real okx-vaultd, when ccxt is installed.
+"""The ccxt adapter (okx_vault.ccxt_okx, okx_vault.ccxt_shim) with the real
+ccxt against a real okx-vaultd, sync ccxt.okx.
 
 Each private request goes through ccxt twice, once signed by the vault and once
-by ccxt holding the secret itself, with the same clock; what would go on the
-wire (url, method, body, headers) must be identical. Nothing reaches OKX: the
-recording class below answers at ccxt's fetch().
+by ccxt holding the secret itself, with the same clock and the same random
+order ids; what would go on the wire (url, method, body, headers) must be
+identical. The recording class answers at ccxt's fetch(); the threaded test
+and the errors' test send to a stand-in OKX on 127.0.0.1 that checks each
+signature as OKX does.
 """
 
 import json
+import socket
+import threading
 import unittest
 
+from ccxt_path import requires_ccxt
+from okx_standin import INSTRUMENT, OkxStandIn
+import okx_vault
 from okx_vault import VaultError
 from reference import okx_sign
 from vault_daemon import VaultDaemon
 
-CCXT_MISSING = None
 try:
     import ccxt
-except ImportError as error:
+    import okx_vault.ccxt_shim  # noqa: F401  (patches ccxt's okx classes)
+    from okx_vault.ccxt_okx import vault_okx
+except ImportError:
     ccxt = None
-    CCXT_MISSING = (f"needs Python ccxt, which does not import here ({error}): the ccxt adapter tests are skipped; "
-                    "see shared/third_party/README.md, or pip install ccxt")
 
 API_KEY = "37c5e7d2-96a3-4d4f-9d4b-1f0a2b3c8418"
 SECRET = "SECRET-ccxt-py-0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 PASSPHRASE = "PASSPHRASE-ccxt-py-Kk4"
 
 
-@unittest.skipIf(ccxt is None, CCXT_MISSING)
+def recording_class():
+    class Recording(ccxt.okx):
+        def fetch(self, url, method="GET", headers=None, body=None):
+            self.sent = {"url": url, "method": method, "headers": self.prepare_request_headers(headers), "body": body}
+            if url.endswith("/trade/order"):
+                return {"code": "0", "msg": "", "data": [{"ordId": "1", "sCode": "0", "sMsg": ""}]}
+            return {"code": "0", "msg": "", "data": []}
+
+    return Recording
+
+
+def pin(exchange, now):
+    """The same clock and the same random parts of ccxt's requests."""
+    exchange.milliseconds = lambda: now
+    exchange.uuid16 = lambda: "0123456789abcdef"
+
+
+@requires_ccxt
 class CcxtOkxTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        from okx_vault.ccxt_okx import vault_okx
-
-        cls.vault_okx = staticmethod(vault_okx)
         cls.daemon = VaultDaemon()
         cls.daemon.add_key("main", API_KEY, SECRET, PASSPHRASE)
         cls.daemon.add_key("demo", API_KEY, SECRET, PASSPHRASE, "--simulated")
-
-        class Recording(ccxt.okx):
-            def fetch(self, url, method="GET", headers=None, body=None):
-                self.sent = {"url": url, "method": method, "headers": self.prepare_request_headers(headers), "body": body}
-                return {"code": "0", "msg": "", "data": []}
-
-        cls.Recording = Recording
+        cls.Recording = recording_class()
 
     @classmethod
     def tearDownClass(cls):
         cls.daemon.close()
 
-    def pair(self, key="main", sandbox=False):
+    def pair(self, key="main", sandbox=False, options=None, explicit=True):
         now = self.Recording().milliseconds()
-        vaulted = self.vault_okx(self.Recording, key, self.daemon.socket)
-        direct = self.Recording({"apiKey": API_KEY, "secret": SECRET, "password": PASSPHRASE})
+        config = {"options": dict(options or {})}
+        if explicit:
+            vaulted = vault_okx(self.Recording, key, self.daemon.socket, config)
+        else:  # the shim's way: nothing but the secret says it
+            vaulted = self.Recording(dict(config, secret="okx-vault:" + key, options=dict(
+                config["options"], okxVaultSocket=self.daemon.socket)))
+        direct = self.Recording(dict(config, apiKey=API_KEY, secret=SECRET, password=PASSPHRASE))
         for exchange in (vaulted, direct):
-            exchange.milliseconds = lambda: now
+            pin(exchange, now)
             exchange.set_sandbox_mode(sandbox)
         return vaulted, direct
 
-    def assert_same_request(self, call, key="main", sandbox=False):
-        vaulted, direct = self.pair(key, sandbox)
+    def assert_same_request(self, call, **kwargs):
+        vaulted, direct = self.pair(**kwargs)
         call(vaulted)
         call(direct)
         self.assertEqual(vaulted.sent, direct.sent)
         self.assertNotIn(SECRET, repr(vars(vaulted)) + repr(vars(vaulted.okx_vault)))
-        self.assertFalse(vaulted.secret)
-        self.assertFalse(vaulted.password)
+        self.assertTrue(vaulted.secret.startswith("okx-vault:"))
+        vaulted.close()
         return vaulted.sent
 
     def test_get_with_query(self):
@@ -80,28 +100,192 @@ class CcxtOkxTest(unittest.TestCase):
         sent = self.assert_same_request(lambda e: e.private_post_trade_order(dict(order)))
         self.assertEqual(json.loads(sent["body"]), order)
 
+    def test_broker_tag_is_ccxts(self):
+        def create_order(exchange):
+            exchange.set_markets(exchange.parse_markets([INSTRUMENT]))
+            exchange.create_order("BTC/USDT", "limit", "buy", 0.001, 1000)
+
+        sent = self.assert_same_request(create_order)
+        (body,) = json.loads(sent["body"])  # ccxt sends one order as a batch of one
+        self.assertTrue(body["clOrdId"].startswith(body["tag"]))
+        self.assertTrue(body["clOrdId"].endswith("0123456789abcdef"))
+
     def test_post_batch_body(self):
-        orders = [{"instId": "BTC-USDT", "side": "buy", "sz": "1", "clOrdId": f"b{i}"} for i in range(2)]
-        self.assert_same_request(lambda e: e.private_post_trade_batch_orders([dict(o) for o in orders]))
+        orders = [{"instId": "BTC-USDT", "side": "buy", "sz": "1"}, {"instId": "BTC-USDT", "side": "buy", "sz": "2",
+                                                                      "clOrdId": "b1"}]
+        sent = self.assert_same_request(lambda e: e.private_post_trade_batch_orders([dict(o) for o in orders]))
+        self.assertTrue(sent["body"].startswith("[{"))
+
+    def test_time_difference_is_ccxts(self):
+        sent = self.assert_same_request(lambda e: e.private_get_account_balance(), options={"timeDifference": 5000})
+        self.assertNotEqual(sent["headers"]["OK-ACCESS-TIMESTAMP"], self.Recording().iso8601(self.Recording().milliseconds()))
+
+    def test_the_okx_vault_secret_alone(self):
+        self.assert_same_request(lambda e: e.private_get_account_balance({"ccy": "USDT"}), explicit=False)
+
+    def test_fetch_currencies_asks_okx(self):
+        sent = self.assert_same_request(lambda e: e.fetch_currencies())
+        self.assertIn("/api/v5/asset/currencies", sent["url"])
 
     def test_demo_mode(self):
         sent = self.assert_same_request(lambda e: e.private_get_account_balance(), key="demo", sandbox=True)
         self.assertEqual(sent["headers"]["x-simulated-trading"], "1")
 
-    def test_demo_key_without_sandbox_is_refused(self):
-        vaulted, _ = self.pair(key="demo", sandbox=False)
-        with self.assertRaises(ccxt.AuthenticationError):
-            vaulted.private_get_account_balance()
+    def test_demo_key_without_sandbox_is_refused_before_signing(self):
+        for key, sandbox in (("demo", False), ("main", True)):
+            vaulted, _ = self.pair(key=key, sandbox=sandbox)
+            before = self.sign_count(key)
+            with self.assertRaises(ccxt.AuthenticationError):
+                vaulted.private_get_account_balance()
+            self.assertFalse(hasattr(vaulted, "sent"))
+            self.assertEqual(self.sign_count(key), before, "nothing was signed")
 
-    def test_vault_refusal_is_a_ccxt_permission_error(self):
-        vaulted, _ = self.pair()
-        with self.assertRaises(ccxt.PermissionDenied) as raised:
-            vaulted.private_post_asset_withdrawal({"ccy": "BTC"})
-        self.assertIsInstance(raised.exception.__cause__, VaultError)
+    def sign_count(self, key):
+        with okx_vault.Client(self.daemon.socket) as client:
+            return {k["name"]: k["sign_count"] for k in client.list()}[key]
+
+    def test_other_instances_are_untouched(self):
+        direct = self.Recording({"apiKey": API_KEY, "secret": SECRET, "password": PASSPHRASE})
+        direct.private_get_account_balance()
+        self.assertFalse(hasattr(direct, "okx_vault"))
+        self.assertEqual(direct.sent["headers"]["OK-ACCESS-PASSPHRASE"], PASSPHRASE)
+        with self.assertRaises(ccxt.AuthenticationError):  # ccxt's own check, as ever
+            self.Recording({"apiKey": API_KEY}).private_get_account_balance()
 
     def test_a_secret_given_to_ccxt_is_refused(self):
         with self.assertRaises(ValueError):
-            self.vault_okx(ccxt.okx, "main", self.daemon.socket, {"secret": SECRET})
+            vault_okx(ccxt.okx, "main", self.daemon.socket, {"secret": SECRET})
+
+    def test_close_closes_the_vault_connection(self):
+        vaulted, _ = self.pair()
+        vaulted.private_get_account_balance()
+        connection = vaulted.okx_vault._connection
+        self.assertIsNotNone(connection)
+        vaulted.close()
+        self.assertIsNone(connection.sock)
+
+
+@requires_ccxt
+class CcxtOkxOverHttpTest(unittest.TestCase):
+    """ccxt sends to the stand-in OKX, which checks each signature."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = VaultDaemon()
+        cls.daemon.add_key("main", API_KEY, SECRET, PASSPHRASE)
+        cls.okx = OkxStandIn({API_KEY: (SECRET, PASSPHRASE)})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.okx.close()
+        cls.daemon.close()
+
+    def exchange(self, key="main", socket_path=None):
+        exchange = ccxt.okx({"secret": "okx-vault:" + key, "urls": {"api": {"rest": self.okx.url}}, "enableRateLimit": False,
+                             "options": {"okxVaultSocket": socket_path or self.daemon.socket,
+                                         "fetchMarkets": {"types": ["spot"]}}})
+        self.addCleanup(exchange.close)
+        return exchange
+
+    def test_eight_threads_share_one_instance(self):
+        exchange = self.exchange()
+        exchange.load_markets()
+        self.assertIn("BTC/USDT", exchange.markets)
+        self.assertIn("BTC", exchange.currencies)  # fetch_currencies, a private request, worked
+        before = len(self.okx.private())
+        results, errors = [], []
+        start = threading.Barrier(8)
+
+        def work(thread):
+            start.wait()
+            for i in range(10):
+                try:
+                    if i % 2:
+                        results.append(exchange.private_get_account_balance({"ccy": f"T{thread}R{i}"}))
+                    else:
+                        results.append(exchange.create_order("BTC/USDT", "limit", "buy", 0.001, 1000 + thread,
+                                                             {"clOrdId": f"t{thread}r{i}"}))
+                except Exception as error:  # noqa: BLE001 (reported below)
+                    errors.append(f"thread {thread} request {i}: {error!r}")
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(len(results), 80)
+        sent = self.okx.private()[before:]
+        self.assertEqual(len(sent), 80)
+        self.assertTrue(all(verified for *_, verified in sent), "every request carried its own valid signature")
+        self.assertEqual(len({headers["OK-ACCESS-SIGN"] for _, _, headers, _, _ in sent}), 80)
+
+    def test_a_refusal_is_permission_denied_naming_the_rule(self):
+        exchange = self.exchange()
+        with self.assertRaises(ccxt.PermissionDenied) as raised:
+            exchange.private_post_asset_withdrawal({"ccy": "BTC", "amt": "1", "dest": "4", "toAddr": "x"})
+        self.assertIn("builtin deny POST /api/v5/asset/withdrawal", str(raised.exception))
+        self.assertIsInstance(raised.exception.__cause__, VaultError)
+
+    def test_an_unknown_key_is_an_authentication_error(self):
+        with self.assertRaises(ccxt.AuthenticationError):
+            self.exchange("nope").fetch_balance()
+
+    def test_a_timestamp_far_off_is_an_invalid_nonce(self):
+        exchange = self.exchange()
+        exchange.options["timeDifference"] = 120_000
+        with self.assertRaises(ccxt.InvalidNonce):
+            exchange.private_get_account_balance()
+
+    def test_a_locked_vault_is_exchange_not_available(self):
+        daemon = VaultDaemon()
+        self.addCleanup(daemon.close)
+        daemon.add_key("main", API_KEY, SECRET, PASSPHRASE)
+        exchange = self.exchange(socket_path=daemon.socket)
+        self.assertEqual(exchange.fetch_balance()["USDT"]["free"], 100)
+        daemon.cli("lock").check_returncode()
+        with self.assertRaises(ccxt.ExchangeNotAvailable) as raised:
+            exchange.fetch_balance()
+        self.assertIn("vault_locked", str(raised.exception))
+        daemon.cli("unlock").check_returncode()
+        self.assertEqual(exchange.fetch_balance()["USDT"]["free"], 100)
+
+    def test_a_stopped_daemon_is_a_network_error(self):
+        daemon = VaultDaemon()
+        self.addCleanup(daemon.close)
+        daemon.add_key("main", API_KEY, SECRET, PASSPHRASE)
+        exchange = self.exchange(socket_path=daemon.socket)
+        exchange.fetch_balance()
+        daemon.stop()
+        with self.assertRaises(ccxt.NetworkError) as raised:
+            exchange.fetch_balance()
+        self.assertNotIsInstance(raised.exception, ccxt.ExchangeNotAvailable)
+
+    def test_rate_limited_is_permission_denied_naming_the_rule(self):
+        # The daemon's 429 rate_limited, from a socket that answers as it does.
+        path = str(self.daemon.dir / "rate-limited.sock")
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(path)
+        server.listen()
+        self.addCleanup(server.close)
+        keys = json.dumps({"keys": [{"name": "main", "simulated": False}]}).encode()
+        refusal = json.dumps({"error": {"code": "rate_limited", "message": "too many signs",
+                                        "rule": "user bot: rate 10/s"}}).encode()
+
+        def answer():
+            connection, _ = server.accept()
+            with connection:
+                for status, body in (("200 OK", keys), ("429 Too Many Requests", refusal)):
+                    connection.recv(65536)
+                    connection.sendall(f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+
+        thread = threading.Thread(target=answer)
+        thread.start()
+        with self.assertRaises(ccxt.PermissionDenied) as raised:
+            self.exchange(socket_path=path).private_get_account_balance()
+        thread.join()
+        self.assertIn("user bot: rate 10/s", str(raised.exception))
+        self.assertEqual(raised.exception.__cause__.status, 429)
 
 
 if __name__ == "__main__":

@@ -221,6 +221,52 @@ class ClientTest(unittest.TestCase):
         self.sign("main", "GET", "/api/v5/account/balance")
         self.assertIs(self.client._connection.sock, first)
 
+    def test_threads_share_one_client(self):
+        # Each of 8 threads signs its own requests on one Client; every reply
+        # must be the one for that thread's request, signed over its own path.
+        errors = []
+        connections = set()
+        start = threading.Barrier(8)
+
+        def work(thread):
+            start.wait()
+            for i in range(10):
+                path = f"/api/v5/account/balance?ccy=T{thread}R{i}"
+                try:
+                    reply = self.client.sign("main", "GET", path)
+                    if reply["headers"]["OK-ACCESS-SIGN"] != okx_sign(SECRET, reply["timestamp"] + "GET" + path):
+                        errors.append(f"thread {thread} request {i}: another request's signature")
+                except VaultError as error:
+                    errors.append(f"thread {thread} request {i}: {error}")
+            connections.add(self.client._connection)
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(len(connections), 8, "a connection per thread")
+
+    def test_close_closes_every_threads_connection(self):
+        opened = []
+
+        def call():
+            self.client.status()
+            opened.append(self.client._connection)
+
+        for _ in range(3):
+            thread = threading.Thread(target=call)
+            thread.start()
+            thread.join()
+        self.client.status()
+        mine = self.client._connection
+        with self.client:
+            pass
+        self.assertTrue(all(connection.sock is None for connection in opened + [mine]))
+        self.assertEqual(self.client.status()["locked"], False)  # usable again, on a new connection
+        self.assertIsNot(self.client._connection, mine)
+
     def test_the_client_holds_no_secret(self):
         self.sign("main", "GET", "/api/v5/account/balance")
         self.assertNotIn(SECRET, repr(vars(self.client)))

@@ -1,0 +1,1 @@
+"""The directory okx-vault-ccxt puts first on PYTHONPATH: see sitecustomize.py."""

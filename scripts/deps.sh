@@ -15,6 +15,7 @@ packages=(
   python3 nodejs
   # what Python ccxt imports (shared/third_party/README.md: ccxt itself is not in Debian)
   python3-requests python3-aiohttp python3-certifi python3-yarl python3-typing-extensions python3-cryptography
+  python3-pip python3-setuptools python3-wheel  # python_launcher: pip installs client/python, offline
   clang-14 libclang-rt-14-dev  # scripts/fuzz.sh: clang++-14 and the libFuzzer runtime
   clang-format-14 clang-tidy-14  # scripts/format.sh and scripts/lint.sh
   "$@"

@@ -32,46 +32,96 @@ constexpr Type B = Type::boolean;
 constexpr Type A = Type::attachments;
 
 // The members OKX documents for each endpoint, and what the limits read in them.
-constexpr Field kOrder[] = {
-    {"instId", S, Role::inst},         {"tdMode", S, Role::td_mode},   {"ccy"},           {"clOrdId"},
-    {"tag"},                           {"side", S, Role::side},        {"posSide"},       {"ordType", S, Role::ord_type},
-    {"sz", S, Role::sz},               {"px", S, Role::px},            {"reduceOnly", B, Role::reduce_only},
-    {"tgtCcy", S, Role::tgt_ccy},      {"banAmend", B},                {"quickMgnType"},  {"stpId"},
-    {"stpMode"},                       {"attachAlgoOrds", A}};
-constexpr Field kOrderAttached[] = {
-    {"attachAlgoClOrdId"},         {"tpTriggerPx", S, Role::px}, {"tpOrdPx", S, Role::ord_px},
-    {"tpOrdKind"},                 {"slTriggerPx", S, Role::px}, {"slOrdPx", S, Role::ord_px},
-    {"tpTriggerPxType"},           {"slTriggerPxType"},          {"sz", S, Role::sz},
-    {"amendPxOnTriggerType"}};
-constexpr Field kAlgo[] = {
-    {"instId", S, Role::inst},     {"tdMode", S, Role::td_mode},      {"ccy"},
-    {"side", S, Role::side},       {"posSide"},                       {"ordType", S, Role::ord_type},
-    {"sz", S, Role::sz},           {"tag"},                           {"tgtCcy", S, Role::tgt_ccy},
-    {"algoClOrdId"},               {"closeFraction"},                 {"reduceOnly", B, Role::reduce_only},
-    {"cxlOnClosePos", B},          {"quickMgnType"},                  {"tpTriggerPx", S, Role::px},
-    {"tpTriggerPxType"},           {"tpOrdPx", S, Role::ord_px},      {"tpOrdKind"},
-    {"slTriggerPx", S, Role::px},  {"slTriggerPxType"},               {"slOrdPx", S, Role::ord_px},
-    {"triggerPx", S, Role::px},    {"orderPx", S, Role::ord_px},      {"triggerPxType"},
-    {"callbackRatio"},             {"callbackSpread"},                {"activePx", S, Role::px},
-    {"attachAlgoOrds", A}};
-constexpr Field kAlgoAttached[] = {{"attachAlgoClOrdId"}, {"tpTriggerPx", S, Role::px}, {"tpTriggerPxType"},
-                                   {"tpOrdPx", S, Role::ord_px}, {"slTriggerPx", S, Role::px},
-                                   {"slTriggerPxType"},   {"slOrdPx", S, Role::ord_px}};
-constexpr Field kAmend[] = {
-    {"instId", S, Role::inst},       {"ordId"},                       {"clOrdId"},
-    {"algoId"},                      {"algoClOrdId"},                 {"reqId"},
-    {"cxlOnFail", B},                {"newSz", S, Role::sz},          {"newPx", S, Role::px},
-    {"newTpTriggerPx", S, Role::px}, {"newTpOrdPx", S, Role::ord_px}, {"newTpOrdKind"},
-    {"newSlTriggerPx", S, Role::px}, {"newSlOrdPx", S, Role::ord_px}, {"newTpTriggerPxType"},
-    {"newSlTriggerPxType"},          {"newTriggerPx", S, Role::px},   {"newOrdPx", S, Role::ord_px},
-    {"newTriggerPxType"},            {"attachAlgoOrds", A}};
-constexpr Field kAmendAttached[] = {
-    {"attachAlgoId"},   {"attachAlgoClOrdId"},            {"newTpTriggerPx", S, Role::px},
-    {"newTpOrdPx", S, Role::ord_px}, {"newTpOrdKind"},    {"newSlTriggerPx", S, Role::px},
-    {"newSlOrdPx", S, Role::ord_px}, {"newTpTriggerPxType"}, {"newSlTriggerPxType"},
-    {"sz", S, Role::sz},             {"amendPxOnTriggerType"}};
-constexpr Field kClose[] = {{"instId", S, Role::inst}, {"mgnMode", S, Role::td_mode}, {"posSide"}, {"ccy"},
-                            {"autoCxl", B},            {"clOrdId"},                   {"tag"}};
+constexpr Field kOrder[] = {{"instId", S, Role::inst},
+                            {"tdMode", S, Role::td_mode},
+                            {"ccy"},
+                            {"clOrdId"},
+                            {"tag"},
+                            {"side", S, Role::side},
+                            {"posSide"},
+                            {"ordType", S, Role::ord_type},
+                            {"sz", S, Role::sz},
+                            {"px", S, Role::px},
+                            {"reduceOnly", B, Role::reduce_only},
+                            {"tgtCcy", S, Role::tgt_ccy},
+                            {"banAmend", B},
+                            {"quickMgnType"},
+                            {"stpId"},
+                            {"stpMode"},
+                            {"attachAlgoOrds", A}};
+constexpr Field kOrderAttached[] = {{"attachAlgoClOrdId"},   {"tpTriggerPx", S, Role::px}, {"tpOrdPx", S, Role::ord_px},
+                                    {"tpOrdKind"},           {"slTriggerPx", S, Role::px}, {"slOrdPx", S, Role::ord_px},
+                                    {"tpTriggerPxType"},     {"slTriggerPxType"},          {"sz", S, Role::sz},
+                                    {"amendPxOnTriggerType"}};
+constexpr Field kAlgo[] = {{"instId", S, Role::inst},
+                           {"tdMode", S, Role::td_mode},
+                           {"ccy"},
+                           {"side", S, Role::side},
+                           {"posSide"},
+                           {"ordType", S, Role::ord_type},
+                           {"sz", S, Role::sz},
+                           {"tag"},
+                           {"tgtCcy", S, Role::tgt_ccy},
+                           {"algoClOrdId"},
+                           {"closeFraction"},
+                           {"reduceOnly", B, Role::reduce_only},
+                           {"cxlOnClosePos", B},
+                           {"quickMgnType"},
+                           {"tpTriggerPx", S, Role::px},
+                           {"tpTriggerPxType"},
+                           {"tpOrdPx", S, Role::ord_px},
+                           {"tpOrdKind"},
+                           {"slTriggerPx", S, Role::px},
+                           {"slTriggerPxType"},
+                           {"slOrdPx", S, Role::ord_px},
+                           {"triggerPx", S, Role::px},
+                           {"orderPx", S, Role::ord_px},
+                           {"triggerPxType"},
+                           {"callbackRatio"},
+                           {"callbackSpread"},
+                           {"activePx", S, Role::px},
+                           {"attachAlgoOrds", A}};
+constexpr Field kAlgoAttached[] = {{"attachAlgoClOrdId"},        {"tpTriggerPx", S, Role::px}, {"tpTriggerPxType"},
+                                   {"tpOrdPx", S, Role::ord_px}, {"slTriggerPx", S, Role::px}, {"slTriggerPxType"},
+                                   {"slOrdPx", S, Role::ord_px}};
+constexpr Field kAmend[] = {{"instId", S, Role::inst},
+                            {"ordId"},
+                            {"clOrdId"},
+                            {"algoId"},
+                            {"algoClOrdId"},
+                            {"reqId"},
+                            {"cxlOnFail", B},
+                            {"newSz", S, Role::sz},
+                            {"newPx", S, Role::px},
+                            {"newTpTriggerPx", S, Role::px},
+                            {"newTpOrdPx", S, Role::ord_px},
+                            {"newTpOrdKind"},
+                            {"newSlTriggerPx", S, Role::px},
+                            {"newSlOrdPx", S, Role::ord_px},
+                            {"newTpTriggerPxType"},
+                            {"newSlTriggerPxType"},
+                            {"newTriggerPx", S, Role::px},
+                            {"newOrdPx", S, Role::ord_px},
+                            {"newTriggerPxType"},
+                            {"attachAlgoOrds", A}};
+constexpr Field kAmendAttached[] = {{"attachAlgoId"},
+                                    {"attachAlgoClOrdId"},
+                                    {"newTpTriggerPx", S, Role::px},
+                                    {"newTpOrdPx", S, Role::ord_px},
+                                    {"newTpOrdKind"},
+                                    {"newSlTriggerPx", S, Role::px},
+                                    {"newSlOrdPx", S, Role::ord_px},
+                                    {"newTpTriggerPxType"},
+                                    {"newSlTriggerPxType"},
+                                    {"sz", S, Role::sz},
+                                    {"amendPxOnTriggerType"}};
+constexpr Field kClose[] = {{"instId", S, Role::inst},
+                            {"mgnMode", S, Role::td_mode},
+                            {"posSide"},
+                            {"ccy"},
+                            {"autoCxl", B},
+                            {"clOrdId"},
+                            {"tag"}};
 constexpr Field kLeverage[] = {{"instId", S, Role::inst}, {"ccy"}, {"lever", S, Role::lever}, {"mgnMode"}, {"posSide"}};
 
 enum class Kind : unsigned char { order, algo, amend, close, leverage };
@@ -95,9 +145,9 @@ constexpr Endpoint kEndpoints[] = {
     {"/api/v5/account/set-leverage", Kind::leverage, false, kLeverage, {}},
 };
 
-constexpr std::string_view kCancels[] = {
-    "/api/v5/trade/cancel-order",         "/api/v5/trade/cancel-batch-orders", "/api/v5/trade/cancel-algos",
-    "/api/v5/trade/cancel-advance-algos", "/api/v5/trade/mass-cancel",         "/api/v5/trade/cancel-all-after"};
+constexpr std::string_view kCancels[] = {"/api/v5/trade/cancel-order", "/api/v5/trade/cancel-batch-orders",
+                                         "/api/v5/trade/cancel-algos", "/api/v5/trade/cancel-advance-algos",
+                                         "/api/v5/trade/mass-cancel",  "/api/v5/trade/cancel-all-after"};
 
 // OKX takes at most 20 orders in a batch.
 constexpr std::size_t kMaxBatch = 20;
@@ -105,7 +155,8 @@ constexpr std::size_t kMaxBatch = 20;
 // The ordTypes of order-algo whose prices the vault reads.
 constexpr std::string_view kAlgoOrdTypes[] = {"conditional", "oco", "trigger", "move_order_stop"};
 // The ordTypes of trade/order that execute at the order's own price.
-constexpr std::string_view kPricedOrdTypes[] = {"limit", "post_only", "fok", "ioc", "mmp", "mmp_and_post_only", "op_fok"};
+constexpr std::string_view kPricedOrdTypes[] = {"limit", "post_only",         "fok",   "ioc",
+                                                "mmp",   "mmp_and_post_only", "op_fok"};
 
 template <typename List>
 bool contains(const List& list, std::string_view value) {
@@ -125,7 +176,8 @@ std::string shown(std::string_view text) {
 std::optional<std::string_view> inst_type(std::string_view inst, std::string_view mode, Kind kind) {
   const auto parts = static_cast<std::size_t>(std::count(inst.begin(), inst.end(), '-')) + 1;
   const std::string_view last = inst.substr(inst.rfind('-') + 1);
-  const bool digits = !last.empty() && std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const bool digits = !last.empty() &&
+                      std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (parts == 3 && last == "SWAP") return "SWAP";
   if (parts == 3 && digits) return "FUTURES";
   if (parts == 5 && (last == "C" || last == "P")) return "OPTION";
@@ -198,16 +250,35 @@ class Checker {
   void read_scalar(Order& order, Fields fields, std::string_view name, const JsonValue& member) const {
     const Field& field = typed(fields, name, member);
     switch (field.role) {
-      case Role::inst: order.inst = member.text; break;
-      case Role::side: order.side = member.text; break;
-      case Role::ord_type: order.ord_type = member.text; break;
-      case Role::td_mode: order.td_mode = member.text; break;
-      case Role::tgt_ccy: order.tgt_ccy = member.text; break;
-      case Role::lever: order.lever = member.text; break;
-      case Role::reduce_only: order.reduce_only = member.boolean; break;
-      case Role::sz: order.sized = true; break;
-      case Role::px: order.priced = order.priced || name == "px"; break;
-      default: break;
+      case Role::inst:
+        order.inst = member.text;
+        break;
+      case Role::side:
+        order.side = member.text;
+        break;
+      case Role::ord_type:
+        order.ord_type = member.text;
+        break;
+      case Role::td_mode:
+        order.td_mode = member.text;
+        break;
+      case Role::tgt_ccy:
+        order.tgt_ccy = member.text;
+        break;
+      case Role::lever:
+        order.lever = member.text;
+        break;
+      case Role::reduce_only:
+        order.reduce_only = member.boolean;
+        break;
+      case Role::sz:
+        order.sized = true;
+        break;
+      case Role::px:
+        order.priced = order.priced || name == "px";
+        break;
+      default:
+        break;
     }
   }
 
@@ -249,8 +320,8 @@ class Checker {
                                             : contains(proto::ord_type_names(), order.ord_type) &&
                                                   !contains(kAlgoOrdTypes, order.ord_type);
       if (!known) {
-        refuse(LimitRule::ord_type, "ordType " + shown(order.ord_type) + " is not one the vault reads on " +
-                                        std::string(endpoint_.path));
+        refuse(LimitRule::ord_type,
+               "ordType " + shown(order.ord_type) + " is not one the vault reads on " + std::string(endpoint_.path));
       }
       if (!limits_.ord_types.empty() && !contains(limits_.ord_types, order.ord_type)) {
         refuse(LimitRule::ord_type, "ordType " + std::string(order.ord_type) + " not allowed");
@@ -269,8 +340,9 @@ class Checker {
       }
     }
     if (kind == Kind::algo && order.ord_type == "move_order_stop" && price_limited(order)) {
-      refuse(LimitRule::px_range, "ordType move_order_stop follows the market, so it cannot be held to the px range for " +
-                                      std::string(order.inst));
+      refuse(LimitRule::px_range,
+             "ordType move_order_stop follows the market, so it cannot be held to the px range for " +
+                 std::string(order.inst));
     }
   }
 
@@ -340,8 +412,8 @@ class Checker {
       const bool pair = std::count(order.inst.begin(), order.inst.end(), '-') == 1;
       const bool quote_by_default = pair && order.side == "buy" && (kind == Kind::algo || order.ord_type == "market");
       if (order.tgt_ccy == "quote_ccy" || (quote_by_default && order.tgt_ccy != "base_ccy")) {
-        refuse(LimitRule::max_sz, "sz in the quote currency cannot be held to the max sz for " + std::string(order.inst) +
-                                      "; send tgtCcy base_ccy");
+        refuse(LimitRule::max_sz, "sz in the quote currency cannot be held to the max sz for " +
+                                      std::string(order.inst) + "; send tgtCcy base_ccy");
       }
     }
     if (kind == Kind::order && !order.priced && price_limited(order) && contains(kPricedOrdTypes, order.ord_type)) {
@@ -357,8 +429,8 @@ class Checker {
 
 std::string_view rule_name(LimitRule rule) {
   static constexpr std::array<std::string_view, kLimitRules> names{
-      "body", "endpoint", "ws", "inst", "inst_type", "max_sz", "px_range", "ord_type", "side", "td_mode",
-      "reduce_only", "max_leverage", "rate"};
+      "body",     "endpoint", "ws",      "inst",        "inst_type",    "max_sz", "px_range",
+      "ord_type", "side",     "td_mode", "reduce_only", "max_leverage", "rate"};
   return names.at(static_cast<std::size_t>(rule));
 }
 
@@ -370,11 +442,11 @@ LimitVerdict check_limits(const proto::Limits& limits, std::string_view path, st
       refuse(LimitRule::body, "a query string on a POST; OKX reads a POST's parameters from its body");
     }
     if (contains(kCancels, path)) return verdict;
-    const auto endpoint = std::find_if(std::begin(kEndpoints), std::end(kEndpoints),
-                                       [&](const Endpoint& e) { return e.path == path; });
+    const auto endpoint =
+        std::find_if(std::begin(kEndpoints), std::end(kEndpoints), [&](const Endpoint& e) { return e.path == path; });
     if (endpoint == std::end(kEndpoints)) {
-      refuse(LimitRule::endpoint, "POST " + std::string(path.substr(0, 128)) +
-                                      " is not an endpoint the vault reads under trading limits");
+      refuse(LimitRule::endpoint,
+             "POST " + std::string(path.substr(0, 128)) + " is not an endpoint the vault reads under trading limits");
     }
     JsonValue value;
     try {
@@ -395,8 +467,8 @@ LimitVerdict check_limits(const proto::Limits& limits, std::string_view path, st
       try {
         checker.check(value.items[i]);
       } catch (Refused& refused) {
-        refused.detail = "order " + std::to_string(i + 1) + " of " + std::to_string(value.items.size()) + ": " +
-                         refused.detail;
+        refused.detail =
+            "order " + std::to_string(i + 1) + " of " + std::to_string(value.items.size()) + ": " + refused.detail;
         throw;
       }
     }

@@ -15,7 +15,8 @@ bool OrderRate::admit(std::string_view who, std::uint32_t per_minute, std::uint3
   // newest second, so that it never forgets early.
   if (second > window.second) {
     const std::int64_t gone = std::min<std::int64_t>(second - window.second, kBuckets);
-    for (std::int64_t s = 1; s <= gone; ++s) window.counts[static_cast<std::size_t>((window.second + s) % kBuckets)] = 0;
+    for (std::int64_t s = 1; s <= gone; ++s)
+      window.counts[static_cast<std::size_t>((window.second + s) % kBuckets)] = 0;
     window.second = second;
   }
   const std::uint64_t counted = std::accumulate(window.counts.begin(), window.counts.end(), std::uint64_t{0});

@@ -64,16 +64,11 @@ INSTANTIATE_TEST_SUITE_P(
         BodyCase{"Control", "{\"a\":\"x\ty\"}", "control character"},
         BodyCase{"Nul", std::string("{\"a\":\"x\0y\"}", 11), "control character"},
         BodyCase{"DepthFive", R"([{"a":[{"b":{}}]}])", "deeper than 4"},
-        BodyCase{"Trailing", R"({"a":1}x)", "more after"},
-        BodyCase{"TwoValues", R"({"a":1}{"a":2})", "more after"},
-        BodyCase{"TrailingComma", R"({"a":1,})", "member name"},
-        BodyCase{"LeadingZero", R"({"a":01})", "expected '}'"},
-        BodyCase{"BareDot", R"({"a":1.})", "after its dot"},
-        BodyCase{"Nan", R"({"a":NaN})", "not a JSON value"},
-        BodyCase{"SingleQuotes", R"({'a':1})", "member name"},
-        BodyCase{"Comment", R"({"a":1/*x*/})", "expected '}'"},
-        BodyCase{"Unclosed", R"({"a":"x)", "closing quote"},
-        BodyCase{"Empty", "", "not a JSON value"},
+        BodyCase{"Trailing", R"({"a":1}x)", "more after"}, BodyCase{"TwoValues", R"({"a":1}{"a":2})", "more after"},
+        BodyCase{"TrailingComma", R"({"a":1,})", "member name"}, BodyCase{"LeadingZero", R"({"a":01})", "expected '}'"},
+        BodyCase{"BareDot", R"({"a":1.})", "after its dot"}, BodyCase{"Nan", R"({"a":NaN})", "not a JSON value"},
+        BodyCase{"SingleQuotes", R"({'a':1})", "member name"}, BodyCase{"Comment", R"({"a":1/*x*/})", "expected '}'"},
+        BodyCase{"Unclosed", R"({"a":"x)", "closing quote"}, BodyCase{"Empty", "", "not a JSON value"},
         BodyCase{"TooManyMembers",
                  [] {
                    std::string body = "{";
@@ -137,18 +132,21 @@ TEST_P(Limits, AllowOrRefuse) {
 }
 
 constexpr auto kBody = LimitRule::body;
-const std::string kLimitBuy = R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.5","px":"50000"})";
+const std::string kLimitBuy =
+    R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.5","px":"50000"})";
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, Limits,
     testing::Values(
         LimitCase{"LimitBuy", "trade/order", kLimitBuy, std::nullopt, "", 1},
-        LimitCase{"SizeAsDecimalNotFloat", "trade/order",
-                  R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.50000000000000000001","px":"50000"})",
-                  LimitRule::max_sz, "sz 0.50000000000000000001 > max 0.5 for BTC-USDT"},
-        LimitCase{"SizeEqualTrailingZeros", "trade/order",
-                  R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"000.5000","px":"50000"})",
-                  std::nullopt, "", 1},
+        LimitCase{
+            "SizeAsDecimalNotFloat", "trade/order",
+            R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.50000000000000000001","px":"50000"})",
+            LimitRule::max_sz, "sz 0.50000000000000000001 > max 0.5 for BTC-USDT"},
+        LimitCase{
+            "SizeEqualTrailingZeros", "trade/order",
+            R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"000.5000","px":"50000"})",
+            std::nullopt, "", 1},
         LimitCase{"SizeTooBig", "trade/order",
                   R"({"instId":"BTC-USDT","tdMode":"cash","side":"sell","ordType":"limit","sz":"5","px":"50000"})",
                   LimitRule::max_sz, "sz 5 > max 0.5 for BTC-USDT"},
@@ -175,9 +173,10 @@ INSTANTIATE_TEST_SUITE_P(
         LimitCase{"PxBelow", "trade/order",
                   R"({"instId":"BTC-USDT","tdMode":"cash","side":"sell","ordType":"limit","sz":"0.1","px":"9999.99"})",
                   LimitRule::px_range, "px 9999.99 < min 10000 for BTC-USDT"},
-        LimitCase{"PxAbove", "trade/order",
-                  R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"post_only","sz":"0.1","px":"4000000"})",
-                  LimitRule::px_range, "px 4000000 > max 90000"},
+        LimitCase{
+            "PxAbove", "trade/order",
+            R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"post_only","sz":"0.1","px":"4000000"})",
+            LimitRule::px_range, "px 4000000 > max 90000"},
         LimitCase{"PxMissingOnLimit", "trade/order",
                   R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.1"})",
                   LimitRule::px_range, "px missing"},
@@ -196,82 +195,100 @@ INSTANTIATE_TEST_SUITE_P(
         LimitCase{"SpotMarketBuyInQuote", "trade/order",
                   R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"0.1"})",
                   LimitRule::max_sz, "quote currency"},
-        LimitCase{"SpotMarketBuyInBase", "trade/order",
-                  R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"0.1","tgtCcy":"base_ccy"})",
-                  std::nullopt, "", 1},
-        LimitCase{"SpotSellInQuote", "trade/order",
-                  R"({"instId":"BTC-USDT","tdMode":"cash","side":"sell","ordType":"market","sz":"0.1","tgtCcy":"quote_ccy"})",
-                  LimitRule::max_sz, "quote currency"},
-        LimitCase{"UnknownField", "trade/order",
-                  R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.1","px":"50000","pxUsd":"1"})",
-                  kBody, "field pxUsd is not one the vault reads"},
-        LimitCase{"ReduceOnlyAsString", "trade/order",
-                  R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.1","px":"50000","reduceOnly":"true"})",
-                  kBody, "reduceOnly must be true or false"},
-        LimitCase{"DuplicateSize", "trade/order",
-                  R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.1","px":"50000","sz":"100"})",
-                  kBody, "given twice"},
-        LimitCase{"EscapedNameSpellingSize", "trade/order",
-                  R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"50000","s\u007a":"100"})",
-                  kBody, "backslash"},
+        LimitCase{
+            "SpotMarketBuyInBase", "trade/order",
+            R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"market","sz":"0.1","tgtCcy":"base_ccy"})",
+            std::nullopt, "", 1},
+        LimitCase{
+            "SpotSellInQuote", "trade/order",
+            R"({"instId":"BTC-USDT","tdMode":"cash","side":"sell","ordType":"market","sz":"0.1","tgtCcy":"quote_ccy"})",
+            LimitRule::max_sz, "quote currency"},
+        LimitCase{
+            "UnknownField", "trade/order",
+            R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.1","px":"50000","pxUsd":"1"})",
+            kBody, "field pxUsd is not one the vault reads"},
+        LimitCase{
+            "ReduceOnlyAsString", "trade/order",
+            R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.1","px":"50000","reduceOnly":"true"})",
+            kBody, "reduceOnly must be true or false"},
+        LimitCase{
+            "DuplicateSize", "trade/order",
+            R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.1","px":"50000","sz":"100"})",
+            kBody, "given twice"},
+        LimitCase{
+            "EscapedNameSpellingSize", "trade/order",
+            R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"50000","s\u007a":"100"})",
+            kBody, "backslash"},
         LimitCase{"ArrayToSingleOrder", "trade/order", "[" + kLimitBuy + "]", kBody, "an order is a JSON object"},
         LimitCase{"QueryOnPost", "trade/order?sz=100", kLimitBuy, kBody, "query string"},
-        LimitCase{"AttachedStopAtMarket", "trade/order",
-                  R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.1","px":"50000","attachAlgoOrds":[{"slTriggerPx":"40000","slOrdPx":"-1"}]})",
-                  std::nullopt, "", 1},
-        LimitCase{"AttachedPriceOutside", "trade/order",
-                  R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.1","px":"50000","attachAlgoOrds":[{"tpTriggerPx":"95000","tpOrdPx":"95000"}]})",
-                  LimitRule::px_range, "tpTriggerPx 95000 > max 90000"},
-        LimitCase{"AttachedUnknownField", "trade/order",
-                  R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.1","px":"50000","attachAlgoOrds":[{"evil":"1"}]})",
-                  kBody, "field evil"},
-        LimitCase{"AttachedNotObjects", "trade/order",
-                  R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.1","px":"50000","attachAlgoOrds":["x"]})",
-                  kBody, "holds objects"},
+        LimitCase{
+            "AttachedStopAtMarket", "trade/order",
+            R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.1","px":"50000","attachAlgoOrds":[{"slTriggerPx":"40000","slOrdPx":"-1"}]})",
+            std::nullopt, "", 1},
+        LimitCase{
+            "AttachedPriceOutside", "trade/order",
+            R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.1","px":"50000","attachAlgoOrds":[{"tpTriggerPx":"95000","tpOrdPx":"95000"}]})",
+            LimitRule::px_range, "tpTriggerPx 95000 > max 90000"},
+        LimitCase{
+            "AttachedUnknownField", "trade/order",
+            R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.1","px":"50000","attachAlgoOrds":[{"evil":"1"}]})",
+            kBody, "field evil"},
+        LimitCase{
+            "AttachedNotObjects", "trade/order",
+            R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.1","px":"50000","attachAlgoOrds":["x"]})",
+            kBody, "holds objects"},
         LimitCase{"Batch", "trade/batch-orders", "[" + kLimitBuy + "," + kLimitBuy + "]", std::nullopt, "", 2},
         LimitCase{"BatchOneBad", "trade/batch-orders",
-                  "[" + kLimitBuy + R"(,{"instId":"SCAM-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"1","px":"1"}])",
+                  "[" + kLimitBuy +
+                      R"(,{"instId":"SCAM-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"1","px":"1"}])",
                   LimitRule::inst, "order 2 of 2: instId SCAM-USDT not allowed"},
         LimitCase{"BatchAsObject", "trade/batch-orders", kLimitBuy, kBody, "a batch is a JSON array"},
         LimitCase{"BatchEmpty", "trade/batch-orders", "[]", kBody, "a batch is a JSON array"},
-        LimitCase{"AmendWithinLimits", "trade/amend-order", R"({"instId":"BTC-USDT","ordId":"1","newSz":"0.2","newPx":"60000"})",
-                  std::nullopt, "", 1},
+        LimitCase{"AmendWithinLimits", "trade/amend-order",
+                  R"({"instId":"BTC-USDT","ordId":"1","newSz":"0.2","newPx":"60000"})", std::nullopt, "", 1},
         LimitCase{"AmendSizeTooBig", "trade/amend-order", R"({"instId":"BTC-USDT","ordId":"1","newSz":"2"})",
                   LimitRule::max_sz, "newSz 2 > max 0.5"},
         LimitCase{"AmendPriceOutside", "trade/amend-order", R"({"instId":"BTC-USDT","ordId":"1","newPx":"1"})",
                   LimitRule::px_range, "newPx 1 < min 10000"},
         LimitCase{"AmendOtherInstrument", "trade/amend-order", R"({"instId":"SCAM-USDT","ordId":"1","newSz":"1"})",
                   LimitRule::inst, "instId SCAM-USDT not allowed"},
-        LimitCase{"AmendBatch", "trade/amend-batch-orders",
-                  R"([{"instId":"BTC-USDT","ordId":"1","newSz":"0.1"},{"instId":"BTC-USDT","ordId":"2","newSz":"0.6"}])",
-                  LimitRule::max_sz, "order 2 of 2: newSz 0.6 > max 0.5"},
-        LimitCase{"Algo", "trade/order-algo",
-                  R"({"instId":"ETH-USDT-SWAP","tdMode":"cross","side":"sell","ordType":"conditional","sz":"3","slTriggerPx":"2000","slOrdPx":"-1","reduceOnly":true})",
-                  std::nullopt, "", 1},
-        LimitCase{"AlgoTooBig", "trade/order-algo",
-                  R"({"instId":"ETH-USDT-SWAP","tdMode":"cross","side":"sell","ordType":"conditional","sz":"11","slTriggerPx":"2000","slOrdPx":"-1"})",
-                  LimitRule::max_sz, "sz 11 > max 10 for ETH-USDT-SWAP"},
-        LimitCase{"AlgoTriggerPriceOutside", "trade/order-algo",
-                  R"({"instId":"BTC-USDT","tdMode":"cash","side":"sell","ordType":"conditional","sz":"0.1","slTriggerPx":"5","slOrdPx":"-1"})",
-                  LimitRule::px_range, "slTriggerPx 5 < min 10000"},
+        LimitCase{
+            "AmendBatch", "trade/amend-batch-orders",
+            R"([{"instId":"BTC-USDT","ordId":"1","newSz":"0.1"},{"instId":"BTC-USDT","ordId":"2","newSz":"0.6"}])",
+            LimitRule::max_sz, "order 2 of 2: newSz 0.6 > max 0.5"},
+        LimitCase{
+            "Algo", "trade/order-algo",
+            R"({"instId":"ETH-USDT-SWAP","tdMode":"cross","side":"sell","ordType":"conditional","sz":"3","slTriggerPx":"2000","slOrdPx":"-1","reduceOnly":true})",
+            std::nullopt, "", 1},
+        LimitCase{
+            "AlgoTooBig", "trade/order-algo",
+            R"({"instId":"ETH-USDT-SWAP","tdMode":"cross","side":"sell","ordType":"conditional","sz":"11","slTriggerPx":"2000","slOrdPx":"-1"})",
+            LimitRule::max_sz, "sz 11 > max 10 for ETH-USDT-SWAP"},
+        LimitCase{
+            "AlgoTriggerPriceOutside", "trade/order-algo",
+            R"({"instId":"BTC-USDT","tdMode":"cash","side":"sell","ordType":"conditional","sz":"0.1","slTriggerPx":"5","slOrdPx":"-1"})",
+            LimitRule::px_range, "slTriggerPx 5 < min 10000"},
         LimitCase{"AlgoKindNotRead", "trade/order-algo",
                   R"({"instId":"ETH-USDT-SWAP","tdMode":"cross","side":"sell","ordType":"twap","sz":"1"})",
                   LimitRule::ord_type, "ordType twap is not one the vault reads"},
-        LimitCase{"AlgoSpotBuyInQuote", "trade/order-algo",
-                  R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"conditional","sz":"0.1","tpTriggerPx":"20000","tpOrdPx":"-1"})",
-                  LimitRule::max_sz, "quote currency"},
-        LimitCase{"ClosePosition", "trade/close-position", R"({"instId":"ETH-USDT-SWAP","mgnMode":"cross"})", std::nullopt,
-                  "", 1},
-        LimitCase{"ClosePositionOtherInstrument", "trade/close-position", R"({"instId":"XRP-USDT-SWAP","mgnMode":"cross"})",
-                  LimitRule::inst, "instId XRP-USDT-SWAP not allowed"},
+        LimitCase{
+            "AlgoSpotBuyInQuote", "trade/order-algo",
+            R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"conditional","sz":"0.1","tpTriggerPx":"20000","tpOrdPx":"-1"})",
+            LimitRule::max_sz, "quote currency"},
+        LimitCase{"ClosePosition", "trade/close-position", R"({"instId":"ETH-USDT-SWAP","mgnMode":"cross"})",
+                  std::nullopt, "", 1},
+        LimitCase{"ClosePositionOtherInstrument", "trade/close-position",
+                  R"({"instId":"XRP-USDT-SWAP","mgnMode":"cross"})", LimitRule::inst,
+                  "instId XRP-USDT-SWAP not allowed"},
         LimitCase{"Leverage", "account/set-leverage", R"({"instId":"ETH-USDT-SWAP","lever":"5","mgnMode":"cross"})",
                   std::nullopt, "", 0},
-        LimitCase{"LeverageTooHigh", "account/set-leverage", R"({"instId":"ETH-USDT-SWAP","lever":"100","mgnMode":"cross"})",
-                  LimitRule::max_leverage, "lever 100 > max 5"},
+        LimitCase{"LeverageTooHigh", "account/set-leverage",
+                  R"({"instId":"ETH-USDT-SWAP","lever":"100","mgnMode":"cross"})", LimitRule::max_leverage,
+                  "lever 100 > max 5"},
         LimitCase{"LeverageByCurrency", "account/set-leverage", R"({"ccy":"BTC","lever":"3","mgnMode":"cross"})",
                   LimitRule::inst, "without instId"},
-        LimitCase{"LeverageAsNumber", "account/set-leverage", R"({"instId":"ETH-USDT-SWAP","lever":3,"mgnMode":"cross"})",
-                  kBody, "lever must be a JSON string"},
+        LimitCase{"LeverageAsNumber", "account/set-leverage",
+                  R"({"instId":"ETH-USDT-SWAP","lever":3,"mgnMode":"cross"})", kBody, "lever must be a JSON string"},
         LimitCase{"Cancel", "trade/cancel-order", R"({"instId":"SCAM-USDT","ordId":"1"})", std::nullopt, "", 0},
         LimitCase{"CancelBatch", "trade/cancel-batch-orders", R"([{"instId":"X","ordId":"1"}])", std::nullopt, "", 0},
         LimitCase{"OtherEndpoint", "account/set-position-mode", R"({"posMode":"long_short_mode"})", LimitRule::endpoint,
@@ -311,8 +328,9 @@ TEST(LimitsShape, SidesAndReduceOnly) {
   EXPECT_EQ(detail(sell + R"(,"reduceOnly":true})"), "allowed");
   EXPECT_EQ(detail(sell + "}"), "reduceOnly true required");
   EXPECT_EQ(detail(sell + R"(,"reduceOnly":false})"), "reduceOnly true required");
-  EXPECT_EQ(detail(R"({"instId":"X-Y","tdMode":"cash","side":"buy","ordType":"limit","sz":"1","px":"1","reduceOnly":true})"),
-            "side buy not allowed");
+  EXPECT_EQ(
+      detail(R"({"instId":"X-Y","tdMode":"cash","side":"buy","ordType":"limit","sz":"1","px":"1","reduceOnly":true})"),
+      "side buy not allowed");
 }
 
 TEST(LimitsMarket, AnAlgoAtMarketPriceNeedsMarketAllowed) {
@@ -328,9 +346,10 @@ TEST(LimitsMarket, AnAlgoAtMarketPriceNeedsMarketAllowed) {
 
 TEST(LimitsMessages, NeverEchoWhatTheyDidNotCheck) {
   const std::string huge(5000, 'A');
-  const auto v = check_limits(spot_and_swap(), "/api/v5/trade/order", "/api/v5/trade/order",
-                              R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.1","px":"50000",")" +
-                                  huge + R"(":"1"})");
+  const auto v =
+      check_limits(spot_and_swap(), "/api/v5/trade/order", "/api/v5/trade/order",
+                   R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.1","px":"50000",")" +
+                       huge + R"(":"1"})");
   ASSERT_TRUE(v.refusal);
   EXPECT_EQ(v.refusal->detail.find(huge.substr(0, 100)), std::string::npos) << v.refusal->detail;
   EXPECT_LT(v.refusal->detail.size(), 200U);
@@ -348,9 +367,9 @@ Grant limited_grant() {
 }
 
 TEST(PolicyWithLimits, RefusesNameTheRuleAndTheField) {
-  const Decision d = decide({limited_grant()}, kBot, false, "POST", "/api/v5/trade/order",
-                            R"({"instId":"SCAM-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"1","px":"1"})",
-                            false, kNow);
+  const Decision d =
+      decide({limited_grant()}, kBot, false, "POST", "/api/v5/trade/order",
+             R"({"instId":"SCAM-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"1","px":"1"})", false, kNow);
   EXPECT_FALSE(d.allowed);
   EXPECT_EQ(d.rule, "user bot: instId SCAM-USDT not allowed");
   EXPECT_EQ(d.limit, LimitRule::inst);
@@ -390,7 +409,8 @@ TEST(PolicyWithLimits, AnEndpointNotReadNeedsAnAllowRuleNamingIt) {
   EXPECT_FALSE(decide({g}, kBot, false, "POST", path, "{}", false, kNow).allowed) << "a prefix does not name it";
   g.allow.push_back(Rule::parse("POST /api/v5/account/set-position-mode"));
   EXPECT_TRUE(decide({g}, kBot, false, "POST", path, "{}", false, kNow).allowed);
-  EXPECT_FALSE(decide({g}, kBot, false, "POST", "/api/v5/trade/order", R"({"instId":"SCAM-USDT"})", false, kNow).allowed)
+  EXPECT_FALSE(
+      decide({g}, kBot, false, "POST", "/api/v5/trade/order", R"({"instId":"SCAM-USDT"})", false, kNow).allowed)
       << "an allow rule does not lift the limits of an endpoint the vault reads";
 }
 

@@ -20,7 +20,7 @@ namespace okxvault::proto {
 inline constexpr std::size_t kMaxDecimalLength = 40;
 inline constexpr std::size_t kMaxPatternLength = 64;
 inline constexpr std::size_t kMaxLimitEntries = 256;  // per list
-inline constexpr std::uint32_t kMaxOrdersPerMinute = 100000;
+inline constexpr std::uint32_t kMaxOrdersPerMinute = 1000000;
 
 // A price range for limit orders; an empty side is unbounded.
 struct PxRange {

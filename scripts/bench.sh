@@ -35,6 +35,14 @@
 # --benchmark-without-audit. The target is at most 15,000 per sign with it.
 #   BENCH_SIGNS=2000        signs measured
 #   BENCH_WARMUP_SIGNS=200  signs before them, in both runs
+#
+# scripts/bench.sh limits: what trading limits cost a sign. A 1-key vault; the
+# bench's uid holds one grant on it, in turn without limits and with limits that
+# a limit order keeps (instruments, a max size, a price range, order types,
+# sides, modes, and a per-minute count too high to refuse); okxv-load --order
+# signs that order. BENCH_REPEAT alternating rounds at 8 connections, the
+# median ratio of signs/s with limits to without (target >= 0.9), and
+# user-space instructions per sign under callgrind both ways.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,7 +58,7 @@ build_dir=${BENCH_BUILD_DIR:-build-bench}
 if [ "$scenario" = changes ]; then
   scripts/deps.sh libbenchmark-dev
   targets=(okx-vaultd okxv-load okxv-bench-store)
-elif [ "$scenario" = instructions ]; then
+elif [ "$scenario" = instructions ] || [ "$scenario" = limits ]; then
   scripts/deps.sh libbenchmark-dev valgrind
   targets=(okx-vaultd okxv-load okxv-bench-store)
 else
@@ -193,8 +201,9 @@ callgrind_total() {
   local pid=$!
   started+=("$pid")
   "$load" --socket "$dir/sock" --wait 120000
-  "$load" --socket "$dir/sock" --count "$warmup_signs"
-  [ "$signs" -eq 0 ] || "$load" --socket "$dir/sock" --count "$signs"
+  [ -z "${grants_body:-}" ] || put_grants "$dir/sock" "$grants_body"
+  "$load" --socket "$dir/sock" --count "$warmup_signs" "${load_args[@]}"
+  [ "$signs" -eq 0 ] || "$load" --socket "$dir/sock" --count "$signs" "${load_args[@]}"
   kill -TERM "$pid"
   wait "$pid"
   total=$(awk '/^totals:/ { print $2 }' "$out")
@@ -231,6 +240,48 @@ per_sign() {
   printf '  %-36s %7d instructions per sign (under callgrind %d: %d - %d, over %d signs)\n' "$text" \
     "$per_sign_value" $(((total - without) / signs)) "$total" "$without" "$signs"
 }
+load_args=()
+# put_grants SOCKET JSON: replaces the grants of key k00000 (the bench signs as an admin).
+put_grants() {
+  local code
+  code=$(curl -s -o "$work/put.out" -w '%{http_code}' --unix-socket "$1" -X PUT -H 'Content-Type: application/json' \
+    --data "$2" http://okx-vault/v1/keys/k00000/grants)
+  [ "$code" = 200 ] || { echo "PUT grants: $code $(cat "$work/put.out")" >&2; exit 1; }
+}
+uid=$(id -u)
+plain_grant="{\"grants\":[{\"user\":\"$uid\"}]}"
+limited_grant="{\"grants\":[{\"user\":\"$uid\",\"limits\":{\"inst\":[\"BTC-USDT\",\"ETH-USDT-SWAP\",\"BTC-USD-*\"],\
+\"max_sz\":[{\"inst\":\"BTC-USDT\",\"sz\":\"0.5\"},{\"inst\":\"ETH-USDT-SWAP\",\"sz\":\"10\"}],\
+\"px_range\":[{\"inst\":\"BTC-USDT\",\"min\":\"10000\",\"max\":\"90000\"}],\"ord_types\":[\"limit\",\"post_only\"],\
+\"sides\":[\"buy\",\"sell\"],\"td_modes\":[\"cash\",\"cross\"],\"max_leverage\":\"5\",\"orders_per_minute\":1000000}}]}"
+
+if [ "$scenario" = limits ]; then
+  signs=${BENCH_SIGNS:-2000}
+  warmup_signs=${BENCH_WARMUP_SIGNS:-200}
+  load_args=(--order)
+  echo "== trading limits: a limit order signed under a grant without and with limits"
+  echo "== machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  start_daemon limits 1
+  for i in $(seq "$repeat"); do
+    put_grants "$work/limits/sock" "$plain_grant"
+    run "plain $i" "$work/limits/sock" 8 1 env
+    plain_rps=$(field "$(tail -n 1 "$results")" rps)
+    put_grants "$work/limits/sock" "$limited_grant"
+    run "limits $i" "$work/limits/sock" 8 1 env
+    limited_rps=$(field "$(tail -n 1 "$results")" rps)
+    awk -v a="$limited_rps" -v b="$plain_rps" 'BEGIN { printf "%.3f\n", a / b }' >> "$work/ratios"
+  done
+  ratio=$(sort -n "$work/ratios" | awk '{ r[NR] = $1 } END { print r[int((NR + 1) / 2)] }')
+  printf '  signs/s with limits / without: median %s over %d rounds (%s) (target >= 0.9) %s\n' "$ratio" "$repeat" \
+    "$(sort -n "$work/ratios" | paste -sd ' ')" "$(awk -v r="$ratio" 'BEGIN { print (r >= 0.9) ? "PASS" : "FAIL" }')"
+  echo "== user-space instructions per sign of that order under callgrind, 1 connection, $warmup_signs + $signs signs"
+  grants_body=$plain_grant per_sign plain "grant without limits"
+  plain_instructions=$per_sign_value
+  grants_body=$limited_grant per_sign limited "grant with limits"
+  printf '  %-36s %7d instructions per sign\n' "the limits" $((per_sign_value - plain_instructions))
+  exit 0
+fi
+
 if [ "$scenario" = instructions ]; then
   signs=${BENCH_SIGNS:-2000}
   warmup_signs=${BENCH_WARMUP_SIGNS:-200}

@@ -6,12 +6,13 @@
 // how much of the (shared) machine the load itself took.
 //
 //   okxv-load --socket S [--connections 8] [--duration 5] [--warmup 1]
-//             [--keys 1] [--json]
+//             [--keys 1] [--order] [--json]
 //   okxv-load --socket S --wait MS    exits 0 as soon as S accepts, 1 after MS
-//   okxv-load --socket S --count N    exactly N signs, one after another on one
+//   okxv-load --socket S --count N [--order]   exactly N signs, one after another on one
 //             connection, then exits (1 if any failed): scripts/bench.sh
 //             instructions counts the daemon's instructions around it
-// Request: POST /v1/keys/<key>/sign with a GET-balance sign body; with --keys N the
+// Request: POST /v1/keys/<key>/sign with a GET-balance sign body (with --order, a
+// limit order's: POST /api/v5/trade/order and its JSON body); with --keys N the
 // key is k00000..k(N-1) (bench_store.hpp), each connection cycling through them
 // from its own offset.
 
@@ -45,6 +46,7 @@ struct Options {
   double warmup = 1;
   unsigned keys = 1;
   bool json = false;
+  bool order = false;  // sign a limit order, not a balance read
   double wait_ms = 0;
   unsigned long count = 0;
 };
@@ -52,7 +54,7 @@ struct Options {
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
                "okxv-load: %s\nusage: okxv-load --socket PATH [--connections N] [--duration S] "
-               "[--warmup S] [--keys N] [--json] | --socket PATH --wait MS | --socket PATH --count N\n",
+               "[--warmup S] [--keys N] [--order] [--json] | --socket PATH --wait MS | --socket PATH --count N [--order]\n",
                why.c_str());
   std::exit(2);
 }
@@ -63,6 +65,10 @@ Options parse(int argc, char** argv) {
     const std::string_view arg = argv[i];
     if (arg == "--json") {
       o.json = true;
+      continue;
+    }
+    if (arg == "--order") {
+      o.order = true;
       continue;
     }
     if (i + 1 >= argc) usage("missing value for " + std::string(arg));
@@ -89,8 +95,12 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-std::string sign_request(const std::string& key) {
-  const std::string body = R"({"method":"GET","path":"/api/v5/account/balance?ccy=BTC"})";
+// A balance read, or with `order` a limit order (what a grant's trading limits read).
+std::string sign_request(const std::string& key, bool order) {
+  const std::string body =
+      order ? R"({"method":"POST","path":"/api/v5/trade/order","body":"{\"instId\":\"BTC-USDT\",\"tdMode\":\"cash\",)"
+              R"(\"side\":\"buy\",\"ordType\":\"limit\",\"sz\":\"0.01\",\"px\":\"50000\",\"clOrdId\":\"b1\"}"})"
+            : R"({"method":"GET","path":"/api/v5/account/balance?ccy=BTC"})";
   return "POST /v1/keys/" + key +
          "/sign HTTP/1.1\r\nHost: okx-vault\r\nContent-Type: application/json\r\n"
          "Content-Length: " +
@@ -215,9 +225,9 @@ int send_count(const std::string& socket, const std::string& request, unsigned l
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   if (o.wait_ms > 0) return wait_for(o.socket, o.wait_ms);
-  if (o.count > 0) return send_count(o.socket, sign_request(okxvault::bench::key_name(0)), o.count);
+  if (o.count > 0) return send_count(o.socket, sign_request(okxvault::bench::key_name(0), o.order), o.count);
   std::vector<std::string> requests;
-  for (unsigned k = 0; k < o.keys; ++k) requests.push_back(sign_request(okxvault::bench::key_name(k)));
+  for (unsigned k = 0; k < o.keys; ++k) requests.push_back(sign_request(okxvault::bench::key_name(k), o.order));
 
   std::vector<Worker> workers(o.connections);
   const auto to_duration = [](double s) {

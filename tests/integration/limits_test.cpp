@@ -1,0 +1,236 @@
+// Trading limits through the real daemon and CLI: a bot user (a real system
+// user, its requests sent by curl under its own uid) holds a grant with limits
+// made by `okx-vault grant`. Allowed orders are signed; every kind of violation
+// is refused with its rule, leaves an audit record, counts in the metrics and
+// gets no signature.
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+#include <chrono>
+#include <thread>
+
+#include "client/client.hpp"
+#include "tests/support/audit_lines.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/reference_sign.hpp"
+
+namespace okxvault {
+namespace {
+namespace json = boost::json;
+
+constexpr const char* kBot = "okxv-test-bot1";
+constexpr const char* kClientsGroup = "okxv-test-cli";
+constexpr std::string_view kSecret = "4C1F0C9A8B7D6E5F4A3B2C1D0E9F8A7B";
+constexpr std::string_view kPassphrase = "Limits#Pass42";
+
+const std::string kLimitBuy =
+    R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.05","px":"60000"})";
+
+struct Reply {
+  int status = 0;
+  json::value body;
+  std::string text;
+};
+
+class LimitsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root: creates a system user and signs as it";
+    test::ensure_system_user(kBot, {kClientsGroup});
+    ::chmod(dir_.path().c_str(), 0711);
+    daemon_ = std::make_unique<test::Daemon>(dir_.path(), std::vector<std::string>{"--socket-group", kClientsGroup});
+    Client(daemon_->socket().string())
+        .add({"main", "ak-limits-1", SecretBytes::copy_of(kSecret), SecretBytes::copy_of(kPassphrase), false});
+  }
+
+  test::Output cli(std::vector<std::string> args) {
+    args.insert(args.begin(), {test::cli_binary(), "--socket", daemon_->socket().string()});
+    return test::run(args);
+  }
+
+  // The spot bot of the README.
+  void grant_spot(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"grant",       "main",          "--user",         kBot,
+                                  "--inst",      "BTC-USDT",      "--inst",         "ETH-USDT-SWAP",
+                                  "--max-sz",    "BTC-USDT=0.1",  "--max-sz",       "ETH-USDT-SWAP=10",
+                                  "--px-range",  "BTC-USDT=20000:200000",           "--ord-types",
+                                  "limit,post_only,market,conditional",             "--sides",
+                                  "buy,sell",    "--td-modes",    "cash,cross",     "--max-leverage",
+                                  "5"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const test::Output out = cli(args);
+    ASSERT_EQ(out.exit_code, 0) << out.out << out.err;
+  }
+
+  Reply sign(const std::string& method, const std::string& path, const std::string& body = {}) {
+    json::object request{{"method", method}, {"path", path}, {"timestamp", "2026-12-05T10:00:00.000Z"}};
+    if (!body.empty()) request["body"] = body;
+    return send("/v1/keys/main/sign", json::serialize(request));
+  }
+
+  Reply send(const std::string& target, const std::string& body) {
+    const test::CurlReply out = test::curl_as(kBot, daemon_->socket(), "POST", target, body);
+    responses_ += out.body + "\n";
+    return {out.status, out.body.empty() ? json::value() : json::parse(out.body), out.body};
+  }
+
+  static std::string rule_of(const Reply& reply) {
+    const json::value* rule = reply.body.is_object() ? reply.body.as_object().if_contains("error") : nullptr;
+    return rule != nullptr ? std::string(rule->at("rule").as_string()) : std::string("(no error: ") + reply.text + ")";
+  }
+
+  // A refusal: the status, the code, the rule, and no signature.
+  void expect_refused(const Reply& reply, int status, const std::string& rule) {
+    EXPECT_EQ(reply.status, status) << reply.text;
+    EXPECT_EQ(rule_of(reply), rule);
+    EXPECT_EQ(reply.text.find("OK-ACCESS-SIGN"), std::string::npos) << "a refusal carries no signature";
+  }
+
+  std::string metrics() {
+    return Client(daemon_->socket().string()).request("GET", "/v1/metrics").body;
+  }
+
+  test::TempDir dir_;
+  std::unique_ptr<test::Daemon> daemon_;
+  std::string responses_;
+};
+
+TEST_F(LimitsTest, AnAllowedOrderIsSignedAsOkxVerifies) {
+  grant_spot();
+  const Reply reply = sign("POST", "/api/v5/trade/order", kLimitBuy);
+  ASSERT_EQ(reply.status, 200) << reply.text;
+  EXPECT_EQ(reply.body.at("headers").at("OK-ACCESS-SIGN").as_string(),
+            test::okx_signature(kSecret, "2026-12-05T10:00:00.000ZPOST/api/v5/trade/order" + kLimitBuy));
+  EXPECT_EQ(sign("GET", "/api/v5/account/balance?ccy=BTC").status, 200) << "reads pass";
+  EXPECT_EQ(sign("POST", "/api/v5/trade/cancel-order", R"({"instId":"DOGE-USDT","ordId":"1"})").status, 200)
+      << "cancels pass";
+  const Reply batch = sign("POST", "/api/v5/trade/batch-orders", "[" + kLimitBuy + "," + kLimitBuy + "]");
+  EXPECT_EQ(batch.status, 200) << batch.text;
+}
+
+TEST_F(LimitsTest, EachViolationIsRefusedWithItsRuleAuditedAndCounted) {
+  grant_spot();
+  struct Case {
+    std::string path;
+    std::string body;
+    std::string rule;
+    std::string metric;
+  };
+  const std::string who = std::string("user ") + kBot + ": ";
+  const std::vector<Case> cases{
+      {"/api/v5/trade/order", R"({"instId":"SCAM-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"1","px":"1"})",
+       who + "instId SCAM-USDT not allowed", "inst"},
+      {"/api/v5/trade/order", R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"5","px":"60000"})",
+       who + "sz 5 > max 0.1 for BTC-USDT", "max_sz"},
+      {"/api/v5/trade/order",
+       R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.1","px":"6000000"})",
+       who + "px 6000000 > max 200000 for BTC-USDT", "px_range"},
+      {"/api/v5/trade/order", R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"fok","sz":"0.1","px":"60000"})",
+       who + "ordType fok not allowed", "ord_type"},
+      {"/api/v5/trade/order",
+       R"({"instId":"BTC-USDT","tdMode":"isolated","side":"buy","ordType":"limit","sz":"0.1","px":"60000"})",
+       who + "tdMode isolated not allowed", "td_mode"},
+      {"/api/v5/account/set-leverage", R"({"instId":"ETH-USDT-SWAP","lever":"100","mgnMode":"cross"})",
+       who + "lever 100 > max 5", "max_leverage"},
+      {"/api/v5/trade/order",
+       R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.1","px":"60000","sz":"50"})",
+       who + "body refused at byte 92: a member name given twice", "body"},
+      {"/api/v5/trade/order",
+       R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"60000","s\u007a":"50"})",
+       who + "body refused at byte 83: a backslash escape in a string", "body"},
+      {"/api/v5/trade/order", R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":50,"px":"60000"})",
+       who + "sz must be a JSON string, as OKX documents it", "body"},
+      {"/api/v5/trade/order?sz=50", kLimitBuy,
+       who + "a query string on a POST; OKX reads a POST's parameters from its body", "body"},
+      {"/api/v5/asset/convert/trade", R"({"quoteId":"1"})",
+       who + "POST /api/v5/asset/convert/trade is not an endpoint the vault reads under trading limits; an allow rule "
+             "naming it exactly permits it",
+       "endpoint"},
+  };
+  for (const Case& c : cases) expect_refused(sign("POST", c.path, c.body), 403, c.rule);
+
+  const std::string counted = metrics();
+  for (const char* rule : {"inst", "max_sz", "px_range", "ord_type", "td_mode", "max_leverage", "endpoint"}) {
+    EXPECT_NE(counted.find(std::string("okxvault_limit_refusals_total{rule=\"") + rule + "\"} 1\n"), std::string::npos)
+        << rule << "\n" << counted;
+  }
+  EXPECT_NE(counted.find("okxvault_limit_refusals_total{rule=\"body\"} 4\n"), std::string::npos) << counted;
+
+  daemon_->stop();
+  const std::vector<std::string> audit = test::audit_lines(daemon_->state_dir() / "audit.log");
+  for (const Case& c : cases) {
+    EXPECT_NE(std::find(audit.begin(), audit.end(), "sign main refused " + c.rule), audit.end()) << c.rule;
+  }
+}
+
+TEST_F(LimitsTest, ABatchWithOneBadOrderIsRefusedWhole) {
+  grant_spot();
+  const std::string bad = R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"9","px":"60000"})";
+  expect_refused(sign("POST", "/api/v5/trade/batch-orders", "[" + kLimitBuy + "," + bad + "," + kLimitBuy + "]"), 403,
+                 std::string("user ") + kBot + ": order 2 of 3: sz 9 > max 0.1 for BTC-USDT");
+}
+
+TEST_F(LimitsTest, ReduceOnlyAndSidesHold) {
+  const test::Output out = cli({"grant", "main", "--user", kBot, "--sides", "sell", "--reduce-only"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  const std::string sell = R"({"instId":"ETH-USDT-SWAP","tdMode":"cross","side":"sell","ordType":"market","sz":"1")";
+  EXPECT_EQ(sign("POST", "/api/v5/trade/order", sell + R"(,"reduceOnly":true})").status, 200);
+  expect_refused(sign("POST", "/api/v5/trade/order", sell + "}"), 403,
+                 std::string("user ") + kBot + ": reduceOnly true required");
+  expect_refused(
+      sign("POST", "/api/v5/trade/order",
+           R"({"instId":"ETH-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"market","sz":"1","reduceOnly":true})"),
+      403, std::string("user ") + kBot + ": side buy not allowed");
+}
+
+TEST_F(LimitsTest, NoWebSocketLoginUnderLimits) {
+  grant_spot({"--ws"});
+  const Reply reply = send("/v1/keys/main/ws-login", "{}");
+  EXPECT_EQ(reply.status, 403) << reply.text;
+  EXPECT_NE(rule_of(reply).find("trading limits exclude WebSocket login"), std::string::npos) << rule_of(reply);
+  EXPECT_EQ(reply.text.find("\"sign\""), std::string::npos);
+}
+
+// Each curl is its own connection; the count is the grant's, across them, and a
+// minute later it is free again.
+TEST_F(LimitsTest, TheOrdersPerMinuteHoldAcrossConnectionsAndThenReset) {
+  grant_spot({"--orders-per-minute", "3"});
+  ASSERT_EQ(sign("POST", "/api/v5/trade/batch-orders", "[" + kLimitBuy + "," + kLimitBuy + "]").status, 200);
+  const auto first = std::chrono::steady_clock::now();
+  ASSERT_EQ(sign("POST", "/api/v5/trade/order", kLimitBuy).status, 200);
+  const Reply over = sign("POST", "/api/v5/trade/order", kLimitBuy);
+  expect_refused(over, 429, std::string("user ") + kBot + ": more than 3 orders per minute");
+  EXPECT_EQ(over.body.at("error").at("code").as_string(), "rate_limited");
+  EXPECT_EQ(sign("POST", "/api/v5/trade/cancel-order", R"({"instId":"BTC-USDT","ordId":"1"})").status, 200)
+      << "cancels are not orders";
+  EXPECT_EQ(sign("GET", "/api/v5/account/balance").status, 200);
+  std::this_thread::sleep_until(first + std::chrono::seconds(62));
+  EXPECT_EQ(sign("POST", "/api/v5/trade/batch-orders", "[" + kLimitBuy + "," + kLimitBuy + "," + kLimitBuy + "]").status,
+            200)
+      << "a minute later the count is free";
+  EXPECT_NE(metrics().find("okxvault_limit_refusals_total{rule=\"rate\"} 1\n"), std::string::npos);
+}
+
+TEST_F(LimitsTest, AnEndpointNamedByAnAllowRulePasses) {
+  grant_spot({"--allow", "POST /api/v5/account/set-position-mode", "--allow", "GET /api/v5/",
+              "--allow", "POST /api/v5/trade/"});
+  EXPECT_EQ(sign("POST", "/api/v5/account/set-position-mode", R"({"posMode":"net_mode"})").status, 200);
+  expect_refused(sign("POST", "/api/v5/trade/order-precheck", kLimitBuy), 403,
+                 std::string("user ") + kBot +
+                     ": POST /api/v5/trade/order-precheck is not an endpoint the vault reads under trading limits; an "
+                     "allow rule naming it exactly permits it");
+}
+
+TEST_F(LimitsTest, ResponsesNeverCarryTheSecret) {
+  grant_spot();
+  sign("POST", "/api/v5/trade/order", kLimitBuy);
+  sign("POST", "/api/v5/trade/order", R"({"instId":"SCAM-USDT"})");
+  EXPECT_EQ(responses_.find(kSecret), std::string::npos);
+  daemon_->stop();
+  EXPECT_EQ(daemon_->log().find(kSecret), std::string::npos);
+}
+
+}  // namespace
+}  // namespace okxvault

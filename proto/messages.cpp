@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <limits>
+
+#include "proto/limits_json.hpp"
 
 namespace okxvault::proto {
 namespace json = boost::json;
@@ -76,6 +79,9 @@ class Fields {
   }
 
   bool has(std::string_view key) const { return object_->contains(key); }
+
+  // The member, or null if absent; unlike has(), it counts as read.
+  const json::value* optional(std::string_view key) { return find(key); }
 
   const json::value& required(std::string_view key) {
     const json::value* v = find(key);
@@ -497,6 +503,86 @@ ErrorReply decode_error(std::string_view text) {
   return reply;
 }
 
+json::object limits_to_json(const Limits& limits) {
+  json::object out;
+  const auto list = [&](std::string_view key, const std::vector<std::string>& values) {
+    if (!values.empty()) out[key] = json::value_from(values);
+  };
+  list("inst", limits.inst);
+  list("inst_types", limits.inst_types);
+  if (!limits.max_sz.empty()) {
+    json::array sizes;
+    for (const MaxSize& max : limits.max_sz) sizes.push_back(json::object{{"inst", max.inst}, {"sz", max.sz}});
+    out["max_sz"] = std::move(sizes);
+  }
+  if (!limits.px_range.empty()) {
+    json::array ranges;
+    for (const PxRange& range : limits.px_range) {
+      json::object item{{"inst", range.inst}};
+      if (!range.min.empty()) item["min"] = range.min;
+      if (!range.max.empty()) item["max"] = range.max;
+      ranges.push_back(std::move(item));
+    }
+    out["px_range"] = std::move(ranges);
+  }
+  list("ord_types", limits.ord_types);
+  list("sides", limits.sides);
+  list("td_modes", limits.td_modes);
+  if (limits.reduce_only) out["reduce_only"] = true;
+  if (limits.max_leverage) out["max_leverage"] = *limits.max_leverage;
+  if (limits.orders_per_minute) out["orders_per_minute"] = *limits.orders_per_minute;
+  return out;
+}
+
+Limits limits_from_json(const json::value& value, bool strict) {
+  Fields f(value, "limits");
+  // The entries of a list of objects, each read by `read`.
+  const auto objects = [&](std::string_view key, std::string_view what, auto read) {
+    using Entry = decltype(read(std::declval<Fields&>()));
+    std::vector<Entry> out;
+    const json::value* list = f.optional(key);
+    if (list == nullptr) return out;
+    if (!list->is_array()) throw Error(Code::bad_request, "limits: field '" + std::string(key) + "' must be an array");
+    for (const json::value& item : list->get_array()) {
+      Fields e(item, what);
+      out.push_back(read(e));
+      if (strict) e.finish();
+    }
+    return out;
+  };
+  Limits limits;
+  limits.inst = f.optional_strings("inst");
+  limits.inst_types = f.optional_strings("inst_types");
+  limits.max_sz = objects("max_sz", "limits: max_sz", [](Fields& e) {
+    return MaxSize{std::string(e.required_string("inst")), std::string(e.required_string("sz"))};
+  });
+  limits.px_range = objects("px_range", "limits: px_range", [](Fields& e) {
+    PxRange range;
+    range.inst = e.required_string("inst");
+    range.min = e.optional_string("min").value_or("");
+    range.max = e.optional_string("max").value_or("");
+    return range;
+  });
+  limits.ord_types = f.optional_strings("ord_types");
+  limits.sides = f.optional_strings("sides");
+  limits.td_modes = f.optional_strings("td_modes");
+  limits.reduce_only = f.optional_bool("reduce_only", false);
+  limits.max_leverage = f.optional_string("max_leverage");
+  if (f.optional("orders_per_minute") != nullptr) {
+    // Checked before it is narrowed, so that 2^32 + 1 does not read as 1.
+    const std::uint64_t n = f.required_uint("orders_per_minute");
+    if (n > std::numeric_limits<std::uint32_t>::max()) {
+      throw Error(Code::bad_request, "limits: orders_per_minute: from 1 to " + std::to_string(kMaxOrdersPerMinute));
+    }
+    limits.orders_per_minute = static_cast<std::uint32_t>(n);
+  }
+  if (strict) {
+    f.finish();
+    validate(limits);
+  }
+  return limits;
+}
+
 std::string encode(const std::vector<GrantInfo>& grants) {
   json::array list;
   for (const GrantInfo& g : grants) {
@@ -508,6 +594,7 @@ std::string encode(const std::vector<GrantInfo>& grants) {
     item["allow"] = json::value_from(g.allow);
     item["deny"] = json::value_from(g.deny);
     item["ws"] = g.ws;
+    if (g.limits) item["limits"] = limits_to_json(*g.limits);
     list.push_back(std::move(item));
   }
   return json::serialize(json::object{{"grants", std::move(list)}});
@@ -536,6 +623,9 @@ std::vector<GrantInfo> grants_from(std::string_view text, bool strict) {
     grant.allow = g.optional_strings("allow");
     grant.deny = g.optional_strings("deny");
     grant.ws = g.optional_bool("ws", false);
+    if (const json::value* limits = g.optional("limits"); limits != nullptr && !limits->is_null()) {
+      grant.limits = limits_from_json(*limits, strict);
+    }
     if (strict) g.finish();
     grants.push_back(std::move(grant));
   }

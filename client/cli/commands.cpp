@@ -14,6 +14,8 @@
 #include <iterator>
 #include <limits>
 #include <regex>
+#include <type_traits>
+#include <utility>
 
 #include "client/cli/exit_codes.hpp"
 #include "client/cli/format.hpp"
@@ -488,7 +490,7 @@ bool same_principal(const proto::GrantInfo& stored, const proto::GrantInfo& give
 // Whether a stored grant already says what `given` asks for.
 bool same_terms(const proto::GrantInfo& stored, const proto::GrantInfo& given) {
   return stored.read_only == given.read_only && stored.ws == given.ws && stored.expires == given.expires &&
-         stored.allow == given.allow && stored.deny == given.deny;
+         stored.allow == given.allow && stored.deny == given.deny && stored.limits == given.limits;
 }
 
 void grant_options(po::options_description& options) {
@@ -500,12 +502,173 @@ void grant_options(po::options_description& options) {
       "expires", po::value<std::string>(), "the grant ends: 30d, 12h, or an ISO 8601 time")(
       "ws", po::bool_switch(), "WebSocket login frames too (a logged-in private WebSocket can place orders)")(
       "no-ws", po::bool_switch(), "no WebSocket login frames (the default)")(
-      "replace", po::bool_switch(), "replace the grant the user or group already has on this key");
+      "replace", po::bool_switch(), "replace the grant the user or group already has on this key")(
+      "inst", po::value<std::vector<std::string>>()->composing(),
+      "trading limit: orders only for this instrument, BTC-USDT, or prefix, BTC-USD-* (repeatable)")(
+      "inst-type", po::value<std::vector<std::string>>()->composing(),
+      "trading limit: only SPOT, MARGIN, SWAP, FUTURES or OPTION (repeatable)")(
+      "max-sz", po::value<std::vector<std::string>>()->composing(),
+      "trading limit: PATTERN=SIZE, no order larger than SIZE for instruments PATTERN matches (repeatable)")(
+      "px-range", po::value<std::vector<std::string>>()->composing(),
+      "trading limit: PATTERN=MIN:MAX, limit prices within it; MIN or MAX may be empty (repeatable)")(
+      "ord-types", po::value<std::string>(), "trading limit: only these ordType values, comma-separated")(
+      "sides", po::value<std::string>(), "trading limit: only these sides (buy, sell), comma-separated")(
+      "td-modes", po::value<std::string>(),
+      "trading limit: only these tdMode values (cash, cross, isolated, spot_isolated), comma-separated")(
+      "reduce-only", po::bool_switch(), "trading limit: every order must be reduceOnly")(
+      "max-leverage", po::value<std::string>(), "trading limit: set-leverage at most this")(
+      "orders-per-minute", po::value<std::string>(), "trading limit: at most this many orders a minute (1 to 1000000)");
 }
 
 std::vector<std::string> values(const Invocation& invocation, const char* name) {
   if (invocation.options.count(name) == 0) return {};
   return invocation.options[name].as<std::vector<std::string>>();
+}
+
+// A flag's value as an error message repeats it: the user's own text, but bounded.
+std::string shown(std::string_view text) {
+  constexpr std::size_t kShown = 80;
+  std::string out(text.substr(0, kShown));
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return text.size() > kShown ? out + "..." : out;
+}
+
+// The flag that sets each field of the limits, for proto::validate's messages;
+// the first whose field starts the message is taken, so inst_types precedes inst.
+constexpr std::pair<std::string_view, std::string_view> kLimitFlags[] = {
+    {"inst_types", "--inst-type"},
+    {"inst", "--inst"},
+    {"max_sz", "--max-sz"},
+    {"px_range", "--px-range"},
+    {"ord_types", "--ord-types"},
+    {"sides", "--sides"},
+    {"td_modes", "--td-modes"},
+    {"max_leverage", "--max-leverage"},
+    {"orders_per_minute", "--orders-per-minute"},
+};
+
+// Checks what one flag adds to the limits (`part`) as the daemon will, and says
+// what is wrong in the flag's terms: proto::validate's "limits: max_sz for
+// BTC-USDT: 'abc' is not a decimal" becomes "--max-sz BTC-USDT=abc: 'abc' is not
+// a decimal".
+void check_flag(const proto::Limits& part, std::string_view flag, std::string_view value) {
+  try {
+    proto::validate(part);
+  } catch (const Error& e) {
+    std::string_view problem = e.what();
+    if (problem.starts_with("limits: ")) problem.remove_prefix(std::string_view("limits: ").size());
+    if (const std::size_t colon = problem.find(": "); colon != std::string_view::npos) problem.remove_prefix(colon + 2);
+    throw Error(Code::bad_request, std::string(flag) + " " + shown(value) + ": " + std::string(problem));
+  }
+}
+
+// Limits with only `field` set, to check one flag's value on its own.
+template <typename T>
+proto::Limits only(T proto::Limits::*field, std::type_identity_t<T> value) {
+  proto::Limits part;
+  part.*field = std::move(value);
+  return part;
+}
+
+std::vector<std::string> comma_list(std::string_view text) {
+  std::vector<std::string> out;
+  for (std::size_t at = 0;;) {
+    const std::size_t comma = text.find(',', at);
+    out.emplace_back(text.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at));
+    if (comma == std::string_view::npos) return out;
+    at = comma + 1;
+  }
+}
+
+// The trading limits the flags ask for; none unless one of them is given. A
+// malformed one is invalid input (exit code 6), as a malformed --allow rule is.
+std::optional<proto::Limits> limits_of(const Invocation& invocation) {
+  proto::Limits limits;
+  bool any = false;
+  for (const std::string& value : values(invocation, "inst")) {
+    check_flag(only(&proto::Limits::inst, {value}), "--inst", value);
+    limits.inst.push_back(value);
+    any = true;
+  }
+  for (const std::string& value : values(invocation, "inst-type")) {
+    check_flag(only(&proto::Limits::inst_types, {value}), "--inst-type", value);
+    limits.inst_types.push_back(value);
+    any = true;
+  }
+  for (const std::string& value : values(invocation, "max-sz")) {
+    const std::size_t equals = value.find('=');
+    if (equals == std::string::npos) {
+      throw Error(Code::bad_request, "--max-sz " + shown(value) + ": give PATTERN=SIZE, such as BTC-USDT=0.5");
+    }
+    const proto::MaxSize max{value.substr(0, equals), value.substr(equals + 1)};
+    check_flag(only(&proto::Limits::max_sz, {max}), "--max-sz", value);
+    limits.max_sz.push_back(max);
+    any = true;
+  }
+  for (const std::string& value : values(invocation, "px-range")) {
+    const std::size_t equals = value.find('=');
+    const std::size_t colon = value.find(':', equals == std::string::npos ? 0 : equals);
+    if (equals == std::string::npos || colon == std::string::npos) {
+      throw Error(Code::bad_request,
+                  "--px-range " + shown(value) +
+                      ": give PATTERN=MIN:MAX, such as BTC-USDT=10000:90000 (MIN or MAX may be empty)");
+    }
+    const proto::PxRange range{value.substr(0, equals), value.substr(equals + 1, colon - equals - 1),
+                               value.substr(colon + 1)};
+    check_flag(only(&proto::Limits::px_range, {range}), "--px-range", value);
+    limits.px_range.push_back(range);
+    any = true;
+  }
+  if (const auto value = optional_value(invocation, "ord-types")) {
+    limits.ord_types = comma_list(*value);
+    check_flag(only(&proto::Limits::ord_types, limits.ord_types), "--ord-types", *value);
+    any = true;
+  }
+  if (const auto value = optional_value(invocation, "sides")) {
+    limits.sides = comma_list(*value);
+    check_flag(only(&proto::Limits::sides, limits.sides), "--sides", *value);
+    any = true;
+  }
+  if (const auto value = optional_value(invocation, "td-modes")) {
+    limits.td_modes = comma_list(*value);
+    check_flag(only(&proto::Limits::td_modes, limits.td_modes), "--td-modes", *value);
+    any = true;
+  }
+  if (flag(invocation, "reduce-only")) {
+    limits.reduce_only = true;
+    any = true;
+  }
+  if (const auto value = optional_value(invocation, "max-leverage")) {
+    check_flag(only(&proto::Limits::max_leverage, *value), "--max-leverage", *value);
+    limits.max_leverage = *value;
+    any = true;
+  }
+  if (const auto value = optional_value(invocation, "orders-per-minute")) {
+    const bool digits = !value->empty() && value->size() <= 9 &&
+                        std::all_of(value->begin(), value->end(), [](unsigned char c) { return std::isdigit(c); });
+    const std::uint32_t n = digits ? static_cast<std::uint32_t>(std::stoul(*value)) : 0;
+    check_flag(only(&proto::Limits::orders_per_minute, n), "--orders-per-minute", *value);
+    limits.orders_per_minute = n;
+    any = true;
+  }
+  if (!any) return std::nullopt;
+  // What no single flag shows: too many entries of one kind.
+  try {
+    proto::validate(limits);
+  } catch (const Error& e) {
+    std::string problem = e.what();
+    if (problem.starts_with("limits: ")) problem.erase(0, std::string_view("limits: ").size());
+    for (const auto& [field, option] : kLimitFlags) {
+      if (problem.starts_with(field)) {
+        problem.replace(0, field.size(), option);
+        break;
+      }
+    }
+    throw Error(Code::bad_request, problem);
+  }
+  return limits;
 }
 
 int grant(Context& context, const Invocation& invocation) {
@@ -517,16 +680,22 @@ int grant(Context& context, const Invocation& invocation) {
   if (flag(invocation, "ws") && flag(invocation, "no-ws")) throw UsageError("choose one of --ws and --no-ws");
   added.ws = flag(invocation, "ws");
   if (const auto when = optional_value(invocation, "expires")) added.expires = expiry(*when);
+  added.limits = limits_of(invocation);
   std::vector<proto::GrantInfo> grants = context.client().grants(name);
   const auto existing =
       std::find_if(grants.begin(), grants.end(), [&](const proto::GrantInfo& g) { return same_principal(g, added); });
   const bool replacing = existing != grants.end();
   // A grant is never replaced by accident: the one there may say more than the
-  // new one (rules, an expiry, ws) that nobody meant to drop. The same grant
-  // again changes nothing, so a script may run twice.
+  // new one (rules, an expiry, ws, limits) that nobody meant to drop. The same
+  // grant again changes nothing, so a script may run twice.
   if (replacing && !flag(invocation, "replace")) {
     std::string what = grant_table({*existing});
     what.pop_back();  // its newline
+    // One line: its limits' line, if any, goes in brackets at the end.
+    constexpr std::string_view kLimits = "\n  limits: ";
+    if (const std::size_t at = what.find(kLimits); at != std::string::npos) {
+      what = what.substr(0, at) + ", limits (" + what.substr(at + kLimits.size()) + ")";
+    }
     if (same_terms(*existing, added)) {
       say(context, "Key '" + name + "' already has this grant: " + what + ". Nothing changed.");
       return kExitOk;
@@ -781,13 +950,20 @@ const std::vector<Command>& commands() {
        "The frame is ready to send as the first message on OKX's private WebSocket.", 1, 1, ws_login_options, ws_login},
       {"grant",
        "NAME (--user U | --group G) [--read-only] [--allow RULE]... [--deny RULE]... [--expires WHEN] [--ws] "
-       "[--replace]",
+       "[LIMIT]... [--replace]",
        "let a user or group sign with a key",
        "RULE is 'METHOD PATH-PREFIX', METHOD one of GET, POST, *: --allow \"POST /api/v5/trade/\".\n"
        "Withdrawals, transfers and sub-account key management stay refused unless an\n"
        "--allow names them (see PROTOCOL.md, \"Grants and policy\"). WHEN is 30d, 12h,\n"
        "45m, 90s or an ISO 8601 time. WebSocket login frames (okx-vault ws-login) only\n"
        "with --ws: a logged-in private WebSocket can place orders whatever the rules say.\n"
+       "A LIMIT is one of the trading-limit options (--inst to --orders-per-minute):\n"
+       "any of them gives the grant trading limits, which restrict the orders it may\n"
+       "have signed (see PROTOCOL.md, \"Trading limits\"). PATTERN is an OKX instId\n"
+       "(BTC-USDT) or a prefix of one and * (BTC-USD-*); SIZE, MIN, MAX and the\n"
+       "leverage are decimals (0.5, 90000); a kind of limit not given allows any:\n"
+       "  --inst BTC-USDT --max-sz BTC-USDT=0.5 --px-range BTC-USDT=10000:90000 \\\n"
+       "  --ord-types limit,post_only --sides buy,sell --orders-per-minute 30\n"
        "A user or group has at most one grant per key. If it has one already, the\n"
        "command shows it and changes nothing (exit code 6), unless --replace is given;\n"
        "the same grant again is left as it is (exit code 0).",

@@ -16,6 +16,37 @@ std::size_t display_width(std::string_view text) {
       std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
+std::string joined(const std::vector<std::string>& values, std::string_view separator) {
+  std::string out;
+  for (const std::string& value : values) out.append(out.empty() ? "" : separator).append(value);
+  return out;
+}
+
+// "inst BTC-USDT, ETH-*; max sz BTC-USDT 0.5; px BTC-USDT 10000..90000; ...".
+std::string limits_text(const proto::Limits& limits) {
+  std::vector<std::string> kinds;
+  if (!limits.inst.empty()) kinds.push_back("inst " + joined(limits.inst, ", "));
+  if (!limits.inst_types.empty()) kinds.push_back("inst types " + joined(limits.inst_types, ","));
+  if (!limits.max_sz.empty()) {
+    std::vector<std::string> sizes;
+    for (const proto::MaxSize& max : limits.max_sz) sizes.push_back(max.inst + " " + max.sz);
+    kinds.push_back("max sz " + joined(sizes, ", "));
+  }
+  if (!limits.px_range.empty()) {
+    std::vector<std::string> ranges;
+    for (const proto::PxRange& range : limits.px_range)
+      ranges.push_back(range.inst + " " + range.min + ".." + range.max);
+    kinds.push_back("px " + joined(ranges, ", "));
+  }
+  if (!limits.ord_types.empty()) kinds.push_back("ord types " + joined(limits.ord_types, ","));
+  if (!limits.sides.empty()) kinds.push_back("sides " + joined(limits.sides, ","));
+  if (!limits.td_modes.empty()) kinds.push_back("td modes " + joined(limits.td_modes, ","));
+  if (limits.reduce_only) kinds.emplace_back("reduce-only");
+  if (limits.max_leverage) kinds.push_back("max leverage " + *limits.max_leverage);
+  if (limits.orders_per_minute) kinds.push_back(std::to_string(*limits.orders_per_minute) + " orders/min");
+  return kinds.empty() ? "none listed" : joined(kinds, "; ");
+}
+
 }  // namespace
 
 std::string shell_quote(std::string_view text) {
@@ -192,6 +223,7 @@ std::string grant_table(const std::vector<proto::GrantInfo>& grants) {
     for (const auto& rule : g.allow) out += ", allow " + rule;
     for (const auto& rule : g.deny) out += ", deny " + rule;
     out += '\n';
+    if (g.limits) out += "  limits: " + limits_text(*g.limits) + '\n';
   }
   return out;
 }

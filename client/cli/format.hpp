@@ -43,7 +43,8 @@ std::string curl_arguments(std::string_view method, const proto::Headers& header
 std::string curl_config(std::string_view method, const proto::Headers& headers, std::string_view body,
                         std::string_view url);
 
-// The grants of a key: one line each.
+// The grants of a key: one line each, then an indented line of its trading
+// limits if it has any.
 std::string grant_table(const std::vector<proto::GrantInfo>& grants);
 
 std::string status_text(const proto::StatusReply& status, std::string_view socket_path);

@@ -7,6 +7,16 @@ _okx_vault_keys() {
   "$@" --timeout 1 list --json 2>/dev/null | grep -o '"name":"[^"]*"' | cut -d'"' -f4
 }
 
+# A comma-separated list of the given words: completes the word after the last comma.
+_okx_vault_list() {
+  local prefix= word=$cur
+  if [[ $cur == *,* ]]; then
+    prefix=${cur%,*},
+    word=${cur##*,}
+  fi
+  COMPREPLY=($(compgen -P "$prefix" -W "$*" -- "$word"))
+}
+
 _okx_vault() {
   # Plain COMP_WORDS, so that it works without the bash-completion package too.
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]} cword=$COMP_CWORD
@@ -28,7 +38,25 @@ _okx_vault() {
       COMPREPLY=($(compgen -f -- "$cur"))
       return
       ;;
-    --timeout | --body | --timestamp | --api-key | --expires | --allow | --deny | --head | --base-url)
+    --timeout | --body | --timestamp | --api-key | --expires | --allow | --deny | --head | --base-url | \
+      --inst | --max-sz | --px-range | --max-leverage | --orders-per-minute)
+      return
+      ;;
+    --inst-type)
+      COMPREPLY=($(compgen -W "SPOT MARGIN SWAP FUTURES OPTION" -- "$cur"))
+      return
+      ;;
+    --ord-types)
+      _okx_vault_list market limit post_only fok ioc optimal_limit_ioc mmp mmp_and_post_only op_fok \
+        conditional oco trigger move_order_stop twap iceberg chase
+      return
+      ;;
+    --sides)
+      _okx_vault_list buy sell
+      return
+      ;;
+    --td-modes)
+      _okx_vault_list cash cross isolated spot_isolated
       return
       ;;
     --user)

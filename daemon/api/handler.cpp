@@ -43,6 +43,7 @@ Grant to_grant(const proto::GrantInfo& info) {
   for (const auto& text : info.allow) grant.allow.push_back(Rule::parse(text));
   for (const auto& text : info.deny) grant.deny.push_back(Rule::parse(text));
   grant.ws = info.ws;
+  grant.limits = info.limits;  // validated as the request was decoded
   return grant;
 }
 
@@ -56,6 +57,7 @@ proto::GrantInfo to_info(const Grant& grant) {
   for (const Rule& rule : grant.allow) info.allow.push_back(rule.text());
   for (const Rule& rule : grant.deny) info.deny.push_back(rule.text());
   info.ws = grant.ws;
+  info.limits = grant.limits;
   return info;
 }
 

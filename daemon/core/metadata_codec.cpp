@@ -5,6 +5,7 @@
 
 #include "common/error.hpp"
 #include "common/timestamp.hpp"
+#include "proto/limits_json.hpp"
 
 namespace okxvault {
 namespace json = boost::json;
@@ -76,6 +77,7 @@ class MetadataReader {
             "default; its WebSocket login is now off (grant it again with --ws to turn it on)",
             name_, grant.who());
       }
+      grant.limits = limits(g);
       out.push_back(std::move(grant));
     }
     return out;
@@ -91,6 +93,18 @@ class MetadataReader {
     json::value value = json::parse(text, ec, &resource_);
     if (ec) fail();
     return value;  // moved, keeping its storage
+  }
+
+  // Read as strictly as a request's: a member this daemon does not know would
+  // otherwise be dropped, and with it a restriction the grant was given.
+  std::optional<proto::Limits> limits(const json::object& grant) const {
+    const json::value* v = grant.if_contains("limits");
+    if (v == nullptr || v->is_null()) return std::nullopt;
+    try {
+      return proto::limits_from_json(*v, true);
+    } catch (const Error&) {
+      fail();
+    }
   }
 
   std::vector<Rule> rules(const json::object& from, std::string_view key) const {
@@ -116,15 +130,17 @@ class MetadataReader {
 std::string encode_metadata(const KeyMetadata& metadata) {
   json::array grant_list;
   for (const Grant& g : metadata.grants) {
-    grant_list.push_back(json::object{{"kind", g.kind == Grant::Kind::group ? "group" : "user"},
-                                      {"id", g.id},
-                                      {"name", g.name},
-                                      {"read_only", g.read_only},
-                                      {"expires_ms", ms_or_null(g.expires_ms)},
-                                      {"allow", rules_json(g.allow)},
-                                      {"deny", rules_json(g.deny)},
-                                      {"ws", g.ws},
-                                      {"ws_explicit", true}});
+    json::object grant{{"kind", g.kind == Grant::Kind::group ? "group" : "user"},
+                       {"id", g.id},
+                       {"name", g.name},
+                       {"read_only", g.read_only},
+                       {"expires_ms", ms_or_null(g.expires_ms)},
+                       {"allow", rules_json(g.allow)},
+                       {"deny", rules_json(g.deny)},
+                       {"ws", g.ws},
+                       {"ws_explicit", true}};
+    if (g.limits) grant["limits"] = proto::limits_to_json(*g.limits);
+    grant_list.push_back(std::move(grant));
   }
   return json::serialize(json::object{{"simulated", metadata.simulated},
                                       {"created_ms", metadata.created_ms},

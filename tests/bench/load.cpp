@@ -52,10 +52,11 @@ struct Options {
 };
 
 [[noreturn]] void usage(const std::string& why) {
-  std::fprintf(stderr,
-               "okxv-load: %s\nusage: okxv-load --socket PATH [--connections N] [--duration S] "
-               "[--warmup S] [--keys N] [--order] [--json] | --socket PATH --wait MS | --socket PATH --count N [--order]\n",
-               why.c_str());
+  std::fprintf(
+      stderr,
+      "okxv-load: %s\nusage: okxv-load --socket PATH [--connections N] [--duration S] "
+      "[--warmup S] [--keys N] [--order] [--json] | --socket PATH --wait MS | --socket PATH --count N [--order]\n",
+      why.c_str());
   std::exit(2);
 }
 

@@ -26,9 +26,9 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::string_view kPaths[] = {"/api/v5/trade/order",         "/api/v5/trade/batch-orders",
-                                       "/api/v5/trade/amend-order",   "/api/v5/trade/amend-batch-orders",
-                                       "/api/v5/trade/order-algo",    "/api/v5/trade/close-position",
+constexpr std::string_view kPaths[] = {"/api/v5/trade/order",          "/api/v5/trade/batch-orders",
+                                       "/api/v5/trade/amend-order",    "/api/v5/trade/amend-batch-orders",
+                                       "/api/v5/trade/order-algo",     "/api/v5/trade/close-position",
                                        "/api/v5/account/set-leverage", "/api/v5/trade/cancel-order"};
 
 proto::Limits fuzz_limits() {
@@ -118,7 +118,8 @@ void amounts_hold(const json::object& o, std::string_view inst) {
       if (market) continue;
       require(plain_decimal(value), "an allowed price is a decimal");
       if (inst == "BTC-USDT") {
-        require(padded(value) >= padded("10000") && padded(value) <= padded("90000"), "an allowed price keeps px_range");
+        require(padded(value) >= padded("10000") && padded(value) <= padded("90000"),
+                "an allowed price keeps px_range");
       }
     }
   }

@@ -653,6 +653,134 @@ TEST_F(CliTest, ErrorsNameTheOptionsAndArgumentsNotTheProtocolsFields) {
   }
 }
 
+// Trading limits go from grant's options to the daemon, back out through
+// grants (as a line for people and the wire form in --json) and through the
+// store across a restart.
+TEST_F(CliTest, GrantCarriesTradingLimitsThatGrantsShowsAndTheStoreKeeps) {
+  add_key("bot");
+  std::vector<std::string> limits;  // no value holds a space
+  std::istringstream words(
+      "--inst BTC-USDT --inst ETH-USDT-SWAP --max-sz BTC-USDT=0.5 --px-range BTC-USDT=10000:90000 "
+      "--ord-types limit,post_only --sides buy,sell --td-modes cash --reduce-only --max-leverage 5 "
+      "--orders-per-minute 30");
+  for (std::string word; words >> word;) limits.push_back(word);
+  std::vector<std::string> args = {"grant", "bot", "--user", "0", "--allow", "POST /api/v5/trade/"};
+  args.insert(args.end(), limits.begin(), limits.end());
+  const Output granted = cli(args);
+  ASSERT_EQ(granted.exit_code, 0) << granted.err;
+  ASSERT_EQ(cli({"grant", "bot", "--group", "0", "--read-only"}).exit_code, 0);
+
+  const std::string line =
+      "\n  limits: inst BTC-USDT, ETH-USDT-SWAP; max sz BTC-USDT 0.5; px BTC-USDT 10000..90000; ord types "
+      "limit,post_only; sides buy,sell; td modes cash; reduce-only; max leverage 5; 30 orders/min\n";
+  const json::value wire = json::parse(
+      R"({"inst":["BTC-USDT","ETH-USDT-SWAP"],"max_sz":[{"inst":"BTC-USDT","sz":"0.5"}],)"
+      R"("px_range":[{"inst":"BTC-USDT","min":"10000","max":"90000"}],"ord_types":["limit","post_only"],)"
+      R"("sides":["buy","sell"],"td_modes":["cash"],"reduce_only":true,"max_leverage":"5","orders_per_minute":30})");
+  const auto expect_shown = [&](const char* when) {
+    SCOPED_TRACE(when);
+    const Output shown = cli({"grants", "bot"});
+    ASSERT_EQ(shown.exit_code, 0) << shown.err;
+    EXPECT_NE(shown.out.find("user root (0): read-write, no WebSocket login, allow POST /api/v5/trade/" + line),
+              std::string::npos)
+        << shown.out;
+    EXPECT_EQ(shown.out.find("limits:"), shown.out.rfind("limits:")) << "the group's grant has none: " << shown.out;
+    const Output as_json = cli({"grants", "bot", "--json"});
+    ASSERT_EQ(as_json.exit_code, 0) << as_json.err;
+    const json::array grants = json::parse(as_json.out).at("grants").as_array();
+    ASSERT_EQ(grants.size(), 2u);
+    EXPECT_EQ(grants[0].at("limits"), wire) << as_json.out;
+    EXPECT_FALSE(grants[1].as_object().contains("limits")) << as_json.out;
+  };
+  expect_shown("as granted");
+
+  // The store keeps them: in the key's metadata on disk, and read back at start.
+  daemon_.stop();
+  EXPECT_NE(read_file(daemon_.store_file()).find(R"("max_sz":[{"inst":"BTC-USDT","sz":"0.5"}])"), std::string::npos);
+  daemon_.start();
+  expect_shown("after a restart");
+
+  // The same grant again changes nothing; other limits need --replace.
+  const Output again = cli(args);
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.err.find("Nothing changed"), std::string::npos) << again.err;
+  const std::string before = cli({"grants", "bot", "--json"}).out;
+  for (const std::vector<std::string>& other :
+       {std::vector<std::string>{"--max-sz", "BTC-USDT=0.6"}, std::vector<std::string>{"--orders-per-minute", "31"},
+        std::vector<std::string>{}}) {
+    std::vector<std::string> changed = {"grant", "bot", "--user", "0", "--allow", "POST /api/v5/trade/"};
+    if (!other.empty()) {
+      changed.insert(changed.end(), limits.begin(), limits.end() - 2);  // all but --orders-per-minute 30
+      changed.insert(changed.end(), other.begin(), other.end());
+    }
+    SCOPED_TRACE(other.empty() ? "no limits" : other[0] + " " + other[1]);
+    const Output refused = cli(changed);
+    expect_error(refused, kExitInvalidInput);
+    EXPECT_NE(refused.err.find("already has a grant for user root (0)"), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find("limits (inst BTC-USDT, ETH-USDT-SWAP; max sz BTC-USDT 0.5;"), std::string::npos)
+        << "names the limits there: " << refused.err;
+    EXPECT_NE(refused.err.find("--replace"), std::string::npos) << refused.err;
+    EXPECT_EQ(cli({"grants", "bot", "--json"}).out, before) << "nothing changed";
+  }
+  ASSERT_EQ(cli({"grant", "bot", "--user", "0", "--max-sz", "BTC-*=2", "--replace"}).exit_code, 0);
+  const json::value replaced = json::parse(cli({"grants", "bot", "--json"}).out).at("grants").at(1);
+  EXPECT_EQ(replaced.at("limits"), json::parse(R"({"max_sz":[{"inst":"BTC-*","sz":"2"}]})"));
+  EXPECT_TRUE(replaced.at("allow").as_array().empty());
+}
+
+// A malformed limit is refused before anything is sent, in the option's terms
+// (not the protocol's field names), and nothing is stored.
+TEST_F(CliTest, AMalformedTradingLimitIsRefusedNamingTheOption) {
+  add_key("bot");
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  for (const Case& c : {
+           Case{{"--max-sz", "BTC-USDT=abc"}, "--max-sz BTC-USDT=abc: 'abc' is not a decimal"},
+           Case{{"--max-sz", "BTC-USDT=1e3"}, "--max-sz BTC-USDT=1e3: '1e3' is not a decimal"},
+           Case{{"--max-sz", "BTC-USDT=-1"}, "--max-sz BTC-USDT=-1: '-1' is not a decimal"},
+           Case{{"--max-sz", "BTC-USDT="}, "--max-sz BTC-USDT=: '' is not a decimal"},
+           Case{{"--max-sz", "BTC-USDT"}, "--max-sz BTC-USDT: give PATTERN=SIZE"},
+           Case{{"--max-sz", "*=1"}, "--max-sz *=1: '*' is not an instrument pattern"},
+           Case{{"--inst", "btc-usdt"}, "--inst btc-usdt: 'btc-usdt' is not an instrument pattern"},
+           Case{{"--inst", "*"}, "--inst *: '*' is not an instrument pattern"},
+           Case{{"--inst-type", "spot"}, "--inst-type spot: 'spot' is not one of SPOT, MARGIN"},
+           Case{{"--px-range", "BTC-USDT=90000:10000"},
+                "--px-range BTC-USDT=90000:10000: min 90000 is above max 10000"},
+           Case{{"--px-range", "BTC-USDT=:"}, "--px-range BTC-USDT=:: give a min, a max or both"},
+           Case{{"--px-range", "BTC-USDT=10000"}, "--px-range BTC-USDT=10000: give PATTERN=MIN:MAX"},
+           Case{{"--ord-types", "limit,market_ish"}, "--ord-types limit,market_ish: 'market_ish' is not one of"},
+           Case{{"--sides", "long"}, "--sides long: 'long' is not one of buy, sell"},
+           Case{{"--td-modes", "cash,"}, "--td-modes cash,: '' is not one of"},
+           Case{{"--max-leverage", "five"}, "--max-leverage five: 'five' is not a decimal"},
+           Case{{"--max-leverage", "0.5"}, "--max-leverage 0.5: at least 1"},
+           Case{{"--orders-per-minute", "0"}, "--orders-per-minute 0: from 1 to 1000000"},
+           Case{{"--orders-per-minute", "lots"}, "--orders-per-minute lots: from 1 to 1000000"},
+           Case{{"--orders-per-minute", "1000001"}, "--orders-per-minute 1000001: from 1 to 1000000"},
+       }) {
+    SCOPED_TRACE(c.says);
+    std::vector<std::string> args = {"grant", "bot", "--user", "0", "--inst", "BTC-USDT"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    const Output out = cli(args);
+    expect_error(out, kExitInvalidInput);
+    EXPECT_NE(out.err.find(c.says), std::string::npos) << out.err;
+    for (const char* field : {"limits:", "max_sz", "px_range", "inst_types", "ord_types", "td_modes", "max_leverage",
+                              "orders_per_minute"}) {
+      EXPECT_EQ(out.err.find(field), std::string::npos) << out.err;
+    }
+  }
+  // What no single value shows: more entries of one kind than a grant holds.
+  std::vector<std::string> many = {"grant", "bot", "--user", "0"};
+  for (int i = 0; i <= 256; ++i) many.insert(many.end(), {"--inst", "BTC-" + std::to_string(i)});
+  const Output too_many = cli(many);
+  expect_error(too_many, kExitInvalidInput);
+  EXPECT_NE(too_many.err.find("--inst: at most 256 entries"), std::string::npos) << too_many.err;
+
+  const Output none = cli({"grants", "bot"});
+  EXPECT_EQ(none.out, "No grants: only admins may sign with this key.\n") << none.out;
+}
+
 // Every command that prints data takes --json and then prints one JSON document.
 TEST_F(CliTest, EveryCommandThatPrintsDataTakesJson) {
   const Output added = cli({"add", "bot", "--api-key", kApiKey, "--json"}, credentials_input());
@@ -1175,7 +1303,10 @@ TEST_F(CliTest, BashCompletionOffersCommandsOptionsAndKeyNames) {
       help.substr(help.find("Commands:\n"), help.find("\n\n", help.find("Commands:\n")) - help.find("Commands:\n"));
   EXPECT_EQ(commands.size(), static_cast<std::size_t>(std::count(listed.begin(), listed.end(), '\n')));
   EXPECT_EQ(complete(cli + " re"), (std::set<std::string>{"rekey", "revoke"}));
-  EXPECT_EQ(complete(cli + " grant bot --re"), (std::set<std::string>{"--read-only", "--replace"}));
+  EXPECT_EQ(complete(cli + " grant bot --re"), (std::set<std::string>{"--read-only", "--reduce-only", "--replace"}));
+  EXPECT_EQ(complete(cli + " grant bot --user 0 --inst-type S"), (std::set<std::string>{"SPOT", "SWAP"}));
+  EXPECT_EQ(complete(cli + " grant bot --user 0 --sides buy,"), (std::set<std::string>{"buy,buy", "buy,sell"}));
+  EXPECT_EQ(complete(cli + " grant bot --user 0 --max-sz "), std::set<std::string>{});
   EXPECT_EQ(complete(cli + " sign "), (std::set<std::string>{"bot", "demo"}));
   EXPECT_EQ(complete(cli + " curl bot "), (std::set<std::string>{"GET", "POST"}));
   EXPECT_EQ(complete(cli + " passphrase "), (std::set<std::string>{"change", "remove", "set"}));

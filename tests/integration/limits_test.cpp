@@ -52,13 +52,17 @@ class LimitsTest : public ::testing::Test {
 
   // The spot bot of the README.
   void grant_spot(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"grant",       "main",          "--user",         kBot,
-                                  "--inst",      "BTC-USDT",      "--inst",         "ETH-USDT-SWAP",
-                                  "--max-sz",    "BTC-USDT=0.1",  "--max-sz",       "ETH-USDT-SWAP=10",
-                                  "--px-range",  "BTC-USDT=20000:200000",           "--ord-types",
-                                  "limit,post_only,market,conditional",             "--sides",
-                                  "buy,sell",    "--td-modes",    "cash,cross",     "--max-leverage",
-                                  "5"};
+    std::vector<std::string> args{"grant",          "main",
+                                  "--user",         kBot,
+                                  "--inst",         "BTC-USDT",
+                                  "--inst",         "ETH-USDT-SWAP",
+                                  "--max-sz",       "BTC-USDT=0.1",
+                                  "--max-sz",       "ETH-USDT-SWAP=10",
+                                  "--px-range",     "BTC-USDT=20000:200000",
+                                  "--ord-types",    "limit,post_only,market,conditional",
+                                  "--sides",        "buy,sell",
+                                  "--td-modes",     "cash,cross",
+                                  "--max-leverage", "5"};
     args.insert(args.end(), extra.begin(), extra.end());
     const test::Output out = cli(args);
     ASSERT_EQ(out.exit_code, 0) << out.out << out.err;
@@ -88,9 +92,7 @@ class LimitsTest : public ::testing::Test {
     EXPECT_EQ(reply.text.find("OK-ACCESS-SIGN"), std::string::npos) << "a refusal carries no signature";
   }
 
-  std::string metrics() {
-    return Client(daemon_->socket().string()).request("GET", "/v1/metrics").body;
-  }
+  std::string metrics() { return Client(daemon_->socket().string()).request("GET", "/v1/metrics").body; }
 
   test::TempDir dir_;
   std::unique_ptr<test::Daemon> daemon_;
@@ -120,14 +122,17 @@ TEST_F(LimitsTest, EachViolationIsRefusedWithItsRuleAuditedAndCounted) {
   };
   const std::string who = std::string("user ") + kBot + ": ";
   const std::vector<Case> cases{
-      {"/api/v5/trade/order", R"({"instId":"SCAM-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"1","px":"1"})",
+      {"/api/v5/trade/order",
+       R"({"instId":"SCAM-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"1","px":"1"})",
        who + "instId SCAM-USDT not allowed", "inst"},
-      {"/api/v5/trade/order", R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"5","px":"60000"})",
+      {"/api/v5/trade/order",
+       R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"5","px":"60000"})",
        who + "sz 5 > max 0.1 for BTC-USDT", "max_sz"},
       {"/api/v5/trade/order",
        R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.1","px":"6000000"})",
        who + "px 6000000 > max 200000 for BTC-USDT", "px_range"},
-      {"/api/v5/trade/order", R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"fok","sz":"0.1","px":"60000"})",
+      {"/api/v5/trade/order",
+       R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"fok","sz":"0.1","px":"60000"})",
        who + "ordType fok not allowed", "ord_type"},
       {"/api/v5/trade/order",
        R"({"instId":"BTC-USDT","tdMode":"isolated","side":"buy","ordType":"limit","sz":"0.1","px":"60000"})",
@@ -140,7 +145,8 @@ TEST_F(LimitsTest, EachViolationIsRefusedWithItsRuleAuditedAndCounted) {
       {"/api/v5/trade/order",
        R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","px":"60000","s\u007a":"50"})",
        who + "body refused at byte 83: a backslash escape in a string", "body"},
-      {"/api/v5/trade/order", R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":50,"px":"60000"})",
+      {"/api/v5/trade/order",
+       R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":50,"px":"60000"})",
        who + "sz must be a JSON string, as OKX documents it", "body"},
       {"/api/v5/trade/order?sz=50", kLimitBuy,
        who + "a query string on a POST; OKX reads a POST's parameters from its body", "body"},
@@ -154,7 +160,8 @@ TEST_F(LimitsTest, EachViolationIsRefusedWithItsRuleAuditedAndCounted) {
   const std::string counted = metrics();
   for (const char* rule : {"inst", "max_sz", "px_range", "ord_type", "td_mode", "max_leverage", "endpoint"}) {
     EXPECT_NE(counted.find(std::string("okxvault_limit_refusals_total{rule=\"") + rule + "\"} 1\n"), std::string::npos)
-        << rule << "\n" << counted;
+        << rule << "\n"
+        << counted;
   }
   EXPECT_NE(counted.find("okxvault_limit_refusals_total{rule=\"body\"} 4\n"), std::string::npos) << counted;
 
@@ -167,7 +174,8 @@ TEST_F(LimitsTest, EachViolationIsRefusedWithItsRuleAuditedAndCounted) {
 
 TEST_F(LimitsTest, ABatchWithOneBadOrderIsRefusedWhole) {
   grant_spot();
-  const std::string bad = R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"9","px":"60000"})";
+  const std::string bad =
+      R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"9","px":"60000"})";
   expect_refused(sign("POST", "/api/v5/trade/batch-orders", "[" + kLimitBuy + "," + bad + "," + kLimitBuy + "]"), 403,
                  std::string("user ") + kBot + ": order 2 of 3: sz 9 > max 0.1 for BTC-USDT");
 }
@@ -207,15 +215,15 @@ TEST_F(LimitsTest, TheOrdersPerMinuteHoldAcrossConnectionsAndThenReset) {
       << "cancels are not orders";
   EXPECT_EQ(sign("GET", "/api/v5/account/balance").status, 200);
   std::this_thread::sleep_until(first + std::chrono::seconds(62));
-  EXPECT_EQ(sign("POST", "/api/v5/trade/batch-orders", "[" + kLimitBuy + "," + kLimitBuy + "," + kLimitBuy + "]").status,
-            200)
+  EXPECT_EQ(
+      sign("POST", "/api/v5/trade/batch-orders", "[" + kLimitBuy + "," + kLimitBuy + "," + kLimitBuy + "]").status, 200)
       << "a minute later the count is free";
   EXPECT_NE(metrics().find("okxvault_limit_refusals_total{rule=\"rate\"} 1\n"), std::string::npos);
 }
 
 TEST_F(LimitsTest, AnEndpointNamedByAnAllowRulePasses) {
-  grant_spot({"--allow", "POST /api/v5/account/set-position-mode", "--allow", "GET /api/v5/",
-              "--allow", "POST /api/v5/trade/"});
+  grant_spot({"--allow", "POST /api/v5/account/set-position-mode", "--allow", "GET /api/v5/", "--allow",
+              "POST /api/v5/trade/"});
   EXPECT_EQ(sign("POST", "/api/v5/account/set-position-mode", R"({"posMode":"net_mode"})").status, 200);
   expect_refused(sign("POST", "/api/v5/trade/order-precheck", kLimitBuy), 403,
                  std::string("user ") + kBot +

@@ -327,6 +327,160 @@ TEST(DecodeGrantsReply, IgnoresFieldsItDoesNotKnowAndStillChecksThoseItDoes) {
   }
 }
 
+// Every limit set, so that a field the codec forgets shows in the round trip.
+proto::Limits every_limit() {
+  proto::Limits limits;
+  limits.inst = {"BTC-USDT", "ETH-USDT-SWAP", "SOL-*"};
+  limits.inst_types = {"SPOT", "SWAP"};
+  limits.max_sz = {{"BTC-USDT", "0.5"}, {"ETH-*", "12"}};
+  limits.px_range = {{"BTC-USDT", "10000", "90000.5"}, {"ETH-*", "", "5000"}, {"SOL-*", "10", ""}};
+  limits.ord_types = {"limit", "post_only"};
+  limits.sides = {"buy", "sell"};
+  limits.td_modes = {"cash", "cross"};
+  limits.reduce_only = true;
+  limits.max_leverage = "5";
+  limits.orders_per_minute = 30;
+  return limits;
+}
+
+// A grant request whose "limits" member is the given JSON text.
+std::string grant_with_limits(std::string_view limits) {
+  return R"({"grants":[{"user":"bot","limits":)" + std::string(limits) + "}]}";
+}
+
+TEST(GrantLimits, EveryFieldRoundTripsThroughARequestAndAReply) {
+  proto::GrantInfo grant;
+  grant.name = "bot";
+  grant.allow = {"POST /api/v5/trade/"};
+  grant.limits = every_limit();
+  const std::string text = proto::encode(std::vector{grant});
+  const auto request = proto::decode_grants(text);
+  ASSERT_EQ(request.size(), 1u);
+  ASSERT_TRUE(request[0].limits.has_value());
+  EXPECT_EQ(*request[0].limits, every_limit());
+  const auto reply = proto::decode_grants_reply(text);
+  ASSERT_TRUE(reply[0].limits.has_value());
+  EXPECT_EQ(*reply[0].limits, every_limit());
+  EXPECT_EQ(proto::encode(reply), text);
+
+  const json::value limits = json::parse(text).at("grants").at(0).at("limits");
+  EXPECT_EQ(limits.at("max_sz"), json::parse(R"([{"inst":"BTC-USDT","sz":"0.5"},{"inst":"ETH-*","sz":"12"}])"));
+  EXPECT_EQ(limits.at("px_range"),
+            json::parse(R"([{"inst":"BTC-USDT","min":"10000","max":"90000.5"},{"inst":"ETH-*","max":"5000"},)"
+                        R"({"inst":"SOL-*","min":"10"}])"));
+  EXPECT_EQ(limits.at("max_leverage"), "5");
+  EXPECT_EQ(limits.at("orders_per_minute"), 30);
+}
+
+TEST(GrantLimits, OnlyWhatIsSetIsWrittenAndAbsentLimitsStayAbsent) {
+  proto::GrantInfo grant;
+  grant.name = "bot";
+  const std::string none = proto::encode(std::vector{grant});
+  EXPECT_FALSE(json::parse(none).at("grants").at(0).as_object().contains("limits"));
+  EXPECT_FALSE(proto::decode_grants(none)[0].limits.has_value());
+  EXPECT_FALSE(proto::decode_grants(grant_with_limits("null"))[0].limits.has_value());
+
+  // Limits with nothing in them are still limits: {} is kept, not dropped.
+  grant.limits = proto::Limits{};
+  const std::string empty = proto::encode(std::vector{grant});
+  EXPECT_EQ(json::parse(empty).at("grants").at(0).at("limits"), json::object{});
+  ASSERT_TRUE(proto::decode_grants(empty)[0].limits.has_value());
+  EXPECT_EQ(*proto::decode_grants(empty)[0].limits, proto::Limits{});
+
+  grant.limits->max_sz = {{"BTC-USDT", "1"}};
+  EXPECT_EQ(json::parse(proto::encode(std::vector{grant})).at("grants").at(0).at("limits"),
+            json::parse(R"({"max_sz":[{"inst":"BTC-USDT","sz":"1"}]})"));
+}
+
+TEST(GrantLimits, MalformedLimitsAreBadRequestNamingTheLimit) {
+  struct Case {
+    const char* limits;
+    const char* names;  // what the message must mention
+  };
+  const Case cases[] = {
+      {R"({"inst":["BTC-USDT"],"nonsense":1})", "unknown field"},
+      {R"({"max_sz":[{"inst":"BTC-USDT","sz":"1","extra":"x"}]})", "unknown field"},
+      {R"({"px_range":[{"inst":"BTC-USDT","min":"1","mni":"2"}]})", "unknown field"},
+      {R"({"max_sz":[{"inst":"BTC-USDT","sz":0.5}]})", "'sz' must be a string"},
+      {R"({"max_leverage":5})", "'max_leverage' must be a string"},
+      {R"({"px_range":[{"inst":"BTC-USDT","min":100}]})", "'min' must be a string"},
+      {R"({"max_sz":[{"inst":"BTC-USDT","sz":"1e3"}]})", "'1e3' is not a decimal"},
+      {R"({"max_sz":[{"inst":"BTC-USDT","sz":"-1"}]})", "'-1' is not a decimal"},
+      {R"({"max_sz":[{"inst":"BTC-USDT","sz":""}]})", "'' is not a decimal"},
+      {R"({"max_sz":[{"inst":"BTC-USDT","sz":".5"}]})", "'.5' is not a decimal"},
+      {R"({"max_sz":[{"inst":"BTC-USDT"}]})", "missing field 'sz'"},
+      {R"({"max_leverage":"1e3"})", "max_leverage"},
+      {R"({"max_leverage":"0.5"})", "max_leverage: at least 1"},
+      {R"({"inst":["btc-usdt"]})", "'btc-usdt' is not an instrument pattern"},
+      {R"({"inst":["*"]})", "'*' is not an instrument pattern"},
+      {R"({"inst":["BTC-*-USDT"]})", "is not an instrument pattern"},
+      {R"({"max_sz":[{"inst":"*","sz":"1"}]})", "'*' is not an instrument pattern"},
+      {R"({"px_range":[{"inst":"BTC-USDT","min":"9","max":"10.0"},{"inst":"ETH-USDT","min":"3000","max":"2000"}]})",
+       "min 3000 is above max 2000"},
+      {R"({"px_range":[{"inst":"BTC-USDT"}]})", "give a min, a max or both"},
+      {R"({"orders_per_minute":0})", "orders_per_minute: from 1 to"},
+      {R"({"orders_per_minute":1000001})", "orders_per_minute: from 1 to"},
+      {R"({"orders_per_minute":4294967297})", "orders_per_minute: from 1 to"},
+      {R"({"orders_per_minute":-1})", "'orders_per_minute' must be a non-negative integer"},
+      {R"({"orders_per_minute":"30"})", "'orders_per_minute' must be a non-negative integer"},
+      {R"({"reduce_only":"true"})", "'reduce_only' must be a boolean"},
+      {R"({"sides":["long"]})", "sides: 'long' is not one of buy, sell"},
+      {R"({"td_modes":"cash"})", "'td_modes' must be an array of strings"},
+      {R"({"ord_types":["limit",7]})", "'ord_types' must be a string"},
+      {R"({"inst_types":["spot"]})", "inst_types: 'spot' is not one of"},
+      {R"({"max_sz":{"inst":"BTC-USDT","sz":"1"}})", "'max_sz' must be an array"},
+      {R"({"px_range":["BTC-USDT"]})", "expected a JSON object"},
+      {R"([])", "expected a JSON object"},
+  };
+  for (const Case& c : cases) {
+    const std::string text = grant_with_limits(c.limits);
+    SCOPED_TRACE(text);
+    try {
+      proto::decode_grants(text);
+      ADD_FAILURE() << "accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Code::bad_request) << e.what();
+      EXPECT_NE(std::string(e.what()).find("limits"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(c.names), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(GrantLimits, ErrorMessagesDoNotEchoHugeInput) {
+  const std::string huge(20000, '7');
+  const std::string name = "SECRET" + std::string(5000, 'X');  // a member name is never repeated
+  for (const std::string& limits :
+       {R"({"max_sz":[{"inst":"BTC-USDT","sz":")" + huge + R"(x"}]})", R"({"max_leverage":")" + huge + R"(."})",
+        R"({"inst":[")" + std::string(5000, 'A') + R"("]})", R"({"sides":[")" + std::string(5000, 's') + R"("]})",
+        R"({"px_range":[{"inst":"BTC-USDT","min":")" + huge + R"("}]})", R"({")" + name + R"(":1})",
+        R"({"max_sz":[{"inst":"BTC-USDT","sz":"1",")" + name + R"(":1}]})"}) {
+    try {
+      proto::decode_grants(grant_with_limits(limits));
+      ADD_FAILURE() << limits.substr(0, 80);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Code::bad_request);
+      EXPECT_LT(std::string(e.what()).size(), 400u) << std::string(e.what()).substr(0, 200);
+      EXPECT_EQ(std::string(e.what()).find("SECRET"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(GrantLimits, AReplyIgnoresLimitsItDoesNotKnowAndStillChecksTypes) {
+  const std::string text = grant_with_limits(
+      R"({"inst":["BTC-USDT"],"later_limit":{"x":1},"max_sz":[{"inst":"BTC-USDT","sz":"1","later":true}],)"
+      R"("ord_types":["a_later_ord_type"]})");
+  expect_error(
+      Code::bad_request, [&] { proto::decode_grants(text); }, text);
+  const auto grants = proto::decode_grants_reply(text);
+  ASSERT_TRUE(grants.at(0).limits.has_value());
+  EXPECT_EQ(grants[0].limits->inst, std::vector<std::string>{"BTC-USDT"});
+  EXPECT_EQ(grants[0].limits->max_sz, (std::vector<proto::MaxSize>{{"BTC-USDT", "1"}}));
+  EXPECT_EQ(grants[0].limits->ord_types, std::vector<std::string>{"a_later_ord_type"});
+  const std::string mistyped = grant_with_limits(R"({"max_sz":[{"inst":"BTC-USDT","sz":1}]})");
+  expect_error(
+      Code::bad_request, [&] { proto::decode_grants_reply(mistyped); }, mistyped);
+}
+
 TEST(ReplyDecoders, EveryReplyIgnoresFieldsItDoesNotKnow) {
   const proto::StatusReply status{"9.9.9", true, 3, 60, {"key_file", "passphrase"}};
   const proto::StatusReply status_back = proto::decode_status(with_unknown_fields(proto::encode(status)));

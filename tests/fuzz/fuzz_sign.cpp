@@ -53,7 +53,7 @@ bool daemon_signs(const std::vector<Grant>& grants, bool admin, std::string_view
     return false;
   }
   try {
-    return decide(grants, kBot, admin, method, path, false, 0).allowed;
+    return decide(grants, kBot, admin, method, path, body, false, 0).allowed;
   } catch (const Error& e) {
     require(e.code() == Code::policy_denied && e.rule() == "canonical-path", "decide refuses as canonical-path");
     return false;

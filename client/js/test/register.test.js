@@ -1,7 +1,7 @@
 'use strict';
 // okx-vault/register: unchanged ccxt bots, CommonJS and ES modules, in child
 // processes as they would be run, against a real okx-vaultd, with each ccxt
-// version. Each bot runs in a directory of its own where `ccxt` and
+// version (example_bots/). Each bot runs in a directory of its own where `ccxt` and
 // `okx-vault` are installed packages (symbolic links to them).
 
 const assert = require('node:assert/strict');
@@ -19,6 +19,7 @@ const API_KEY = '37c5e7d2-96a3-4d4f-9d4b-1f0a2b3c8418';
 const SECRET = 'SECRET-register-js-9a8b7c6d5e4f3a2b1c0d';
 const PASSPHRASE = 'PASSPHRASE-register-js-Mm3';
 const PACKAGE = path.resolve(__dirname, '..');
+const BOTS = path.join(PACKAGE, 'example_bots'); // unchanged ccxt bots
 
 let daemon;
 before(async () => {
@@ -56,8 +57,8 @@ for (const { version, dir: ccxtDir } of VERSIONS) {
       fs.mkdirSync(path.join(dir, 'node_modules'));
       fs.symlinkSync(ccxtDir, path.join(dir, 'node_modules', 'ccxt'), 'dir');
       fs.symlinkSync(PACKAGE, path.join(dir, 'node_modules', 'okx-vault'), 'dir');
-      for (const file of fs.readdirSync(path.join(__dirname, 'bots'))) {
-        fs.copyFileSync(path.join(__dirname, 'bots', file), path.join(dir, file));
+      for (const file of fs.readdirSync(BOTS)) {
+        fs.copyFileSync(path.join(BOTS, file), path.join(dir, file));
       }
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));

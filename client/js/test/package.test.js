@@ -70,7 +70,10 @@ test('each export, imported from the unpacked tarball; --import okx-vault/regist
     import { vaultOkx } from 'okx-vault/ccxt';
     import ccxt from 'ccxt';
     const patched = Object.getOwnPropertySymbols(ccxt.pro.okx.prototype).some((s) => s.description === 'okx-vault.ccxt.patched');
-    console.log(JSON.stringify({ client: typeof Client, vaultOkx: typeof vaultOkx, patched }));
+    const exchange = vaultOkx(ccxt, { key: 'main', socketPath: '/nonexistent/okx-vault.sock' });
+    const error = await exchange.privateGetAccountBalance().catch((e) => e);
+    await exchange.close();
+    console.log(JSON.stringify({ client: typeof Client, vaultOkx: typeof vaultOkx, patched, networkError: error instanceof ccxt.NetworkError }));
   `);
-  assert.deepEqual(JSON.parse(out), { client: 'function', vaultOkx: 'function', patched: true });
+  assert.deepEqual(JSON.parse(out), { client: 'function', vaultOkx: 'function', patched: true, networkError: true });
 });

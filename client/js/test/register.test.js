@@ -82,6 +82,7 @@ for (const { version, dir: ccxtDir } of VERSIONS) {
     test('CommonJS bot that requires okx-vault/register itself, after ccxt', () => bot('cjs', ['bot-require.cjs']));
     test('ES module bot, node --require okx-vault/register', () => bot('esm', ['--require', 'okx-vault/register', 'bot.mjs']));
     test('ES module bot, NODE_OPTIONS=--require=okx-vault/register', () => bot('esm', ['bot.mjs'], { NODE_OPTIONS: '--require=okx-vault/register' }));
+    test('ES module bot, NODE_OPTIONS=--require=/absolute/path/register.js', () => bot('esm', ['bot.mjs'], { NODE_OPTIONS: `--require=${path.join(PACKAGE, 'register.js')}` }));
     test('ES module bot, node --import okx-vault/register', () => bot('esm', ['--import', 'okx-vault/register', 'bot.mjs']));
 
     test('without the register, ccxt is ccxt: no api key, no request', async () => {

@@ -14,7 +14,7 @@ const { VERSIONS } = require('./ccxt_versions');
 
 const PACKAGE = path.resolve(__dirname, '..');
 const NPM = process.env.NPM_EXECUTABLE || 'npm';
-const FILES = ['LICENSE', 'ccxt_okx.js', 'ccxt_shim.js', 'esm_hooks.mjs', 'okx_vault.js', 'package.json', 'register.js'];
+const FILES = ['LICENSE', 'README.md', 'ccxt_okx.js', 'ccxt_shim.js', 'esm_hooks.mjs', 'okx_vault.js', 'package.json', 'register.js'];
 
 test('the package\'s LICENSE is the project\'s', () => {
   const project = fs.readFileSync(path.join(PACKAGE, '..', '..', 'LICENSE'));

@@ -1,10 +1,11 @@
 'use strict';
 // Sign OKX V5 requests through okx-vaultd: the bot holds no secret.
 // Client speaks the daemon's protocol (proto/PROTOCOL.md), HTTP/1.1 over its Unix
-// socket, with Node's http module only. ccxt_okx.js makes a ccxt okx instance
-// sign its private requests there.
+// socket, with a minimal HTTP/1.1 client of its own on node:net (node:http's
+// client costs more than the daemon's whole sign). ccxt_shim.js makes ccxt's
+// okx sign its private requests there.
 
-const http = require('node:http');
+const net = require('node:net');
 
 const DEFAULT_SOCKET = '/run/okx-vault/okx-vault.sock';
 
@@ -27,18 +28,24 @@ class VaultError extends Error {
   }
 }
 
-// Keep-alive connections to okx-vaultd; calls return promises and may overlap.
-// A request on a connection the daemon closed is retried once where that is safe
-// (see exchange).
+// Keep-alive connections to okx-vaultd; calls return promises and may overlap
+// (each on a connection of its own). A request on a connection the daemon
+// closed is retried once where that is safe (see exchange). Idle connections
+// do not keep the process alive.
 class Client {
   constructor({ socketPath, timeout = 10000 } = {}) {
     this.socketPath = resolveSocketPath(socketPath);
     this.timeout = timeout;
-    this.agent = new http.Agent({ keepAlive: true });
+    this.idle = []; // connections waiting for a request, the most recent last
+    this.connections = new Set();
   }
 
+  // Closes every connection; a call in flight fails as unreachable. The client
+  // can still be used: it opens new connections.
   close() {
-    this.agent.destroy();
+    for (const connection of this.connections) connection.socket.destroy();
+    this.connections.clear();
+    this.idle.length = 0;
   }
 
   // {version, locked, keys, uptime_seconds}
@@ -103,31 +110,113 @@ class Client {
     }
   }
 
+  // One request and its reply: {status, data}.
   exchangeOnce(method, target, body) {
     return new Promise((resolve, reject) => {
-      const headers = body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) };
-      const request = http.request({ socketPath: this.socketPath, agent: this.agent, method, path: target, headers });
-      let sent = false;
-      request.on('finish', () => { sent = true; });
-      request.setTimeout(this.timeout, () => request.destroy(new VaultError('unreachable', `okx-vaultd at ${this.socketPath} did not answer within ${this.timeout} ms`)));
-      request.on('response', (response) => {
-        const chunks = [];
-        response.on('data', (chunk) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode, data: Buffer.concat(chunks).toString('utf8') }));
-        response.on('error', (error) => reject(new VaultError('unreachable', `okx-vaultd at ${this.socketPath}: ${error.message}`)));
-      });
-      request.on('error', (error) => {
-        if (error instanceof VaultError) return reject(error);
-        if (String(error.code).startsWith('HPE_')) {
-          return reject(new VaultError('protocol_error', `okx-vaultd at ${this.socketPath} answered outside HTTP: ${error.code}`));
-        }
-        const wrapped = new VaultError('unreachable', `cannot reach okx-vaultd at ${this.socketPath}: ${error.code || error.message}`);
-        wrapped.staleConnection = request.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
-        wrapped.sent = sent;
-        reject(wrapped);
-      });
-      request.end(body);
+      let connection = this.idle.pop();
+      const reused = connection !== undefined;
+      if (reused) connection.socket.ref();
+      else connection = this.connect();
+      const head = body === undefined
+        ? `${method} ${target} HTTP/1.1\r\nHost: localhost\r\n\r\n`
+        : `${method} ${target} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+      const request = { resolve, reject, reused, sent: false, received: false, timer: undefined };
+      request.timer = setTimeout(() => this.fail(connection, new VaultError('unreachable',
+        `okx-vaultd at ${this.socketPath} did not answer within ${this.timeout} ms`)), this.timeout);
+      connection.request = request;
+      connection.socket.write(body === undefined ? head : head + body, (error) => { if (!error) request.sent = true; });
     });
+  }
+
+  connect() {
+    const connection = { socket: net.connect(this.socketPath), buffer: undefined, request: undefined, headEnd: -1, status: 0, length: -1, keepAlive: true };
+    connection.socket.on('data', (chunk) => this.received(connection, chunk));
+    connection.socket.on('error', (error) => this.closed(connection, error));
+    connection.socket.on('close', () => this.closed(connection, undefined));
+    this.connections.add(connection);
+    return connection;
+  }
+
+  received(connection, chunk) {
+    const request = connection.request;
+    if (!request) return connection.socket.destroy(); // nothing was asked
+    request.received = true;
+    connection.buffer = connection.buffer ? Buffer.concat([connection.buffer, chunk]) : chunk;
+    const buffer = connection.buffer;
+    if (connection.headEnd < 0) {
+      if (buffer.length >= 5 && buffer.toString('latin1', 0, 5) !== 'HTTP/') return this.outsideHttp(connection);
+      const end = buffer.indexOf('\r\n\r\n');
+      if (end < 0) return buffer.length > 65536 ? this.outsideHttp(connection) : undefined;
+      const head = buffer.toString('latin1', 0, end);
+      const status = /^HTTP\/1\.[01] (\d{3})(?: [^\r\n]*)?\r\n/.exec(head + '\r\n');
+      if (!status) return this.outsideHttp(connection);
+      const length = /\r\ncontent-length:[ \t]*(\d+)[ \t]*(?=\r\n|$)/i.exec(head);
+      if (/\r\ntransfer-encoding:/i.test(head)) return this.outsideHttp(connection, 'a Transfer-Encoding');
+      connection.headEnd = end + 4;
+      connection.status = Number(status[1]);
+      connection.length = length ? Number(length[1]) : -1; // -1: the body ends with the connection
+      connection.keepAlive = length !== null && !/\r\nconnection:[ \t]*close/i.test(head);
+    }
+    if (connection.length < 0 || buffer.length < connection.headEnd + connection.length) return undefined;
+    const data = buffer.toString('utf8', connection.headEnd, connection.headEnd + connection.length);
+    const extra = buffer.length > connection.headEnd + connection.length;
+    this.done(connection, { status: connection.status, data }, connection.keepAlive && !extra);
+    return undefined;
+  }
+
+  done(connection, reply, keepAlive) {
+    const { request } = connection;
+    clearTimeout(request.timer);
+    connection.request = undefined;
+    connection.buffer = undefined;
+    connection.headEnd = -1;
+    if (keepAlive && this.connections.has(connection)) {
+      connection.socket.unref();
+      this.idle.push(connection);
+    } else {
+      this.connections.delete(connection);
+      connection.socket.destroy();
+    }
+    request.resolve(reply);
+  }
+
+  outsideHttp(connection, what = 'bytes') {
+    this.fail(connection, new VaultError('protocol_error', `okx-vaultd at ${this.socketPath} answered outside HTTP: ${what}`));
+  }
+
+  // Fails the connection's request with `error` and drops the connection.
+  fail(connection, error) {
+    const { request } = connection;
+    this.forget(connection);
+    connection.socket.destroy();
+    if (!request) return;
+    clearTimeout(request.timer);
+    request.reject(error);
+  }
+
+  forget(connection) {
+    this.connections.delete(connection);
+    const at = this.idle.indexOf(connection);
+    if (at >= 0) this.idle.splice(at, 1);
+  }
+
+  closed(connection, error) {
+    const { request } = connection;
+    this.forget(connection);
+    if (!request) return;
+    connection.request = undefined;
+    clearTimeout(request.timer);
+    if (!error && connection.headEnd >= 0 && connection.length < 0) { // a body that ends with the connection
+      request.resolve({ status: connection.status, data: connection.buffer.toString('utf8', connection.headEnd) });
+      return;
+    }
+    const why = error ? error.code || error.message : 'connection closed';
+    const wrapped = new VaultError('unreachable', `cannot reach okx-vaultd at ${this.socketPath}: ${why}`);
+    // Closed before any reply on a kept-alive connection: the daemon closed it
+    // while it was idle, or dropped it without answering.
+    wrapped.staleConnection = request.reused && !request.received && (!error || error.code === 'ECONNRESET' || error.code === 'EPIPE');
+    wrapped.sent = request.sent;
+    request.reject(wrapped);
   }
 }
 

@@ -228,6 +228,49 @@ describe('Client', () => {
     }
   });
 
+  test('replies that close the connection, and a daemon that does not answer', async () => {
+    const cases = [
+      ['HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 8\r\n\r\n{"a": 1}', { a: 1 }],
+      ['HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{"b": 2}', { b: 2 }], // the body ends with the connection
+    ];
+    for (const [reply, expected] of cases) {
+      const socketPath = `${daemon.dir}/closing.sock`;
+      const server = net.createServer((connection) => connection.once('data', () => connection.end(reply)));
+      await new Promise((resolve) => server.listen(socketPath, resolve));
+      const closing = new Client({ socketPath });
+      assert.deepEqual(await closing.status(), expected);
+      assert.deepEqual(await closing.status(), expected); // on a new connection
+      closing.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+    const socketPath = `${daemon.dir}/silent.sock`;
+    const silent = net.createServer(() => {});
+    await new Promise((resolve) => silent.listen(socketPath, resolve));
+    const waiting = new Client({ socketPath, timeout: 200 });
+    const error = await rejects(waiting.status(), 'unreachable', undefined);
+    assert.match(error.message, /did not answer within 200 ms/);
+    waiting.close();
+    silent.close();
+  });
+
+  test('an idle kept-alive connection does not keep node running', async () => {
+    const socketPath = `${daemon.dir}/keeping.sock`; // keeps every connection open
+    const reply = 'HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\n{"locked":true}';
+    const server = net.createServer((connection) => connection.on('data', () => connection.write(reply)));
+    await new Promise((resolve) => server.listen(socketPath, resolve));
+    const script = `const { Client } = require(${JSON.stringify(require.resolve('../okx_vault'))});
+      new Client({ socketPath: ${JSON.stringify(socketPath)} }).status().then((s) => console.log(s.locked));`;
+    try {
+      const out = await new Promise((resolve, reject) => {
+        require('node:child_process').execFile(process.execPath, ['-e', script], { timeout: 5000 }, (e, stdout) => (e ? reject(e) : resolve(stdout)));
+      });
+      assert.equal(out.trim(), 'true');
+    } finally {
+      server.close();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  });
+
   test('socket path from the argument, OKX_VAULT_SOCKET or the default', async () => {
     const saved = process.env.OKX_VAULT_SOCKET;
     try {

@@ -31,11 +31,15 @@ def _candidates():
 
 def _find():
     try:
-        import ccxt  # noqa: F401  (an installed one)
-
-        return None, None
+        import ccxt  # noqa: F401  (an installed one, or one on PYTHONPATH)
     except ImportError:
         pass
+    else:
+        try:
+            importlib.import_module("ccxt.async_support")
+            return None, None
+        except ImportError as error:
+            return None, f"Python ccxt does not import ({error}): see shared/third_party/ccxt-python's README"
     for candidate in _candidates():
         if (candidate / "ccxt" / "__init__.py").is_file():
             sys.path.append(str(candidate))

@@ -36,6 +36,15 @@ getent group okx-vault-admin > /dev/null || fail "no group okx-vault-admin"
 dpkg-query -W -f='${Conffiles}\n' okx-vault | grep -q "^ $conf " || fail "$conf is not a conffile"
 dpkg-query -W -f='${Conffiles}\n' okx-vault | grep -q "^ /etc/okx-vault/okx-vault.conf " || fail "the CLI's okx-vault.conf is not a conffile"
 [ -x /usr/sbin/okx-vaultd ] && [ -x /usr/bin/okx-vault ] || fail "the programs were not installed"
+# The clients: Debian's python3 imports the Python package and runs its launcher;
+# node requires the JavaScript package from /usr/share/nodejs (a path Debian's
+# nodejs searches; this machine's node may not, hence the full path).
+(cd / && /usr/bin/python3 -c "import okx_vault, okx_vault.aio, okx_vault.ccxt_shim") || fail "python3 cannot import okx_vault"
+okx-vault-ccxt --help | grep -q "^usage: okx-vault-ccxt" || fail "okx-vault-ccxt does not run"
+if command -v node > /dev/null; then
+  (cd / && node -e "require('/usr/share/nodejs/okx-vault/okx_vault.js'); require('/usr/share/nodejs/okx-vault/register.js')") ||
+    fail "node cannot require /usr/share/nodejs/okx-vault"
+fi
 for unit in okx-vault.service okx-vault.socket okx-vault-admin.socket okx-vault@.service okx-vault@.socket okx-vault-admin@.socket; do
   [ -f "/usr/lib/systemd/system/$unit" ] || fail "$unit was not installed"
 done

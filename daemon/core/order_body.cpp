@@ -98,7 +98,7 @@ class Reader {
       const std::string_view name = read_string();
       if (object.members.size() == kMaxBodyEntries) refuse(too_many());
       const bool seen = std::any_of(object.members.begin(), object.members.end(),
-                                    [&](const auto& member) { return member.first == name; });
+                                    [&](const JsonMember& member) { return member.name == name; });
       if (seen) {
         at_ = name_at;
         refuse("a member name given twice");
@@ -106,7 +106,7 @@ class Reader {
       skip_space();
       expect(':');
       skip_space();
-      object.members.emplace_back(name, read_value(depth + 1));
+      object.members.push_back({name, read_value(depth + 1)});
       skip_space();
       if (peek() == ',') {
         ++at_;
@@ -224,8 +224,8 @@ class Reader {
 }  // namespace
 
 const JsonValue* JsonValue::find(std::string_view name) const {
-  for (const auto& [key, value] : members) {
-    if (key == name) return &value;
+  for (const JsonMember& member : members) {
+    if (member.name == name) return &member.value;
   }
   return nullptr;
 }

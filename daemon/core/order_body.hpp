@@ -19,7 +19,6 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace okxvault {
@@ -28,16 +27,23 @@ namespace okxvault {
 inline constexpr std::size_t kMaxBodyDepth = 4;
 inline constexpr std::size_t kMaxBodyEntries = 64;
 
+struct JsonMember;
+
 struct JsonValue {
   enum class Kind : unsigned char { object, array, string, number, boolean, null };
   Kind kind = Kind::null;
   bool boolean = false;
-  std::string_view text;  // a string's bytes (its value: no escapes), a number's text
-  std::vector<std::pair<std::string_view, JsonValue>> members;  // in order, names unique
+  std::string_view text;            // a string's bytes (its value: no escapes), a number's text
+  std::vector<JsonMember> members;  // in order, names unique
   std::vector<JsonValue> items;
 
   // The member named `name`, or null.
   const JsonValue* find(std::string_view name) const;
+};
+
+struct JsonMember {
+  std::string_view name;
+  JsonValue value;
 };
 
 // The value the body holds; views into `body`, which must outlive it. Throws

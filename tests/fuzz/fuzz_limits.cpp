@@ -51,8 +51,8 @@ void same_reading(const JsonValue& mine, const json::value& theirs) {
       require(object.size() == mine.members.size(), "Boost.JSON reads as many members (no duplicate kept)");
       std::size_t i = 0;
       for (const auto& member : object) {
-        require(member.key() == mine.members[i].first, "member names agree, in order");
-        same_reading(mine.members[i].second, member.value());
+        require(member.key() == mine.members[i].name, "member names agree, in order");
+        same_reading(mine.members[i].value, member.value());
         ++i;
       }
       return;

@@ -104,8 +104,8 @@ TEST_F(LimitsTest, AnAllowedOrderIsSignedAsOkxVerifies) {
   const Reply reply = sign("POST", "/api/v5/trade/order", kLimitBuy);
   ASSERT_EQ(reply.status, 200) << reply.text;
   EXPECT_EQ(reply.body.at("headers").at("OK-ACCESS-SIGN").as_string(),
-            test::okx_signature(kSecret, std::string(reply.body.at("timestamp").as_string()) + "POST/api/v5/trade/order" +
-                                             kLimitBuy));
+            test::okx_signature(kSecret, std::string(reply.body.at("timestamp").as_string()) +
+                                             "POST/api/v5/trade/order" + kLimitBuy));
   EXPECT_EQ(sign("GET", "/api/v5/account/balance?ccy=BTC").status, 200) << "reads pass";
   EXPECT_EQ(sign("POST", "/api/v5/trade/cancel-order", R"({"instId":"DOGE-USDT","ordId":"1"})").status, 200)
       << "cancels pass";

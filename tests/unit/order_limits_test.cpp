@@ -83,7 +83,7 @@ TEST(BodyReaderValues, KeepsTheBytesAndTheOrder) {
   const JsonValue v = read_body(body);
   ASSERT_EQ(v.kind, JsonValue::Kind::object);
   ASSERT_EQ(v.members.size(), 5U);
-  EXPECT_EQ(v.members[0].first, "instId");
+  EXPECT_EQ(v.members[0].name, "instId");
   EXPECT_EQ(v.find("sz")->text, "0.50");
   EXPECT_EQ(v.find("n")->kind, JsonValue::Kind::number);
   EXPECT_EQ(v.find("n")->text, "-1.5e3");

@@ -7,6 +7,9 @@
 namespace okxvault {
 namespace {
 
+// Enough for an OKX order's members at once, so that reading one allocates once.
+constexpr std::size_t kTypicalMembers = 16;
+
 class Reader {
  public:
   explicit Reader(std::string_view body) : in_(body) {}
@@ -85,6 +88,7 @@ class Reader {
 
   void read_object(JsonValue& object, std::size_t depth) {
     enter(depth);
+    object.members.reserve(kTypicalMembers);
     ++at_;
     skip_space();
     if (peek() == '}') {

@@ -209,16 +209,18 @@ class Checker {
   void check(const JsonValue& value) {
     if (value.kind != JsonValue::Kind::object) refuse(LimitRule::body, "an order is a JSON object");
     Order order;
-    for (const auto& [name, member] : value.members) read_scalar(order, endpoint_.fields, name, member);
+    std::array<const Field*, kMaxBodyEntries> fields{};  // the reader allows no more members
+    for (std::size_t i = 0; i < value.members.size(); ++i) {
+      fields[i] = &read_scalar(order, endpoint_.fields, value.members[i].name, value.members[i].value);
+    }
     check_instrument(order);
     check_shape(order);
     // Sizes and prices are read against the instrument, in the order and its attachments.
-    for (const auto& [name, member] : value.members) {
-      const Field& field = *find(endpoint_.fields, name);
-      if (field.type == Type::attachments) {
-        check_attachments(order, member);
+    for (std::size_t i = 0; i < value.members.size(); ++i) {
+      if (fields[i]->type == Type::attachments) {
+        check_attachments(order, value.members[i].value);
       } else {
-        check_amount(order, field, member);
+        check_amount(order, *fields[i], value.members[i].value);
       }
     }
     check_missing(order);
@@ -247,7 +249,7 @@ class Checker {
     return *field;
   }
 
-  void read_scalar(Order& order, Fields fields, std::string_view name, const JsonValue& member) const {
+  const Field& read_scalar(Order& order, Fields fields, std::string_view name, const JsonValue& member) const {
     const Field& field = typed(fields, name, member);
     switch (field.role) {
       case Role::inst:
@@ -280,6 +282,7 @@ class Checker {
       default:
         break;
     }
+    return field;
   }
 
   bool instrument_limited() const { return !limits_.inst.empty() || !limits_.inst_types.empty(); }

@@ -8,7 +8,7 @@ namespace okxvault {
 bool OrderRate::admit(std::string_view who, std::uint32_t per_minute, std::uint32_t orders, std::int64_t now_ms) {
   const std::int64_t second = now_ms / 1000;
   const ExclusiveLock<Mutex> lock(mutex_);
-  auto it = windows_.find(std::string(who));
+  auto it = windows_.find(who);
   if (it == windows_.end()) it = windows_.emplace(std::string(who), Window{{}, second}).first;
   Window& window = it->second;
   // Forget the seconds that left the window; a clock that went back keeps the

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -27,8 +28,12 @@ class OrderRate {
     std::int64_t second = 0;  // of the newest bucket
   };
 
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view who) const noexcept { return std::hash<std::string_view>{}(who); }
+  };
   Mutex mutex_;
-  std::unordered_map<std::string, Window> windows_ GUARDED_BY(mutex_);
+  std::unordered_map<std::string, Window, Hash, std::equal_to<>> windows_ GUARDED_BY(mutex_);
 };
 
 }  // namespace okxvault

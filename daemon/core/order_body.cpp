@@ -7,8 +7,11 @@
 namespace okxvault {
 namespace {
 
-// Enough for an OKX order's members at once, so that reading one allocates once.
+// Enough for an OKX order's members at once, so that reading an order (at the
+// top, or in a batch) allocates once. Deeper objects grow as they fill, so that
+// a body of many small objects costs memory in proportion to its size.
 constexpr std::size_t kTypicalMembers = 16;
+constexpr std::size_t kOrderDepth = 2;
 
 class Reader {
  public:
@@ -88,7 +91,7 @@ class Reader {
 
   void read_object(JsonValue& object, std::size_t depth) {
     enter(depth);
-    object.members.reserve(kTypicalMembers);
+    if (depth <= kOrderDepth) object.members.reserve(kTypicalMembers);
     ++at_;
     skip_space();
     if (peek() == '}') {

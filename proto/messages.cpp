@@ -594,7 +594,7 @@ std::string encode(const std::vector<GrantInfo>& grants) {
     item["allow"] = json::value_from(g.allow);
     item["deny"] = json::value_from(g.deny);
     item["ws"] = g.ws;
-    if (g.limits) item["limits"] = limits_to_json(*g.limits);
+    item["limits"] = g.limits ? json::value(limits_to_json(*g.limits)) : json::value(nullptr);
     list.push_back(std::move(item));
   }
   return json::serialize(json::object{{"grants", std::move(list)}});
@@ -623,6 +623,7 @@ std::vector<GrantInfo> grants_from(std::string_view text, bool strict) {
     grant.allow = g.optional_strings("allow");
     grant.deny = g.optional_strings("deny");
     grant.ws = g.optional_bool("ws", false);
+    grant.limits_stated = g.has("limits");
     if (const json::value* limits = g.optional("limits"); limits != nullptr && !limits->is_null()) {
       grant.limits = limits_from_json(*limits, strict);
     }

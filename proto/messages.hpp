@@ -89,6 +89,10 @@ struct GrantInfo {
   std::vector<std::string> deny;
   bool ws = false;               // may fetch WebSocket login frames: off unless asked for
   std::optional<Limits> limits;  // trading limits; absent: none
+  // Whether a decoded grant had a "limits" member at all (null counts): a
+  // client that does not know trading limits leaves it out, and the daemon
+  // will not let such a client drop a grant's limits. Encoders always write it.
+  bool limits_stated = true;
 };
 
 struct SignRequest {

@@ -506,18 +506,42 @@ Response Handler::get_grants(Call& call, NoInput&) const {
   return call.reply(http::status::ok, proto::encode(infos));
 }
 
-std::vector<Grant> Handler::read_grants(Call& call) const {
-  std::vector<Grant> grants;
-  for (const proto::GrantInfo& info : proto::decode_grants(call.request.body())) grants.push_back(to_grant(info));
-  for (const Grant& grant : grants) call.rule += (call.rule.empty() ? "" : ", ") + grant.who();
-  return grants;
+Handler::GrantsChange Handler::read_grants(Call& call) const {
+  GrantsChange change;
+  for (const proto::GrantInfo& info : proto::decode_grants(call.request.body())) {
+    change.grants.push_back(to_grant(info));
+    change.limits_stated.push_back(info.limits_stated);
+  }
+  for (const Grant& grant : change.grants) call.rule += (call.rule.empty() ? "" : ", ") + grant.who();
+  return change;
 }
 
-Response Handler::put_grants(Call& call, std::vector<Grant>& grants) const {
-  vault_.set_grants(call.name, grants);
+Response Handler::put_grants(Call& call, GrantsChange& change) const {
+  // A client that does not know trading limits sends a grant without them: it
+  // must not drop the limits the grant has now (null removes them). Changes run
+  // one at a time, so the grants read here are the ones replaced; a locked vault
+  // is refused by set_grants.
+  const bool unstated = std::find(change.limits_stated.begin(), change.limits_stated.end(), false) !=
+                        change.limits_stated.end();
+  if (unstated && !vault_.locked()) {
+    const std::vector<Grant> current = vault_.grants(call.name);
+    for (std::size_t i = 0; i < change.grants.size(); ++i) {
+      const Grant& given = change.grants[i];
+      const auto limited = std::find_if(current.begin(), current.end(), [&](const Grant& g) {
+        return g.kind == given.kind && g.id == given.id && g.limits;
+      });
+      if (!change.limits_stated[i] && limited != current.end()) {
+        throw Error(Code::bad_request, "the grant of " + limited->who() +
+                                           " has trading limits, and this request does not say them (a client that "
+                                           "does not know them would drop them): send its \"limits\", or null to "
+                                           "remove them");
+      }
+    }
+  }
+  vault_.set_grants(call.name, change.grants);
   std::vector<proto::GrantInfo> infos;
-  infos.reserve(grants.size());
-  for (const Grant& grant : grants) infos.push_back(to_info(grant));
+  infos.reserve(change.grants.size());
+  for (const Grant& grant : change.grants) infos.push_back(to_info(grant));
   spdlog::info("grants of key '{}' set to [{}] by uid {} pid {}", call.name, call.rule, call.peer.uid, call.peer.pid);
   return call.reply(http::status::ok, proto::encode(infos));
 }

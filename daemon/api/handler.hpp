@@ -122,8 +122,13 @@ class Handler {
   Response update(Call& call, proto::UpdateKeyRequest& update) const;
   Response remove(Call& call, NoInput&) const;
   Response get_grants(Call& call, NoInput&) const;
-  std::vector<Grant> read_grants(Call& call) const;
-  Response put_grants(Call& call, std::vector<Grant>& grants) const;
+  // A PUT's grants, and for each whether it said "limits" (GrantInfo::limits_stated).
+  struct GrantsChange {
+    std::vector<Grant> grants;
+    std::vector<bool> limits_stated;
+  };
+  GrantsChange read_grants(Call& call) const;
+  Response put_grants(Call& call, GrantsChange& change) const;
   SignInput read_sign(Call& call) const;
   Response sign(Call& call, SignInput& input) const;
   WsLoginInput read_ws_login(Call& call) const;

@@ -241,5 +241,25 @@ TEST_F(LimitsTest, ResponsesNeverCarryTheSecret) {
   EXPECT_EQ(daemon_->log().find(kSecret), std::string::npos);
 }
 
+// A client that does not know trading limits rewrites all of a key's grants to
+// change one: it leaves "limits" out, and must not drop another grant's limits.
+TEST_F(LimitsTest, AClientThatDoesNotKnowLimitsCannotDropThem) {
+  grant_spot();
+  Client admin(daemon_->socket().string());
+  const std::string without = std::string(R"({"grants":[{"user":")") + kBot + R"(","allow":["GET /api/v5/"]}]})";
+  const auto refused = admin.request("PUT", "/v1/keys/main/grants", without);
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_NE(refused.body.find("has trading limits, and this request does not say them"), std::string::npos)
+      << refused.body;
+  ASSERT_EQ(admin.grants("main").size(), 1U);
+  EXPECT_TRUE(admin.grants("main")[0].limits.has_value()) << "the limits stay";
+  expect_refused(sign("POST", "/api/v5/trade/order", R"({"instId":"SCAM-USDT"})"), 403,
+                 std::string("user ") + kBot + ": instId SCAM-USDT not allowed");
+
+  const std::string removed = std::string(R"({"grants":[{"user":")") + kBot + R"(","limits":null}]})";
+  EXPECT_EQ(admin.request("PUT", "/v1/keys/main/grants", removed).status, 200);
+  EXPECT_FALSE(admin.grants("main")[0].limits.has_value()) << "null removes them";
+}
+
 }  // namespace
 }  // namespace okxvault

@@ -372,13 +372,16 @@ TEST(GrantLimits, EveryFieldRoundTripsThroughARequestAndAReply) {
   EXPECT_EQ(limits.at("orders_per_minute"), 30);
 }
 
-TEST(GrantLimits, OnlyWhatIsSetIsWrittenAndAbsentLimitsStayAbsent) {
+TEST(GrantLimits, OnlyWhatIsSetIsWrittenAndNoLimitsAreNull) {
   proto::GrantInfo grant;
   grant.name = "bot";
   const std::string none = proto::encode(std::vector{grant});
-  EXPECT_FALSE(json::parse(none).at("grants").at(0).as_object().contains("limits"));
+  EXPECT_TRUE(json::parse(none).at("grants").at(0).at("limits").is_null()) << "stated, so that none is not unknown";
   EXPECT_FALSE(proto::decode_grants(none)[0].limits.has_value());
+  EXPECT_TRUE(proto::decode_grants(none)[0].limits_stated);
   EXPECT_FALSE(proto::decode_grants(grant_with_limits("null"))[0].limits.has_value());
+  EXPECT_FALSE(proto::decode_grants(R"({"grants":[{"user":"bot"}]})")[0].limits_stated)
+      << "a client that does not know limits is told apart";
 
   // Limits with nothing in them are still limits: {} is kept, not dropped.
   grant.limits = proto::Limits{};

@@ -2,16 +2,15 @@
 # The benchmark: okx-vaultd against a baseline, nginx returning a fixed answer of
 # the same size over the same kind of Unix socket, driven by the same closed-loop
 # load program with the same request: okxv-lean (tests/bench/lean.cpp), a raw
-# blocking socket loop that costs the client a few µs of CPU a request, so that on
-# a machine of two cores the servers, not the client, get the CPU. Each daemon figure
+# blocking socket loop with as little user-space work per request as a client
+# can do (its CPU per request, mostly the kernel's, is printed). Each daemon figure
 # is a ratio to the baseline measured seconds before it; every scenario is
 # repeated and the median and the spread are reported, with pass/fail against
 # the targets in README.md (Performance). Beside them, for reference, the floor
 # of the daemon's stack (tests/bench/floor.cpp: the same kind of server answering
 # a fixed reply, with no handler). Beside them too, the same baseline and daemon
-# runs driven by okxv-load (tests/bench/load.cpp), the heavier client (about
-# 19 µs of CPU a request, more than either server, which pulls every ratio
-# toward 1): not targets, a second view. Ends with the in-process
+# runs driven by okxv-load (tests/bench/load.cpp), the first load program, which
+# parses more of each reply: not targets, a second view. Ends with the in-process
 # micro-benchmarks. Installs nginx and Google Benchmark if missing; builds in
 # build-bench/. Needs nothing else: the daemon and nginx run from a temp dir.
 #

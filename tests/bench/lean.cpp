@@ -1,13 +1,14 @@
 // okxv-lean: the lean load program. The same closed loop, CLI and --json fields
-// as okxv-load (tests/bench/load.cpp), written to cost the machine as little as
-// a client can, so that on two cores the server under test, not the client,
-// gets the CPU: a loop per connection (one thread each) over a raw blocking
+// as okxv-load (tests/bench/load.cpp), with as little user-space work as a
+// client can do: a loop per connection (one thread each) over a raw blocking
 // Unix socket, the request bytes built once, each reply read only far enough to
 // find its end (the header's end and Content-Length), no per-request
 // allocation, one clock read per request, each latency counted into a fixed
 // histogram. A request's latency is from the clock read after the previous
 // reply (or the connection's start) to the one after its own reply: the
 // client's few instructions between a reply and the next write are in it.
+// Its CPU per request is still mostly the kernel's (a write, a read that
+// sleeps until the reply, the wake-up), about okxv-load's: see README.md.
 //
 //   okxv-lean --socket S [--connections 8] [--duration 5] [--warmup 1]
 //             [--keys 1] [--order] [--json]

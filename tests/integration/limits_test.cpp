@@ -261,5 +261,26 @@ TEST_F(LimitsTest, AClientThatDoesNotKnowLimitsCannotDropThem) {
   EXPECT_FALSE(admin.grants("main")[0].limits.has_value()) << "null removes them";
 }
 
+// The reader's bounds, through the daemon: a near-limit body of many small
+// objects, and one nested past OKX's depth, are refused as bodies, and the
+// daemon goes on answering.
+TEST_F(LimitsTest, BodiesOfManySmallObjectsOrDeepNestingAreRefusedAndTheDaemonGoesOn) {
+  grant_spot();
+  std::string many = "[";
+  for (int i = 0; i < 64; ++i) {
+    many += i == 0 ? "{" : ",{";
+    for (int m = 0; m < 40; ++m) many += (m == 0 ? "\"m" : ",\"m") + std::to_string(m) + "\":{}";
+    many += "}";
+  }
+  many += "]";
+  ASSERT_LT(many.size(), 60'000U);
+  const Reply wide = sign("POST", "/api/v5/trade/batch-orders", many);
+  EXPECT_EQ(wide.status, 403) << wide.text.substr(0, 300);
+  EXPECT_NE(rule_of(wide).find("a batch is a JSON array of 1 to 20 orders"), std::string::npos) << rule_of(wide);
+  const Reply deep = sign("POST", "/api/v5/trade/order", R"({"a":[{"b":[{}]}]})");
+  EXPECT_NE(rule_of(deep).find("nested deeper than 4 levels"), std::string::npos) << rule_of(deep);
+  EXPECT_EQ(sign("POST", "/api/v5/trade/order", kLimitBuy).status, 200) << "the daemon goes on";
+}
+
 }  // namespace
 }  // namespace okxvault

@@ -6,10 +6,10 @@ import json
 import unittest
 
 from ccxt_path import requires_ccxt
-from okx_standin import OkxStandIn
 from okx_vault import VaultError
 from okx_vault.aio import AsyncClient
 from reference import now_iso, okx_sign
+from vault_and_okx import VaultAndOkx
 from vault_daemon import VaultDaemon
 
 try:
@@ -143,17 +143,8 @@ class AsyncClientTest(unittest.IsolatedAsyncioTestCase):
 
 
 @requires_ccxt
-class AsyncCcxtTest(unittest.IsolatedAsyncioTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.daemon = VaultDaemon()
-        cls.daemon.add_key("main", API_KEY, SECRET, PASSPHRASE)
-        cls.okx = OkxStandIn({API_KEY: (SECRET, PASSPHRASE)})
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.okx.close()
-        cls.daemon.close()
+class AsyncCcxtTest(VaultAndOkx, unittest.IsolatedAsyncioTestCase):
+    CREDENTIALS = (API_KEY, SECRET, PASSPHRASE)
 
     async def asyncSetUp(self):
         # ccxt's own synchronous work (loading markets) takes longer than

@@ -15,10 +15,11 @@ import threading
 import unittest
 
 from ccxt_path import requires_ccxt
-from okx_standin import INSTRUMENT, OkxStandIn
+from okx_standin import INSTRUMENT
 import okx_vault
 from okx_vault import VaultError
 from reference import okx_sign
+from vault_and_okx import VaultAndOkx
 from vault_daemon import VaultDaemon
 
 try:
@@ -166,19 +167,10 @@ class CcxtOkxTest(unittest.TestCase):
 
 
 @requires_ccxt
-class CcxtOkxOverHttpTest(unittest.TestCase):
+class CcxtOkxOverHttpTest(VaultAndOkx, unittest.TestCase):
     """ccxt sends to the stand-in OKX, which checks each signature."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.daemon = VaultDaemon()
-        cls.daemon.add_key("main", API_KEY, SECRET, PASSPHRASE)
-        cls.okx = OkxStandIn({API_KEY: (SECRET, PASSPHRASE)})
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.okx.close()
-        cls.daemon.close()
+    CREDENTIALS = (API_KEY, SECRET, PASSPHRASE)
 
     def exchange(self, key="main", socket_path=None):
         exchange = ccxt.okx({"secret": "okx-vault:" + key, "urls": {"api": {"rest": self.okx.url}}, "enableRateLimit": False,

@@ -10,9 +10,8 @@ import json
 import unittest
 
 from ccxt_path import requires_ccxt
-from okx_standin import OkxStandIn
 from okx_vault.aio import AsyncClient
-from vault_daemon import VaultDaemon
+from vault_and_okx import VaultAndOkx
 
 try:
     import ccxt
@@ -93,18 +92,9 @@ class WsStandIn:
 
 
 @requires_ccxt
-class CcxtProLoginTest(unittest.IsolatedAsyncioTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.daemon = VaultDaemon()
-        cls.daemon.add_key("main", API_KEY, SECRET, PASSPHRASE)
-        cls.daemon.add_key("demo", API_KEY, SECRET, PASSPHRASE, "--simulated")
-        cls.okx = OkxStandIn({API_KEY: (SECRET, PASSPHRASE)})
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.okx.close()
-        cls.daemon.close()
+class CcxtProLoginTest(VaultAndOkx, unittest.IsolatedAsyncioTestCase):
+    CREDENTIALS = (API_KEY, SECRET, PASSPHRASE)
+    DEMO = True
 
     async def asyncSetUp(self):
         asyncio.get_running_loop().set_debug(False)  # ccxt's market loading takes its time

@@ -35,10 +35,6 @@ std::string base64(const std::array<unsigned char, SHA256_DIGEST_SIZE>& mac) {
   return out;
 }
 
-// More than sha256_update and sha256_digest use of the stack below their
-// caller, compression included (its message schedule and working state).
-constexpr std::size_t kNettleStackBytes = 4096;
-
 constexpr std::size_t kChainingBytes = sizeof(sha256_ctx::state);
 static_assert(kChainingBytes == sizeof(crypto_hash_sha256_state::state));
 
@@ -86,7 +82,7 @@ std::string Signer::sign(std::string_view timestamp, std::string_view method, st
   sha256_digest(&state, mac.size(), mac.data());
   sodium_memzero(&state, sizeof state);
   sodium_memzero(inner.data(), inner.size());
-  sodium_stackzero(kNettleStackBytes);
+  sodium_stackzero(kWipedStackBytes);
   return base64(mac);
 }
 

@@ -8,13 +8,16 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <nettle/sha2.h>
 #include <sodium.h>
 
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <latch>
 #include <map>
@@ -464,5 +467,56 @@ TEST(Timestamps, ParseEpochSecondsNeverReturnsAnotherInstant) {
   }
 }
 
+constexpr std::size_t kPaintedBytes = 16384;
+constexpr unsigned char kPaint = 0xA5;
+
+// Fills the stack below the caller's frame with kPaint.
+[[gnu::noinline]] void paint_stack() {
+  volatile unsigned char below[kPaintedBytes];
+  for (auto& byte : below) byte = kPaint;
+}
+
+// How deep below the caller's frame the stack no longer holds kPaint: what a
+// call made in between used. The array is read as paint_stack left it.
+[[gnu::noinline]] std::size_t painted_depth_used() {
+  volatile unsigned char below[kPaintedBytes];
+  asm volatile("" : : "r"(below) : "memory");  // the bytes are the stack's, whatever the compiler assumes
+  std::size_t untouched = 0;
+  while (untouched < kPaintedBytes && below[untouched] == kPaint) ++untouched;
+  return kPaintedBytes - untouched;
+}
+
+// What sign() does with Nettle, in a frame at least as large as sign()'s: an
+// HMAC's two hashes, the first over several blocks.
+[[gnu::noinline]] void hash_as_sign_does() {
+  const std::string message(300, 'x');
+  sha256_ctx state;
+  sha256_init(&state);
+  sha256_update(&state, message.size(), reinterpret_cast<const std::uint8_t*>(message.data()));
+  std::array<std::uint8_t, SHA256_DIGEST_SIZE> inner, mac;
+  sha256_digest(&state, inner.size(), inner.data());
+  sha256_update(&state, inner.size(), inner.data());
+  sha256_digest(&state, mac.size(), mac.data());
+  asm volatile("" : : "r"(mac.data()) : "memory");
+}
+
+// sign() wipes kWipedStackBytes below its frame after Nettle's hashes: more
+// than they use, with the SHA instructions or without (NETTLE_FAT_OVERRIDE=none
+// measures the plain code). Sanitizers grow every frame.
+TEST(Signer, UsesLessStackThanItWipes) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "sanitizers enlarge the frames this measures";
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+  GTEST_SKIP() << "sanitizers enlarge the frames this measures";
+#endif
+#endif
+  hash_as_sign_does();  // binds every symbol first
+  paint_stack();
+  hash_as_sign_does();
+  const std::size_t used = painted_depth_used();
+  EXPECT_GT(used, 0U) << "the measurement sees the call";
+  EXPECT_LE(used, Signer::kWipedStackBytes) << "Nettle's hashes used more stack than sign() wipes";
+}
 }  // namespace
 }  // namespace okxvault

@@ -10,6 +10,7 @@ packages=(
   libsodium-dev nettle-dev libspdlog-dev libsystemd-dev libgtest-dev
   curl util-linux passwd systemd valgrind
   groff-base  # the man page tests render okx-vault(1) and okx-vaultd(8)
+  zsh  # the zsh completion's test
   # packaging: cpack's dpkg-shlibdeps, the maintainer scripts' deb-systemd-helper, lintian
   dpkg-dev init-system-helpers lintian
   python3 nodejs

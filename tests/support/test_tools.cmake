@@ -1,5 +1,5 @@
 # Programs some tests need that the build itself does not: node and npm (the
-# JavaScript client), valgrind, and Python (the Python client). Without one of
+# JavaScript client), valgrind, Python (the Python client) and zsh. Without one of
 # them the tests that need it are still registered, and report themselves
 # skipped with the name of what is missing; configuring does not fail.
 # scripts/test.sh installs them all and sets OKXVAULT_REQUIRE_TEST_TOOLS, so

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -814,6 +815,8 @@ void audit_options(po::options_description& options) {
   options.add_options()(
       "head", po::value<std::string>(),
       "a head the daemon sent to the journal (HEAD=): it must be in the log, the chain intact up to it")(
+      "follows", po::value<std::string>(),
+      "FILE continues a rotated log whose last line has this hash: its first line must link to it")(
       "json", po::bool_switch(),
       "print the verdict as JSON (as GET /v1/audit/verify answers it); the exit code is the same");
 }
@@ -837,15 +840,32 @@ void print_keying(const audit_chain::Verdict& verdict) {
   }
 }
 
-int audit(Context& context, const Invocation& invocation) {
-  if (invocation.args.at(0) != "verify") throw UsageError("the audit command is: okx-vault audit verify [FILE]");
-  const std::optional<std::string> head = optional_value(invocation, "head");
-  if (head && (head->size() != audit_chain::kGenesis.size() ||
-               !std::all_of(head->begin(), head->end(), [](char c) { return std::isxdigit(c) && !std::isupper(c); }))) {
-    throw UsageError("--head takes a line's hash: 64 lowercase hex digits");
+// Where a log's chain comes from and goes on: the file it continues, and the
+// hash a file rotated after it must continue from.
+void print_links(const audit_chain::Verdict& verdict) {
+  if (!verdict.follows.empty()) {
+    std::cout << "  continues a rotated log whose last line's hash is " << verdict.follows
+              << " (okx-vault audit verify MOVED-FILE shows that file's)\n";
   }
+  if (!verdict.last_hash.empty()) std::cout << "  last line's hash: " << verdict.last_hash << '\n';
+}
+
+// The value of a hash option (--head, --follows): 64 lowercase hex digits.
+std::optional<std::string> hash_option(const Invocation& invocation, const char* name) {
+  std::optional<std::string> hash = optional_value(invocation, name);
+  if (hash && (hash->size() != audit_chain::kGenesis.size() ||
+               !std::all_of(hash->begin(), hash->end(), [](char c) { return std::isxdigit(c) && !std::isupper(c); }))) {
+    throw UsageError(std::string("--") + name + " takes a line's hash: 64 lowercase hex digits");
+  }
+  return hash;
+}
+
+int audit_verify(Context& context, const Invocation& invocation) {
+  const std::optional<std::string> head = hash_option(invocation, "head");
+  const std::optional<std::string> follows = hash_option(invocation, "follows");
   if (invocation.args.size() < 2) {
     if (head) throw UsageError("--head needs FILE: the daemon checks the head its store recorded");
+    if (follows) throw UsageError("--follows needs FILE: the daemon's own log starts with its reopen-log record");
     const audit_chain::Verdict verdict = context.client().verify_audit();
     if (flag(invocation, "json")) {
       std::cout << proto::encode(verdict) << '\n';
@@ -859,12 +879,13 @@ int audit(Context& context, const Invocation& invocation) {
     if (verdict.head_line > 0) std::cout << ", the store's head at line " << verdict.head_line;
     std::cout << '\n';
     print_keying(verdict);
+    print_links(verdict);
     return kExitOk;
   }
   const std::string& path = invocation.args.at(1);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(Code::not_found, "cannot read " + path);
-  const audit_chain::Verdict verdict = audit_chain::verify(in, head);
+  const audit_chain::Verdict verdict = audit_chain::verify(in, head, nullptr, SIZE_MAX, follows);
   if (flag(invocation, "json")) {
     std::cout << proto::encode(verdict) << '\n';
     return verdict.ok ? kExitOk : kExitFailure;
@@ -877,7 +898,14 @@ int audit(Context& context, const Invocation& invocation) {
   if (head) std::cout << ", head at line " << verdict.head_line;
   std::cout << '\n';
   print_keying(verdict);
+  print_links(verdict);
   return kExitOk;
+}
+
+int audit(Context& context, const Invocation& invocation) {
+  const std::string& action = invocation.args.at(0);
+  if (action == "verify") return audit_verify(context, invocation);
+  throw UsageError("the audit command is: okx-vault audit verify [FILE]");
 }
 
 }  // namespace
@@ -1005,7 +1033,7 @@ const std::vector<Command>& commands() {
        "the vault has a passphrase, it is asked for (or read from stdin), so that the\n"
        "new data key is wrapped for it too.",
        0, 0, no_options, rekey, Channel::admin},
-      {"audit", "verify [FILE] [--head HASH] [--json]", "check an audit log's hash chain",
+      {"audit", "verify [FILE] [--head HASH] [--follows HASH] [--json]", "check an audit log's hash chain",
        "Reports the first line that was edited, deleted or moved (exit code 1), or\n"
        "that the chain is intact (exit code 0), and which lines are keyed.\n"
        "Without FILE, the daemon checks its own log (admin only): every keyed\n"
@@ -1015,7 +1043,11 @@ const std::vector<Command>& commands() {
        "lines cannot be checked without the audit key: only how they link.\n"
        "--head HASH: a head the daemon sent to the system journal (its HEAD= field,\n"
        "e.g. journalctl -u okx-vault MESSAGE_ID=4f4b5856a17d4e0d8a3c5e2b9f6a1c07 -o json):\n"
-       "the log must hold that line, so a log cut before it or rewritten fails.",
+       "the log must hold that line, so a log cut before it or rewritten fails.\n"
+       "A rotated log goes on in a new file whose first line, the daemon's\n"
+       "reopen-log record, links to the moved file's last line: such a file verifies\n"
+       "alone, and --follows HASH (the moved file's last hash, which verify prints)\n"
+       "checks that it continues exactly that file.",
        1, 2, audit_options, audit, Channel::admin},
   };
   return table;

@@ -38,7 +38,7 @@ _okx_vault() {
       COMPREPLY=($(compgen -f -- "$cur"))
       return
       ;;
-    --timeout | --body | --timestamp | --api-key | --expires | --allow | --deny | --head | --base-url | \
+    --timeout | --body | --timestamp | --api-key | --expires | --allow | --deny | --head | --follows | --base-url | \
       --inst | --max-sz | --px-range | --max-leverage | --orders-per-minute)
       return
       ;;

@@ -18,6 +18,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "client/cli/audit_view.hpp"
 #include "client/cli/exit_codes.hpp"
 #include "client/cli/format.hpp"
 #include "client/cli/spawn.hpp"
@@ -128,40 +129,66 @@ int list(Context& context, const Invocation& invocation) {
   return kExitOk;
 }
 
+// A duration as "30d", "12h", "45m", "90s": its count and the milliseconds of
+// its unit; nullopt for anything else. A count of more than 15 digits is
+// refused: no bound a caller checks it against has that many.
+struct Duration {
+  std::int64_t count = 0;
+  std::int64_t unit_ms = 0;
+};
+std::optional<Duration> duration_of(const std::string& text) {
+  if (text.size() < 2 || !std::all_of(text.begin(), text.end() - 1, [](unsigned char c) { return std::isdigit(c); })) {
+    return std::nullopt;
+  }
+  std::int64_t unit_ms = 0;
+  switch (text.back()) {
+    case 'd':
+      unit_ms = 86'400'000;
+      break;
+    case 'h':
+      unit_ms = 3'600'000;
+      break;
+    case 'm':
+      unit_ms = 60'000;
+      break;
+    case 's':
+      unit_ms = 1'000;
+      break;
+    default:
+      return std::nullopt;
+  }
+  const std::string count = text.substr(0, text.size() - 1);
+  if (count.size() > 15) return Duration{std::numeric_limits<std::int64_t>::max() / unit_ms, unit_ms};
+  return Duration{std::stoll(count), unit_ms};
+}
+
 // "30d", "12h", "45m", "90s" from now, or an ISO 8601 UTC time as the daemon writes them.
 // A duration that ends after the last time the protocol accepts is a usage error.
 std::string expiry(const std::string& text) {
-  if (text.size() >= 2 && std::all_of(text.begin(), text.end() - 1, [](unsigned char c) { return std::isdigit(c); })) {
-    std::int64_t unit_ms = 0;
-    switch (text.back()) {
-      case 'd':
-        unit_ms = 86'400'000;
-        break;
-      case 'h':
-        unit_ms = 3'600'000;
-        break;
-      case 'm':
-        unit_ms = 60'000;
-        break;
-      case 's':
-        unit_ms = 1'000;
-        break;
-      default:
-        break;
+  if (const std::optional<Duration> duration = duration_of(text)) {
+    const std::int64_t now = unix_ms(Clock::now());
+    if (duration->count >= (kEndUnixMs - now) / duration->unit_ms) {
+      throw UsageError("--expires must end before the year " + std::to_string(kLastYear + 1));
     }
-    if (unit_ms != 0) {
-      const std::int64_t now = unix_ms(Clock::now());
-      const std::string count = text.substr(0, text.size() - 1);
-      // More digits than any count within the bound has: refused before it can overflow.
-      const bool in_range = count.size() <= 15 && std::stoll(count) < (kEndUnixMs - now) / unit_ms;
-      if (!in_range) throw UsageError("--expires must end before the year " + std::to_string(kLastYear + 1));
-      return iso8601_ms(now + std::stoll(count) * unit_ms);
-    }
+    return iso8601_ms(now + duration->count * duration->unit_ms);
   }
   try {
     return iso8601_ms(parse_iso8601_ms(text));
   } catch (const Error&) {
     throw UsageError("--expires takes a duration (30d, 12h, 45m, 90s) or a time like 2027-01-01T00:00:00.000Z");
+  }
+}
+
+// --since: "1h", "30m", "2d", "90s" before now, or an ISO 8601 UTC time; as Unix milliseconds.
+std::int64_t since_ms(const std::string& text) {
+  if (const std::optional<Duration> duration = duration_of(text)) {
+    const std::int64_t now = unix_ms(Clock::now());
+    return duration->count >= now / duration->unit_ms ? 0 : now - duration->count * duration->unit_ms;
+  }
+  try {
+    return unix_ms(parse_iso8601_ms(text));
+  } catch (const Error&) {
+    throw UsageError("--since takes a duration (2d, 1h, 30m, 90s) or a time like 2026-12-01T00:00:00.000Z");
   }
 }
 
@@ -817,8 +844,13 @@ void audit_options(po::options_description& options) {
       "a head the daemon sent to the journal (HEAD=): it must be in the log, the chain intact up to it")(
       "follows", po::value<std::string>(),
       "FILE continues a rotated log whose last line has this hash: its first line must link to it")(
+      "key", po::value<std::string>(), "show: only the records of this key")(
+      "since", po::value<std::string>(),
+      "show: only records from this long ago (1h, 30m, 2d) or this ISO 8601 time on")("denied", po::bool_switch(),
+                                                                                      "show: only refusals")(
       "json", po::bool_switch(),
-      "print the verdict as JSON (as GET /v1/audit/verify answers it); the exit code is the same");
+      "verify: print the verdict as JSON (as GET /v1/audit/verify answers it), the exit code the same; show: print "
+      "the records' lines of the log as they are");
 }
 
 // What a verdict says beyond intact or broken: which lines the audit key vouches for.
@@ -902,10 +934,67 @@ int audit_verify(Context& context, const Invocation& invocation) {
   return kExitOk;
 }
 
+// Records of the log at FILE, one line each, those that pass every filter. A
+// line that is not a record is reported with its number (the first one, and how
+// many), never skipped in silence: the others are shown, and the exit code is 1.
+int audit_show(const Invocation& invocation) {
+  for (const char* verify_only : {"head", "follows"}) {
+    if (invocation.options.count(verify_only) != 0) {
+      throw UsageError(std::string("--") + verify_only + " is an option of okx-vault audit verify");
+    }
+  }
+  if (invocation.args.size() < 2) {
+    throw UsageError(
+        "okx-vault audit show needs FILE, the daemon's audit log: /var/lib/okx-vault/audit.log under the shipped "
+        "units (okx-vaultd's --audit-log, by default STATE-DIR/audit.log); reading it needs root or the daemon's "
+        "user");
+  }
+  AuditFilter filter;
+  filter.key = optional_value(invocation, "key");
+  if (const auto since = optional_value(invocation, "since")) filter.since_ms = since_ms(*since);
+  filter.denied = flag(invocation, "denied");
+  const bool json = flag(invocation, "json");
+  const std::string& path = invocation.args.at(1);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(Code::not_found, "cannot read " + path + ": " + std::strerror(errno));
+  std::size_t number = 0, malformed = 0, first_malformed = 0;
+  std::string reason;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    AuditEntry entry;
+    try {
+      entry = parse_audit_line(line);
+    } catch (const Error& e) {
+      if (malformed++ == 0) {
+        first_malformed = number;
+        reason = e.what();
+      }
+      continue;
+    }
+    if (!matches(entry, filter)) continue;
+    if (json) {
+      std::cout << line << '\n';
+    } else {
+      std::cout << audit_line_text(entry) << '\n';
+    }
+  }
+  std::cout.flush();
+  if (in.bad()) throw Error(Code::io_error, "cannot read " + path + " past line " + std::to_string(number));
+  if (malformed == 0) return kExitOk;
+  std::cerr << "okx-vault: " << path << ": line " << first_malformed << " is not an audit record (" << reason << ")";
+  if (malformed > 1) std::cerr << "; " << malformed << " such lines in all";
+  std::cerr << "; every other line was read\n";
+  return kExitFailure;
+}
+
 int audit(Context& context, const Invocation& invocation) {
   const std::string& action = invocation.args.at(0);
-  if (action == "verify") return audit_verify(context, invocation);
-  throw UsageError("the audit command is: okx-vault audit verify [FILE]");
+  if (action == "show") return audit_show(invocation);
+  if (action != "verify") throw UsageError("the audit command is: okx-vault audit verify [FILE] or audit show FILE");
+  if (invocation.options.count("key") != 0 || invocation.options.count("since") != 0 || flag(invocation, "denied")) {
+    throw UsageError("--key, --since and --denied are options of okx-vault audit show");
+  }
+  return audit_verify(context, invocation);
 }
 
 }  // namespace
@@ -1033,7 +1122,10 @@ const std::vector<Command>& commands() {
        "the vault has a passphrase, it is asked for (or read from stdin), so that the\n"
        "new data key is wrapped for it too.",
        0, 0, no_options, rekey, Channel::admin},
-      {"audit", "verify [FILE] [--head HASH] [--follows HASH] [--json]", "check an audit log's hash chain",
+      {"audit",
+       "verify [FILE] [--head HASH] [--follows HASH] [--json] | show FILE [--key NAME] [--since WHEN] [--denied] "
+       "[--json]",
+       "check an audit log's hash chain, or show its records",
        "Reports the first line that was edited, deleted or moved (exit code 1), or\n"
        "that the chain is intact (exit code 0), and which lines are keyed.\n"
        "Without FILE, the daemon checks its own log (admin only): every keyed\n"
@@ -1047,7 +1139,16 @@ const std::vector<Command>& commands() {
        "A rotated log goes on in a new file whose first line, the daemon's\n"
        "reopen-log record, links to the moved file's last line: such a file verifies\n"
        "alone, and --follows HASH (the moved file's last hash, which verify prints)\n"
-       "checks that it continues exactly that file.",
+       "checks that it continues exactly that file.\n"
+       "show: one line per record of the log at FILE, oldest first: its time in UTC\n"
+       "as the log has it (ISO 8601), allow or deny, the action, the key, the peer\n"
+       "(uid, pid, executable), the method and path, and the rule: the grant that\n"
+       "allowed it, or what refused it. --key, --since (2d, 1h, 30m, 90s ago, or an\n"
+       "ISO 8601 time) and --denied keep the records that pass all of them; --json\n"
+       "prints those records' lines of the log as they are. FILE is needed: the\n"
+       "CLI cannot know the daemon's log path (/var/lib/okx-vault/audit.log under the\n"
+       "shipped units). A line that is not a record is reported with its number\n"
+       "(exit code 1); the others are shown. show does not check the chain: verify does.",
        1, 2, audit_options, audit, Channel::admin},
   };
   return table;

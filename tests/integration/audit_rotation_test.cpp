@@ -13,13 +13,13 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "client/client.hpp"
 #include "proto/audit_chain.hpp"
+#include "tests/support/audit_lines.hpp"
 #include "tests/support/process.hpp"
 
 namespace okxvault::test {
@@ -28,13 +28,6 @@ namespace fs = std::filesystem;
 
 constexpr char kSecret[] = "ROTATION-SECRET-5c1e9a77f0";
 constexpr char kPassphrase[] = "Rotation-Pass-8Qd";
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
 
 class AuditRotationTest : public ::testing::Test {
  protected:

@@ -10,11 +10,11 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "client/client.hpp"
+#include "tests/support/audit_lines.hpp"
 #include "tests/support/process.hpp"
 
 namespace okxvault::test {
@@ -27,13 +27,6 @@ constexpr char kOtherSecret[] = "SHOW-SECRET-other-0b8f3a61";
 constexpr char kOtherPassphrase[] = "Show-Pass-other-9Kp";
 constexpr char kBalance[] = "/api/v5/account/balance";
 constexpr char kWithdrawal[] = "/api/v5/asset/withdrawal";
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
 
 std::string joined(const std::vector<std::string>& lines) {
   std::string text;
@@ -48,7 +41,8 @@ std::string member(const boost::json::object& record, std::string_view name) {
 }
 
 bool all_of(const std::vector<std::string>& lines, const std::string& part) {
-  return std::all_of(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(part) != std::string::npos; });
+  return std::all_of(lines.begin(), lines.end(),
+                     [&](const std::string& l) { return l.find(part) != std::string::npos; });
 }
 
 class AuditShowTest : public ::testing::Test {
@@ -57,8 +51,8 @@ class AuditShowTest : public ::testing::Test {
     Client admin(daemon_.socket().string());
     proto::GrantInfo grant;
     grant.name = std::to_string(::getuid());
-    admin.add({"main", "show-api-key-main-0001", SecretBytes::copy_of(kMainSecret),
-               SecretBytes::copy_of(kMainPassphrase)});
+    admin.add(
+        {"main", "show-api-key-main-0001", SecretBytes::copy_of(kMainSecret), SecretBytes::copy_of(kMainPassphrase)});
     admin.add({"other", "show-api-key-other-0002", SecretBytes::copy_of(kOtherSecret),
                SecretBytes::copy_of(kOtherPassphrase)});
     admin.set_grants("main", {grant});
@@ -114,7 +108,8 @@ TEST_F(AuditShowTest, ShowsEveryRecordOnALineOfItsOwn) {
   for (const std::string& line : lines) EXPECT_TRUE(std::regex_match(line, shape)) << line;
   const std::string uid = "uid=" + std::to_string(::getuid());
   const auto has = [&](const std::string& part) {
-    return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(part) != std::string::npos; });
+    return std::any_of(lines.begin(), lines.end(),
+                       [&](const std::string& l) { return l.find(part) != std::string::npos; });
   };
   EXPECT_TRUE(has("  allow  add  main  " + uid)) << joined(lines);
   EXPECT_TRUE(has("  allow  sign  main  " + uid)) << joined(lines);

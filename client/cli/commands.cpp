@@ -19,6 +19,8 @@
 #include <utility>
 
 #include "client/cli/audit_view.hpp"
+#include "client/cli/bot_config.hpp"
+#include "client/cli/config_rewrite.hpp"
 #include "client/cli/exit_codes.hpp"
 #include "client/cli/format.hpp"
 #include "client/cli/spawn.hpp"
@@ -271,6 +273,65 @@ int add(Context& context, const Invocation& invocation) {
     std::cerr << "Added key '" << added.name << "' (api key " << added.api_key << ", "
               << (added.simulated ? "demo trading" : "live trading") << ").\n";
   }
+  return kExitOk;
+}
+
+void import_config_options(po::options_description& options) {
+  options.add_options()("from", po::value<std::string>()->required(),
+                        "the config's format: freqtrade, octobot or ccxt-json")("name",
+                                                                                po::value<std::string>()->required(),
+                                                                                "the name the key gets in the vault")(
+      "rewrite", po::bool_switch(), "write the change into FILE, keeping the original as FILE.bak (mode 0600)");
+}
+
+// Moves the OKX key of a bot's config into the vault, as add does (the same
+// checks first, the same call), then says, or with --rewrite makes, the change
+// that has the bot ask the vault: `okx-vault:NAME` as its secret. Nothing is
+// added unless the change can be made as asked.
+int import_config(Context& context, const Invocation& invocation) {
+  const BotFormat format = bot_format(invocation.options["from"].as<std::string>());
+  const std::string name = invocation.options["name"].as<std::string>();
+  const std::string& path = invocation.args.at(0);
+  const bool rewrite = flag(invocation, "rewrite");
+  const ConfigFile file = read_config_file(path);
+  BotKey key;
+  try {
+    key = read_bot_key(format, file.text, name);
+  } catch (const Error& e) {
+    throw Error(e.code(), path + ": " + e.what() + "; nothing was imported");
+  }
+  check_name_and_api_key(name, key.api_key);
+  if (rewrite) {
+    if (key.rewritten.empty()) {
+      throw Error(Code::bad_request, "cannot rewrite " + path + ": " + key.why_not + "; nothing was imported");
+    }
+    check_config_replaceable(path);
+  }
+  check_before_add(context, name);
+  proto::AddKeyRequest request;
+  request.name = name;
+  request.api_key = key.api_key;
+  request.secret = std::move(key.secret);
+  request.passphrase = std::move(key.passphrase);
+  const proto::KeyInfo added = context.client().add(request);
+  say(context, "Added key '" + added.name + "' (api key " + added.api_key + ") from " + path + ".");
+  const BotFields fields = bot_fields(format);
+  if (!rewrite) {
+    std::cout << "Change " << path << " so that the bot asks the vault (its api key stays):\n"
+              << "  " << fields.secret << ": \"okx-vault:" << name << "\"\n"
+              << "  " << fields.passphrase << ": \"okx-vault\"\n";
+    return kExitOk;
+  }
+  try {
+    replace_config_file(path, file, key.rewritten);
+  } catch (const Error& e) {
+    throw Error(e.code(), std::string(e.what()) + "; the key was added as '" + name + "': set " + fields.secret +
+                              " to \"okx-vault:" + name + "\" and " + fields.passphrase + " to \"okx-vault\" in " +
+                              path + " by hand");
+  }
+  say(context, "Rewrote " + path + ": " + fields.secret + " is \"okx-vault:" + name + "\", " + fields.passphrase +
+                   " is \"okx-vault\". The original, with the secret, is " + path +
+                   ".bak (mode 0600): delete it once the bot works through the vault.");
   return kExitOk;
 }
 
@@ -1020,6 +1081,23 @@ const std::vector<Command>& commands() {
        "code 6), the daemon answers (3) and may be sent a secret (8), you are an\n"
        "admin (4), no key has that name (6) and the vault is unlocked (7).",
        1, 1, add_options, add, Channel::admin},
+      {"import-config", "FILE --from freqtrade|octobot|ccxt-json --name NAME [--rewrite]",
+       "move the OKX key of a bot's config file into the vault",
+       "Reads the api key, secret and passphrase from FILE: a freqtrade config\n"
+       "(exchange.key, .secret, .password, with exchange.name okx), OctoBot's\n"
+       "user/config.json (exchanges.okx.api-key, .api-secret, .api-password) or a\n"
+       "ccxt JSON file ({\"apiKey\", \"secret\", \"password\"}), and adds the key as\n"
+       "NAME as add does: the same checks first, and the secret never on a command\n"
+       "line. Then prints the change that makes the bot ask the vault: the secret\n"
+       "becomes \"okx-vault:NAME\" and the passphrase \"okx-vault\" (the bot then runs\n"
+       "under okx-vault-ccxt or node --require okx-vault/register). --rewrite makes\n"
+       "that change in FILE itself: the original is kept as FILE.bak (mode 0600,\n"
+       "holding the secret: delete it once the bot works), and FILE is replaced\n"
+       "atomically, keeping its mode and owner. Refused, with nothing added, when\n"
+       "FILE holds no OKX key, an encrypted one (OctoBot encrypts the keys it saves)\n"
+       "or one that already uses the vault, and with --rewrite when FILE.bak exists\n"
+       "or the change cannot be made in place (exit code 6).",
+       1, 1, import_config_options, import_config, Channel::admin},
       {"update", "NAME --api-key KEY [--simulated] [--json]",
        "give a key a new api key, secret and passphrase, keeping its grants",
        "Rotates an OKX key without downtime: bots go on signing with the old\n"

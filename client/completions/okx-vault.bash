@@ -42,6 +42,13 @@ _okx_vault() {
       COMPREPLY=($(compgen -W "$(_okx_vault_keys "${daemon[@]}")" -- "$cur"))
       return
       ;;
+    --from)
+      COMPREPLY=($(compgen -W "freqtrade octobot ccxt-json" -- "$cur"))
+      return
+      ;;
+    --name)
+      return
+      ;;
     --timeout | --body | --timestamp | --api-key | --expires | --allow | --deny | --head | --follows | --since | --base-url | \
       --inst | --max-sz | --px-range | --max-leverage | --orders-per-minute)
       return
@@ -90,6 +97,7 @@ _okx_vault() {
     help) COMPREPLY=($(compgen -W "$("$cli" --help 2>/dev/null | sed -n '/^Commands:/,/^$/s/^  \([a-z-]*\) .*/\1/p')" -- "$cur")) ;;
     passphrase) COMPREPLY=($(compgen -W "set change remove" -- "$cur")) ;;
     keyfile) COMPREPLY=($(compgen -W "rotate" -- "$cur")) ;;
+    import-config) COMPREPLY=($(compgen -f -- "$cur")) ;;
     audit) [[ ${words[cword - 1]} == audit ]] && COMPREPLY=($(compgen -W "verify show" -- "$cur")) || COMPREPLY=($(compgen -f -- "$cur")) ;;
     sign | curl)
       local args=0

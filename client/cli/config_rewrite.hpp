@@ -3,8 +3,8 @@
 // version that does not, keeping the original as a private backup
 // (okx-vault import-config --rewrite).
 
-#include <string>
 #include <sys/stat.h>
+#include <string>
 
 #include "common/secret.hpp"
 

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "client/client.hpp"
@@ -27,22 +28,25 @@ constexpr char kSecret[] = "IMPORT-SECRET-3e9b1c77d20a4f58";
 constexpr char kPassphrase[] = "Import-Pass-6Wq";
 
 std::string freqtrade_config(const std::string& exchange = "okx") {
-  return R"({
+  std::string text = R"({
     // freqtrade allows comments
     "max_open_trades": 3,
     "exchange": {
-        "name": ")" +
-         exchange + R"(",
-        "key": ")" + kApiKey +
-         R"(",
-        "secret": ")" + kSecret +
-         R"(",
-        "password": ")" + kPassphrase +
-         R"(",
+        "name": "EXCHANGE",
+        "key": "API-KEY",
+        "secret": "SECRET",
+        "password": "PASSPHRASE",
         "pair_whitelist": ["BTC/USDT",],
     },
 }
 )";
+  for (const auto& [from, to] : {std::pair<std::string, std::string>{"EXCHANGE", exchange},
+                                 {"API-KEY", kApiKey},
+                                 {"SECRET", kSecret},
+                                 {"PASSPHRASE", kPassphrase}}) {
+    text.replace(text.find(from), from.size(), to);
+  }
+  return text;
 }
 
 std::string ccxt_config() {
@@ -185,8 +189,9 @@ TEST_F(ImportConfigTest, RewriteReplacesTheSecretAndKeepsAPrivateBackup) {
 }
 
 TEST_F(ImportConfigTest, AConfigItCannotImportIsRefusedWithNothingAddedOrChanged) {
-  const fs::path encrypted = config(
-      "octobot.json", octobot_config("gAAAAABnT3Xq0cZpE2y1o7lJ8kR4vN9sW6hB3mD5fA2gC8iU0tY7rE1wQ4zX6vB9nM3kL5jH7gF2dS4aP"));
+  const fs::path encrypted =
+      config("octobot.json",
+             octobot_config("gAAAAABnT3Xq0cZpE2y1o7lJ8kR4vN9sW6hB3mD5fA2gC8iU0tY7rE1wQ4zX6vB9nM3kL5jH7gF2dS4aP"));
   expect_refused({"import-config", encrypted.string(), "--from", "octobot", "--name", "ob"}, encrypted, 6,
                  "exchanges.okx.api-secret is encrypted");
   const fs::path binance = config("binance.json", freqtrade_config("binance"));

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
@@ -151,6 +152,46 @@ TEST_F(AuditRotationTest, AMovedLogIsFinishedAndANewOneContinuesItsChain) {
     EXPECT_EQ(text.find(kSecret), std::string::npos) << file;
     EXPECT_EQ(text.find(kPassphrase), std::string::npos) << file;
   }
+}
+
+// Signs go on while the log is reopened: each one's line is in the moved file or
+// the new one, exactly once, and the chain runs on across them.
+TEST_F(AuditRotationTest, SignsInFlightDuringTheReopenEachLeaveOneLine) {
+  std::atomic<bool> stop{false};
+  std::atomic<std::size_t> signed_count{0};
+  std::vector<std::thread> bots;
+  for (int i = 0; i < 4; ++i) {
+    bots.emplace_back([&] {
+      Client bot = client();
+      while (!stop.load()) {
+        sign(bot);
+        ++signed_count;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const fs::path moved = daemon_->state_dir() / "audit.log.1";
+  fs::rename(log(), moved);
+  hang_up("audit log reopened");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  stop = true;
+  for (std::thread& bot : bots) bot.join();
+  const audit_chain::Verdict verdict = client().verify_audit();
+  EXPECT_TRUE(verdict.ok) << verdict.reason;
+
+  const std::vector<std::string> moved_lines = lines_of(read_file(moved));
+  const std::vector<std::string> new_lines = lines_of(read_file(log()));
+  const auto signs = [](const std::vector<std::string>& lines) {
+    return static_cast<std::size_t>(std::count_if(lines.begin(), lines.end(), [](const std::string& line) {
+      return line.find(R"("action":"sign")") != std::string::npos;
+    }));
+  };
+  EXPECT_GT(signs(moved_lines), 0u);
+  EXPECT_GT(signs(new_lines), 0u);
+  EXPECT_EQ(signs(moved_lines) + signs(new_lines), signed_count.load());
+  EXPECT_EQ(verify({moved.string()}).exit_code, 0);
+  const Output linked = verify({log().string(), "--follows", audit_chain::hash_of(moved_lines.back())});
+  EXPECT_EQ(linked.exit_code, 0) << linked.err;
 }
 
 TEST_F(AuditRotationTest, ALogNotMovedGoesOnInTheSameFile) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/json/parse.hpp>
 #include <cstring>
 
 #include "common/secret.hpp"
@@ -51,6 +52,20 @@ std::size_t append_hex_member(std::string& out, std::string_view marker) {
   return at;
 }
 
+// Whether a line is the daemon's record of reopening its log: the first line of
+// the file a rotated log goes on in.
+bool is_reopen_record(std::string_view line) {
+  boost::system::error_code ec;
+  const boost::json::value value = boost::json::parse(line, ec);
+  const boost::json::object* record = ec ? nullptr : value.if_object();
+  if (record == nullptr) return false;
+  const auto text = [&](std::string_view name) {
+    const boost::json::value* member = record->if_contains(name);
+    return member != nullptr && member->is_string() ? std::string_view(member->get_string()) : std::string_view();
+  };
+  return text("action") == kReopenAction && text("decision") == "allow";
+}
+
 }  // namespace
 
 Hash seal_into(std::string& out, std::string_view fields, std::string_view prev, const SecretBytes* key) {
@@ -96,8 +111,8 @@ std::string hash_of(std::string_view line) {
   return sealed ? std::string(sealed->hash) : std::string();
 }
 
-Verdict verify(std::istream& lines, std::optional<std::string_view> head, const SecretBytes* key,
-               std::size_t max_lines) {
+Verdict verify(std::istream& lines, std::optional<std::string_view> head, const SecretBytes* key, std::size_t max_lines,
+               std::optional<std::string_view> follows) {
   Verdict verdict;
   verdict.macs_checked = key != nullptr;
   std::string expected_prev(kGenesis);
@@ -117,10 +132,22 @@ Verdict verify(std::istream& lines, std::optional<std::string_view> head, const 
     Hash actual;
     blake2b_hex(sealed->body, nullptr, actual.data());
     if (view(actual) != sealed->hash) return fail("the line was edited (its hash does not match its contents)");
-    if (line.compare(kPrevPrefix.size(), kHexLength, expected_prev) != 0) {
-      return fail(verdict.lines == 1
-                      ? "the log does not start at the beginning of the chain (lines were cut)"
-                      : "the chain is broken: a line before this one was deleted or lines were reordered");
+    const std::string_view prev = std::string_view(line).substr(kPrevPrefix.size(), kHexLength);
+    if (verdict.lines == 1 && follows) {
+      if (prev != *follows) {
+        return fail("the first line does not continue the log whose last hash is " + std::string(*follows) +
+                    " (its prev is " + std::string(prev) + "): lines were cut, or it continues another file");
+      }
+      verdict.follows = prev;
+    } else if (verdict.lines == 1 && prev != kGenesis) {
+      if (!is_reopen_record(line)) {
+        return fail(
+            "the log does not start at the beginning of the chain (lines were cut); a file that continues a "
+            "rotated log starts with a reopen-log record, or is checked with --follows");
+      }
+      verdict.follows = prev;
+    } else if (prev != expected_prev) {
+      return fail("the chain is broken: a line before this one was deleted or lines were reordered");
     }
     if (!sealed->mac.empty()) {
       if (key) {
@@ -139,6 +166,7 @@ Verdict verify(std::istream& lines, std::optional<std::string_view> head, const 
     if (head && verdict.head_line == 0 && sealed->hash == *head) verdict.head_line = verdict.lines;
     expected_prev = sealed->hash;
   }
+  if (verdict.lines > 0) verdict.last_hash = expected_prev;
   if (head && verdict.head_line == 0) {
     verdict.ok = false;
     verdict.first_bad = verdict.lines + 1;

@@ -14,7 +14,12 @@
 // deleted; its macs cannot, so a keyed line vouches for itself and, through its
 // `prev`, for every line before it. A line written without the key (by a log
 // from before the audit key, or by a vault started locked, until it is first
-// unlocked) has no `mac`. Functions are pure and thread-safe.
+// unlocked) has no `mac`.
+//
+// A log that is rotated (moved aside, and the daemon told to reopen its path)
+// goes on in a new file whose first line is the daemon's `reopen-log` record:
+// its `prev` is the moved file's last hash, so the chain runs on across the
+// files. Functions are pure and thread-safe.
 
 #include <array>
 #include <cstddef>
@@ -33,6 +38,9 @@ inline constexpr std::string_view kGenesis = "0000000000000000000000000000000000
 // A line's `hash`: 64 lowercase hex digits.
 using Hash = std::array<char, 64>;
 inline std::string_view view(const Hash& hash) { return {hash.data(), hash.size()}; }
+
+// The action of the record that starts the file a rotated log goes on in.
+inline constexpr std::string_view kReopenAction = "reopen-log";
 
 // Appends to `out` the chained line (no newline) of a JSON object whose members,
 // its text without the braces, are `fields`; `prev` is the previous line's hash.
@@ -61,13 +69,23 @@ struct Verdict {
   // Lines without a `mac` after the last keyed one: the key vouches for none of
   // them, and anyone who can write the log could have rewritten them.
   std::size_t unkeyed_tail = 0;
+  // The `prev` of the first line when it is not the genesis: the last hash of
+  // the file this one continues (a rotated log). "" for a log that starts the chain.
+  std::string follows;
+  std::string last_hash;  // the hash of the last line checked ("" if none)
 };
 // With `head` (a line's hash, as the daemon sends it to the journal), the log
 // must also contain a line of that hash, at or before the first break: a log cut
 // before it, or rewritten from any line before it on, fails. With `key`, every
 // `mac` is checked too. Reads at most `max_lines` lines.
+//
+// The first line must start the chain (its `prev` the genesis) or continue a
+// rotated log: with `follows` (the moved file's last hash), its `prev` must be
+// that hash; without, it must be a `reopen-log` record, whose `prev` the verdict
+// reports in `follows` (a log whose first lines were cut starts with neither).
 Verdict verify(std::istream& lines, std::optional<std::string_view> head = std::nullopt,
-               const SecretBytes* key = nullptr, std::size_t max_lines = SIZE_MAX);
+               const SecretBytes* key = nullptr, std::size_t max_lines = SIZE_MAX,
+               std::optional<std::string_view> follows = std::nullopt);
 
 // A written line of the log: its 1-based number and its hash.
 struct Head {

@@ -267,7 +267,9 @@ std::string encode(const audit_chain::Verdict& verdict) {
                                       {"unkeyed_tail", verdict.unkeyed_tail},
                                       {"head_line", verdict.head_line},
                                       {"first_bad", verdict.first_bad},
-                                      {"reason", verdict.reason}});
+                                      {"reason", verdict.reason},
+                                      {"follows", verdict.follows},
+                                      {"last_hash", verdict.last_hash}});
 }
 
 audit_chain::Verdict decode_audit_verdict(std::string_view text) {
@@ -282,6 +284,9 @@ audit_chain::Verdict decode_audit_verdict(std::string_view text) {
   verdict.head_line = f.required_uint("head_line");
   verdict.first_bad = f.required_uint("first_bad");
   verdict.reason = f.optional_string("reason").value_or("");
+  // Not sent by a daemon older than log rotation.
+  verdict.follows = f.optional_string("follows").value_or("");
+  verdict.last_hash = f.optional_string("last_hash").value_or("");
   return verdict;
 }
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -17,6 +18,9 @@
 #include <type_traits>
 #include <utility>
 
+#include "client/cli/audit_view.hpp"
+#include "client/cli/bot_config.hpp"
+#include "client/cli/config_rewrite.hpp"
 #include "client/cli/exit_codes.hpp"
 #include "client/cli/format.hpp"
 #include "client/cli/spawn.hpp"
@@ -127,40 +131,66 @@ int list(Context& context, const Invocation& invocation) {
   return kExitOk;
 }
 
+// A duration as "30d", "12h", "45m", "90s": its count and the milliseconds of
+// its unit; nullopt for anything else. A count of more than 15 digits is
+// refused: no bound a caller checks it against has that many.
+struct Duration {
+  std::int64_t count = 0;
+  std::int64_t unit_ms = 0;
+};
+std::optional<Duration> duration_of(const std::string& text) {
+  if (text.size() < 2 || !std::all_of(text.begin(), text.end() - 1, [](unsigned char c) { return std::isdigit(c); })) {
+    return std::nullopt;
+  }
+  std::int64_t unit_ms = 0;
+  switch (text.back()) {
+    case 'd':
+      unit_ms = 86'400'000;
+      break;
+    case 'h':
+      unit_ms = 3'600'000;
+      break;
+    case 'm':
+      unit_ms = 60'000;
+      break;
+    case 's':
+      unit_ms = 1'000;
+      break;
+    default:
+      return std::nullopt;
+  }
+  const std::string count = text.substr(0, text.size() - 1);
+  if (count.size() > 15) return Duration{std::numeric_limits<std::int64_t>::max() / unit_ms, unit_ms};
+  return Duration{std::stoll(count), unit_ms};
+}
+
 // "30d", "12h", "45m", "90s" from now, or an ISO 8601 UTC time as the daemon writes them.
 // A duration that ends after the last time the protocol accepts is a usage error.
 std::string expiry(const std::string& text) {
-  if (text.size() >= 2 && std::all_of(text.begin(), text.end() - 1, [](unsigned char c) { return std::isdigit(c); })) {
-    std::int64_t unit_ms = 0;
-    switch (text.back()) {
-      case 'd':
-        unit_ms = 86'400'000;
-        break;
-      case 'h':
-        unit_ms = 3'600'000;
-        break;
-      case 'm':
-        unit_ms = 60'000;
-        break;
-      case 's':
-        unit_ms = 1'000;
-        break;
-      default:
-        break;
+  if (const std::optional<Duration> duration = duration_of(text)) {
+    const std::int64_t now = unix_ms(Clock::now());
+    if (duration->count >= (kEndUnixMs - now) / duration->unit_ms) {
+      throw UsageError("--expires must end before the year " + std::to_string(kLastYear + 1));
     }
-    if (unit_ms != 0) {
-      const std::int64_t now = unix_ms(Clock::now());
-      const std::string count = text.substr(0, text.size() - 1);
-      // More digits than any count within the bound has: refused before it can overflow.
-      const bool in_range = count.size() <= 15 && std::stoll(count) < (kEndUnixMs - now) / unit_ms;
-      if (!in_range) throw UsageError("--expires must end before the year " + std::to_string(kLastYear + 1));
-      return iso8601_ms(now + std::stoll(count) * unit_ms);
-    }
+    return iso8601_ms(now + duration->count * duration->unit_ms);
   }
   try {
     return iso8601_ms(parse_iso8601_ms(text));
   } catch (const Error&) {
     throw UsageError("--expires takes a duration (30d, 12h, 45m, 90s) or a time like 2027-01-01T00:00:00.000Z");
+  }
+}
+
+// --since: "1h", "30m", "2d", "90s" before now, or an ISO 8601 UTC time; as Unix milliseconds.
+std::int64_t since_ms(const std::string& text) {
+  if (const std::optional<Duration> duration = duration_of(text)) {
+    const std::int64_t now = unix_ms(Clock::now());
+    return duration->count >= now / duration->unit_ms ? 0 : now - duration->count * duration->unit_ms;
+  }
+  try {
+    return unix_ms(parse_iso8601_ms(text));
+  } catch (const Error&) {
+    throw UsageError("--since takes a duration (2d, 1h, 30m, 90s) or a time like 2026-12-01T00:00:00.000Z");
   }
 }
 
@@ -243,6 +273,65 @@ int add(Context& context, const Invocation& invocation) {
     std::cerr << "Added key '" << added.name << "' (api key " << added.api_key << ", "
               << (added.simulated ? "demo trading" : "live trading") << ").\n";
   }
+  return kExitOk;
+}
+
+void import_config_options(po::options_description& options) {
+  options.add_options()("from", po::value<std::string>()->required(),
+                        "the config's format: freqtrade, octobot or ccxt-json")("name",
+                                                                                po::value<std::string>()->required(),
+                                                                                "the name the key gets in the vault")(
+      "rewrite", po::bool_switch(), "write the change into FILE, keeping the original as FILE.bak (mode 0600)");
+}
+
+// Moves the OKX key of a bot's config into the vault, as add does (the same
+// checks first, the same call), then says, or with --rewrite makes, the change
+// that has the bot ask the vault: `okx-vault:NAME` as its secret. Nothing is
+// added unless the change can be made as asked.
+int import_config(Context& context, const Invocation& invocation) {
+  const BotFormat format = bot_format(invocation.options["from"].as<std::string>());
+  const std::string name = invocation.options["name"].as<std::string>();
+  const std::string& path = invocation.args.at(0);
+  const bool rewrite = flag(invocation, "rewrite");
+  const ConfigFile file = read_config_file(path);
+  BotKey key;
+  try {
+    key = read_bot_key(format, file.text, name);
+  } catch (const Error& e) {
+    throw Error(e.code(), path + ": " + e.what() + "; nothing was imported");
+  }
+  check_name_and_api_key(name, key.api_key);
+  if (rewrite) {
+    if (key.rewritten.empty()) {
+      throw Error(Code::bad_request, "cannot rewrite " + path + ": " + key.why_not + "; nothing was imported");
+    }
+    check_config_replaceable(path);
+  }
+  check_before_add(context, name);
+  proto::AddKeyRequest request;
+  request.name = name;
+  request.api_key = key.api_key;
+  request.secret = std::move(key.secret);
+  request.passphrase = std::move(key.passphrase);
+  const proto::KeyInfo added = context.client().add(request);
+  say(context, "Added key '" + added.name + "' (api key " + added.api_key + ") from " + path + ".");
+  const BotFields fields = bot_fields(format);
+  if (!rewrite) {
+    std::cout << "Change " << path << " so that the bot asks the vault (its api key stays):\n"
+              << "  " << fields.secret << ": \"okx-vault:" << name << "\"\n"
+              << "  " << fields.passphrase << ": \"okx-vault\"\n";
+    return kExitOk;
+  }
+  try {
+    replace_config_file(path, file, key.rewritten);
+  } catch (const Error& e) {
+    throw Error(e.code(), std::string(e.what()) + "; the key was added as '" + name + "': set " + fields.secret +
+                              " to \"okx-vault:" + name + "\" and " + fields.passphrase + " to \"okx-vault\" in " +
+                              path + " by hand");
+  }
+  say(context, "Rewrote " + path + ": " + fields.secret + " is \"okx-vault:" + name + "\", " + fields.passphrase +
+                   " is \"okx-vault\". The original, with the secret, is " + path +
+                   ".bak (mode 0600): delete it once the bot works through the vault.");
   return kExitOk;
 }
 
@@ -814,8 +903,15 @@ void audit_options(po::options_description& options) {
   options.add_options()(
       "head", po::value<std::string>(),
       "a head the daemon sent to the journal (HEAD=): it must be in the log, the chain intact up to it")(
+      "follows", po::value<std::string>(),
+      "FILE continues a rotated log whose last line has this hash: its first line must link to it")(
+      "key", po::value<std::string>(), "show: only the records of this key")(
+      "since", po::value<std::string>(),
+      "show: only records from this long ago (1h, 30m, 2d) or this ISO 8601 time on")("denied", po::bool_switch(),
+                                                                                      "show: only refusals")(
       "json", po::bool_switch(),
-      "print the verdict as JSON (as GET /v1/audit/verify answers it); the exit code is the same");
+      "verify: print the verdict as JSON (as GET /v1/audit/verify answers it), the exit code the same; show: print "
+      "the records' lines of the log as they are");
 }
 
 // What a verdict says beyond intact or broken: which lines the audit key vouches for.
@@ -837,15 +933,32 @@ void print_keying(const audit_chain::Verdict& verdict) {
   }
 }
 
-int audit(Context& context, const Invocation& invocation) {
-  if (invocation.args.at(0) != "verify") throw UsageError("the audit command is: okx-vault audit verify [FILE]");
-  const std::optional<std::string> head = optional_value(invocation, "head");
-  if (head && (head->size() != audit_chain::kGenesis.size() ||
-               !std::all_of(head->begin(), head->end(), [](char c) { return std::isxdigit(c) && !std::isupper(c); }))) {
-    throw UsageError("--head takes a line's hash: 64 lowercase hex digits");
+// Where a log's chain comes from and goes on: the file it continues, and the
+// hash a file rotated after it must continue from.
+void print_links(const audit_chain::Verdict& verdict) {
+  if (!verdict.follows.empty()) {
+    std::cout << "  continues a rotated log whose last line's hash is " << verdict.follows
+              << " (okx-vault audit verify MOVED-FILE shows that file's)\n";
   }
+  if (!verdict.last_hash.empty()) std::cout << "  last line's hash: " << verdict.last_hash << '\n';
+}
+
+// The value of a hash option (--head, --follows): 64 lowercase hex digits.
+std::optional<std::string> hash_option(const Invocation& invocation, const char* name) {
+  std::optional<std::string> hash = optional_value(invocation, name);
+  if (hash && (hash->size() != audit_chain::kGenesis.size() ||
+               !std::all_of(hash->begin(), hash->end(), [](char c) { return std::isxdigit(c) && !std::isupper(c); }))) {
+    throw UsageError(std::string("--") + name + " takes a line's hash: 64 lowercase hex digits");
+  }
+  return hash;
+}
+
+int audit_verify(Context& context, const Invocation& invocation) {
+  const std::optional<std::string> head = hash_option(invocation, "head");
+  const std::optional<std::string> follows = hash_option(invocation, "follows");
   if (invocation.args.size() < 2) {
     if (head) throw UsageError("--head needs FILE: the daemon checks the head its store recorded");
+    if (follows) throw UsageError("--follows needs FILE: the daemon's own log starts with its reopen-log record");
     const audit_chain::Verdict verdict = context.client().verify_audit();
     if (flag(invocation, "json")) {
       std::cout << proto::encode(verdict) << '\n';
@@ -859,12 +972,13 @@ int audit(Context& context, const Invocation& invocation) {
     if (verdict.head_line > 0) std::cout << ", the store's head at line " << verdict.head_line;
     std::cout << '\n';
     print_keying(verdict);
+    print_links(verdict);
     return kExitOk;
   }
   const std::string& path = invocation.args.at(1);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(Code::not_found, "cannot read " + path);
-  const audit_chain::Verdict verdict = audit_chain::verify(in, head);
+  const audit_chain::Verdict verdict = audit_chain::verify(in, head, nullptr, SIZE_MAX, follows);
   if (flag(invocation, "json")) {
     std::cout << proto::encode(verdict) << '\n';
     return verdict.ok ? kExitOk : kExitFailure;
@@ -877,7 +991,71 @@ int audit(Context& context, const Invocation& invocation) {
   if (head) std::cout << ", head at line " << verdict.head_line;
   std::cout << '\n';
   print_keying(verdict);
+  print_links(verdict);
   return kExitOk;
+}
+
+// Records of the log at FILE, one line each, those that pass every filter. A
+// line that is not a record is reported with its number (the first one, and how
+// many), never skipped in silence: the others are shown, and the exit code is 1.
+int audit_show(const Invocation& invocation) {
+  for (const char* verify_only : {"head", "follows"}) {
+    if (invocation.options.count(verify_only) != 0) {
+      throw UsageError(std::string("--") + verify_only + " is an option of okx-vault audit verify");
+    }
+  }
+  if (invocation.args.size() < 2) {
+    throw UsageError(
+        "okx-vault audit show needs FILE, the daemon's audit log: /var/lib/okx-vault/audit.log under the shipped "
+        "units (okx-vaultd's --audit-log, by default STATE-DIR/audit.log); reading it needs root or the daemon's "
+        "user");
+  }
+  AuditFilter filter;
+  filter.key = optional_value(invocation, "key");
+  if (const auto since = optional_value(invocation, "since")) filter.since_ms = since_ms(*since);
+  filter.denied = flag(invocation, "denied");
+  const bool json = flag(invocation, "json");
+  const std::string& path = invocation.args.at(1);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(Code::not_found, "cannot read " + path + ": " + std::strerror(errno));
+  std::size_t number = 0, malformed = 0, first_malformed = 0;
+  std::string reason;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    AuditEntry entry;
+    try {
+      entry = parse_audit_line(line);
+    } catch (const Error& e) {
+      if (malformed++ == 0) {
+        first_malformed = number;
+        reason = e.what();
+      }
+      continue;
+    }
+    if (!matches(entry, filter)) continue;
+    if (json) {
+      std::cout << line << '\n';
+    } else {
+      std::cout << audit_line_text(entry) << '\n';
+    }
+  }
+  std::cout.flush();
+  if (in.bad()) throw Error(Code::io_error, "cannot read " + path + " past line " + std::to_string(number));
+  if (malformed == 0) return kExitOk;
+  std::cerr << "okx-vault: " << path << ": line " << first_malformed << " is not an audit record (" << reason << ")";
+  if (malformed > 1) std::cerr << "; " << malformed << " such lines in all";
+  std::cerr << "; every other line was read\n";
+  return kExitFailure;
+}
+
+int audit(Context& context, const Invocation& invocation) {
+  const std::string& action = invocation.args.at(0);
+  if (action == "show") return audit_show(invocation);
+  if (action != "verify") throw UsageError("the audit command is: okx-vault audit verify [FILE] or audit show FILE");
+  if (invocation.options.count("key") != 0 || invocation.options.count("since") != 0 || flag(invocation, "denied")) {
+    throw UsageError("--key, --since and --denied are options of okx-vault audit show");
+  }
+  return audit_verify(context, invocation);
 }
 
 }  // namespace
@@ -903,6 +1081,23 @@ const std::vector<Command>& commands() {
        "code 6), the daemon answers (3) and may be sent a secret (8), you are an\n"
        "admin (4), no key has that name (6) and the vault is unlocked (7).",
        1, 1, add_options, add, Channel::admin},
+      {"import-config", "FILE --from freqtrade|octobot|ccxt-json --name NAME [--rewrite]",
+       "move the OKX key of a bot's config file into the vault",
+       "Reads the api key, secret and passphrase from FILE: a freqtrade config\n"
+       "(exchange.key, .secret, .password, with exchange.name okx), OctoBot's\n"
+       "user/config.json (exchanges.okx.api-key, .api-secret, .api-password) or a\n"
+       "ccxt JSON file ({\"apiKey\", \"secret\", \"password\"}), and adds the key as\n"
+       "NAME as add does: the same checks first, and the secret never on a command\n"
+       "line. Then prints the change that makes the bot ask the vault: the secret\n"
+       "becomes \"okx-vault:NAME\" and the passphrase \"okx-vault\" (the bot then runs\n"
+       "under okx-vault-ccxt or node --require okx-vault/register). --rewrite makes\n"
+       "that change in FILE itself: the original is kept as FILE.bak (mode 0600,\n"
+       "holding the secret: delete it once the bot works), and FILE is replaced\n"
+       "atomically, keeping its mode and owner. Refused, with nothing added, when\n"
+       "FILE holds no OKX key, an encrypted one (OctoBot encrypts the keys it saves)\n"
+       "or one that already uses the vault, and with --rewrite when FILE.bak exists\n"
+       "or the change cannot be made in place (exit code 6).",
+       1, 1, import_config_options, import_config, Channel::admin},
       {"update", "NAME --api-key KEY [--simulated] [--json]",
        "give a key a new api key, secret and passphrase, keeping its grants",
        "Rotates an OKX key without downtime: bots go on signing with the old\n"
@@ -1005,7 +1200,10 @@ const std::vector<Command>& commands() {
        "the vault has a passphrase, it is asked for (or read from stdin), so that the\n"
        "new data key is wrapped for it too.",
        0, 0, no_options, rekey, Channel::admin},
-      {"audit", "verify [FILE] [--head HASH] [--json]", "check an audit log's hash chain",
+      {"audit",
+       "verify [FILE] [--head HASH] [--follows HASH] [--json] | show FILE [--key NAME] [--since WHEN] [--denied] "
+       "[--json]",
+       "check an audit log's hash chain, or show its records",
        "Reports the first line that was edited, deleted or moved (exit code 1), or\n"
        "that the chain is intact (exit code 0), and which lines are keyed.\n"
        "Without FILE, the daemon checks its own log (admin only): every keyed\n"
@@ -1015,7 +1213,20 @@ const std::vector<Command>& commands() {
        "lines cannot be checked without the audit key: only how they link.\n"
        "--head HASH: a head the daemon sent to the system journal (its HEAD= field,\n"
        "e.g. journalctl -u okx-vault MESSAGE_ID=4f4b5856a17d4e0d8a3c5e2b9f6a1c07 -o json):\n"
-       "the log must hold that line, so a log cut before it or rewritten fails.",
+       "the log must hold that line, so a log cut before it or rewritten fails.\n"
+       "A rotated log goes on in a new file whose first line, the daemon's\n"
+       "reopen-log record, links to the moved file's last line: such a file verifies\n"
+       "alone, and --follows HASH (the moved file's last hash, which verify prints)\n"
+       "checks that it continues exactly that file.\n"
+       "show: one line per record of the log at FILE, oldest first: its time in UTC\n"
+       "as the log has it (ISO 8601), allow or deny, the action, the key, the peer\n"
+       "(uid, pid, executable), the method and path, and the rule: the grant that\n"
+       "allowed it, or what refused it. --key, --since (2d, 1h, 30m, 90s ago, or an\n"
+       "ISO 8601 time) and --denied keep the records that pass all of them; --json\n"
+       "prints those records' lines of the log as they are. FILE is needed: the\n"
+       "CLI cannot know the daemon's log path (/var/lib/okx-vault/audit.log under the\n"
+       "shipped units). A line that is not a record is reported with its number\n"
+       "(exit code 1); the others are shown. show does not check the chain: verify does.",
        1, 2, audit_options, audit, Channel::admin},
   };
   return table;

@@ -54,10 +54,12 @@ void print_usage(std::ostream& out) {
   out << "Usage: okx-vault [--socket PATH] [--admin-socket PATH] [--timeout SECONDS] [--quiet] COMMAND [ARGS]\n\n"
          "Administer okx-vaultd, the local vault for OKX V5 API keys, and sign with it.\n\n"
          "Commands:\n";
+  std::size_t width = 12;  // the widest name and two spaces
+  for (const Command& command : commands()) width = std::max(width, command.name.size() + 2);
   for (const Command& command : commands()) {
-    out << "  " << command.name << std::string(12 - command.name.size(), ' ') << command.summary << '\n';
+    out << "  " << command.name << std::string(width - command.name.size(), ' ') << command.summary << '\n';
   }
-  out << "  help        show help for a command\n\n"
+  out << "  help" << std::string(width - 4, ' ') << "show help for a command\n\n"
       << global_options() << '\n'
       << kExitCodes << "\nRun 'okx-vault help COMMAND' for a command's arguments and options.\n";
 }

@@ -38,7 +38,18 @@ _okx_vault() {
       COMPREPLY=($(compgen -f -- "$cur"))
       return
       ;;
-    --timeout | --body | --timestamp | --api-key | --expires | --allow | --deny | --head | --base-url | \
+    --key)
+      COMPREPLY=($(compgen -W "$(_okx_vault_keys "${daemon[@]}")" -- "$cur"))
+      return
+      ;;
+    --from)
+      COMPREPLY=($(compgen -W "freqtrade octobot ccxt-json" -- "$cur"))
+      return
+      ;;
+    --name)
+      return
+      ;;
+    --timeout | --body | --timestamp | --api-key | --expires | --allow | --deny | --head | --follows | --since | --base-url | \
       --inst | --max-sz | --px-range | --max-leverage | --orders-per-minute)
       return
       ;;
@@ -86,7 +97,8 @@ _okx_vault() {
     help) COMPREPLY=($(compgen -W "$("$cli" --help 2>/dev/null | sed -n '/^Commands:/,/^$/s/^  \([a-z-]*\) .*/\1/p')" -- "$cur")) ;;
     passphrase) COMPREPLY=($(compgen -W "set change remove" -- "$cur")) ;;
     keyfile) COMPREPLY=($(compgen -W "rotate" -- "$cur")) ;;
-    audit) [[ ${words[cword - 1]} == audit ]] && COMPREPLY=($(compgen -W "verify" -- "$cur")) || COMPREPLY=($(compgen -f -- "$cur")) ;;
+    import-config) COMPREPLY=($(compgen -f -- "$cur")) ;;
+    audit) [[ ${words[cword - 1]} == audit ]] && COMPREPLY=($(compgen -W "verify show" -- "$cur")) || COMPREPLY=($(compgen -f -- "$cur")) ;;
     sign | curl)
       local args=0
       for ((i = i + 1; i < cword; i++)); do

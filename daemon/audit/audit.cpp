@@ -484,6 +484,78 @@ struct Audit::Writer {
     write_batch(lock);
   }
 
+  // Audit::reopen, with the reopen-log record's fields.
+  bool reopen(std::string_view fields) {
+    struct Closer {
+      int fd;
+      ~Closer() { ::close(fd); }
+    } next{::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)};
+    if (next.fd < 0) throw Error(Code::io_error, path + ": cannot reopen audit log: " + std::strerror(errno));
+    struct stat now {
+    }, was{};
+    if (::fstat(next.fd, &now) != 0 || ::fstat(fd, &was) != 0) {
+      throw Error(Code::io_error, path + ": cannot reopen audit log: " + std::strerror(errno));
+    }
+    if (now.st_dev == was.st_dev && now.st_ino == was.st_ino) return false;
+    if (now.st_size != 0) {
+      throw Error(Code::io_error, path +
+                                      ": not reopened: the file there is not the audit log and is not empty (the log "
+                                      "goes on in the file it was moved to); move it away and reopen again");
+    }
+    if ((now.st_mode & 07777) != 0600 && ::fchmod(next.fd, 0600) != 0) {
+      throw Error(Code::io_error, path + ": cannot make the new audit log private: " + std::strerror(errno));
+    }
+    // From here on this thread is the one that writes (`writing`): the moved
+    // file's last lines go to it, then the new file takes its descriptor's
+    // place (dup2, so a sync under way elsewhere never finds it closed).
+    std::unique_lock lock(mutex);
+    idle.wait(lock, [&] { return !writing; });
+    writing = true;
+    batch.swap(pending);
+    const std::uint64_t moved_lines = lines;
+    const audit_chain::Head moved{moved_lines, prev};
+    seal(fields);  // the new file's first line, unless the moved one's could not all be written
+    lock.unlock();
+    int error = 0;
+    const std::size_t done = write_all(fd, batch, error);
+    ::fdatasync(fd);
+    const bool whole = done == batch.size();
+    if (whole) {
+      announce(moved, true);
+    } else {
+      spdlog::error(
+          "audit log {}: the last lines of the moved log could not be written to it ({}); they begin the "
+          "new file, which then verifies only with --follows",
+          path, std::strerror(error));
+    }
+    const auto unwritten =
+        static_cast<std::uint64_t>(std::count(batch.begin() + static_cast<std::ptrdiff_t>(done), batch.end(), '\n'));
+    if (::dup2(next.fd, fd) < 0) {
+      const int dup_error = errno;
+      lock.lock();
+      pending.insert(0, batch, done);
+      batch.clear();
+      settle(error, 0);
+      writing = false;
+      idle.notify_all();
+      throw Error(Code::io_error, path + ": cannot reopen audit log: " + std::strerror(dup_error));
+    }
+    end = allocated_end = 0;
+    can_allocate = true;
+    const int room_error = make_room();
+    lock.lock();
+    pending.insert(0, batch, done);
+    batch.clear();
+    lines = lines - moved_lines + unwritten;
+    written = {0, moved.hash};
+    settle(0, room_error);
+    writing = false;
+    idle.notify_all();
+    due.store(true, std::memory_order_relaxed);
+    if (parked) wake.notify_one();
+    return true;
+  }
+
   bool flush() {
     std::unique_lock lock(mutex);
     close_windows(Steady::now(), true);
@@ -614,6 +686,19 @@ std::optional<std::uint64_t> Audit::last_generation(const std::filesystem::path&
     end = start;
   }
   return std::nullopt;
+}
+
+bool Audit::reopen() {
+  if (!writer_) return false;
+  std::string fields;
+  append_audit_fields(fields, iso8601_ms(Clock::now()), Peer{::getuid(), ::getgid(), ::getpid(), {}, {}},
+                      {audit_chain::kReopenAction, {}, {}, {}, true, "rotated"});
+  // The generation goes on in the new file, for the start's rollback check.
+  if (generation_) {
+    fields += kGenerationMember;
+    fields += std::to_string(generation_());
+  }
+  return writer_->reopen(fields);
 }
 
 void Audit::write_due() {

@@ -78,6 +78,15 @@ class Audit {
   // Whether the log at `path` has a line number `line` whose hash is `hash`
   // (line 0: always). Reads the file up to that line.
   static bool holds(const std::filesystem::path& path, std::uint64_t line, std::string_view hash);
+  // For log rotation (SIGHUP): if the log was moved aside, goes on in a new file
+  // at its path (created 0600), whose first line is a `reopen-log` record that
+  // continues the chain of the moved file's last line. The moved file gets the
+  // lines recorded before, is synced, and is written no more. False if the file
+  // at the path is the log itself (it was not moved); Error(io_error) if the
+  // path cannot be opened or holds another file that is not empty, the log
+  // then going on in the file it had. File I/O happens outside the lock that
+  // record() takes: records made meanwhile go to the new file.
+  bool reopen();
   // Writes the pending lines if they are due: for the I/O threads, after a reply.
   // Costs one atomic load when they are not.
   void write_due();

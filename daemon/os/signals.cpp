@@ -10,19 +10,20 @@
 namespace okxvault {
 namespace {
 
-void set_stop_signals(int how) {
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  if (const int error = ::pthread_sigmask(how, &stop, nullptr); error != 0) {
+void set_handled_signals(int how) {
+  sigset_t handled;
+  sigemptyset(&handled);
+  sigaddset(&handled, SIGTERM);
+  sigaddset(&handled, SIGINT);
+  sigaddset(&handled, SIGHUP);
+  if (const int error = ::pthread_sigmask(how, &handled, nullptr); error != 0) {
     throw std::runtime_error(std::string("pthread_sigmask: ") + std::strerror(error));
   }
 }
 
 }  // namespace
 
-void block_stop_signals() { set_stop_signals(SIG_BLOCK); }
-void unblock_stop_signals() { set_stop_signals(SIG_UNBLOCK); }
+void block_handled_signals() { set_handled_signals(SIG_BLOCK); }
+void unblock_handled_signals() { set_handled_signals(SIG_UNBLOCK); }
 
 }  // namespace okxvault

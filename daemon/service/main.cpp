@@ -254,8 +254,10 @@ std::optional<std::string> check_audit_anchor(const DaemonOptions& options, cons
     throw Error(Code::rollback,
                 options.audit_log.string() + ": rollback: the audit log has no line " + std::to_string(anchor.line) +
                     " with the hash " + anchor.hash + " that " + options.store_file().string() +
-                    " recorded at its last write: lines were cut off its end, or it was rewritten. Both files are "
-                    "left as they are; to start anyway, start okx-vaultd with --accept-rollback (it is audited)");
+                    " recorded at its last write: lines were cut off its end, or it was rewritten (or it was "
+                    "rotated while the vault was locked, and that line is in the moved file: check it with okx-vault "
+                    "audit verify MOVED-FILE --head HASH). Both files are left as they are; to start anyway, start "
+                    "okx-vaultd with --accept-rollback (it is audited)");
   }
   return missing;
 }
@@ -278,6 +280,25 @@ void lock_when_idle(boost::asio::steady_timer& timer, std::chrono::seconds idle,
   });
 }
 
+// SIGHUP: the audit log goes on at its path if it was moved aside (logrotate),
+// and the store records the new file's head, so that a restart finds it there.
+// On the background thread: the store write syncs.
+void reopen_audit_log(Audit& audit, Vault& vault) {
+  try {
+    if (!audit.reopen()) {
+      spdlog::info("SIGHUP: the audit log was not moved; it goes on in the same file");
+      return;
+    }
+    vault.anchor_audit_head();
+    spdlog::info("SIGHUP: audit log reopened; it goes on in a new file that continues the moved one's chain{}",
+                 vault.locked() ? ". The vault is locked: the store records the new file's head at its next write "
+                                  "(after unlock); a restart before that is refused as a rollback"
+                                : "");
+  } catch (const std::exception& e) {
+    spdlog::error("SIGHUP: {}", e.what());
+  }
+}
+
 // WATCHDOG=1 from the I/O loop itself, so a wedged loop stops the pings.
 void ping_watchdog_every(boost::asio::steady_timer& timer, std::chrono::microseconds period) {
   timer.expires_after(period);
@@ -289,7 +310,7 @@ void ping_watchdog_every(boost::asio::steady_timer& timer, std::chrono::microsec
 }
 
 int serve(const DaemonOptions& options) {
-  block_stop_signals();                        // before the first thread; the main loop unblocks them
+  block_handled_signals();                     // before the first thread; the main loop unblocks them
   check_private_directory(options.state_dir);  // before anything in it is trusted
   lock_state_dir(options.state_dir);
   if (!std::filesystem::exists(options.store_file())) {
@@ -374,6 +395,15 @@ int serve(const DaemonOptions& options) {
       if (thread.joinable()) thread.join();
     }
   } join_background{background, background_thread};
+  boost::asio::signal_set hangup(io, SIGHUP);
+  std::function<void()> await_hangup = [&] {
+    hangup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      boost::asio::post(background, [&] { reopen_audit_log(audit, *vault); });
+      await_hangup();
+    });
+  };
+  await_hangup();
   // The watchdog runs on the main loop, like the signal handler that stops it.
   const auto timers = io.get_executor();
   spdlog::info("okx-vaultd {} serving {} keys with {} threads{}", proto::kVersion, vault->size(), options.threads,
@@ -408,6 +438,7 @@ int serve(const DaemonOptions& options) {
     spdlog::info("signal {}: finishing in-flight requests and stopping", signal);
     systemd::notify("STOPPING=1\nSTATUS=stopping");
     stop_background();
+    hangup.cancel();
     boost::asio::post(timers, [&] { watchdog.cancel(); });
     for (const auto& server : servers) server->stop();
     deadline = std::chrono::steady_clock::now() + kShutdownGrace;
@@ -415,7 +446,7 @@ int serve(const DaemonOptions& options) {
   });
   // The first handler on the main loop, which runs once every other loop's
   // thread exists: from here on only this thread takes the stop signals.
-  boost::asio::post(io, [] { unblock_stop_signals(); });
+  boost::asio::post(io, [] { unblock_handled_signals(); });
   loops.run();
   stop_background();
   background_thread.join();

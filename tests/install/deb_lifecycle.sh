@@ -35,6 +35,15 @@ getent group okx-vault-admin > /dev/null || fail "no group okx-vault-admin"
 [ "$(stat -c '%U:%G %a' /etc/okx-vault)" = "root:okx-vault 750" ] || fail "/etc/okx-vault is $(stat -c '%U:%G %a' /etc/okx-vault)"
 dpkg-query -W -f='${Conffiles}\n' okx-vault | grep -q "^ $conf " || fail "$conf is not a conffile"
 dpkg-query -W -f='${Conffiles}\n' okx-vault | grep -q "^ /etc/okx-vault/okx-vault.conf " || fail "the CLI's okx-vault.conf is not a conffile"
+# The audit log's rotation: logrotate's snippet, a conffile, and the reload that reopens the log.
+dpkg-query -W -f='${Conffiles}\n' okx-vault | grep -q "^ /etc/logrotate.d/okx-vault " ||
+  fail "/etc/logrotate.d/okx-vault is not a conffile"
+grep -q 'systemctl kill --kill-who=main --signal=HUP okx-vault.service' /etc/logrotate.d/okx-vault ||
+  fail "/etc/logrotate.d/okx-vault does not signal the daemon"
+if command -v logrotate > /dev/null; then
+  logrotate --debug --state "$SCRATCH/logrotate.state" /etc/logrotate.d/okx-vault > "$SCRATCH/logrotate.log" 2>&1 ||
+    fail "logrotate refuses /etc/logrotate.d/okx-vault: $(cat "$SCRATCH/logrotate.log")"
+fi
 [ -x /usr/sbin/okx-vaultd ] && [ -x /usr/bin/okx-vault ] || fail "the programs were not installed"
 # The clients: Debian's python3 imports the Python package and runs its launcher;
 # node requires the JavaScript package from /usr/share/nodejs (a path Debian's
@@ -50,6 +59,8 @@ for unit in okx-vault.service okx-vault.socket okx-vault-admin.socket okx-vault@
 done
 grep -qx 'ExecStart=/usr/sbin/okx-vaultd --config /etc/okx-vault/okx-vaultd.conf' /usr/lib/systemd/system/okx-vault.service ||
   fail "the packaged unit does not run /usr/sbin/okx-vaultd"
+grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' /usr/lib/systemd/system/okx-vault.service ||
+  fail "the packaged unit has no ExecReload that reopens the audit log"
 for unit in okx-vault.socket okx-vault-admin.socket; do
   [ -e "/etc/systemd/system/sockets.target.wants/$unit" ] && fail "$unit was enabled on install (the service needs its credential first)"
 done
@@ -85,6 +96,7 @@ dpkg -P okx-vault 2> "$SCRATCH/purge.log" || { cat "$SCRATCH/purge.log"; fail "d
 cat "$SCRATCH/purge.log"
 dpkg-query -W okx-vault > /dev/null 2>&1 && fail "okx-vault is still known to dpkg after purge"
 [ -e "$conf" ] && fail "dpkg -P left the conffile $conf"
+[ -e /etc/logrotate.d/okx-vault ] && fail "dpkg -P left the conffile /etc/logrotate.d/okx-vault"
 [ -e /etc/okx-vault ] && fail "dpkg -P left /etc/okx-vault (empty)"
 dpkg-statoverride --list /etc/okx-vault > /dev/null && fail "dpkg -P left the statoverride of /etc/okx-vault"
 for unit in okx-vault.service okx-vault.socket okx-vault-admin.socket; do

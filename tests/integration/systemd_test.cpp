@@ -299,7 +299,8 @@ TEST(Systemd, DebianPackageHoldsTheExpectedFiles) {
         "./etc/okx-vault/okx-vaultd.conf", "./usr/share/doc/okx-vault/README.md", "./usr/share/doc/okx-vault/copyright",
         "./usr/share/doc/okx-vault/changelog.Debian.gz", "./usr/share/man/man1/okx-vault.1.gz",
         "./usr/share/man/man8/okx-vaultd.8.gz", "./usr/share/bash-completion/completions/okx-vault",
-        "./usr/share/zsh/vendor-completions/_okx-vault", "./etc/okx-vault/okx-vault.conf"}) {
+        "./usr/share/zsh/vendor-completions/_okx-vault", "./etc/okx-vault/okx-vault.conf",
+        "./etc/logrotate.d/okx-vault"}) {
     EXPECT_NE(contents.find(file), std::string::npos) << file << " missing from\n" << contents;
   }
   // The C++ client library is for bots' builds (cmake --install --component Development).
@@ -311,7 +312,7 @@ TEST(Systemd, DebianPackageHoldsTheExpectedFiles) {
       << postinst;
   EXPECT_NE(postinst.find("daemon-reload"), std::string::npos) << postinst;
   const std::string conffiles = test::run({"/usr/bin/dpkg-deb", "--info", deb.string(), "conffiles"}).out;
-  EXPECT_EQ(conffiles, "/etc/okx-vault/okx-vaultd.conf\n/etc/okx-vault/okx-vault.conf\n");
+  EXPECT_EQ(conffiles, "/etc/okx-vault/okx-vaultd.conf\n/etc/okx-vault/okx-vault.conf\n/etc/logrotate.d/okx-vault\n");
   for (const char* script : {"prerm", "postrm"}) {
     const std::string text = test::run({"/usr/bin/dpkg-deb", "--info", deb.string(), script}).out;
     EXPECT_NE(text.find("deb-systemd-"), std::string::npos) << script << ":\n" << text;

@@ -1,5 +1,5 @@
 #pragma once
-// An audit log as tests compare it: each line's "action key decision rule".
+// An audit log as tests compare it: each line's "action key decision rule"; its lines.
 
 #include <boost/json.hpp>
 
@@ -12,6 +12,14 @@
 #include "tests/support/process.hpp"
 
 namespace okxvault::test {
+
+// The lines of `text`, without their newlines.
+inline std::vector<std::string> lines_of(const std::string& text) {
+  std::istringstream in(text);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
 
 inline std::vector<std::string> audit_lines(const std::filesystem::path& log_path) {
   std::istringstream log(read_file(log_path));

@@ -96,6 +96,53 @@ TEST(AuditChain, CuttingTheStartIsFound) {
   EXPECT_EQ(verdict.first_bad, 1u);
 }
 
+// A rotated log: the new file starts with the daemon's reopen-log record, whose
+// prev is the moved file's last hash.
+TEST(AuditChain, AFileThatContinuesARotatedLogStartsWithAReopenRecord) {
+  const auto moved = chain(3);
+  const std::string moved_head = audit_chain::hash_of(moved.back());
+  std::vector<std::string> next(1);
+  audit_chain::seal_into(next[0], R"("time":"2026-12-05T05:30:01.123Z","action":"reopen-log","decision":"allow")",
+                         moved_head, nullptr);
+  extend(next, 2);
+  const auto moved_verdict = verify(moved);
+  EXPECT_EQ(moved_verdict.last_hash, moved_head);
+  EXPECT_EQ(moved_verdict.follows, "");
+
+  auto verdict = verify(next);
+  EXPECT_TRUE(verdict.ok) << verdict.reason;
+  EXPECT_EQ(verdict.follows, moved_head);
+  EXPECT_EQ(verdict.last_hash, audit_chain::hash_of(next.back()));
+
+  std::string text;
+  for (const auto& line : next) text += line + "\n";
+  std::istringstream linked(text);
+  verdict = audit_chain::verify(linked, std::nullopt, nullptr, SIZE_MAX, moved_head);
+  EXPECT_TRUE(verdict.ok) << verdict.reason;
+  std::istringstream other(text);
+  verdict = audit_chain::verify(other, std::nullopt, nullptr, SIZE_MAX, std::string(64, 'a'));
+  EXPECT_FALSE(verdict.ok);
+  EXPECT_EQ(verdict.first_bad, 1u);
+  // A fresh log given as following another one is not that one's continuation either.
+  std::string fresh;
+  for (const auto& line : moved) fresh += line + "\n";
+  std::istringstream not_rotated(fresh);
+  EXPECT_FALSE(audit_chain::verify(not_rotated, std::nullopt, nullptr, SIZE_MAX, moved_head).ok);
+
+  // Cut after its reopen record, a file starts with neither the chain nor a reopen record.
+  next.erase(next.begin());
+  verdict = verify(next);
+  EXPECT_FALSE(verdict.ok);
+  EXPECT_EQ(verdict.first_bad, 1u);
+  // Nor does a refused reopen-log, or a line that only names the action in a value.
+  for (const std::string fields :
+       {R"("action":"reopen-log","decision":"deny")", R"("path":"\"action\":\"reopen-log\"")"}) {
+    std::vector<std::string> forged(1);
+    audit_chain::seal_into(forged[0], fields, moved_head, nullptr);
+    EXPECT_FALSE(verify(forged).ok) << fields;
+  }
+}
+
 TEST(AuditChain, AForeignLineIsFound) {
   auto lines = chain(3);
   lines.insert(lines.begin() + 1, R"({"action":"sign"})");

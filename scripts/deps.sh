@@ -11,6 +11,7 @@ packages=(
   curl util-linux passwd systemd valgrind
   groff-base  # the man page tests render okx-vault(1) and okx-vaultd(8)
   zsh  # the zsh completion's test
+  logrotate  # the package test checks the audit log's logrotate snippet with logrotate --debug
   # packaging: cpack's dpkg-shlibdeps, the maintainer scripts' deb-systemd-helper, lintian
   dpkg-dev init-system-helpers lintian
   python3 nodejs

@@ -16,13 +16,17 @@ namespace {
 namespace json = boost::json;
 
 // Heap that wipes each block as it is freed: the parsed config holds the secret.
+// Plain operator new, whose blocks are aligned for any type Boost.JSON keeps
+// (it may free a block with another alignment than it asked for, so the
+// aligned forms, which must match, are not used).
 class WipingResource final : public json::memory_resource {
   void* do_allocate(std::size_t bytes, std::size_t align) override {
-    return ::operator new(bytes, std::align_val_t(align));
+    if (align > __STDCPP_DEFAULT_NEW_ALIGNMENT__) throw std::bad_alloc();
+    return ::operator new(bytes);
   }
-  void do_deallocate(void* p, std::size_t bytes, std::size_t align) override {
+  void do_deallocate(void* p, std::size_t bytes, std::size_t) override {
     wipe(p, bytes);
-    ::operator delete(p, std::align_val_t(align));
+    ::operator delete(p);
   }
   bool do_is_equal(const memory_resource& other) const noexcept override { return this == &other; }
 };

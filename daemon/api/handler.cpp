@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <utility>
 
 #include "daemon/os/accounts.hpp"
@@ -147,6 +149,22 @@ const Handler::Route Handler::kRoutes[] = {
      .audit_success = true,
      .carries_secret = true,
      .serve = OKXV_SERVE(read_passphrases, rekey)},
+    {.method = http::verb::post,
+     .pattern = "/v1/backup",
+     .admin_only = true,
+     .needs_unlocked = true,
+     .action = "backup",
+     .audit_success = true,
+     .carries_secret = true,
+     .serve = OKXV_SERVE(read_backup, backup)},
+    {.method = http::verb::post,
+     .pattern = "/v1/restore",
+     .admin_only = true,
+     .needs_unlocked = true,
+     .action = "restore",
+     .audit_success = true,
+     .carries_secret = true,
+     .serve = OKXV_SERVE(read_restore, restore)},
     {.method = http::verb::get,
      .pattern = "/v1/metrics",
      .admin_only = true,
@@ -459,6 +477,181 @@ Response Handler::rotate_key_file(Call& call, proto::PassphraseRequest& body) co
 Response Handler::rekey(Call& call, proto::PassphraseRequest& body) const {
   return slot_change(call, body,
                      [&] { vault_.rekey(body.passphrase.empty() ? nullptr : &body.passphrase, options_.key_file); });
+}
+
+namespace {
+
+// "'a', 'b' and 3 more": names for a message, bounded.
+std::string quoted_names(const std::vector<std::string>& names) {
+  constexpr std::size_t kShown = 10;
+  std::string out;
+  for (std::size_t i = 0; i < names.size() && i < kShown; ++i) {
+    out += (i == 0 ? "'" : ", '") + names[i] + "'";
+  }
+  if (names.size() > kShown) out += " and " + std::to_string(names.size() - kShown) + " more";
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+
+}  // namespace
+
+proto::BackupRequest Handler::read_backup(Call& call) const {
+  return proto::decode_backup_request(call.request.body());
+}
+
+Response Handler::backup(Call& call, proto::BackupRequest& request) const {
+  proto::validate_backup_passphrase(request.passphrase);
+  std::vector<StoredKey> stored = vault_.export_keys();
+  if (!request.keys.empty()) {
+    const std::set<std::string, std::less<>> wanted(request.keys.begin(), request.keys.end());
+    for (const std::string& name : wanted) {
+      if (std::none_of(stored.begin(), stored.end(), [&](const StoredKey& key) { return key.name == name; })) {
+        throw Error(Code::key_not_found, "no key named '" + name + "'; nothing was backed up");
+      }
+    }
+    std::erase_if(stored, [&](const StoredKey& key) { return !wanted.contains(key.name); });
+  }
+  std::vector<proto::BackupKey> keys;
+  keys.reserve(stored.size());
+  for (StoredKey& key : stored) {
+    proto::BackupKey out;
+    out.name = key.name;
+    out.api_key = key.api_key;
+    out.secret = std::move(key.secret);
+    out.passphrase = std::move(key.passphrase);
+    out.simulated = key.simulated;
+    out.created = iso8601_ms(key.created_ms);
+    if (key.expires_ms) out.expires = iso8601_ms(*key.expires_ms);
+    if (key.last_used_ms != 0) out.last_used = iso8601_ms(key.last_used_ms);
+    out.sign_count = key.sign_count;
+    for (const Grant& grant : key.grants) out.grants.push_back(to_info(grant));
+    keys.push_back(std::move(out));
+  }
+  stored.clear();
+  // Argon2id and the sealing, with no lock of the vault held: signs go on.
+  proto::BackupReply reply{proto::seal_backup(keys, request.passphrase, options_.backup_cost, unix_ms(Clock::now())),
+                           keys.size()};
+  keys.clear();
+  if (reply.backup.size() > proto::kMaxBackupBytes) {
+    throw Error(Code::payload_too_large,
+                "a backup of " + std::to_string(reply.keys) + " keys takes " + std::to_string(reply.backup.size()) +
+                    " bytes, more than a restore takes (" + std::to_string(proto::kMaxBackupBytes) +
+                    "); nothing was backed up: back the keys up in parts (okx-vault backup FILE --key NAME ...)");
+  }
+  call.rule = std::to_string(reply.keys) + (reply.keys == 1 ? " key" : " keys");
+  spdlog::info("backup of {} taken by uid {} pid {}", call.rule, call.peer.uid, call.peer.pid);
+  return call.reply(http::status::ok, proto::encode(reply));
+}
+
+proto::RestoreRequest Handler::read_restore(Call& call) const {
+  return proto::decode_restore_request(call.request.body());
+}
+
+Response Handler::restore(Call& call, proto::RestoreRequest& request) const {
+  // The renames are checked before the passphrase: a typo costs no Argon2id.
+  std::map<std::string, std::string, std::less<>> renames;
+  std::set<std::string, std::less<>> new_names;
+  for (const proto::Rename& rename : request.rename) {
+    const std::string said = rename.from + "=" + rename.to;
+    try {
+      store::validate_name(rename.from);
+      store::validate_name(rename.to);
+    } catch (const Error& e) {
+      throw Error(e.code(), "rename " + said + ": " + e.what());
+    }
+    if (!renames.emplace(rename.from, rename.to).second) {
+      throw Error(Code::bad_request, "rename " + said + ": key '" + rename.from + "' is renamed twice");
+    }
+    if (!new_names.insert(rename.to).second) {
+      throw Error(Code::bad_request, "rename " + said + ": two keys are renamed to '" + rename.to + "'");
+    }
+  }
+  std::vector<proto::BackupKey> keys = proto::open_backup(request.backup, request.passphrase);
+  for (const auto& [from, to] : renames) {
+    const auto key = std::find_if(keys.begin(), keys.end(), [&](const proto::BackupKey& k) { return k.name == from; });
+    if (key == keys.end()) {
+      std::vector<std::string> held;
+      for (const proto::BackupKey& k : keys) held.push_back(k.name);
+      throw Error(Code::bad_request, "rename " + from + "=" + to + ": the backup has no key named '" + from +
+                                         "' (it holds " + (held.empty() ? "none" : quoted_names(held)) +
+                                         "); nothing was restored");
+    }
+  }
+  std::set<std::string, std::less<>> names;
+  for (proto::BackupKey& key : keys) {
+    if (const auto it = renames.find(key.name); it != renames.end()) key.name = it->second;
+    if (!names.insert(key.name).second) {
+      throw Error(Code::bad_request, "the backup would hold two keys named '" + key.name +
+                                         "' once renamed; nothing was restored (rename one of them to another name)");
+    }
+  }
+  // A name the vault has is refused as a whole, or its key left out: a restore
+  // never replaces a key.
+  std::set<std::string, std::less<>> existing;
+  for (const proto::KeyInfo& key : vault_.list(call.caller)) existing.insert(key.name);
+  proto::RestoreReply reply;
+  for (const proto::BackupKey& key : keys) {
+    if (existing.contains(key.name)) reply.skipped.push_back(key.name);
+  }
+  if (!reply.skipped.empty() && !request.skip_existing) {
+    const bool one = reply.skipped.size() == 1;
+    throw Error(Code::key_exists, "the vault already has " + std::string(one ? "a key" : "keys") + " named " +
+                                      quoted_names(reply.skipped) +
+                                      ", which the backup holds too; nothing was restored (okx-vault restore "
+                                      "--skip-existing leaves " +
+                                      (one ? "it" : "them") + " out, --rename " + reply.skipped.front() +
+                                      "=NEW restores " + (one ? "it" : "one") + " under another name)");
+  }
+  // Grants name users and groups, whose ids are the host's: each is looked up
+  // here, as a grant is when it is made, and follows its name.
+  std::vector<StoredKey> stored;
+  for (proto::BackupKey& key : keys) {
+    if (existing.contains(key.name)) continue;
+    StoredKey out;
+    out.name = key.name;
+    out.api_key = key.api_key;
+    out.secret = std::move(key.secret);
+    out.passphrase = std::move(key.passphrase);
+    out.simulated = key.simulated;
+    out.created_ms = unix_ms(parse_iso8601_ms(key.created));
+    if (key.expires) out.expires_ms = unix_ms(parse_iso8601_ms(*key.expires));
+    if (key.last_used) out.last_used_ms = unix_ms(parse_iso8601_ms(*key.last_used));
+    out.sign_count = key.sign_count;
+    for (const proto::GrantInfo& info : key.grants) {
+      const std::string who =
+          std::string(info.kind == proto::GrantInfo::Kind::user ? "user '" : "group '") + info.name + "'";
+      Grant grant;
+      try {
+        grant = to_grant(info);
+      } catch (const Error& e) {
+        throw Error(e.code(), "key '" + key.name + "', its grant of " + who + ": " + e.what() +
+                                  "; nothing was restored (create it on this host, then restore again)");
+      }
+      if (info.id && *info.id != grant.id) {
+        reply.notes.push_back("key '" + key.name + "': " + who + " is " +
+                              (info.kind == proto::GrantInfo::Kind::user ? "uid " : "gid ") + std::to_string(grant.id) +
+                              " here and was " + std::to_string(*info.id) +
+                              " where the backup was made; the grant follows the name");
+      }
+      out.grants.push_back(std::move(grant));
+    }
+    stored.push_back(std::move(out));
+  }
+  keys.clear();
+  reply.restored = vault_.add(std::move(stored));
+  std::vector<std::string> restored;
+  for (const proto::KeyInfo& key : reply.restored) restored.push_back(key.name);
+  call.rule = std::to_string(restored.size()) + (restored.size() == 1 ? " key" : " keys");
+  if (!restored.empty()) call.rule += ": " + joined(restored);
+  if (!reply.skipped.empty()) call.rule += "; skipped: " + joined(reply.skipped);
+  spdlog::info("restore of {} by uid {} pid {}", call.rule, call.peer.uid, call.peer.pid);
+  for (const std::string& note : reply.notes) spdlog::warn("restore: {}", note);
+  return call.reply(http::status::ok, proto::encode(reply));
 }
 
 Response Handler::metrics_report(Call& call, NoInput&) const {

@@ -34,6 +34,7 @@
 #include "daemon/audit/audit.hpp"
 #include "daemon/core/vault.hpp"
 #include "daemon/store/store_file.hpp"
+#include "proto/backup.hpp"
 #include "proto/messages.hpp"
 #include "tests/fuzz/require.hpp"
 #include "tests/support/process.hpp"
@@ -149,6 +150,8 @@ enum class Route {
   remove_passphrase,
   rotate_key_file,
   rekey,  // the vault calls: admin, 200 + status
+  backup,
+  restore,
   none,
   not_ascii
 };
@@ -171,6 +174,8 @@ Target route_of(http::verb verb, std::string_view target) {
   if (path == "/v1/unlock") return {post ? Route::unlock : Route::none};
   if (path == "/v1/slots/key-file/rotate") return {post ? Route::rotate_key_file : Route::none};
   if (path == "/v1/rekey") return {post ? Route::rekey : Route::none};
+  if (path == "/v1/backup") return {post ? Route::backup : Route::none};
+  if (path == "/v1/restore") return {post ? Route::restore : Route::none};
   if (path == "/v1/slots/passphrase") {
     return {verb == http::verb::put       ? Route::set_passphrase
             : verb == http::verb::delete_ ? Route::remove_passphrase
@@ -198,7 +203,8 @@ bool vault_call(Route route) { return route >= Route::lock && route <= Route::re
 
 bool admin_only(Route route) {
   return route == Route::add || route == Route::update || route == Route::remove || route == Route::get_grants ||
-         route == Route::put_grants || route == Route::metrics || route == Route::audit_verify || vault_call(route);
+         route == Route::put_grants || route == Route::metrics || route == Route::audit_verify || vault_call(route) ||
+         route == Route::backup || route == Route::restore;
 }
 
 // A reply that does not decode breaks an invariant; it is no exception to stop on.
@@ -239,7 +245,10 @@ class Fixture {
   std::filesystem::path store_path() const { return dir_ / "vault.store"; }
   std::filesystem::path key_file() const { return dir_ / "master.key"; }
   HandlerOptions options() const {
-    return {std::chrono::seconds(30), kDaemonUid, kAdminGroup, key_file(), false, store::kTestPassphraseCost};
+    HandlerOptions options{std::chrono::seconds(30), kDaemonUid, kAdminGroup, key_file()};
+    options.passphrase_cost = store::kTestPassphraseCost;
+    options.backup_cost = proto::kTestBackupCost;
+    return options;
   }
 
   // The starting vault. Opening it costs more than everything else an input
@@ -474,6 +483,15 @@ class Session {
         decoded(proto::decode_grants, response.body(), "grants decode");
         require(keys_.contains(target.name), "grants exist only on existing keys");
         break;
+      case Route::backup: {
+        const proto::BackupReply reply = decoded(proto::decode_backup_reply, response.body(), "a backup decodes");
+        require(reply.keys <= keys_.size() && proto::read_backup_header(reply.backup).keys == reply.keys,
+                "a backup holds the keys it says");
+        break;
+      }
+      case Route::restore:
+        check_restore(response, body);
+        break;
       case Route::sign:
         check_signature(response, target, body);
         break;
@@ -506,6 +524,26 @@ class Session {
             "the signature verifies against the key's secret");
     require(headers.contains("x-simulated-trading") == key.simulated, "demo keys, and only they, say so");
     require(headers.contains("Content-Type") == (request.method == "POST"), "a POST has its Content-Type");
+  }
+
+  // A restore adds the keys its reply names, with the credentials the backup holds.
+  void check_restore(const Response& response, const std::string& body) {
+    const proto::RestoreReply reply = decoded(proto::decode_restore_reply, response.body(), "a restore decodes");
+    const proto::RestoreRequest request = proto::decode_restore_request(body);
+    for (const proto::BackupKey& key : proto::open_backup(request.backup, request.passphrase)) {
+      std::string name = key.name;
+      for (const proto::Rename& rename : request.rename) {
+        if (rename.from == key.name) name = rename.to;
+      }
+      const bool restored = std::any_of(reply.restored.begin(), reply.restored.end(),
+                                        [&](const proto::KeyInfo& info) { return info.name == name; });
+      if (!restored) continue;
+      const bool inserted = keys_
+                                .emplace(name, Account{key.api_key, std::string(key.secret.reveal()),
+                                                       std::string(key.passphrase.reveal()), key.simulated})
+                                .second;
+      require(inserted, "a restored key's name was free");
+    }
   }
 
   void check_login(const Response& response, const Target& target) const {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -18,12 +19,14 @@
 #include <utility>
 
 #include "client/cli/exit_codes.hpp"
+#include "client/cli/files.hpp"
 #include "client/cli/format.hpp"
 #include "client/cli/spawn.hpp"
 #include "common/secret.hpp"
 #include "common/terminal.hpp"
 #include "common/timestamp.hpp"
 #include "proto/audit_chain.hpp"
+#include "proto/backup.hpp"
 #include "proto/messages.hpp"
 
 namespace okxvault::cli {
@@ -799,6 +802,97 @@ int keyfile(Context& context, const Invocation& invocation) {
   return kExitOk;
 }
 
+// Whether this caller is an admin, asked before it is asked for a passphrase:
+// the metrics are for admins only, and reading them changes nothing.
+void require_admin(Client& client) {
+  const Client::RawReply reply = client.request("GET", "/v1/metrics");
+  if (reply.status == 200) return;
+  proto::ErrorReply error;
+  try {
+    error = proto::decode_error(reply.body);
+  } catch (const Error&) {
+    throw Error(Code::protocol_error,
+                "okx-vaultd answered HTTP " + std::to_string(reply.status) + " without an error body");
+  }
+  throw Error(error.code, error.message, error.rule);
+}
+
+void backup_options(po::options_description& options) {
+  options.add_options()("key", po::value<std::vector<std::string>>()->composing(),
+                        "back up only this key (repeatable; default: every key)");
+  options.add_options()("force", po::bool_switch(), "replace FILE if it exists");
+  options.add_options()("json", po::bool_switch(), "print {\"file\", \"keys\"} as JSON once the file is written");
+}
+
+int backup(Context& context, const Invocation& invocation) {
+  // Everything that can be refused is, before the passphrase is asked for: the
+  // file (it exists, or its directory cannot be written), the daemon, admin
+  // rights, a locked vault.
+  NewFile file(invocation.args.at(0), flag(invocation, "force"));
+  Client& client = context.client();
+  client.verify_server();
+  require_admin(client);
+  require_unlocked(client);
+  const SecretBytes passphrase = read_new_secret_line("Backup passphrase: ", "backup passphrase");
+  proto::validate_backup_passphrase(passphrase);
+  const proto::BackupReply reply = client.backup(passphrase, values(invocation, "key"));
+  file.commit(reply.backup);
+  const std::string& path = invocation.args.at(0);
+  if (flag(invocation, "json")) {
+    std::cout << boost::json::serialize(boost::json::object{{"file", path}, {"keys", reply.keys}}) << '\n';
+  }
+  say(context, "Wrote a backup of " + std::to_string(reply.keys) + (reply.keys == 1 ? " key" : " keys") + " to " +
+                   path + ", sealed under the backup passphrase: keep the two apart (okx-vault restore " + path +
+                   " restores it).");
+  return kExitOk;
+}
+
+void restore_options(po::options_description& options) {
+  options.add_options()("rename", po::value<std::vector<std::string>>()->composing(),
+                        "restore the backup's key OLD as NEW: OLD=NEW (repeatable)");
+  options.add_options()("skip-existing", po::bool_switch(), "leave out the backup's keys whose names the vault has");
+  options.add_options()("json", po::bool_switch(), "print the daemon's JSON reply");
+}
+
+int restore(Context& context, const Invocation& invocation) {
+  const std::string& path = invocation.args.at(0);
+  std::vector<proto::Rename> renames;
+  for (const std::string& value : values(invocation, "rename")) {
+    const std::size_t equals = value.find('=');
+    if (equals == std::string::npos) throw UsageError("--rename takes OLD=NEW: " + shown(value));
+    renames.push_back({value.substr(0, equals), value.substr(equals + 1)});
+  }
+  // A file that is no backup, or one this okx-vault cannot read, is refused
+  // before anything is asked.
+  constexpr std::size_t kReadAtMost = 1 << 20;
+  std::vector<unsigned char> bytes = read_file(path, kReadAtMost);
+  const proto::BackupHeader header = proto::read_backup_header(bytes);
+  if (bytes.size() > proto::kMaxBackupBytes) {
+    throw Error(Code::payload_too_large,
+                path + " is larger than a restore takes (" + std::to_string(proto::kMaxBackupBytes) + " bytes)");
+  }
+  Client& client = context.client();
+  client.verify_server();
+  require_admin(client);
+  require_unlocked(client);
+  proto::RestoreRequest request{std::move(bytes), read_secret_line("Backup passphrase: ", "backup passphrase"),
+                                std::move(renames), flag(invocation, "skip-existing")};
+  const proto::RestoreReply reply = client.restore(request);
+  if (flag(invocation, "json")) std::cout << proto::encode(reply) << '\n';
+  std::string restored;
+  for (const proto::KeyInfo& key : reply.restored) restored += (restored.empty() ? "" : ", ") + key.name;
+  say(context, "Restored " + std::to_string(reply.restored.size()) + (reply.restored.size() == 1 ? " key" : " keys") +
+                   " from " + path + " (a backup of " + iso8601_ms(static_cast<std::int64_t>(header.created_ms)) + ")" +
+                   (restored.empty() ? "." : ": " + restored + "."));
+  if (!reply.skipped.empty()) {
+    std::string skipped;
+    for (const std::string& name : reply.skipped) skipped += (skipped.empty() ? "" : ", ") + name;
+    say(context, "Left out, as the vault has keys of these names: " + skipped + ".");
+  }
+  for (const std::string& note : reply.notes) std::cerr << "Note: " << note << ".\n";
+  return kExitOk;
+}
+
 int rekey(Context& context, const Invocation&) {
   if (has_passphrase_slot(context.client().status())) {
     const SecretBytes current = current_passphrase();
@@ -1000,6 +1094,31 @@ const std::vector<Command>& commands() {
        "daemon cannot write (see README.md, \"Rotating a credential\"), and for a vault\n"
        "only a passphrase opens, which has no key file to rotate (exit code 6).",
        1, 1, no_options, keyfile, Channel::admin},
+      {"backup", "FILE [--key NAME]... [--force] [--json]", "write an encrypted backup of the vault's keys",
+       "The daemon seals every key (or each --key) with its api key, secret,\n"
+       "passphrase, demo flag, expiry, times, sign count and grants with their\n"
+       "trading limits, under a backup passphrase (Argon2id, then XChaCha20-Poly1305);\n"
+       "FILE holds nothing in clear but its header. The passphrase is asked twice\n"
+       "without echo on a terminal, otherwise read as one line of stdin; 8 to 1024\n"
+       "bytes. FILE is written mode 0600 through a temporary file and a rename, and\n"
+       "an existing FILE is refused (exit code 6) unless --force. Nothing is asked\n"
+       "until FILE can be written, the daemon answers (3) and may be sent a secret\n"
+       "(8), you are an admin (4) and the vault is unlocked (7). A restore takes a\n"
+       "backup of at most 43,008 bytes (about a hundred keys with a grant each):\n"
+       "back a larger vault up in parts, with --key.",
+       1, 1, backup_options, backup, Channel::admin},
+      {"restore", "FILE [--rename OLD=NEW]... [--skip-existing] [--json]", "add the keys of a backup to this vault",
+       "Asks for the backup passphrase (or reads one line of stdin) once FILE is\n"
+       "known to be a backup this okx-vault reads, and the daemon answers, may be sent\n"
+       "a secret, you are an admin and the vault is unlocked. The daemon opens the\n"
+       "backup and adds every key it holds in one write, or none: a wrong passphrase\n"
+       "(exit code 4), a damaged or cut file (6), a name the vault has already (6)\n"
+       "each change nothing. A name clash is resolved by --skip-existing, which\n"
+       "leaves out the keys whose names the vault has, or by --rename OLD=NEW, which\n"
+       "restores the backup's key OLD as NEW. Grants follow their user or group by\n"
+       "name, looked up on this host; one this host does not have refuses the\n"
+       "restore (create it first).",
+       1, 1, restore_options, restore, Channel::admin},
       {"rekey", "", "re-encrypt every key under a new random data key",
        "Every record is re-sealed and every slot re-wrapped, in one atomic write. If\n"
        "the vault has a passphrase, it is asked for (or read from stdin), so that the\n"

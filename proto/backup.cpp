@@ -181,6 +181,8 @@ void check_fits(const BackupKey& key, std::size_t metadata, std::size_t grants) 
 // The keys as the sealed part holds them, in guarded memory.
 SecretBytes encode_keys(std::span<const BackupKey> keys) {
   std::vector<std::string> metadata, grants;
+  metadata.reserve(keys.size());
+  grants.reserve(keys.size());
   std::size_t size = 4;
   for (const BackupKey& key : keys) {
     metadata.push_back(key_metadata(key));

@@ -62,6 +62,14 @@ Error no_such_key(std::string_view name) {
   return Error(Code::key_not_found, "no key named '" + std::string(name) + "'");
 }
 
+Error key_exists(std::string_view name) {
+  return Error(Code::key_exists, "a key named '" + std::string(name) + "' already exists");
+}
+
+Error given_twice(std::string_view name) {
+  return Error(Code::bad_request, "key '" + std::string(name) + "' is given twice");
+}
+
 }  // namespace
 
 Vault::Vault(std::filesystem::path store_path)
@@ -486,19 +494,19 @@ std::vector<proto::KeyInfo> Vault::add(std::vector<StoredKey> keys) {
       entry->last_used_ms = key.last_used_ms;
       entry->sign_count = key.sign_count;
       entry->grants = key.grants;
-      if (table_.contains(key.name)) {
-        throw Error(Code::key_exists, "a key named '" + key.name + "' already exists");
-      }
-      if (!names.insert(key.name).second) throw Error(Code::bad_request, "key '" + key.name + "' is given twice");
+      if (table_.contains(key.name)) throw key_exists(key.name);
+      if (!names.insert(key.name).second) throw given_twice(key.name);
       entries.push_back(std::move(entry));
     }
     if (!entries.empty()) {
       std::vector<const KeyEntry*> added;
+      added.reserve(entries.size());
       for (const auto& entry : entries) added.push_back(entry.get());
       written = save(added, nullptr, Write::ordinary);
     }
   }
   std::vector<proto::KeyInfo> added;
+  added.reserve(entries.size());
   for (const auto& entry : entries) added.push_back(entry->info());
   keys.clear();  // the credentials as given, wiped
   if (!entries.empty()) {

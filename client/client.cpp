@@ -330,6 +330,16 @@ proto::RestoreReply Client::restore(const proto::RestoreRequest& request) {
                       expect(exchange("POST", "/v1/restore", body.reveal(), std::max(timeout_, kSlowCall), true), 200));
 }
 
+std::string Client::host_key() {
+  return decode_reply(proto::decode_host_key_reply, expect(request("GET", "/v1/host-key"), 200)).public_key;
+}
+
+proto::KeyInfo Client::import_key(std::string_view sealed) {
+  return decode_reply(proto::decode_key_info,
+                      expect(request("POST", "/v1/import", proto::encode(proto::ImportRequest{std::string(sealed)})),
+                             201));
+}
+
 std::vector<proto::GrantInfo> Client::grants(std::string_view name) {
   return decode_reply(proto::decode_grants_reply, expect(request("GET", key_target(name, "grants")), 200));
 }

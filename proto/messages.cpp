@@ -493,6 +493,26 @@ RestoreReply decode_restore_reply(std::string_view text) {
   return reply;
 }
 
+std::string encode(const HostKeyReply& reply) {
+  return json::serialize(json::object{{"public_key", reply.public_key}});
+}
+
+HostKeyReply decode_host_key_reply(std::string_view text) {
+  json::value value = parse(text);
+  Fields f(value, "host key");
+  return {std::string(f.required_string("public_key"))};
+}
+
+std::string encode(const ImportRequest& request) { return json::serialize(json::object{{"sealed", request.sealed}}); }
+
+ImportRequest decode_import_request(std::string_view text) {
+  json::value value = parse(text);
+  Fields f(value, "import");
+  ImportRequest request{std::string(f.required_string("sealed"))};
+  f.finish();
+  return request;
+}
+
 std::string encode(const SignRequest& request) {
   json::object out{{"method", request.method}, {"path", request.path}, {"body", request.body}};
   if (request.timestamp) out["timestamp"] = *request.timestamp;

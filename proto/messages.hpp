@@ -112,6 +112,16 @@ struct RestoreReply {
   std::vector<std::string> notes;
 };
 
+// GET /v1/host-key: the vault's X25519 public key, base64 (proto/sealed_key.hpp).
+struct HostKeyReply {
+  std::string public_key;
+};
+
+// POST /v1/import: a key sealed to this vault, the text okx-vault seal wrote.
+struct ImportRequest {
+  std::string sealed;
+};
+
 // Who may sign with a key, and what. On the wire one of "user" or "group" names
 // the principal; replies add the resolved numeric "id".
 struct GrantInfo {
@@ -213,6 +223,12 @@ SecretBytes encode(const RestoreRequest& request);
 RestoreRequest decode_restore_request(std::string_view text);
 std::string encode(const RestoreReply& reply);
 RestoreReply decode_restore_reply(std::string_view text);
+
+// Sealed keys: the host key a workstation seals to, and a sealed key to add.
+std::string encode(const HostKeyReply& reply);
+HostKeyReply decode_host_key_reply(std::string_view text);
+std::string encode(const ImportRequest& request);
+ImportRequest decode_import_request(std::string_view text);
 
 StatusReply decode_status(std::string_view text);
 KeyInfo decode_key_info(std::string_view text);

@@ -166,6 +166,18 @@ const Handler::Route Handler::kRoutes[] = {
      .carries_secret = true,
      .serve = OKXV_SERVE(read_restore, restore)},
     {.method = http::verb::get,
+     .pattern = "/v1/host-key",
+     .needs_unlocked = true,
+     .serve = OKXV_SERVE(no_input, host_key)},
+    {.method = http::verb::post,
+     .pattern = "/v1/import",
+     .admin_only = true,
+     .needs_unlocked = true,
+     .action = "import",
+     .audit_success = true,
+     .carries_secret = true,
+     .serve = OKXV_SERVE(read_import, add)},
+    {.method = http::verb::get,
      .pattern = "/v1/metrics",
      .admin_only = true,
      .action = "metrics",
@@ -673,6 +685,34 @@ Response Handler::restore(Call& call, proto::RestoreRequest& request) const {
   spdlog::info("restore of {} by uid {} pid {}", call.rule, call.peer.uid, call.peer.pid);
   for (const std::string& note : reply.notes) spdlog::warn("restore: {}", note);
   return call.reply(http::status::ok, proto::encode(reply));
+}
+
+namespace {
+
+// The vault's host key, or why there is none.
+Vault::HostKeyPair host_key_of(const Vault& vault) {
+  std::optional<Vault::HostKeyPair> pair = vault.host_key();
+  if (pair) return std::move(*pair);
+  if (vault.locked())
+    throw Error(Code::vault_locked, "the vault is locked; an admin can unlock it with: okx-vault unlock");
+  throw Error(Code::io_error,
+              "the vault has no host key yet: its store, from before audit keys, could not be written since the "
+              "vault was unlocked; free space in the state directory and unlock it again");
+}
+
+}  // namespace
+
+Response Handler::host_key(Call& call, NoInput&) const {
+  return call.reply(http::status::ok,
+                    proto::encode(proto::HostKeyReply{proto::encode_host_key(host_key_of(vault_).public_key)}));
+}
+
+proto::AddKeyRequest Handler::read_import(Call& call) const {
+  const proto::ImportRequest request = proto::decode_import_request(call.request.body());
+  const Vault::HostKeyPair host = host_key_of(vault_);
+  proto::SealedKey key = proto::open_sealed_key(request.sealed, host.public_key, host.secret_key);
+  return {std::move(key.name),       std::move(key.api_key), std::move(key.secret),
+          std::move(key.passphrase), key.simulated,          std::move(key.expires)};
 }
 
 Response Handler::metrics_report(Call& call, NoInput&) const {

@@ -151,6 +151,10 @@ class Handler {
   Response backup(Call& call, proto::BackupRequest& request) const;
   proto::RestoreRequest read_restore(Call& call) const;
   Response restore(Call& call, proto::RestoreRequest& request) const;
+  // Keys sealed to the vault: its public key, and a sealed key opened into an
+  // add's request, which add() then serves as it serves an add.
+  Response host_key(Call& call, NoInput&) const;
+  proto::AddKeyRequest read_import(Call& call) const;
   Response metrics_report(Call& call, NoInput&) const;
   Response verify_audit(Call& call, NoInput&) const;
   // The timestamp to sign with: the client's if within max_skew of now, else now.

@@ -216,7 +216,7 @@ constexpr std::string_view kGenerationMember = ",\"gen\":";
 
 // The actions whose success writes the store, so that their records carry its generation.
 bool writes_store(std::string_view action) {
-  static constexpr std::array<std::string_view, 12> kActions{"add",
+  static constexpr std::array<std::string_view, 13> kActions{"add",
                                                              "update",
                                                              "revoke",
                                                              "set-grants",
@@ -227,7 +227,8 @@ bool writes_store(std::string_view action) {
                                                              "rotate-key-file",
                                                              "rekey",
                                                              "accept-rollback",
-                                                             "restore"};
+                                                             "restore",
+                                                             "import"};
   return std::find(kActions.begin(), kActions.end(), action) != kActions.end();
 }
 

@@ -1,5 +1,6 @@
 #include "daemon/core/vault.hpp"
 
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -519,6 +520,21 @@ std::vector<proto::KeyInfo> Vault::add(std::vector<StoredKey> keys) {
   }
   release_freed_memory();
   return added;
+}
+
+std::optional<Vault::HostKeyPair> Vault::host_key() const {
+  SecretBytes audit;
+  {
+    const SharedLock state(mutex_);
+    if (!data_key_ || audit_key_.empty()) return std::nullopt;
+    audit = store::open_audit_key(*data_key_, audit_key_);
+  }
+  static_assert(crypto_kdf_KEYBYTES == store::kAuditKeyBytes);
+  SecretBytes seed(crypto_box_SEEDBYTES);
+  crypto_kdf_derive_from_key(seed.data(), seed.size(), 1, "okxvhost", audit.data());
+  HostKeyPair pair{{}, SecretBytes(crypto_box_SECRETKEYBYTES)};
+  crypto_box_seed_keypair(pair.public_key.data(), pair.secret_key.data(), seed.data());
+  return pair;
 }
 
 std::vector<StoredKey> Vault::export_keys() const {

@@ -45,6 +45,7 @@
 #include "daemon/core/policy.hpp"
 #include "daemon/store/store.hpp"
 #include "proto/messages.hpp"
+#include "proto/sealed_key.hpp"
 
 namespace okxvault {
 
@@ -173,6 +174,17 @@ class Vault {
   // Errors as add()'s; a name given twice is bad_request. The store is not
   // written when `keys` is empty.
   std::vector<proto::KeyInfo> add(std::vector<StoredKey> keys);
+  // The vault's X25519 key pair, to which keys are sealed for it (okx-vault
+  // seal, POST /v1/import): derived from the audit key (crypto_kdf, context
+  // "okxvhost", then crypto_box_seed_keypair), so it is made with the vault, kept
+  // sealed in the store, and the same after a rekey. nullopt while locked, or
+  // while the vault has no audit key (a store older than them that could not be
+  // written yet).
+  struct HostKeyPair {
+    proto::HostKey public_key{};
+    SecretBytes secret_key;
+  };
+  std::optional<HostKeyPair> host_key() const;
   // Every key, sorted by name, with its credentials (opened from the store's
   // sealed records) and all the store keeps of it; under the shared lock only,
   // so signs go on. Errors: vault_locked.

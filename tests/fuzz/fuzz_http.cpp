@@ -36,6 +36,7 @@
 #include "daemon/store/store_file.hpp"
 #include "proto/backup.hpp"
 #include "proto/messages.hpp"
+#include "proto/sealed_key.hpp"
 #include "tests/fuzz/require.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/reference_sign.hpp"
@@ -152,6 +153,8 @@ enum class Route {
   rekey,  // the vault calls: admin, 200 + status
   backup,
   restore,
+  host_key,
+  import,
   none,
   not_ascii
 };
@@ -176,6 +179,8 @@ Target route_of(http::verb verb, std::string_view target) {
   if (path == "/v1/rekey") return {post ? Route::rekey : Route::none};
   if (path == "/v1/backup") return {post ? Route::backup : Route::none};
   if (path == "/v1/restore") return {post ? Route::restore : Route::none};
+  if (path == "/v1/host-key") return {verb == http::verb::get ? Route::host_key : Route::none};
+  if (path == "/v1/import") return {post ? Route::import : Route::none};
   if (path == "/v1/slots/passphrase") {
     return {verb == http::verb::put       ? Route::set_passphrase
             : verb == http::verb::delete_ ? Route::remove_passphrase
@@ -204,7 +209,7 @@ bool vault_call(Route route) { return route >= Route::lock && route <= Route::re
 bool admin_only(Route route) {
   return route == Route::add || route == Route::update || route == Route::remove || route == Route::get_grants ||
          route == Route::put_grants || route == Route::metrics || route == Route::audit_verify || vault_call(route) ||
-         route == Route::backup || route == Route::restore;
+         route == Route::backup || route == Route::restore || route == Route::import;
 }
 
 // A reply that does not decode breaks an invariant; it is no exception to stop on.
@@ -421,7 +426,8 @@ class Session {
       require(keys_.erase(target.name) == 1, "only an existing key is revoked");
       return;
     }
-    const http::status expected = target.route == Route::add ? http::status::created : http::status::ok;
+    const http::status expected = target.route == Route::add || target.route == Route::import ? http::status::created
+                                                                                              : http::status::ok;
     require(response.result() == expected, "a success has its endpoint's status");
     if (target.route == Route::metrics) {
       require(response[http::field::content_type] == "text/plain; version=0.0.4; charset=utf-8",
@@ -492,6 +498,26 @@ class Session {
       case Route::restore:
         check_restore(response, body);
         break;
+      case Route::host_key:
+        require(proto::decode_host_key(
+                    decoded(proto::decode_host_key_reply, response.body(), "a host key decodes").public_key) ==
+                    fixture_.vault().host_key()->public_key,
+                "the host key is the vault's");
+        break;
+      case Route::import: {
+        const std::optional<Vault::HostKeyPair> host = fixture_.vault().host_key();
+        require(host.has_value(), "an unlocked vault has a host key");
+        const proto::SealedKey key =
+            proto::open_sealed_key(proto::decode_import_request(body).sealed, host->public_key, host->secret_key);
+        require(decoded(proto::decode_key_info, response.body(), "an imported key decodes").name == key.name,
+                "an import answers with the new key");
+        const bool inserted = keys_
+                                  .emplace(key.name, Account{key.api_key, std::string(key.secret.reveal()),
+                                                             std::string(key.passphrase.reveal()), key.simulated})
+                                  .second;
+        require(inserted, "an imported key's name was free");
+        break;
+      }
       case Route::sign:
         check_signature(response, target, body);
         break;

@@ -28,6 +28,7 @@
 #include "proto/audit_chain.hpp"
 #include "proto/backup.hpp"
 #include "proto/messages.hpp"
+#include "proto/sealed_key.hpp"
 
 namespace okxvault::cli {
 
@@ -167,12 +168,16 @@ std::string expiry(const std::string& text) {
   }
 }
 
-void add_options(po::options_description& options) {
+void key_options(po::options_description& options) {
   options.add_options()("api-key", po::value<std::string>()->required(),
                         "the OKX API key (not secret; shown masked by list)")(
       "simulated", po::bool_switch(), "a demo-trading key: signs carry x-simulated-trading: 1")(
-      "expires", po::value<std::string>(), "the key stops signing after this: 30d, 12h, or an ISO 8601 time")(
-      "json", po::bool_switch(), "print the added key's metadata as the daemon's JSON reply");
+      "expires", po::value<std::string>(), "the key stops signing after this: 30d, 12h, or an ISO 8601 time");
+}
+
+void add_options(po::options_description& options) {
+  key_options(options);
+  options.add_options()("json", po::bool_switch(), "print the added key's metadata as the daemon's JSON reply");
 }
 
 // The daemon's rules for a key name and an api key (PROTOCOL.md, POST /v1/keys),
@@ -893,6 +898,75 @@ int restore(Context& context, const Invocation& invocation) {
   return kExitOk;
 }
 
+void host_key_options(po::options_description& options) {
+  options.add_options()("json", po::bool_switch(), "print the daemon's JSON reply");
+}
+
+int host_key(Context& context, const Invocation& invocation) {
+  const std::string key = context.client().host_key();
+  std::cout << (flag(invocation, "json") ? proto::encode(proto::HostKeyReply{key}) : key) << '\n';
+  return kExitOk;
+}
+
+void seal_options(po::options_description& options) {
+  options.add_options()("to", po::value<std::string>()->required(),
+                        "the host key of the vault to seal to (okx-vault host-key there prints it)");
+  key_options(options);
+  options.add_options()("json", po::bool_switch(), "print {\"name\", \"to\", \"sealed\"} as JSON");
+}
+
+// Needs no daemon: all it checks, it checks here, as the daemon would on import.
+int seal(Context&, const Invocation& invocation) {
+  const std::string& name = invocation.args.at(0);
+  const std::string& to = invocation.options["to"].as<std::string>();
+  const proto::HostKey host = proto::decode_host_key(to);
+  proto::SealedKey key;
+  key.name = name;
+  key.api_key = invocation.options["api-key"].as<std::string>();
+  key.simulated = flag(invocation, "simulated");
+  if (const auto when = optional_value(invocation, "expires")) key.expires = expiry(*when);
+  check_name_and_api_key(key.name, key.api_key);
+  read_credentials(name, false, key);
+  constexpr std::size_t kMaxSecret = 512, kMaxPassphrase = 256;  // PROTOCOL.md, POST /v1/keys
+  const auto printable = [](const SecretBytes& value) {
+    return std::all_of(value.bytes().begin(), value.bytes().end(),
+                       [](unsigned char c) { return c >= 0x21 && c <= 0x7e; });
+  };
+  if (key.secret.empty() || key.secret.size() > kMaxSecret || !printable(key.secret)) {
+    throw Error(Code::bad_request, "the secret must be 1 to 512 characters of printable ASCII without spaces");
+  }
+  if (key.passphrase.empty() || key.passphrase.size() > kMaxPassphrase || !printable(key.passphrase)) {
+    throw Error(Code::bad_request, "the passphrase must be 1 to 256 characters of printable ASCII without spaces");
+  }
+  std::string sealed = proto::seal_key(key, host);
+  if (flag(invocation, "json")) {
+    sealed.pop_back();
+    std::cout << boost::json::serialize(boost::json::object{{"name", name}, {"to", to}, {"sealed", sealed}}) << '\n';
+  } else {
+    std::cout << sealed;
+  }
+  return kExitOk;
+}
+
+void import_options(po::options_description& options) {
+  options.add_options()("json", po::bool_switch(), "print the added key's metadata as the daemon's JSON reply");
+}
+
+int import_key(Context& context, const Invocation& invocation) {
+  const std::string& path = invocation.args.at(0);
+  constexpr std::size_t kReadAtMost = 64 * 1024;
+  const std::vector<unsigned char> bytes = read_file(path, kReadAtMost);
+  const std::string text(bytes.begin(), bytes.end());
+  proto::sealed_to(text);  // a file that is no sealed key is refused before anything else
+  Client& client = context.client();
+  client.verify_server();
+  const proto::KeyInfo added = client.import_key(text);
+  if (flag(invocation, "json")) std::cout << proto::encode(added) << '\n';
+  say(context, "Imported key '" + added.name + "' (api key " + added.api_key + ", " +
+                   (added.simulated ? "demo trading" : "live trading") + ").");
+  return kExitOk;
+}
+
 int rekey(Context& context, const Invocation&) {
   if (has_passphrase_slot(context.client().status())) {
     const SecretBytes current = current_passphrase();
@@ -1119,6 +1193,28 @@ const std::vector<Command>& commands() {
        "name, looked up on this host; one this host does not have refuses the\n"
        "restore (create it first).",
        1, 1, restore_options, restore, Channel::admin},
+      {"host-key", "[--json]", "print the vault's public key, to seal keys to it elsewhere",
+       "One line of base64: the X25519 public key of this vault. okx-vault seal --to\n"
+       "it, on another machine, seals a key that only this vault can open. The key\n"
+       "is made with the vault and kept, sealed, in its store; a rekey keeps it.\n"
+       "Anyone who may connect may ask (it is public); the vault must be unlocked.",
+       0, 0, host_key_options, host_key},
+      {"seal", "--to HOSTKEY NAME --api-key KEY [--simulated] [--expires WHEN] [--json]",
+       "seal a key to a vault's host key, with no daemon",
+       "For provisioning hosts without typing secrets on them: on a workstation,\n"
+       "reads the secret and passphrase as add does (no echo on a terminal, else two\n"
+       "lines of stdin) and prints one line of base64 that only the vault whose\n"
+       "host key is HOSTKEY can open (a libsodium sealed box; the name, api key and\n"
+       "flags are sealed with them). Copy it to the host (Ansible, Salt, cloud-init)\n"
+       "and run okx-vault import there. Talks to no daemon; NAME, KEY, WHEN and the\n"
+       "secret and passphrase are checked as add checks them.",
+       1, 1, seal_options, seal},
+      {"import", "FILE [--json]", "add a key that okx-vault seal sealed to this vault",
+       "The daemon opens FILE with its host key and adds the key as add does (a name\n"
+       "that exists is exit code 6). A key sealed to another vault, or altered after\n"
+       "it was sealed, is refused (exit code 6) and nothing is added. FILE holds no\n"
+       "secret in clear; remove it once imported all the same.",
+       1, 1, import_options, import_key, Channel::admin},
       {"rekey", "", "re-encrypt every key under a new random data key",
        "Every record is re-sealed and every slot re-wrapped, in one atomic write. If\n"
        "the vault has a passphrase, it is asked for (or read from stdin), so that the\n"

@@ -445,8 +445,9 @@ TEST_F(LeakTest, TheSessionLeavesNoCopyOfWhatPassedThroughIt) {
 // A backup and a restore: the key's secret and passphrase, which the daemon
 // opens from its store and seals into the backup, then opens from the backup
 // and adds under another name, and the backup passphrase of both, are in
-// guarded pages only; in none once the keys are revoked and the vault locked.
-TEST_F(LeakTest, ABackupAndARestoreLeaveNoCopyOutsideGuardedPages) {
+// guarded pages only; so are those of a key sealed to the vault and imported.
+// In none once the keys are revoked and the vault locked.
+TEST_F(LeakTest, ABackupARestoreAndAnImportLeaveNoCopyOutsideGuardedPages) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to read the memory of a non-dumpable process";
   if (test::kAddressSanitizer) GTEST_SKIP() << "scans the daemon's memory: not under AddressSanitizer";
   if (test::kThreadSanitizer)
@@ -469,12 +470,19 @@ TEST_F(LeakTest, ABackupAndARestoreLeaveNoCopyOutsideGuardedPages) {
   expect_only_guarded("a backup");
   clean_cli({"restore", file, "--rename", "main=copy"}, passphrase);
   EXPECT_EQ(cli({"restore", file}, "LEAKCHECK-WRONG-Bp1\n").exit_code, 4);
-  expect_only_guarded("a backup and a restore");
+  const std::string host_key = clean_cli({"host-key"}).out;
+  const Output sealed =
+      clean_cli({"seal", "--to", host_key.substr(0, host_key.find('\n')), "sealed", "--api-key", std::string(kApiKey)},
+                std::string(kSecret) + "\n" + std::string(kPassphrase) + "\n");
+  test::write_file(dir_ / "key.sealed", sealed.out);
+  clean_cli({"import", (dir_ / "key.sealed").string()});
+  expect_only_guarded("a backup, a restore and an import");
   EXPECT_GT(copies_in_memory(daemon_->pid(), kPassphrase).guarded, 0)
       << "control: the keys' passphrase is in guarded memory while the vault is unlocked, and the scan sees it";
 
   clean_cli({"revoke", "main", "--yes"});
   clean_cli({"revoke", "copy", "--yes"});
+  clean_cli({"revoke", "sealed", "--yes"});
   clean_cli({"lock"});
   for (const std::string_view secret : secrets) {
     const Copies copies = copies_in_memory(daemon_->pid(), secret);

@@ -316,6 +316,30 @@ proto::StatusReply Client::rekey(const SecretBytes* passphrase) {
   return vault_call("POST", "/v1/rekey", {passphrase ? SecretBytes::copy_of(passphrase->bytes()) : SecretBytes{}, {}});
 }
 
+proto::BackupReply Client::backup(const SecretBytes& passphrase, const std::vector<std::string>& keys) {
+  constexpr std::chrono::milliseconds kSlowCall{60'000};
+  const SecretBytes body = proto::encode(proto::BackupRequest{SecretBytes::copy_of(passphrase.bytes()), keys});
+  return decode_reply(proto::decode_backup_reply,
+                      expect(exchange("POST", "/v1/backup", body.reveal(), std::max(timeout_, kSlowCall), true), 200));
+}
+
+proto::RestoreReply Client::restore(const proto::RestoreRequest& request) {
+  constexpr std::chrono::milliseconds kSlowCall{60'000};
+  const SecretBytes body = proto::encode(request);
+  return decode_reply(proto::decode_restore_reply,
+                      expect(exchange("POST", "/v1/restore", body.reveal(), std::max(timeout_, kSlowCall), true), 200));
+}
+
+std::string Client::host_key() {
+  return decode_reply(proto::decode_host_key_reply, expect(request("GET", "/v1/host-key"), 200)).public_key;
+}
+
+proto::KeyInfo Client::import_key(std::string_view sealed) {
+  return decode_reply(proto::decode_key_info,
+                      expect(request("POST", "/v1/import", proto::encode(proto::ImportRequest{std::string(sealed)})),
+                             201));
+}
+
 std::vector<proto::GrantInfo> Client::grants(std::string_view name) {
   return decode_reply(proto::decode_grants_reply, expect(request("GET", key_target(name, "grants")), 200));
 }

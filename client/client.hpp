@@ -73,6 +73,18 @@ class Client {
   // A new data key; give the passphrase if the vault has one.
   proto::StatusReply rekey(const SecretBytes* passphrase = nullptr);
 
+  // A backup of the vault's keys (every key, or those named), sealed by the
+  // daemon under `passphrase` (admin only). Restores a backup into this vault:
+  // every key it holds, or none (admin only). Both send a passphrase, in guarded
+  // memory wiped after sending, and wait at least a minute (Argon2id).
+  proto::BackupReply backup(const SecretBytes& passphrase, const std::vector<std::string>& keys = {});
+  proto::RestoreReply restore(const proto::RestoreRequest& request);
+
+  // The vault's host key, base64, to seal keys to (okx-vault seal); and a key
+  // sealed to it added to the vault (admin only), as add() adds one.
+  std::string host_key();
+  proto::KeyInfo import_key(std::string_view sealed);
+
   // Who may sign with a key, and what (admin only). set_grants replaces them all
   // and returns them as the daemon stored them (names resolved to ids).
   std::vector<proto::GrantInfo> grants(std::string_view name);

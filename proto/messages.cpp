@@ -389,6 +389,135 @@ PassphraseRequest decode_passphrases(std::string_view text) {
   });
 }
 
+namespace {
+
+std::string to_base64(std::span<const unsigned char> bytes) {
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), bytes.data(), bytes.size(), sodium_base64_VARIANT_ORIGINAL);
+  out.pop_back();  // the terminating NUL
+  return out;
+}
+
+std::vector<unsigned char> from_base64(std::string_view text, std::string_view what) {
+  std::vector<unsigned char> out(text.size() / 4 * 3 + 3);
+  std::size_t size = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &size, &end,
+                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      end != text.data() + text.size()) {
+    throw Error(Code::bad_request, std::string(what) + " is not base64");
+  }
+  out.resize(size);
+  return out;
+}
+
+}  // namespace
+
+SecretBytes encode(const BackupRequest& request) {
+  std::size_t names = 0;
+  for (const std::string& name : request.keys) names += 4 * name.size() + 8;
+  return encode_guarded(8 * request.passphrase.size() + 4 * names + 1024, [&](json::object& out) {
+    out["passphrase"] = request.passphrase.reveal();
+    if (!request.keys.empty()) out["keys"] = json::value_from(request.keys);
+  });
+}
+
+BackupRequest decode_backup_request(std::string_view text) {
+  return decode_guarded(text, "backup", [](Fields& f) {
+    BackupRequest request;
+    request.passphrase = SecretBytes::copy_of(std::string_view(f.required_string("passphrase")));
+    request.keys = f.optional_strings("keys");
+    return request;
+  });
+}
+
+std::string encode(const BackupReply& reply) {
+  return json::serialize(json::object{{"backup", to_base64(reply.backup)}, {"keys", reply.keys}});
+}
+
+BackupReply decode_backup_reply(std::string_view text) {
+  json::value value = parse(text);
+  Fields f(value, "backup reply");
+  BackupReply reply;
+  reply.backup = from_base64(f.required_string("backup"), "backup reply: 'backup'");
+  reply.keys = f.required_uint("keys");
+  return reply;
+}
+
+SecretBytes encode(const RestoreRequest& request) {
+  std::size_t renames = 0;
+  for (const Rename& rename : request.rename) renames += rename.from.size() + rename.to.size() + 32;
+  const std::size_t capacity =
+      4 * (sodium_base64_ENCODED_LEN(request.backup.size(), sodium_base64_VARIANT_ORIGINAL) + renames) +
+      8 * request.passphrase.size() + 1024;
+  return encode_guarded(capacity, [&](json::object& out) {
+    out["backup"] = to_base64(request.backup);
+    out["passphrase"] = request.passphrase.reveal();
+    json::array rename;
+    for (const Rename& r : request.rename) rename.push_back(json::object{{"from", r.from}, {"to", r.to}});
+    out["rename"] = std::move(rename);
+    out["skip_existing"] = request.skip_existing;
+  });
+}
+
+RestoreRequest decode_restore_request(std::string_view text) {
+  return decode_guarded(text, "restore", [](Fields& f) {
+    RestoreRequest request;
+    request.backup = from_base64(f.required_string("backup"), "restore: 'backup'");
+    request.passphrase = SecretBytes::copy_of(std::string_view(f.required_string("passphrase")));
+    if (const json::value* list = f.optional("rename"); list != nullptr) {
+      if (!list->is_array()) throw Error(Code::bad_request, "restore: 'rename' must be an array");
+      for (const json::value& item : list->get_array()) {
+        Fields r(item, "restore: rename");
+        request.rename.push_back({std::string(r.required_string("from")), std::string(r.required_string("to"))});
+        r.finish();
+      }
+    }
+    request.skip_existing = f.optional_bool("skip_existing", false);
+    return request;
+  });
+}
+
+std::string encode(const RestoreReply& reply) {
+  json::array restored;
+  for (const KeyInfo& key : reply.restored) restored.push_back(key_info_object(key));
+  return json::serialize(json::object{{"restored", std::move(restored)},
+                                      {"skipped", json::value_from(reply.skipped)},
+                                      {"notes", json::value_from(reply.notes)}});
+}
+
+RestoreReply decode_restore_reply(std::string_view text) {
+  json::value value = parse(text);
+  Fields f(value, "restore reply");
+  RestoreReply reply;
+  const json::value& restored = f.required("restored");
+  if (!restored.is_array()) throw Error(Code::bad_request, "restore reply: 'restored' must be an array");
+  for (const json::value& item : restored.get_array()) reply.restored.push_back(key_info_from(item));
+  reply.skipped = f.optional_strings("skipped");
+  reply.notes = f.optional_strings("notes");
+  return reply;
+}
+
+std::string encode(const HostKeyReply& reply) {
+  return json::serialize(json::object{{"public_key", reply.public_key}});
+}
+
+HostKeyReply decode_host_key_reply(std::string_view text) {
+  json::value value = parse(text);
+  Fields f(value, "host key");
+  return {std::string(f.required_string("public_key"))};
+}
+
+std::string encode(const ImportRequest& request) { return json::serialize(json::object{{"sealed", request.sealed}}); }
+
+ImportRequest decode_import_request(std::string_view text) {
+  json::value value = parse(text);
+  Fields f(value, "import");
+  ImportRequest request{std::string(f.required_string("sealed"))};
+  f.finish();
+  return request;
+}
+
 std::string encode(const SignRequest& request) {
   json::object out{{"method", request.method}, {"path", request.path}, {"body", request.body}};
   if (request.timestamp) out["timestamp"] = *request.timestamp;

@@ -76,6 +76,52 @@ struct UpdateKeyRequest {
   bool simulated = false;
 };
 
+// POST /v1/backup: the passphrase the backup is sealed under (proto/backup.hpp),
+// and the keys it takes (by name; none: every key).
+struct BackupRequest {
+  SecretBytes passphrase;
+  std::vector<std::string> keys;
+};
+
+// The sealed backup (base64 on the wire) and how many keys it holds.
+struct BackupReply {
+  std::vector<unsigned char> backup;
+  std::uint64_t keys = 0;
+};
+
+// POST /v1/restore: a sealed backup (base64 on the wire), its passphrase, and how
+// to resolve names the vault has already: restore a key under another name
+// (`rename`, from the backup's name to the new one), or leave it out.
+struct Rename {
+  std::string from;
+  std::string to;
+};
+struct RestoreRequest {
+  std::vector<unsigned char> backup;
+  SecretBytes passphrase;
+  std::vector<Rename> rename;
+  bool skip_existing = false;
+};
+
+// The keys restored, by the names they have now; the backup's keys left out
+// because the vault has their names; what a person should know (a grant whose
+// user has another id on this host).
+struct RestoreReply {
+  std::vector<KeyInfo> restored;
+  std::vector<std::string> skipped;
+  std::vector<std::string> notes;
+};
+
+// GET /v1/host-key: the vault's X25519 public key, base64 (proto/sealed_key.hpp).
+struct HostKeyReply {
+  std::string public_key;
+};
+
+// POST /v1/import: a key sealed to this vault, the text okx-vault seal wrote.
+struct ImportRequest {
+  std::string sealed;
+};
+
 // Who may sign with a key, and what. On the wire one of "user" or "group" names
 // the principal; replies add the resolved numeric "id".
 struct GrantInfo {
@@ -167,6 +213,22 @@ std::string encode(const audit_chain::Verdict& verdict);
 SecretBytes encode(const AddKeyRequest& request);
 SecretBytes encode(const UpdateKeyRequest& request);
 SecretBytes encode(const PassphraseRequest& request);
+
+// Backup and restore: the requests carry a passphrase, in guarded memory.
+SecretBytes encode(const BackupRequest& request);
+BackupRequest decode_backup_request(std::string_view text);
+std::string encode(const BackupReply& reply);
+BackupReply decode_backup_reply(std::string_view text);
+SecretBytes encode(const RestoreRequest& request);
+RestoreRequest decode_restore_request(std::string_view text);
+std::string encode(const RestoreReply& reply);
+RestoreReply decode_restore_reply(std::string_view text);
+
+// Sealed keys: the host key a workstation seals to, and a sealed key to add.
+std::string encode(const HostKeyReply& reply);
+HostKeyReply decode_host_key_reply(std::string_view text);
+std::string encode(const ImportRequest& request);
+ImportRequest decode_import_request(std::string_view text);
 
 StatusReply decode_status(std::string_view text);
 KeyInfo decode_key_info(std::string_view text);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
@@ -22,13 +23,16 @@
 #include "client/cli/bot_config.hpp"
 #include "client/cli/config_rewrite.hpp"
 #include "client/cli/exit_codes.hpp"
+#include "client/cli/files.hpp"
 #include "client/cli/format.hpp"
 #include "client/cli/spawn.hpp"
 #include "common/secret.hpp"
 #include "common/terminal.hpp"
 #include "common/timestamp.hpp"
 #include "proto/audit_chain.hpp"
+#include "proto/backup.hpp"
 #include "proto/messages.hpp"
+#include "proto/sealed_key.hpp"
 
 namespace okxvault::cli {
 
@@ -194,12 +198,16 @@ std::int64_t since_ms(const std::string& text) {
   }
 }
 
-void add_options(po::options_description& options) {
+void key_options(po::options_description& options) {
   options.add_options()("api-key", po::value<std::string>()->required(),
                         "the OKX API key (not secret; shown masked by list)")(
       "simulated", po::bool_switch(), "a demo-trading key: signs carry x-simulated-trading: 1")(
-      "expires", po::value<std::string>(), "the key stops signing after this: 30d, 12h, or an ISO 8601 time")(
-      "json", po::bool_switch(), "print the added key's metadata as the daemon's JSON reply");
+      "expires", po::value<std::string>(), "the key stops signing after this: 30d, 12h, or an ISO 8601 time");
+}
+
+void add_options(po::options_description& options) {
+  key_options(options);
+  options.add_options()("json", po::bool_switch(), "print the added key's metadata as the daemon's JSON reply");
 }
 
 // The daemon's rules for a key name and an api key (PROTOCOL.md, POST /v1/keys),
@@ -888,6 +896,166 @@ int keyfile(Context& context, const Invocation& invocation) {
   return kExitOk;
 }
 
+// Whether this caller is an admin, asked before it is asked for a passphrase:
+// the metrics are for admins only, and reading them changes nothing.
+void require_admin(Client& client) {
+  const Client::RawReply reply = client.request("GET", "/v1/metrics");
+  if (reply.status == 200) return;
+  proto::ErrorReply error;
+  try {
+    error = proto::decode_error(reply.body);
+  } catch (const Error&) {
+    throw Error(Code::protocol_error,
+                "okx-vaultd answered HTTP " + std::to_string(reply.status) + " without an error body");
+  }
+  throw Error(error.code, error.message, error.rule);
+}
+
+void backup_options(po::options_description& options) {
+  options.add_options()("key", po::value<std::vector<std::string>>()->composing(),
+                        "back up only this key (repeatable; default: every key)");
+  options.add_options()("force", po::bool_switch(), "replace FILE if it exists");
+  options.add_options()("json", po::bool_switch(), "print {\"file\", \"keys\"} as JSON once the file is written");
+}
+
+int backup(Context& context, const Invocation& invocation) {
+  // Everything that can be refused is, before the passphrase is asked for: the
+  // file (it exists, or its directory cannot be written), the daemon, admin
+  // rights, a locked vault.
+  NewFile file(invocation.args.at(0), flag(invocation, "force"));
+  Client& client = context.client();
+  client.verify_server();
+  require_admin(client);
+  require_unlocked(client);
+  const SecretBytes passphrase = read_new_secret_line("Backup passphrase: ", "backup passphrase");
+  proto::validate_backup_passphrase(passphrase);
+  const proto::BackupReply reply = client.backup(passphrase, values(invocation, "key"));
+  file.commit(reply.backup);
+  const std::string& path = invocation.args.at(0);
+  if (flag(invocation, "json")) {
+    std::cout << boost::json::serialize(boost::json::object{{"file", path}, {"keys", reply.keys}}) << '\n';
+  }
+  say(context, "Wrote a backup of " + std::to_string(reply.keys) + (reply.keys == 1 ? " key" : " keys") + " to " +
+                   path + ", sealed under the backup passphrase: keep the two apart (okx-vault restore " + path +
+                   " restores it).");
+  return kExitOk;
+}
+
+void restore_options(po::options_description& options) {
+  options.add_options()("rename", po::value<std::vector<std::string>>()->composing(),
+                        "restore the backup's key OLD as NEW: OLD=NEW (repeatable)");
+  options.add_options()("skip-existing", po::bool_switch(), "leave out the backup's keys whose names the vault has");
+  options.add_options()("json", po::bool_switch(), "print the daemon's JSON reply");
+}
+
+int restore(Context& context, const Invocation& invocation) {
+  const std::string& path = invocation.args.at(0);
+  std::vector<proto::Rename> renames;
+  for (const std::string& value : values(invocation, "rename")) {
+    const std::size_t equals = value.find('=');
+    if (equals == std::string::npos) throw UsageError("--rename takes OLD=NEW: " + shown(value));
+    renames.push_back({value.substr(0, equals), value.substr(equals + 1)});
+  }
+  // A file that is no backup, or one this okx-vault cannot read, is refused
+  // before anything is asked.
+  constexpr std::size_t kReadAtMost = 1 << 20;
+  std::vector<unsigned char> bytes = read_file(path, kReadAtMost);
+  const proto::BackupHeader header = proto::read_backup_header(bytes);
+  if (bytes.size() > proto::kMaxBackupBytes) {
+    throw Error(Code::payload_too_large,
+                path + " is larger than a restore takes (" + std::to_string(proto::kMaxBackupBytes) + " bytes)");
+  }
+  Client& client = context.client();
+  client.verify_server();
+  require_admin(client);
+  require_unlocked(client);
+  proto::RestoreRequest request{std::move(bytes), read_secret_line("Backup passphrase: ", "backup passphrase"),
+                                std::move(renames), flag(invocation, "skip-existing")};
+  const proto::RestoreReply reply = client.restore(request);
+  if (flag(invocation, "json")) std::cout << proto::encode(reply) << '\n';
+  std::string restored;
+  for (const proto::KeyInfo& key : reply.restored) restored += (restored.empty() ? "" : ", ") + key.name;
+  say(context, "Restored " + std::to_string(reply.restored.size()) + (reply.restored.size() == 1 ? " key" : " keys") +
+                   " from " + path + " (a backup of " + iso8601_ms(static_cast<std::int64_t>(header.created_ms)) + ")" +
+                   (restored.empty() ? "." : ": " + restored + "."));
+  if (!reply.skipped.empty()) {
+    std::string skipped;
+    for (const std::string& name : reply.skipped) skipped += (skipped.empty() ? "" : ", ") + name;
+    say(context, "Left out, as the vault has keys of these names: " + skipped + ".");
+  }
+  for (const std::string& note : reply.notes) std::cerr << "Note: " << note << ".\n";
+  return kExitOk;
+}
+
+void host_key_options(po::options_description& options) {
+  options.add_options()("json", po::bool_switch(), "print the daemon's JSON reply");
+}
+
+int host_key(Context& context, const Invocation& invocation) {
+  const std::string key = context.client().host_key();
+  std::cout << (flag(invocation, "json") ? proto::encode(proto::HostKeyReply{key}) : key) << '\n';
+  return kExitOk;
+}
+
+void seal_options(po::options_description& options) {
+  options.add_options()("to", po::value<std::string>()->required(),
+                        "the host key of the vault to seal to (okx-vault host-key there prints it)");
+  key_options(options);
+  options.add_options()("json", po::bool_switch(), "print {\"name\", \"to\", \"sealed\"} as JSON");
+}
+
+// Needs no daemon: all it checks, it checks here, as the daemon would on import.
+int seal(Context&, const Invocation& invocation) {
+  const std::string& name = invocation.args.at(0);
+  const std::string& to = invocation.options["to"].as<std::string>();
+  const proto::HostKey host = proto::decode_host_key(to);
+  proto::SealedKey key;
+  key.name = name;
+  key.api_key = invocation.options["api-key"].as<std::string>();
+  key.simulated = flag(invocation, "simulated");
+  if (const auto when = optional_value(invocation, "expires")) key.expires = expiry(*when);
+  check_name_and_api_key(key.name, key.api_key);
+  read_credentials(name, false, key);
+  constexpr std::size_t kMaxSecret = 512, kMaxPassphrase = 256;  // PROTOCOL.md, POST /v1/keys
+  const auto printable = [](const SecretBytes& value) {
+    return std::all_of(value.bytes().begin(), value.bytes().end(),
+                       [](unsigned char c) { return c >= 0x21 && c <= 0x7e; });
+  };
+  if (key.secret.empty() || key.secret.size() > kMaxSecret || !printable(key.secret)) {
+    throw Error(Code::bad_request, "the secret must be 1 to 512 characters of printable ASCII without spaces");
+  }
+  if (key.passphrase.empty() || key.passphrase.size() > kMaxPassphrase || !printable(key.passphrase)) {
+    throw Error(Code::bad_request, "the passphrase must be 1 to 256 characters of printable ASCII without spaces");
+  }
+  std::string sealed = proto::seal_key(key, host);
+  if (flag(invocation, "json")) {
+    sealed.pop_back();
+    std::cout << boost::json::serialize(boost::json::object{{"name", name}, {"to", to}, {"sealed", sealed}}) << '\n';
+  } else {
+    std::cout << sealed;
+  }
+  return kExitOk;
+}
+
+void import_options(po::options_description& options) {
+  options.add_options()("json", po::bool_switch(), "print the added key's metadata as the daemon's JSON reply");
+}
+
+int import_key(Context& context, const Invocation& invocation) {
+  const std::string& path = invocation.args.at(0);
+  constexpr std::size_t kReadAtMost = 64 * 1024;
+  const std::vector<unsigned char> bytes = read_file(path, kReadAtMost);
+  const std::string text(bytes.begin(), bytes.end());
+  proto::sealed_to(text);  // a file that is no sealed key is refused before anything else
+  Client& client = context.client();
+  client.verify_server();
+  const proto::KeyInfo added = client.import_key(text);
+  if (flag(invocation, "json")) std::cout << proto::encode(added) << '\n';
+  say(context, "Imported key '" + added.name + "' (api key " + added.api_key + ", " +
+                   (added.simulated ? "demo trading" : "live trading") + ").");
+  return kExitOk;
+}
+
 int rekey(Context& context, const Invocation&) {
   if (has_passphrase_slot(context.client().status())) {
     const SecretBytes current = current_passphrase();
@@ -1195,6 +1363,53 @@ const std::vector<Command>& commands() {
        "daemon cannot write (see README.md, \"Rotating a credential\"), and for a vault\n"
        "only a passphrase opens, which has no key file to rotate (exit code 6).",
        1, 1, no_options, keyfile, Channel::admin},
+      {"backup", "FILE [--key NAME]... [--force] [--json]", "write an encrypted backup of the vault's keys",
+       "The daemon seals every key (or each --key) with its api key, secret,\n"
+       "passphrase, demo flag, expiry, times, sign count and grants with their\n"
+       "trading limits, under a backup passphrase (Argon2id, then XChaCha20-Poly1305);\n"
+       "FILE holds nothing in clear but its header. The passphrase is asked twice\n"
+       "without echo on a terminal, otherwise read as one line of stdin; 8 to 1024\n"
+       "bytes. FILE is written mode 0600 through a temporary file and a rename, and\n"
+       "an existing FILE is refused (exit code 6) unless --force. Nothing is asked\n"
+       "until FILE can be written, the daemon answers (3) and may be sent a secret\n"
+       "(8), you are an admin (4) and the vault is unlocked (7). A restore takes a\n"
+       "backup of at most 43,008 bytes (about a hundred keys with a grant each):\n"
+       "back a larger vault up in parts, with --key.",
+       1, 1, backup_options, backup, Channel::admin},
+      {"restore", "FILE [--rename OLD=NEW]... [--skip-existing] [--json]", "add the keys of a backup to this vault",
+       "Asks for the backup passphrase (or reads one line of stdin) once FILE is\n"
+       "known to be a backup this okx-vault reads, and the daemon answers, may be sent\n"
+       "a secret, you are an admin and the vault is unlocked. The daemon opens the\n"
+       "backup and adds every key it holds in one write, or none: a wrong passphrase\n"
+       "(exit code 4), a damaged or cut file (6), a name the vault has already (6)\n"
+       "each change nothing. A name clash is resolved by --skip-existing, which\n"
+       "leaves out the keys whose names the vault has, or by --rename OLD=NEW, which\n"
+       "restores the backup's key OLD as NEW. Grants follow their user or group by\n"
+       "name, looked up on this host; one this host does not have refuses the\n"
+       "restore (create it first).",
+       1, 1, restore_options, restore, Channel::admin},
+      {"host-key", "[--json]", "print the vault's public key, to seal keys to it elsewhere",
+       "One line of base64: the X25519 public key of this vault. okx-vault seal --to\n"
+       "it, on another machine, seals a key that only this vault can open. The key\n"
+       "is made with the vault and kept, sealed, in its store; a rekey keeps it.\n"
+       "Anyone who may connect may ask (it is public); the vault must be unlocked.",
+       0, 0, host_key_options, host_key},
+      {"seal", "--to HOSTKEY NAME --api-key KEY [--simulated] [--expires WHEN] [--json]",
+       "seal a key to a vault's host key, with no daemon",
+       "For provisioning hosts without typing secrets on them: on a workstation,\n"
+       "reads the secret and passphrase as add does (no echo on a terminal, else two\n"
+       "lines of stdin) and prints one line of base64 that only the vault whose\n"
+       "host key is HOSTKEY can open (a libsodium sealed box; the name, api key and\n"
+       "flags are sealed with them). Copy it to the host (Ansible, Salt, cloud-init)\n"
+       "and run okx-vault import there. Talks to no daemon; NAME, KEY, WHEN and the\n"
+       "secret and passphrase are checked as add checks them.",
+       1, 1, seal_options, seal},
+      {"import", "FILE [--json]", "add a key that okx-vault seal sealed to this vault",
+       "The daemon opens FILE with its host key and adds the key as add does (a name\n"
+       "that exists is exit code 6). A key sealed to another vault, or altered after\n"
+       "it was sealed, is refused (exit code 6) and nothing is added. FILE holds no\n"
+       "secret in clear; remove it once imported all the same.",
+       1, 1, import_options, import_key, Channel::admin},
       {"rekey", "", "re-encrypt every key under a new random data key",
        "Every record is re-sealed and every slot re-wrapped, in one atomic write. If\n"
        "the vault has a passphrase, it is asked for (or read from stdin), so that the\n"

@@ -273,6 +273,7 @@ std::string in_cli_terms(std::string_view command, const std::string& message) {
       {"grant", "rule '", "--allow or --deny: rule '"},
       {"grant", "no such user", "--user: no such user"},
       {"grant", "no such group", "--group: no such group"},
+      {"restore", "rename ", "--rename "},
   };
   for (const Term& term : kTerms) {
     bool applies = false;

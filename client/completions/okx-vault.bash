@@ -96,6 +96,7 @@ _okx_vault() {
   case $command in
     help) COMPREPLY=($(compgen -W "$("$cli" --help 2>/dev/null | sed -n '/^Commands:/,/^$/s/^  \([a-z-]*\) .*/\1/p')" -- "$cur")) ;;
     passphrase) COMPREPLY=($(compgen -W "set change remove" -- "$cur")) ;;
+    backup | restore | import) [[ ${words[cword - 1]} == "$command" ]] && COMPREPLY=($(compgen -f -- "$cur")) ;;
     keyfile) COMPREPLY=($(compgen -W "rotate" -- "$cur")) ;;
     import-config) COMPREPLY=($(compgen -f -- "$cur")) ;;
     audit) [[ ${words[cword - 1]} == audit ]] && COMPREPLY=($(compgen -W "verify show" -- "$cur")) || COMPREPLY=($(compgen -f -- "$cur")) ;;

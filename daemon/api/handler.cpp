@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <utility>
 
 #include "daemon/os/accounts.hpp"
@@ -147,6 +149,34 @@ const Handler::Route Handler::kRoutes[] = {
      .audit_success = true,
      .carries_secret = true,
      .serve = OKXV_SERVE(read_passphrases, rekey)},
+    {.method = http::verb::post,
+     .pattern = "/v1/backup",
+     .admin_only = true,
+     .needs_unlocked = true,
+     .action = "backup",
+     .audit_success = true,
+     .carries_secret = true,
+     .serve = OKXV_SERVE(read_backup, backup)},
+    {.method = http::verb::post,
+     .pattern = "/v1/restore",
+     .admin_only = true,
+     .needs_unlocked = true,
+     .action = "restore",
+     .audit_success = true,
+     .carries_secret = true,
+     .serve = OKXV_SERVE(read_restore, restore)},
+    {.method = http::verb::get,
+     .pattern = "/v1/host-key",
+     .needs_unlocked = true,
+     .serve = OKXV_SERVE(no_input, host_key)},
+    {.method = http::verb::post,
+     .pattern = "/v1/import",
+     .admin_only = true,
+     .needs_unlocked = true,
+     .action = "import",
+     .audit_success = true,
+     .carries_secret = true,
+     .serve = OKXV_SERVE(read_import, add)},
     {.method = http::verb::get,
      .pattern = "/v1/metrics",
      .admin_only = true,
@@ -459,6 +489,230 @@ Response Handler::rotate_key_file(Call& call, proto::PassphraseRequest& body) co
 Response Handler::rekey(Call& call, proto::PassphraseRequest& body) const {
   return slot_change(call, body,
                      [&] { vault_.rekey(body.passphrase.empty() ? nullptr : &body.passphrase, options_.key_file); });
+}
+
+namespace {
+
+// "'a', 'b' and 3 more": names for a message, bounded.
+std::string quoted_names(const std::vector<std::string>& names) {
+  constexpr std::size_t kShown = 10;
+  std::string out;
+  for (std::size_t i = 0; i < names.size() && i < kShown; ++i)
+    out.append(i == 0 ? "'" : ", '").append(names[i]).append("'");
+  if (names.size() > kShown) out += " and " + std::to_string(names.size() - kShown) + " more";
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& name : names) out.append(out.empty() ? "" : ", ").append(name);
+  return out;
+}
+
+[[noreturn]] void not_in_vault(const std::string& name) {
+  throw Error(Code::key_not_found, "no key named '" + name + "'; nothing was backed up");
+}
+
+// One rename of a restore, checked against those before it: two key names, no
+// key renamed twice, no two keys renamed to one name.
+void add_rename(const proto::Rename& rename, std::map<std::string, std::string, std::less<>>& renames,
+                std::set<std::string, std::less<>>& new_names) {
+  const std::string said = "rename " + rename.from + "=" + rename.to + ": ";
+  try {
+    store::validate_name(rename.from);
+    store::validate_name(rename.to);
+  } catch (const Error& e) {
+    throw Error(e.code(), said + e.what());
+  }
+  if (!renames.emplace(rename.from, rename.to).second) {
+    throw Error(Code::bad_request, said + "key '" + rename.from + "' is renamed twice");
+  }
+  if (!new_names.insert(rename.to).second) {
+    throw Error(Code::bad_request, said + "two keys are renamed to '" + rename.to + "'");
+  }
+}
+
+// The backup holds the key a rename names, or nothing is restored.
+void check_renamed(const std::vector<proto::BackupKey>& keys, const std::string& from, const std::string& to) {
+  if (std::any_of(keys.begin(), keys.end(), [&](const proto::BackupKey& key) { return key.name == from; })) return;
+  std::vector<std::string> held;
+  held.reserve(keys.size());
+  for (const proto::BackupKey& key : keys) held.push_back(key.name);
+  throw Error(Code::bad_request, "rename " + from + "=" + to + ": the backup has no key named '" + from +
+                                     "' (it holds " + (held.empty() ? "none" : quoted_names(held)) +
+                                     "); nothing was restored");
+}
+
+[[noreturn]] void named_twice(const std::string& name) {
+  throw Error(Code::bad_request, "the backup would hold two keys named '" + name +
+                                     "' once renamed; nothing was restored (rename one of them to another name)");
+}
+
+[[noreturn]] void clash(const std::vector<std::string>& names) {
+  const bool one = names.size() == 1;
+  throw Error(Code::key_exists, "the vault already has " + std::string(one ? "a key" : "keys") + " named " +
+                                    quoted_names(names) +
+                                    ", which the backup holds too; nothing was restored (okx-vault restore "
+                                    "--skip-existing leaves " +
+                                    (one ? "it" : "them") + " out, --rename " + names.front() + "=NEW restores " +
+                                    (one ? "it" : "one") + " under another name)");
+}
+
+// A grant of a backed-up key, its user or group looked up on this host as a
+// grant is when it is made: it follows its name. A note says when the id differs.
+Grant restored_grant(const std::string& key, const proto::GrantInfo& info, std::vector<std::string>& notes) {
+  const bool user = info.kind == proto::GrantInfo::Kind::user;
+  const std::string who = std::string(user ? "user '" : "group '") + info.name + "'";
+  Grant grant;
+  try {
+    grant = to_grant(info);
+  } catch (const Error& e) {
+    throw Error(e.code(), "key '" + key + "', its grant of " + who + ": " + e.what() +
+                              "; nothing was restored (create it on this host, then restore again)");
+  }
+  if (info.id && *info.id != grant.id) {
+    notes.push_back("key '" + key + "': " + who + " is " + (user ? "uid " : "gid ") + std::to_string(grant.id) +
+                    " here and was " + std::to_string(*info.id) +
+                    " where the backup was made; the grant follows the name");
+  }
+  return grant;
+}
+
+proto::BackupKey backup_key(StoredKey& key) {
+  proto::BackupKey out;
+  out.name = key.name;
+  out.api_key = key.api_key;
+  out.secret = std::move(key.secret);
+  out.passphrase = std::move(key.passphrase);
+  out.simulated = key.simulated;
+  out.created = iso8601_ms(key.created_ms);
+  if (key.expires_ms) out.expires = iso8601_ms(*key.expires_ms);
+  if (key.last_used_ms != 0) out.last_used = iso8601_ms(key.last_used_ms);
+  out.sign_count = key.sign_count;
+  for (const Grant& grant : key.grants) out.grants.push_back(to_info(grant));
+  return out;
+}
+
+StoredKey stored_key(proto::BackupKey& key, std::vector<std::string>& notes) {
+  StoredKey out;
+  out.name = key.name;
+  out.api_key = key.api_key;
+  out.secret = std::move(key.secret);
+  out.passphrase = std::move(key.passphrase);
+  out.simulated = key.simulated;
+  out.created_ms = unix_ms(parse_iso8601_ms(key.created));
+  if (key.expires) out.expires_ms = unix_ms(parse_iso8601_ms(*key.expires));
+  if (key.last_used) out.last_used_ms = unix_ms(parse_iso8601_ms(*key.last_used));
+  out.sign_count = key.sign_count;
+  for (const proto::GrantInfo& info : key.grants) out.grants.push_back(restored_grant(key.name, info, notes));
+  return out;
+}
+
+}  // namespace
+
+proto::BackupRequest Handler::read_backup(Call& call) const {
+  return proto::decode_backup_request(call.request.body());
+}
+
+Response Handler::backup(Call& call, proto::BackupRequest& request) const {
+  proto::validate_backup_passphrase(request.passphrase);
+  std::vector<StoredKey> stored = vault_.export_keys();
+  if (!request.keys.empty()) {
+    const std::set<std::string, std::less<>> wanted(request.keys.begin(), request.keys.end());
+    for (const std::string& name : wanted) {
+      if (std::none_of(stored.begin(), stored.end(), [&](const StoredKey& key) { return key.name == name; })) {
+        not_in_vault(name);
+      }
+    }
+    std::erase_if(stored, [&](const StoredKey& key) { return !wanted.contains(key.name); });
+  }
+  std::vector<proto::BackupKey> keys;
+  keys.reserve(stored.size());
+  for (StoredKey& key : stored) keys.push_back(backup_key(key));
+  stored.clear();
+  // Argon2id and the sealing, with no lock of the vault held: signs go on.
+  proto::BackupReply reply{proto::seal_backup(keys, request.passphrase, options_.backup_cost, unix_ms(Clock::now())),
+                           keys.size()};
+  keys.clear();
+  if (reply.backup.size() > proto::kMaxBackupBytes) {
+    throw Error(Code::payload_too_large,
+                "a backup of " + std::to_string(reply.keys) + " keys takes " + std::to_string(reply.backup.size()) +
+                    " bytes, more than a restore takes (" + std::to_string(proto::kMaxBackupBytes) +
+                    "); nothing was backed up: back the keys up in parts (okx-vault backup FILE --key NAME ...)");
+  }
+  call.rule = std::to_string(reply.keys) + (reply.keys == 1 ? " key" : " keys");
+  spdlog::info("backup of {} taken by uid {} pid {}", call.rule, call.peer.uid, call.peer.pid);
+  return call.reply(http::status::ok, proto::encode(reply));
+}
+
+proto::RestoreRequest Handler::read_restore(Call& call) const {
+  return proto::decode_restore_request(call.request.body());
+}
+
+Response Handler::restore(Call& call, proto::RestoreRequest& request) const {
+  // The renames are checked before the passphrase: a typo costs no Argon2id.
+  std::map<std::string, std::string, std::less<>> renames;
+  std::set<std::string, std::less<>> new_names;
+  for (const proto::Rename& rename : request.rename) add_rename(rename, renames, new_names);
+  std::vector<proto::BackupKey> keys = proto::open_backup(request.backup, request.passphrase);
+  for (const auto& rename : renames) check_renamed(keys, rename.first, rename.second);
+  std::set<std::string, std::less<>> names;
+  for (proto::BackupKey& key : keys) {
+    if (const auto it = renames.find(key.name); it != renames.end()) key.name = it->second;
+    if (!names.insert(key.name).second) named_twice(key.name);
+  }
+  // A name the vault has is refused as a whole, or its key left out: a restore
+  // never replaces a key.
+  std::set<std::string, std::less<>> existing;
+  for (const proto::KeyInfo& key : vault_.list(call.caller)) existing.insert(key.name);
+  proto::RestoreReply reply;
+  for (const proto::BackupKey& key : keys) {
+    if (existing.contains(key.name)) reply.skipped.push_back(key.name);
+  }
+  if (!reply.skipped.empty() && !request.skip_existing) clash(reply.skipped);
+  std::vector<StoredKey> stored;
+  for (proto::BackupKey& key : keys) {
+    if (!existing.contains(key.name)) stored.push_back(stored_key(key, reply.notes));
+  }
+  keys.clear();
+  reply.restored = vault_.add(std::move(stored));
+  std::vector<std::string> restored;
+  restored.reserve(reply.restored.size());
+  for (const proto::KeyInfo& key : reply.restored) restored.push_back(key.name);
+  call.rule = std::to_string(restored.size()) + (restored.size() == 1 ? " key" : " keys");
+  if (!restored.empty()) call.rule += ": " + joined(restored);
+  if (!reply.skipped.empty()) call.rule += "; skipped: " + joined(reply.skipped);
+  spdlog::info("restore of {} by uid {} pid {}", call.rule, call.peer.uid, call.peer.pid);
+  for (const std::string& note : reply.notes) spdlog::warn("restore: {}", note);
+  return call.reply(http::status::ok, proto::encode(reply));
+}
+
+namespace {
+
+// The vault's host key, or why there is none.
+Vault::HostKeyPair host_key_of(const Vault& vault) {
+  std::optional<Vault::HostKeyPair> pair = vault.host_key();
+  if (pair) return std::move(*pair);
+  if (vault.locked())
+    throw Error(Code::vault_locked, "the vault is locked; an admin can unlock it with: okx-vault unlock");
+  throw Error(Code::io_error,
+              "the vault has no host key yet: its store, from before audit keys, could not be written since the "
+              "vault was unlocked; free space in the state directory and unlock it again");
+}
+
+}  // namespace
+
+Response Handler::host_key(Call& call, NoInput&) const {
+  return call.reply(http::status::ok,
+                    proto::encode(proto::HostKeyReply{proto::encode_host_key(host_key_of(vault_).public_key)}));
+}
+
+proto::AddKeyRequest Handler::read_import(Call& call) const {
+  const proto::ImportRequest request = proto::decode_import_request(call.request.body());
+  const Vault::HostKeyPair host = host_key_of(vault_);
+  proto::SealedKey key = proto::open_sealed_key(request.sealed, host.public_key, host.secret_key);
+  return {std::move(key.name),       std::move(key.api_key), std::move(key.secret),
+          std::move(key.passphrase), key.simulated,          std::move(key.expires)};
 }
 
 Response Handler::metrics_report(Call& call, NoInput&) const {

@@ -20,6 +20,7 @@
 #include "daemon/core/passphrase_gate.hpp"
 #include "daemon/core/peer.hpp"
 #include "daemon/core/vault.hpp"
+#include "proto/backup.hpp"
 
 namespace okxvault {
 
@@ -35,6 +36,8 @@ struct HandlerOptions {
   // The daemon's separate admin socket, if it has one: named to a caller
   // refused an admin call on another socket. Empty: not known.
   std::filesystem::path admin_socket;
+  // The Argon2id cost backups are sealed with (proto/backup.hpp).
+  proto::BackupCost backup_cost = proto::kBackupCost;
 };
 
 // Hands the audit log the vault's audit key, once the vault is unlocked: its
@@ -143,6 +146,15 @@ class Handler {
   Response rotate_key_file(Call& call, proto::PassphraseRequest& body) const;
   Response rekey(Call& call, proto::PassphraseRequest& body) const;
   Response slot_change(Call& call, const proto::PassphraseRequest& body, const std::function<void()>& change) const;
+  // Backup and restore: the sealed file's Argon2id runs outside the vault's locks.
+  proto::BackupRequest read_backup(Call& call) const;
+  Response backup(Call& call, proto::BackupRequest& request) const;
+  proto::RestoreRequest read_restore(Call& call) const;
+  Response restore(Call& call, proto::RestoreRequest& request) const;
+  // Keys sealed to the vault: its public key, and a sealed key opened into an
+  // add's request, which add() then serves as it serves an add.
+  Response host_key(Call& call, NoInput&) const;
+  proto::AddKeyRequest read_import(Call& call) const;
   Response metrics_report(Call& call, NoInput&) const;
   Response verify_audit(Call& call, NoInput&) const;
   // The timestamp to sign with: the client's if within max_skew of now, else now.

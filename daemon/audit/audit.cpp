@@ -216,7 +216,7 @@ constexpr std::string_view kGenerationMember = ",\"gen\":";
 
 // The actions whose success writes the store, so that their records carry its generation.
 bool writes_store(std::string_view action) {
-  static constexpr std::array<std::string_view, 11> kActions{"add",
+  static constexpr std::array<std::string_view, 13> kActions{"add",
                                                              "update",
                                                              "revoke",
                                                              "set-grants",
@@ -226,7 +226,9 @@ bool writes_store(std::string_view action) {
                                                              "remove-passphrase",
                                                              "rotate-key-file",
                                                              "rekey",
-                                                             "accept-rollback"};
+                                                             "accept-rollback",
+                                                             "restore",
+                                                             "import"};
   return std::find(kActions.begin(), kActions.end(), action) != kActions.end();
 }
 

@@ -1,5 +1,6 @@
 #include "daemon/core/vault.hpp"
 
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -23,15 +24,15 @@ constexpr std::uintmax_t kMinReserve = 1024 * 1024;
 // The table as the store keeps it, plus `extra`, minus `without`, and with
 // `grants` for `regranted`.
 store::Image image_of(const KeyTable& table, const std::vector<store::Slot>& slots,
-                      const std::vector<unsigned char>& audit_key, const KeyEntry* extra, const KeyEntry* without,
-                      const KeyEntry* regranted, const std::vector<Grant>* grants) {
+                      const std::vector<unsigned char>& audit_key, std::span<const KeyEntry* const> extra,
+                      const KeyEntry* without, const KeyEntry* regranted, const std::vector<Grant>* grants) {
   store::Image image{slots, {}};
   image.audit_key = audit_key;
-  image.records.reserve(table.size() + 1);
+  image.records.reserve(table.size() + extra.size());
   for (const auto& [name, entry] : table) {
     if (entry.get() != without) image.records.push_back(entry->stored(entry.get() == regranted ? grants : nullptr));
   }
-  if (extra != nullptr) image.records.push_back(extra->stored());
+  for (const KeyEntry* entry : extra) image.records.push_back(entry->stored());
   return image;
 }
 
@@ -62,6 +63,14 @@ Error no_such_key(std::string_view name) {
   return Error(Code::key_not_found, "no key named '" + std::string(name) + "'");
 }
 
+Error key_exists(std::string_view name) {
+  return Error(Code::key_exists, "a key named '" + std::string(name) + "' already exists");
+}
+
+Error given_twice(std::string_view name) {
+  return Error(Code::bad_request, "key '" + std::string(name) + "' is given twice");
+}
+
 }  // namespace
 
 Vault::Vault(std::filesystem::path store_path)
@@ -82,7 +91,7 @@ std::unique_ptr<Vault> Vault::create_with(std::filesystem::path store_path,
     vault->data_key_.emplace(store::DataKey::generate());
     vault->slots_.push_back(wrap(*vault->data_key_));
     vault->audit_key_ = store::seal_audit_key(*vault->data_key_, SecretBytes::random(store::kAuditKeyBytes));
-    vault->adopt(vault->save(nullptr, nullptr, Write::ordinary));
+    vault->adopt(vault->save({}, nullptr, Write::ordinary));
   }
   vault->touch();
   return vault;
@@ -150,7 +159,7 @@ void Vault::load(const Unwrap* unwrap) {
   std::optional<Written> written;
   if (loaded.data_key && (!revoked.empty() || !regranted.empty())) {
     try {
-      store::Image image = image_of(loaded.table, loaded.slots, loaded.audit_key, nullptr, nullptr, nullptr, nullptr);
+      store::Image image = image_of(loaded.table, loaded.slots, loaded.audit_key, {}, nullptr, nullptr, nullptr);
       written = write_image(image, *loaded.data_key, Write::revocation, loaded.generation, anchor);
     } catch (const std::exception& e) {
       spdlog::error("{}: changes in memory only are still not written: {}", store_path_.string(), e.what());
@@ -263,7 +272,7 @@ void Vault::lock_now() {
     {
       const SharedLock state(mutex_);
       if (usage_changed_.exchange(false) || unsaved()) {
-        store::Image next = image(nullptr, nullptr);
+        store::Image next = image({}, nullptr);
         written = write(next, *key, Write::revocation);
       }
     }
@@ -405,7 +414,7 @@ void Vault::rekey(const SecretBytes* passphrase, const std::filesystem::path& ke
         slots.push_back(store::wrap_with_key_file(*next, master_key));
       }
     }
-    resealed = image(nullptr, nullptr);
+    resealed = image({}, nullptr);
     resealed.slots = std::move(slots);
     for (store::Record& record : resealed.records) {
       const store::KeyMaterial material = store::open_record(*data_key_, record);
@@ -447,34 +456,102 @@ std::vector<proto::KeyInfo> Vault::list(const Caller& caller) const {
 }
 
 proto::KeyInfo Vault::add(const proto::AddKeyRequest& request) {
+  std::vector<StoredKey> keys(1);
+  StoredKey& key = keys.front();
+  key.name = request.name;
+  key.api_key = request.api_key;
+  key.secret = SecretBytes::copy_of(request.secret.bytes());
+  key.passphrase = SecretBytes::copy_of(request.passphrase.bytes());
+  key.simulated = request.simulated;
+  key.created_ms = now_ms();
+  if (request.expires) {
+    // A bad name or field is named before a bad expiry, as add() checks one key.
+    store::validate_name(key.name);
+    store::validate_field("api_key",
+                          std::span(reinterpret_cast<const unsigned char*>(key.api_key.data()), key.api_key.size()),
+                          store::kMaxApiKeyBytes);
+    store::validate_field("secret", key.secret.bytes(), store::kMaxSecretBytes);
+    store::validate_field("passphrase", key.passphrase.bytes(), store::kMaxPassphraseBytes);
+    key.expires_ms = unix_ms(parse_iso8601_ms(*request.expires));
+  }
+  return add(std::move(keys)).front();
+}
+
+std::vector<proto::KeyInfo> Vault::add(std::vector<StoredKey> keys) {
   const ExclusiveLock<Mutex> change(writer_);
-  std::unique_ptr<KeyEntry> entry;
+  std::vector<std::unique_ptr<KeyEntry>> entries;
   Written written;
   {
     const SharedLock state(mutex_);
     require_unlocked();
-    // Validates name and fields before anything else happens.
-    store::Record record =
-        store::seal_record(*data_key_, request.name, request.api_key, {}, request.secret, request.passphrase);
-    entry = std::make_unique<KeyEntry>(std::move(record), request.simulated);
-    entry->unseal(request.secret.bytes(), request.passphrase.bytes());
-    entry->created_ms = now_ms();
-    if (request.expires) {
-      entry->expires_ms = unix_ms(parse_iso8601_ms(*request.expires));
+    std::set<std::string_view> names;
+    for (const StoredKey& key : keys) {
+      // Validates name and fields before anything else happens.
+      store::Record record = store::seal_record(*data_key_, key.name, key.api_key, {}, key.secret, key.passphrase);
+      auto entry = std::make_unique<KeyEntry>(std::move(record), key.simulated);
+      entry->unseal(key.secret.bytes(), key.passphrase.bytes());
+      entry->created_ms = key.created_ms;
+      entry->expires_ms = key.expires_ms;
+      entry->last_used_ms = key.last_used_ms;
+      entry->sign_count = key.sign_count;
+      entry->grants = key.grants;
+      if (table_.contains(key.name)) throw key_exists(key.name);
+      if (!names.insert(key.name).second) throw given_twice(key.name);
+      entries.push_back(std::move(entry));
     }
-    if (table_.contains(request.name)) {
-      throw Error(Code::key_exists, "a key named '" + request.name + "' already exists");
+    if (!entries.empty()) {
+      std::vector<const KeyEntry*> added;
+      added.reserve(entries.size());
+      for (const auto& entry : entries) added.push_back(entry.get());
+      written = save(added, nullptr, Write::ordinary);
     }
-    written = save(entry.get(), nullptr, Write::ordinary);
   }
-  proto::KeyInfo added = entry->info();
-  {
+  std::vector<proto::KeyInfo> added;
+  added.reserve(entries.size());
+  for (const auto& entry : entries) added.push_back(entry->info());
+  keys.clear();  // the credentials as given, wiped
+  if (!entries.empty()) {
     const ExclusiveLock<SharedMutex> state(mutex_);
     adopt(written);
-    table_.emplace(request.name, std::move(entry));
+    for (auto& entry : entries) {
+      std::string name = entry->record.name;
+      table_.emplace(std::move(name), std::move(entry));
+    }
   }
   release_freed_memory();
   return added;
+}
+
+std::optional<Vault::HostKeyPair> Vault::host_key() const {
+  SecretBytes audit;
+  {
+    const SharedLock state(mutex_);
+    if (!data_key_ || audit_key_.empty()) return std::nullopt;
+    audit = store::open_audit_key(*data_key_, audit_key_);
+  }
+  static_assert(crypto_kdf_KEYBYTES == store::kAuditKeyBytes);
+  SecretBytes seed(crypto_box_SEEDBYTES);
+  crypto_kdf_derive_from_key(seed.data(), seed.size(), 1, "okxvhost", audit.data());
+  HostKeyPair pair{{}, SecretBytes(crypto_box_SECRETKEYBYTES)};
+  crypto_box_seed_keypair(pair.public_key.data(), pair.secret_key.data(), seed.data());
+  return pair;
+}
+
+std::vector<StoredKey> Vault::export_keys() const {
+  std::vector<StoredKey> keys;
+  {
+    const SharedLock state(mutex_);
+    require_unlocked();
+    keys.reserve(table_.size());
+    for (const auto& [name, entry] : table_) {
+      const store::KeyMaterial material = store::open_record(*data_key_, entry->record);
+      keys.push_back({entry->record.name, entry->record.api_key, SecretBytes::copy_of(material.secret),
+                      SecretBytes::copy_of(material.passphrase), entry->simulated, entry->created_ms, entry->expires_ms,
+                      entry->last_used_ms.load(), entry->sign_count.load(), entry->grants});
+    }
+  }
+  std::sort(keys.begin(), keys.end(), [](const StoredKey& a, const StoredKey& b) { return a.name < b.name; });
+  return keys;
 }
 
 proto::KeyInfo Vault::update(std::string_view name, const proto::UpdateKeyRequest& request) {
@@ -494,7 +571,8 @@ proto::KeyInfo Vault::update(std::string_view name, const proto::UpdateKeyReques
     store::Record record =
         store::seal_record(*data_key_, current.record.name, request.api_key, {}, request.secret, request.passphrase);
     entry = current.with_credentials(std::move(record), request.secret.bytes(), request.passphrase.bytes());
-    written = save(entry.get(), &current, Write::ordinary);
+    const KeyEntry* updated = entry.get();
+    written = save({&updated, 1}, &current, Write::ordinary);
   }
   proto::KeyInfo updated;
   {
@@ -567,7 +645,7 @@ void Vault::set_grants(std::string_view name, std::vector<Grant> grants) {
       return std::find(entry.grants.begin(), entry.grants.end(), grant) != entry.grants.end();
     });
     if (!only_removes) {
-      store::Image next = image(nullptr, nullptr, &entry, &grants);
+      store::Image next = image({}, nullptr, &entry, &grants);
       written = write(next, *data_key_, Write::ordinary);
     }
   }
@@ -676,7 +754,7 @@ void Vault::save_usage() {
     // Cleared before the snapshot: a sign from now on is saved next time.
     if (!data_key_ || (!usage_changed_.exchange(false) && !unsaved())) return;
     try {
-      written = save(nullptr, nullptr, unsaved() ? Write::revocation : Write::ordinary);
+      written = save({}, nullptr, unsaved() ? Write::revocation : Write::ordinary);
     } catch (...) {
       usage_changed_ = true;  // try again next time
       throw;
@@ -686,12 +764,12 @@ void Vault::save_usage() {
   adopt(written);
 }
 
-store::Image Vault::image(const KeyEntry* extra, const KeyEntry* without, const KeyEntry* regranted,
+store::Image Vault::image(std::span<const KeyEntry* const> extra, const KeyEntry* without, const KeyEntry* regranted,
                           const std::vector<Grant>* grants) const {
   return image_of(table_, slots_, audit_key_, extra, without, regranted, grants);
 }
 
-Vault::Written Vault::save(const KeyEntry* extra, const KeyEntry* without, Write kind) {
+Vault::Written Vault::save(std::span<const KeyEntry* const> extra, const KeyEntry* without, Write kind) {
   store::Image next = image(extra, without);
   Written written = write(next, *data_key_, kind);
   next = {};
@@ -704,7 +782,7 @@ void Vault::save_and_adopt(Write kind) {
   {
     const SharedLock state(mutex_);
     if (!data_key_) return;
-    written = save(nullptr, nullptr, kind);
+    written = save({}, nullptr, kind);
   }
   const ExclusiveLock<SharedMutex> state(mutex_);
   adopt(written);
@@ -747,7 +825,7 @@ void Vault::save_slots(std::vector<store::Slot> slots) {
   Written written;
   {
     const SharedLock state(mutex_);
-    store::Image next = image(nullptr, nullptr);
+    store::Image next = image({}, nullptr);
     next.slots = std::move(slots);
     written = write(next, *data_key_, Write::ordinary);
     slots = std::move(next.slots);
@@ -804,7 +882,7 @@ std::optional<SecretBytes> Vault::audit_key() {
     if (!audit_key_.empty()) return store::open_audit_key(*data_key_, audit_key_);
     key = SecretBytes::random(store::kAuditKeyBytes);
     sealed = store::seal_audit_key(*data_key_, key);
-    store::Image next = image(nullptr, nullptr);
+    store::Image next = image({}, nullptr);
     next.audit_key = sealed;
     written = write(next, *data_key_, Write::ordinary);
   }

@@ -45,6 +45,7 @@
 #include "daemon/core/policy.hpp"
 #include "daemon/store/store.hpp"
 #include "proto/messages.hpp"
+#include "proto/sealed_key.hpp"
 
 namespace okxvault {
 
@@ -59,6 +60,21 @@ struct KeyCounts {
   std::string name;
   std::uint64_t signs = 0;
   std::uint64_t denials = 0;
+};
+
+// A key with everything the store keeps of it, credentials included: what a
+// backup takes out of a vault and a restore puts into one.
+struct StoredKey {
+  std::string name;
+  std::string api_key;
+  SecretBytes secret;
+  SecretBytes passphrase;
+  bool simulated = false;
+  std::int64_t created_ms = 0;
+  std::optional<std::int64_t> expires_ms;
+  std::int64_t last_used_ms = 0;
+  std::uint64_t sign_count = 0;
+  std::vector<Grant> grants;
 };
 
 class Vault {
@@ -154,6 +170,25 @@ class Vault {
   // Returns the new key's metadata. Errors: invalid_name, bad_request (invalid
   // field or expiry), key_exists, io_error.
   proto::KeyInfo add(const proto::AddKeyRequest& request);
+  // Adds every key, or none: validated as add() validates one, then one write.
+  // Errors as add()'s; a name given twice is bad_request. The store is not
+  // written when `keys` is empty.
+  std::vector<proto::KeyInfo> add(std::vector<StoredKey> keys);
+  // The vault's X25519 key pair, to which keys are sealed for it (okx-vault
+  // seal, POST /v1/import): derived from the audit key (crypto_kdf, context
+  // "okxvhost", then crypto_box_seed_keypair), so it is made with the vault, kept
+  // sealed in the store, and the same after a rekey. nullopt while locked, or
+  // while the vault has no audit key (a store older than them that could not be
+  // written yet).
+  struct HostKeyPair {
+    proto::HostKey public_key{};
+    SecretBytes secret_key;
+  };
+  std::optional<HostKeyPair> host_key() const;
+  // Every key, sorted by name, with its credentials (opened from the store's
+  // sealed records) and all the store keeps of it; under the shared lock only,
+  // so signs go on. Errors: vault_locked.
+  std::vector<StoredKey> export_keys() const;
   // Gives the key a new api key, secret and passphrase at once, keeping its name,
   // grants, expiry, demo flag and usage; on disk before it returns, and until then
   // signs go on with the old credentials, which are wiped afterwards. The request's
@@ -224,10 +259,12 @@ class Vault {
                         std::string_view body, bool ws) REQUIRES_SHARED(mutex_);
   // The table as the store keeps it, plus `extra`, minus `without`, and with
   // `grants` for `regranted`.
-  store::Image image(const KeyEntry* extra, const KeyEntry* without, const KeyEntry* regranted = nullptr,
-                     const std::vector<Grant>* grants = nullptr) const REQUIRES_SHARED(mutex_);
+  store::Image image(std::span<const KeyEntry* const> extra, const KeyEntry* without,
+                     const KeyEntry* regranted = nullptr, const std::vector<Grant>* grants = nullptr) const
+      REQUIRES_SHARED(mutex_);
   // Writes the table, plus `extra` and minus `without`, to disk; adopt() the result.
-  Written save(const KeyEntry* extra, const KeyEntry* without, Write kind) REQUIRES(writer_) REQUIRES_SHARED(mutex_);
+  Written save(std::span<const KeyEntry* const> extra, const KeyEntry* without, Write kind) REQUIRES(writer_)
+      REQUIRES_SHARED(mutex_);
   // save() of the table as it is, and adopt().
   void save_and_adopt(Write kind) REQUIRES(writer_) EXCLUDES(mutex_);
   // Writes the image as the store's next generation, anchoring the audit log's

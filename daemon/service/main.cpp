@@ -353,7 +353,7 @@ int serve(const DaemonOptions& options) {
   const Handler handler(*vault, audit,
                         HandlerOptions{options.max_skew, ::geteuid(), group_id(options.admin_group, "--admin-group"),
                                        key_path, key_path != options.master_key_file, options.passphrase_cost,
-                                       admin_socket_path(options, activated)});
+                                       admin_socket_path(options, activated), options.backup_cost});
 
   EventLoops loops(options.threads);
   boost::asio::io_context& io = loops.main();

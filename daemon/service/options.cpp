@@ -141,6 +141,7 @@ std::optional<DaemonOptions> parse_options(int argc, const char* const argv[]) {
   o.auto_lock_after = std::chrono::seconds(auto_lock_s);
   if (passphrase_cost == "test") {
     o.passphrase_cost = store::kTestPassphraseCost;
+    o.backup_cost = proto::kTestBackupCost;
   } else if (passphrase_cost != "default") {
     throw UsageError("--passphrase-cost must be default or test");
   }

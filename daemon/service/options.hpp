@@ -9,6 +9,7 @@
 #include <string>
 
 #include "daemon/store/store.hpp"
+#include "proto/backup.hpp"
 
 namespace okxvault {
 
@@ -24,6 +25,8 @@ struct DaemonOptions {
   bool passphrase = false;                  // --init: a vault only a passphrase opens
   std::chrono::seconds auto_lock_after{0};  // 0: never
   store::PassphraseCost passphrase_cost = store::kDefaultPassphraseCost;
+  // Backups' Argon2id: proto::kTestBackupCost with --passphrase-cost test.
+  proto::BackupCost backup_cost = proto::kBackupCost;
   bool audit = true;              // off only for the benchmark (hidden --benchmark-without-audit)
   bool accept_rollback = false;   // start on a store older than the audit log says, and audit it
   bool master_key_given = false;  // --master-key-file was set, so a credential does not override it

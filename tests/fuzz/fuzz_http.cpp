@@ -34,7 +34,9 @@
 #include "daemon/audit/audit.hpp"
 #include "daemon/core/vault.hpp"
 #include "daemon/store/store_file.hpp"
+#include "proto/backup.hpp"
 #include "proto/messages.hpp"
+#include "proto/sealed_key.hpp"
 #include "tests/fuzz/require.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/reference_sign.hpp"
@@ -149,6 +151,10 @@ enum class Route {
   remove_passphrase,
   rotate_key_file,
   rekey,  // the vault calls: admin, 200 + status
+  backup,
+  restore,
+  host_key,
+  import,
   none,
   not_ascii
 };
@@ -171,6 +177,10 @@ Target route_of(http::verb verb, std::string_view target) {
   if (path == "/v1/unlock") return {post ? Route::unlock : Route::none};
   if (path == "/v1/slots/key-file/rotate") return {post ? Route::rotate_key_file : Route::none};
   if (path == "/v1/rekey") return {post ? Route::rekey : Route::none};
+  if (path == "/v1/backup") return {post ? Route::backup : Route::none};
+  if (path == "/v1/restore") return {post ? Route::restore : Route::none};
+  if (path == "/v1/host-key") return {verb == http::verb::get ? Route::host_key : Route::none};
+  if (path == "/v1/import") return {post ? Route::import : Route::none};
   if (path == "/v1/slots/passphrase") {
     return {verb == http::verb::put       ? Route::set_passphrase
             : verb == http::verb::delete_ ? Route::remove_passphrase
@@ -198,7 +208,8 @@ bool vault_call(Route route) { return route >= Route::lock && route <= Route::re
 
 bool admin_only(Route route) {
   return route == Route::add || route == Route::update || route == Route::remove || route == Route::get_grants ||
-         route == Route::put_grants || route == Route::metrics || route == Route::audit_verify || vault_call(route);
+         route == Route::put_grants || route == Route::metrics || route == Route::audit_verify || vault_call(route) ||
+         route == Route::backup || route == Route::restore || route == Route::import;
 }
 
 // A reply that does not decode breaks an invariant; it is no exception to stop on.
@@ -239,7 +250,10 @@ class Fixture {
   std::filesystem::path store_path() const { return dir_ / "vault.store"; }
   std::filesystem::path key_file() const { return dir_ / "master.key"; }
   HandlerOptions options() const {
-    return {std::chrono::seconds(30), kDaemonUid, kAdminGroup, key_file(), false, store::kTestPassphraseCost};
+    HandlerOptions options{std::chrono::seconds(30), kDaemonUid, kAdminGroup, key_file()};
+    options.passphrase_cost = store::kTestPassphraseCost;
+    options.backup_cost = proto::kTestBackupCost;
+    return options;
   }
 
   // The starting vault. Opening it costs more than everything else an input
@@ -412,7 +426,8 @@ class Session {
       require(keys_.erase(target.name) == 1, "only an existing key is revoked");
       return;
     }
-    const http::status expected = target.route == Route::add ? http::status::created : http::status::ok;
+    const http::status expected = target.route == Route::add || target.route == Route::import ? http::status::created
+                                                                                              : http::status::ok;
     require(response.result() == expected, "a success has its endpoint's status");
     if (target.route == Route::metrics) {
       require(response[http::field::content_type] == "text/plain; version=0.0.4; charset=utf-8",
@@ -474,6 +489,35 @@ class Session {
         decoded(proto::decode_grants, response.body(), "grants decode");
         require(keys_.contains(target.name), "grants exist only on existing keys");
         break;
+      case Route::backup: {
+        const proto::BackupReply reply = decoded(proto::decode_backup_reply, response.body(), "a backup decodes");
+        require(reply.keys <= keys_.size() && proto::read_backup_header(reply.backup).keys == reply.keys,
+                "a backup holds the keys it says");
+        break;
+      }
+      case Route::restore:
+        check_restore(response, body);
+        break;
+      case Route::host_key:
+        require(proto::decode_host_key(
+                    decoded(proto::decode_host_key_reply, response.body(), "a host key decodes").public_key) ==
+                    fixture_.vault().host_key()->public_key,
+                "the host key is the vault's");
+        break;
+      case Route::import: {
+        const std::optional<Vault::HostKeyPair> host = fixture_.vault().host_key();
+        require(host.has_value(), "an unlocked vault has a host key");
+        const proto::SealedKey key =
+            proto::open_sealed_key(proto::decode_import_request(body).sealed, host->public_key, host->secret_key);
+        require(decoded(proto::decode_key_info, response.body(), "an imported key decodes").name == key.name,
+                "an import answers with the new key");
+        const bool inserted = keys_
+                                  .emplace(key.name, Account{key.api_key, std::string(key.secret.reveal()),
+                                                             std::string(key.passphrase.reveal()), key.simulated})
+                                  .second;
+        require(inserted, "an imported key's name was free");
+        break;
+      }
       case Route::sign:
         check_signature(response, target, body);
         break;
@@ -506,6 +550,26 @@ class Session {
             "the signature verifies against the key's secret");
     require(headers.contains("x-simulated-trading") == key.simulated, "demo keys, and only they, say so");
     require(headers.contains("Content-Type") == (request.method == "POST"), "a POST has its Content-Type");
+  }
+
+  // A restore adds the keys its reply names, with the credentials the backup holds.
+  void check_restore(const Response& response, const std::string& body) {
+    const proto::RestoreReply reply = decoded(proto::decode_restore_reply, response.body(), "a restore decodes");
+    const proto::RestoreRequest request = proto::decode_restore_request(body);
+    for (const proto::BackupKey& key : proto::open_backup(request.backup, request.passphrase)) {
+      std::string name = key.name;
+      for (const proto::Rename& rename : request.rename) {
+        if (rename.from == key.name) name = rename.to;
+      }
+      const bool restored = std::any_of(reply.restored.begin(), reply.restored.end(),
+                                        [&](const proto::KeyInfo& info) { return info.name == name; });
+      if (!restored) continue;
+      const bool inserted = keys_
+                                .emplace(name, Account{key.api_key, std::string(key.secret.reveal()),
+                                                       std::string(key.passphrase.reveal()), key.simulated})
+                                .second;
+      require(inserted, "a restored key's name was free");
+    }
   }
 
   void check_login(const Response& response, const Target& target) const {

@@ -1302,7 +1302,7 @@ TEST_F(CliTest, BashCompletionOffersCommandsOptionsAndKeyNames) {
   const std::string listed =
       help.substr(help.find("Commands:\n"), help.find("\n\n", help.find("Commands:\n")) - help.find("Commands:\n"));
   EXPECT_EQ(commands.size(), static_cast<std::size_t>(std::count(listed.begin(), listed.end(), '\n')));
-  EXPECT_EQ(complete(cli + " re"), (std::set<std::string>{"rekey", "revoke"}));
+  EXPECT_EQ(complete(cli + " re"), (std::set<std::string>{"rekey", "restore", "revoke"}));
   EXPECT_EQ(complete(cli + " grant bot --re"), (std::set<std::string>{"--read-only", "--reduce-only", "--replace"}));
   EXPECT_EQ(complete(cli + " grant bot --user 0 --inst-type S"), (std::set<std::string>{"SPOT", "SWAP"}));
   EXPECT_EQ(complete(cli + " grant bot --user 0 --sides buy,"), (std::set<std::string>{"buy,buy", "buy,sell"}));

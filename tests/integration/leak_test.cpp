@@ -442,6 +442,55 @@ TEST_F(LeakTest, TheSessionLeavesNoCopyOfWhatPassedThroughIt) {
   expect_only_guarded("after the connection closed");
 }
 
+// A backup and a restore: the key's secret and passphrase, which the daemon
+// opens from its store and seals into the backup, then opens from the backup
+// and adds under another name, and the backup passphrase of both, are in
+// guarded pages only; so are those of a key sealed to the vault and imported.
+// In none once the keys are revoked and the vault locked.
+TEST_F(LeakTest, ABackupARestoreAndAnImportLeaveNoCopyOutsideGuardedPages) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to read the memory of a non-dumpable process";
+  if (test::kAddressSanitizer) GTEST_SKIP() << "scans the daemon's memory: not under AddressSanitizer";
+  if (test::kThreadSanitizer)
+    GTEST_SKIP() << "scans the daemon's memory: not under ThreadSanitizer, whose shadow is as large";
+  constexpr std::string_view kBackupPassphrase = "LEAKCHECK-BACKUP-Rf6-Kw3-Tm8";
+  const std::vector<std::string_view> secrets = {kSecret, kPassphrase, kBackupPassphrase};
+  daemon_ = std::make_unique<Daemon>(dir_.path(), std::vector<std::string>{"--passphrase-cost", "test"});
+  const auto expect_only_guarded = [&](const std::string& after) {
+    for (const std::string_view secret : secrets) {
+      const Copies copies = copies_in_memory(daemon_->pid(), secret);
+      EXPECT_EQ(copies.ordinary, 0) << secret << " is in ordinary memory after " << after << ", at" << copies.where;
+    }
+  };
+  clean_cli({"add", "main", "--api-key", std::string(kApiKey)},
+            std::string(kSecret) + "\n" + std::string(kPassphrase) + "\n");
+  const std::string file = (dir_ / "vault.backup").string();
+  const std::string passphrase = std::string(kBackupPassphrase) + "\n";
+  clean_cli({"backup", file}, passphrase);
+  searched(test::read_file(file), "the backup file");
+  expect_only_guarded("a backup");
+  clean_cli({"restore", file, "--rename", "main=copy"}, passphrase);
+  EXPECT_EQ(cli({"restore", file}, "LEAKCHECK-WRONG-Bp1\n").exit_code, 4);
+  const std::string host_key = clean_cli({"host-key"}).out;
+  const Output sealed =
+      clean_cli({"seal", "--to", host_key.substr(0, host_key.find('\n')), "sealed", "--api-key", std::string(kApiKey)},
+                std::string(kSecret) + "\n" + std::string(kPassphrase) + "\n");
+  test::write_file(dir_ / "key.sealed", sealed.out);
+  clean_cli({"import", (dir_ / "key.sealed").string()});
+  expect_only_guarded("a backup, a restore and an import");
+  EXPECT_GT(copies_in_memory(daemon_->pid(), kPassphrase).guarded, 0)
+      << "control: the keys' passphrase is in guarded memory while the vault is unlocked, and the scan sees it";
+
+  clean_cli({"revoke", "main", "--yes"});
+  clean_cli({"revoke", "copy", "--yes"});
+  clean_cli({"revoke", "sealed", "--yes"});
+  clean_cli({"lock"});
+  for (const std::string_view secret : secrets) {
+    const Copies copies = copies_in_memory(daemon_->pid(), secret);
+    EXPECT_EQ(copies.ordinary + copies.guarded, 0)
+        << secret << " is still in memory after revoke and lock:" << copies.where;
+  }
+}
+
 // The kernel makes /proc/PID/status of a non-dumpable process owned by root, so
 // a daemon running as nobody shows whether it turned core dumps and ptrace off.
 TEST_F(LeakTest, TheDaemonIsNotDumpable) {

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 
+#include "proto/base64.hpp"
 #include "proto/limits_json.hpp"
 
 namespace okxvault::proto {
@@ -391,24 +392,10 @@ PassphraseRequest decode_passphrases(std::string_view text) {
 
 namespace {
 
-std::string to_base64(std::span<const unsigned char> bytes) {
-  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), bytes.data(), bytes.size(), sodium_base64_VARIANT_ORIGINAL);
-  out.pop_back();  // the terminating NUL
-  return out;
-}
-
 std::vector<unsigned char> from_base64(std::string_view text, std::string_view what) {
-  std::vector<unsigned char> out(text.size() / 4 * 3 + 3);
-  std::size_t size = 0;
-  const char* end = nullptr;
-  if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &size, &end,
-                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
-      end != text.data() + text.size()) {
-    throw Error(Code::bad_request, std::string(what) + " is not base64");
-  }
-  out.resize(size);
-  return out;
+  std::optional<std::vector<unsigned char>> bytes = proto::from_base64(text);
+  if (!bytes) throw Error(Code::bad_request, std::string(what) + " is not base64");
+  return std::move(*bytes);
 }
 
 }  // namespace

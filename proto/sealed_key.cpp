@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "proto/base64.hpp"
 
 namespace okxvault::proto {
 namespace {
@@ -17,28 +18,12 @@ constexpr std::uint8_t kSimulated = 0x01;
 // Longer than any file seal_key writes for the daemon's largest fields.
 constexpr std::size_t kMaxTextBytes = 16 * 1024;
 
-std::string to_base64(std::span<const unsigned char> bytes) {
-  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), bytes.data(), bytes.size(), sodium_base64_VARIANT_ORIGINAL);
-  out.pop_back();  // the terminating NUL
-  return out;
-}
-
 // Surrounding whitespace (a file's final newline) is not part of it.
-std::optional<std::vector<unsigned char>> from_base64(std::string_view text) {
+std::optional<std::vector<unsigned char>> from_trimmed_base64(std::string_view text) {
   const auto space = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
   while (!text.empty() && space(text.front())) text.remove_prefix(1);
   while (!text.empty() && space(text.back())) text.remove_suffix(1);
-  std::vector<unsigned char> out(text.size() / 4 * 3 + 3);
-  std::size_t size = 0;
-  const char* end = nullptr;
-  if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &size, &end,
-                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
-      end != text.data() + text.size()) {
-    return std::nullopt;
-  }
-  out.resize(size);
-  return out;
+  return from_base64(text);
 }
 
 void put(std::vector<unsigned char>& out, std::uint64_t value, int bytes) {
@@ -66,7 +51,7 @@ void header(std::vector<unsigned char>& out, const HostKey& to) {
 // The file's bytes, with its magic and version checked.
 std::vector<unsigned char> read(std::string_view text) {
   if (text.size() > kMaxTextBytes) not_sealed();
-  const std::optional<std::vector<unsigned char>> bytes = from_base64(text);
+  const std::optional<std::vector<unsigned char>> bytes = from_trimmed_base64(text);
   if (!bytes || bytes->size() < kMagic.size() || !std::equal(kMagic.begin(), kMagic.end(), bytes->begin())) {
     not_sealed();
   }
@@ -115,7 +100,7 @@ class Fields {
 std::string encode_host_key(const HostKey& key) { return to_base64(key); }
 
 HostKey decode_host_key(std::string_view text) {
-  const std::optional<std::vector<unsigned char>> bytes = from_base64(text);
+  const std::optional<std::vector<unsigned char>> bytes = from_trimmed_base64(text);
   HostKey key{};
   if (!bytes || bytes->size() != key.size()) {
     throw Error(Code::bad_request, "a host key is 32 bytes in base64, as okx-vault host-key prints it");
@@ -159,8 +144,8 @@ std::string seal_key(const SealedKey& key, const HostKey& to) {
   length(expires, 1);
   if (key.expires) write(text(*key.expires));
 
-  std::vector<unsigned char> out = head;
-  out.resize(head.size() + crypto_box_SEALBYTES + plain.size());
+  std::vector<unsigned char> out(head.size() + crypto_box_SEALBYTES + plain.size());
+  std::copy(head.begin(), head.end(), out.begin());
   crypto_box_seal(out.data() + head.size(), plain.data(), plain.size(), to.data());
   return to_base64(out) + "\n";
 }

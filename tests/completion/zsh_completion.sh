@@ -66,7 +66,7 @@ expect() {
 commands=$("$cli" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z-]*\) .*/\1/p' | sort | tr '\n' ' ' | sed 's/ $//')
 [ "$(wc -w <<< "$commands")" -ge 15 ] || { echo "FAIL: --help lists only: $commands" >&2; exit 1; }
 expect "$cli " "$commands"
-expect "$cli re" "rekey revoke"
+expect "$cli re" "rekey restore revoke"
 expect "$cli help gra" "grant grants"
 expect "$cli grant bot --re" "--read-only --reduce-only --replace"
 expect "$cli grant bot --user 0 --inst-type S" "SPOT SWAP"

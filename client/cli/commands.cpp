@@ -922,7 +922,7 @@ int backup(Context& context, const Invocation& invocation) {
   // Everything that can be refused is, before the passphrase is asked for: the
   // file (it exists, or its directory cannot be written), the daemon, admin
   // rights, a locked vault.
-  NewFile file(invocation.args.at(0), flag(invocation, "force"));
+  NewFile file(invocation.args.at(0), flag(invocation, "force"), "(--force replaces it)");
   Client& client = context.client();
   client.verify_server();
   require_admin(client);

@@ -6,7 +6,10 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <span>
+#include <string_view>
 
+#include "client/cli/files.hpp"
 #include "common/error.hpp"
 
 namespace okxvault::cli {
@@ -30,14 +33,8 @@ class Fd {
   throw Error(Code::io_error, what + ": " + std::strerror(error));
 }
 
-void write_all(int fd, std::string_view bytes, const std::string& path) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail("cannot write " + path, n < 0 ? errno : ENOSPC);
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-  if (::fsync(fd) != 0) fail("cannot sync " + path, errno);
+std::span<const unsigned char> bytes_of(std::string_view text) {
+  return {reinterpret_cast<const unsigned char*>(text.data()), text.size()};
 }
 
 std::string directory_of(const std::string& path) {
@@ -88,30 +85,11 @@ void check_config_replaceable(const std::string& path) {
 }
 
 void replace_config_file(const std::string& path, const ConfigFile& original, const std::string& text) {
-  const std::string backup = path + ".bak";
-  {
-    const Fd fd(::open(backup.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (fd.get() < 0) fail("cannot create " + backup, errno);
-    if (::fchmod(fd.get(), 0600) != 0) fail("cannot make " + backup + " private", errno);
-    write_all(fd.get(), original.text, backup);
-  }
-  std::string temporary = path + ".okx-vault-XXXXXX";
-  const Fd fd(::mkstemp(temporary.data()));
-  if (fd.get() < 0) fail("cannot create a file beside " + path, errno);
-  try {
-    if (::fchmod(fd.get(), original.info.st_mode & 07777) != 0) fail("cannot set the mode of " + temporary, errno);
-    if ((original.info.st_uid != ::geteuid() || original.info.st_gid != ::getegid()) &&
-        ::fchown(fd.get(), original.info.st_uid, original.info.st_gid) != 0) {
-      fail("cannot give " + temporary + " the owner of " + path, errno);
-    }
-    write_all(fd.get(), text, temporary);
-    if (::rename(temporary.c_str(), path.c_str()) != 0) fail("cannot replace " + path, errno);
-  } catch (...) {
-    ::unlink(temporary.c_str());
-    throw;
-  }
-  const Fd directory(::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (directory.get() >= 0) ::fsync(directory.get());
+  NewFile backup(path + ".bak", false, "(move it away first: it may be the only copy of an older config)");
+  NewFile next(path, true);
+  next.take_mode_and_owner(original.info);
+  backup.commit(bytes_of(original.text));
+  next.commit(bytes_of(text));
 }
 
 }  // namespace okxvault::cli

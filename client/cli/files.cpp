@@ -18,10 +18,6 @@ namespace {
   throw Error(Code::io_error, path + ": " + what + ": " + std::strerror(error));
 }
 
-[[noreturn]] void exists(const std::string& path) {
-  throw Error(Code::bad_request, path + " exists; nothing was written (--force replaces it)");
-}
-
 std::string directory_of(const std::string& path) {
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   return parent.empty() ? "." : parent.string();
@@ -29,9 +25,10 @@ std::string directory_of(const std::string& path) {
 
 }  // namespace
 
-NewFile::NewFile(std::string path, bool replace) : path_(std::move(path)), replace_(replace) {
+NewFile::NewFile(std::string path, bool replace, std::string if_exists)
+    : path_(std::move(path)), replace_(replace), if_exists_(std::move(if_exists)) {
   struct stat info {};
-  if (!replace_ && ::lstat(path_.c_str(), &info) == 0) exists(path_);
+  if (!replace_ && ::lstat(path_.c_str(), &info) == 0) exists();
   const std::filesystem::path target(path_);
   temp_ = (target.parent_path() / ("." + target.filename().string() + ".XXXXXX")).string();
   fd_ = ::mkstemp(temp_.data());  // mode 0600
@@ -41,6 +38,17 @@ NewFile::NewFile(std::string path, bool replace) : path_(std::move(path)), repla
 NewFile::~NewFile() {
   if (fd_ >= 0) ::close(fd_);
   if (!temp_.empty()) ::unlink(temp_.c_str());
+}
+
+void NewFile::exists() const {
+  throw Error(Code::bad_request, path_ + " exists; nothing was written" + (if_exists_.empty() ? "" : " " + if_exists_));
+}
+
+void NewFile::take_mode_and_owner(const struct stat& like) {
+  if (::fchmod(fd_, like.st_mode & 07777) != 0) fail(temp_, "cannot set its mode", errno);
+  if ((like.st_uid != ::geteuid() || like.st_gid != ::getegid()) && ::fchown(fd_, like.st_uid, like.st_gid) != 0) {
+    fail(temp_, "cannot give it the owner of " + path_, errno);
+  }
 }
 
 void NewFile::commit(std::span<const unsigned char> bytes) {
@@ -57,11 +65,11 @@ void NewFile::commit(std::span<const unsigned char> bytes) {
   if (replace_) {
     if (::rename(temp_.c_str(), path_.c_str()) != 0) fail(path_, "cannot replace", errno);
   } else if (::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, path_.c_str(), RENAME_NOREPLACE) != 0) {
-    if (errno == EEXIST) exists(path_);
+    if (errno == EEXIST) exists();
     // A file system without RENAME_NOREPLACE: a hard link never replaces either.
     if (errno != EINVAL && errno != ENOSYS) fail(path_, "cannot create", errno);
     if (::link(temp_.c_str(), path_.c_str()) != 0) {
-      if (errno == EEXIST) exists(path_);
+      if (errno == EEXIST) exists();
       fail(path_, "cannot create", errno);
     }
     ::unlink(temp_.c_str());

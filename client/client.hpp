@@ -97,10 +97,10 @@ class Client {
     std::string body;
   };
   RawReply request(std::string_view method, std::string_view target, std::string_view body = {});
+  // The body, or the daemon's Error unless the reply has the expected status.
+  static std::string expect(RawReply reply, int status);
 
  private:
-  // Throws the daemon's Error unless the reply has the expected status.
-  std::string expect(RawReply reply, int status);
   // With `secret`, the server and the socket's directory are checked first
   // (Error untrusted_server, and nothing is sent, if they are not to be trusted).
   RawReply exchange(std::string_view method, std::string_view target, std::string_view body,

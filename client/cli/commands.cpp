@@ -898,18 +898,7 @@ int keyfile(Context& context, const Invocation& invocation) {
 
 // Whether this caller is an admin, asked before it is asked for a passphrase:
 // the metrics are for admins only, and reading them changes nothing.
-void require_admin(Client& client) {
-  const Client::RawReply reply = client.request("GET", "/v1/metrics");
-  if (reply.status == 200) return;
-  proto::ErrorReply error;
-  try {
-    error = proto::decode_error(reply.body);
-  } catch (const Error&) {
-    throw Error(Code::protocol_error,
-                "okx-vaultd answered HTTP " + std::to_string(reply.status) + " without an error body");
-  }
-  throw Error(error.code, error.message, error.rule);
-}
+void require_admin(Client& client) { Client::expect(client.request("GET", "/v1/metrics"), 200); }
 
 void backup_options(po::options_description& options) {
   options.add_options()("key", po::value<std::vector<std::string>>()->composing(),

@@ -22,6 +22,7 @@
 #include <string_view>
 
 #include "common/secret.hpp"
+#include "proto/messages.hpp"
 
 namespace okxvault::proto {
 
@@ -33,14 +34,8 @@ std::string encode_host_key(const HostKey& key);
 // Error(bad_request) unless it is the base64 of 32 bytes.
 HostKey decode_host_key(std::string_view text);
 
-struct SealedKey {
-  std::string name;
-  std::string api_key;
-  SecretBytes secret;
-  SecretBytes passphrase;
-  bool simulated = false;
-  std::optional<std::string> expires;  // ISO 8601 UTC with milliseconds
-};
+// What a sealed key holds is what an add carries (POST /v1/keys).
+using SealedKey = AddKeyRequest;
 
 // The file's text, newline included. Error(bad_request) for a field too long
 // for its length (the daemon's limits are checked when the key is added).

@@ -710,9 +710,7 @@ Response Handler::host_key(Call& call, NoInput&) const {
 proto::AddKeyRequest Handler::read_import(Call& call) const {
   const proto::ImportRequest request = proto::decode_import_request(call.request.body());
   const Vault::HostKeyPair host = host_key_of(vault_);
-  proto::SealedKey key = proto::open_sealed_key(request.sealed, host.public_key, host.secret_key);
-  return {std::move(key.name),       std::move(key.api_key), std::move(key.secret),
-          std::move(key.passphrase), key.simulated,          std::move(key.expires)};
+  return proto::open_sealed_key(request.sealed, host.public_key, host.secret_key);
 }
 
 Response Handler::metrics_report(Call& call, NoInput&) const {

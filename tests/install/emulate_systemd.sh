@@ -5,7 +5,8 @@
 # never read from the source tree):
 #
 #   sudo [-u USER] CMD   runs CMD as root, or as USER (setpriv, with USER's groups)
-#   systemctl ...        start|enable --now|stop|restart of okx-vault's units;
+#   systemctl ...        start|enable --now|stop|restart of okx-vault's units,
+#                        kill --kill-who=main --signal=SIG of its services;
 #                        daemon-reload, disable: nothing to do here
 #   systemd-run --wait -p User= -p Group= -p StateDirectory= -p UMask=
 #                -p LoadCredential[Encrypted]=ID:PATH CMD...
@@ -244,6 +245,7 @@ systemctl() {
   shift
   case $action in
     daemon-reload) return 0 ;;
+    kill) emulated_kill "$@"; return ;;
   esac
   local -a units=()
   for unit in "$@"; do
@@ -272,6 +274,34 @@ systemctl() {
   done
 }
 
+# systemctl kill --kill-who=main --signal=SIG UNIT...: SIG to the main process
+# of each running service; a pattern (okx-vault@*.service) matches the
+# instances. A service whose socket has not activated it yet has no main
+# process and is passed over; as systemd, fails when nothing was signalled.
+emulated_kill() {
+  local signal=TERM unit pidfile pid sent=0
+  local -a patterns=()
+  for unit in "$@"; do
+    case $unit in
+      --kill-who=main) ;;
+      --signal=*) signal=${unit#--signal=} ;;
+      -*) echo "emulated systemctl: unsupported option $unit" >&2; return 2 ;;
+      okx-vault.service) patterns+=("$EMULATED_STATE/service.pid") ;;
+      okx-vault@*.service) unit=${unit#okx-vault@}; patterns+=("$EMULATED_STATE/service@${unit%.service}.pid") ;;
+      *) echo "emulated systemctl: kill: not one of okx-vault's services: $unit" >&2; return 1 ;;
+    esac
+  done
+  for pidfile in "${patterns[@]}"; do
+    for pidfile in $pidfile; do
+      [ -f "$pidfile" ] || continue
+      pid=$(cat "$pidfile")
+      [ "$(cat "/proc/$pid/comm" 2> /dev/null)" = okx-vaultd ] || continue
+      kill -s "$signal" "$pid" && sent=1
+    done
+  done
+  [ "$sent" = 1 ]
+}
+
 emulated_stop_all() {
   local pidfile name
   for pidfile in "$EMULATED_STATE"/service*.pid; do
@@ -283,4 +313,4 @@ emulated_stop_all() {
 }
 
 export -f find_unit alive unit_value run_as sudo load_credentials make_state_directory systemd-run unit_instance \
-  emulated_start emulated_stop systemctl
+  emulated_start emulated_stop emulated_kill systemctl

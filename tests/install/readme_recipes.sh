@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Follows README.md's service recipes ("Install as a service", "Several vaults on
-# one host", "Rotating a credential") on a throwaway copy of this machine
+# one host", "Rotating a credential", the audit log's logrotate snippet, "Backup,
+# restore and moving keys") on a throwaway copy of this machine
 # (scratch_root.sh), and fails when a step fails or leaves the machine otherwise
 # than the README says. The commands are read from README.md itself, each block
 # after its `<!-- recipe: NAME ... -->` marker, so the README and this test
@@ -71,7 +72,7 @@ chmod +x scripts/test.sh
 cpack() { command cpack -B "$PWD" "$@"; }
 export -f cpack
 
-for name in install without-package instance rotate; do
+for name in install without-package instance rotate backup restore-clash move seal; do
   recipe "$name" > "$SCRATCH/$name.sh"
   [ -s "$SCRATCH/$name.sh" ] || fail "README.md has no block marked <!-- recipe: $name"
 done
@@ -178,5 +179,102 @@ signs || fail "the vault does not serve after the old key was tried"
 
 rotate paper || fail "the README's rotation of the instance paper failed"
 okx-vault --socket /run/okx-vault/paper/admin.sock list | grep -q paper-key || fail "paper lost its key in the rotation"
+
+paper_admin=/run/okx-vault/paper/admin.sock
+paper() { OKX_VAULT_SOCKET=$paper_admin okx-vault "$@"; }
+# last_hash FILE: the hash the last line of an audit log ends its chain with.
+last_hash() { tail -1 "$1" | sed -n 's/.*"hash":"\([0-9a-f]\{64\}\)".*/\1/p'; }
+
+step "logrotate, with the snippet as installed, moves the audit logs; each daemon goes on in a new file that continues the moved one"
+signs || fail "the vault does not sign before the log rotation"
+paper status > /dev/null || fail "the instance paper does not answer"
+# logrotate runs postrotate with /bin/sh, which sees no shell function: the
+# stand-in systemctl goes first on its PATH as a program.
+mkdir -p "$SCRATCH/bin"
+printf '#!/bin/bash\nsource %q\nsystemctl "$@"\n' "$here/emulate_systemd.sh" > "$SCRATCH/bin/systemctl"
+chmod 0755 "$SCRATCH/bin/systemctl"
+PATH="$SCRATCH/bin:$PATH" logrotate --force --state "$SCRATCH/logrotate.state" /etc/logrotate.d/okx-vault \
+  > "$SCRATCH/logrotate.log" 2>&1 || fail "logrotate failed: $(cat "$SCRATCH/logrotate.log")"
+signs || fail "the vault does not sign after the log rotation"
+paper status > /dev/null || fail "the instance paper does not answer after the log rotation"
+for log in /var/lib/okx-vault/audit.log /var/lib/okx-vault/paper/audit.log; do
+  [ -s "$log.1" ] || fail "logrotate did not move $log"
+  for _ in $(seq 100); do [ -s "$log" ] && break; sleep 0.05; done
+  [ "$(stat -c '%U %a' "$log")" = "okx-vault 600" ] || fail "$log is $(stat -c '%U %a' "$log" 2>&1) after the rotation"
+  head -1 "$log" | grep -q '"action":"reopen-log"' || fail "$log does not begin with a reopen-log record"
+  okx-vault audit verify "$log.1" > /dev/null || fail "the moved $log.1 does not verify"
+  okx-vault audit verify "$log" --follows "$(last_hash "$log.1")" > "$SCRATCH/follows.log" 2>&1 ||
+    fail "$log does not continue $log.1: $(cat "$SCRATCH/follows.log")"
+done
+grep -q '"decision":"allow"' <(tail -1 /var/lib/okx-vault/audit.log) || fail "the sign after the rotation is not in the new log"
+
+# The backup and fleet recipes' other hosts, bot-1 and bot-2, are the instance
+# paper on this machine: ssh runs its command against paper's admin socket,
+# scp copies within the machine.
+ssh() {
+  while [ "${1:0:1}" = - ]; do shift; done
+  case $1 in root@bot-1 | root@bot-2) shift ;; *) echo "stand-in ssh: no host $1" >&2; return 255 ;; esac
+  OKX_VAULT_SOCKET=$paper_admin "$@"
+}
+scp() {
+  local to=${2#root@bot-[12]:}
+  [ "${to: -1}" = / ] && to=$to$(basename "$1")
+  [ "$(realpath -m "$1")" = "$(realpath -m "$to")" ] || cp "$1" "$to"
+}
+export -f ssh scp
+export paper_admin
+now() { date -u +%Y-%m-%dT%H:%M:%S.000Z; }
+# signature SOCKET KEY TIME: the bot's OK-ACCESS-SIGN for a balance request.
+signature() {
+  run_as freqtrade "" -- okx-vault --socket "$1" sign "$2" GET /api/v5/account/balance --timestamp "$3" --json |
+    grep -o '"sign":"[^"]*"'
+}
+paper_client=/run/okx-vault/paper/okx-vault.sock
+
+printf 'Backup#Pass1\nBackup#Pass1\n' > "$SCRATCH/backup.answers"
+run_recipe backup "$SCRATCH/backup.sh" < "$SCRATCH/backup.answers"
+step "the backup brought main to bot-2 with its secret and its grant"
+[ "$(stat -c '%U %a' /root/okx-vault.backup)" = "root 600" ] || fail "the backup file is not root's, 0600"
+grep -a -q 'RECIPE-TEST-SECRET' /root/okx-vault.backup && fail "the backup file holds the secret in clear"
+at=$(now)
+theirs=$(signature "$paper_client" main "$at") || fail "the bot cannot sign with main on bot-2"
+[ "$theirs" = "$(signature "$client" main "$at")" ] || fail "main signs otherwise on bot-2: $theirs"
+
+run_recipe restore-clash "$SCRATCH/restore-clash.sh" < "$SCRATCH/backup.answers"
+step "--skip-existing added nothing; --rename brought main in again as main-2025"
+okx-vault --socket "$admin" list > "$SCRATCH/list.txt"
+grep -q '^main-2025 ' "$SCRATCH/list.txt" || fail "no main-2025 after the restore: $(cat "$SCRATCH/list.txt")"
+[ "$(grep -c '^main' "$SCRATCH/list.txt")" -eq 2 ] || fail "the vault does not hold exactly main and main-2025"
+status=0
+okx-vault --socket "$admin" restore /root/okx-vault.backup < "$SCRATCH/backup.answers" 2> "$SCRATCH/clash.log" || status=$?
+[ "$status" -ne 0 ] && grep -q -- '--skip-existing' "$SCRATCH/clash.log" ||
+  fail "a restore that clashes was not refused with the flags that resolve it: $(cat "$SCRATCH/clash.log")"
+
+paper revoke main --yes > /dev/null || fail "could not revoke main on bot-2 before sealing it there"
+printf 'RECIPE-TEST-SECRET-0123456789\nRecipe#Pass1\n' > "$SCRATCH/seal.answers"
+run_recipe seal "$SCRATCH/seal.sh" < "$SCRATCH/seal.answers"
+step "the playbook's import, twice: the key is added once, and the second run is what the playbook passes over"
+grep -q RECIPE-TEST-SECRET main.bot-1.sealed && fail "the sealed key holds the secret in clear"
+import=$(sed -n 's/^ *ansible.builtin.command: //p' "$source_dir/README.md")
+[ "$import" = "okx-vault import /root/main.sealed" ] || fail "the playbook's import is '$import'"
+install -m 0600 main.bot-1.sealed /root/main.sealed
+ssh root@bot-1 $import || fail "the playbook's import failed"
+status=0
+ssh root@bot-1 $import 2> "$SCRATCH/import-again.log" || status=$?
+[ "$status" -ne 0 ] && grep -q 'already exists' "$SCRATCH/import-again.log" ||
+  fail "a second import did not fail with 'already exists': $(cat "$SCRATCH/import-again.log")"
+paper grant main --user freqtrade --allow "GET /api/v5/" > /dev/null || fail "could not grant the imported key"
+at=$(now)
+[ "$(signature "$paper_client" main "$at")" = "$(signature "$client" main "$at")" ] ||
+  fail "the sealed key does not sign as main does"
+
+paper revoke main --yes > /dev/null || fail "could not revoke main on bot-2 before moving it there"
+printf 'Move#Pass1\nMove#Pass1\n' > "$SCRATCH/move.answers"
+at=$(now)
+before=$(signature "$client" main "$at")
+run_recipe move "$SCRATCH/move.sh" < "$SCRATCH/move.answers"
+step "main moved: bot-2 signs with it, this vault no longer holds it"
+okx-vault --socket "$admin" list | grep -q '^main ' && fail "main is still in this vault after the move"
+[ "$(signature "$paper_client" main "$at")" = "$before" ] || fail "the moved key does not sign as before"
 
 echo "PASS: the README's recipes ($recipe_mode) work as written"

@@ -18,7 +18,9 @@
 // OK-ACCESS-KEY, -SIGN and -PASSPHRASE replace ccxt's. Everything else (broker
 // tags, timeDifference, batch bodies, the x-simulated-trading header of sandbox
 // mode) stays ccxt's. ccxt.pro's login to private WebSockets sends the
-// daemon's ws-login frame. close() closes the vault's connections too.
+// daemon's ws-login frame. An apiKey given to ccxt must be the vault key's, for
+// REST and WebSocket alike, or nothing is sent. close() closes the vault's
+// connections too.
 //
 // The socket is the instance's options.okxVaultSocket, else $OKX_VAULT_SOCKET,
 // else the default; options.okxVaultTimeout (ms) bounds each vault call.
@@ -97,14 +99,20 @@ class Binding {
     }
   }
 
+  // An api key given to ccxt must be the vault key's: else the bot believes it
+  // trades on one account and signs for another.
+  checkApiKey(exchange, errors, vaultApiKey) {
+    const apiKey = exchange.apiKey;
+    if (apiKey && apiKey !== PLACEHOLDER && apiKey !== vaultApiKey) {
+      throw new errors.AuthenticationError(`okx-vault: ccxt's apiKey is not the api key of vault key '${this.key}'`);
+    }
+  }
+
   apply(exchange, errors, headers, vaultHeaders) {
     if ((SIMULATED in vaultHeaders) !== (SIMULATED in (exchange.headers ?? {}))) {
       throw new errors.AuthenticationError(`okx-vault: key '${this.key}' and ccxt's sandbox mode disagree`);
     }
-    const apiKey = exchange.apiKey;
-    if (apiKey && apiKey !== PLACEHOLDER && apiKey !== vaultHeaders['OK-ACCESS-KEY']) {
-      throw new errors.AuthenticationError(`okx-vault: ccxt's apiKey is not the api key of vault key '${this.key}'`);
-    }
+    this.checkApiKey(exchange, errors, vaultHeaders['OK-ACCESS-KEY']);
     for (const name of VAULT_HEADERS) headers[name] = vaultHeaders[name];
   }
 }
@@ -212,8 +220,11 @@ function patchPro(cls, errors) {
     const client = this.client(this.getUrl('users', access));
     let frame;
     if (this.safeValue(client.subscriptions, 'authenticated') === undefined) {
-      frame = await throughVault(this, errors, async (link) =>
-        JSON.parse(await link.client.wsLogin(link.key, { timestamp: String(this.seconds()) })));
+      frame = await throughVault(this, errors, async (link) => {
+        const login = JSON.parse(await link.client.wsLogin(link.key, { timestamp: String(this.seconds()) }));
+        link.checkApiKey(this, errors, login.args?.[0]?.apiKey);
+        return login;
+      });
     }
     let result;
     frames.set(this, frame);

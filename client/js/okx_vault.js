@@ -28,24 +28,38 @@ class VaultError extends Error {
   }
 }
 
-// Keep-alive connections to okx-vaultd; calls return promises and may overlap
-// (each on a connection of its own). A request on a connection the daemon
-// closed is retried once where that is safe (see exchange). Idle connections
-// do not keep the process alive.
+// A small pool of keep-alive connections to okx-vaultd: calls return promises
+// and may overlap, each on a connection of its own, at most `maxConnections`
+// (8) of them; further calls wait for one to be free, in order (the daemon
+// allows 64 connections per uid, so a burst of calls must not open one each).
+// A request on a connection the daemon closed is retried once where that is
+// safe (see exchange). Idle connections do not keep the process alive. The
+// timeout counts from the call, waiting included.
 class Client {
-  constructor({ socketPath, timeout = 10000 } = {}) {
+  constructor({ socketPath, timeout = 10000, maxConnections = 8 } = {}) {
+    if (!(Number.isInteger(maxConnections) && maxConnections >= 1)) {
+      throw new TypeError('okx-vault: maxConnections must be a positive integer');
+    }
     this.socketPath = resolveSocketPath(socketPath);
     this.timeout = timeout;
+    this.maxConnections = maxConnections;
     this.idle = []; // connections waiting for a request, the most recent last
-    this.connections = new Set();
+    this.connections = new Set(); // every open (or opening) connection, idle or busy
+    this.waiting = []; // calls waiting for a connection, the oldest first
   }
 
-  // Closes every connection; a call in flight fails as unreachable. The client
-  // can still be used: it opens new connections.
+  // Closes every connection; a call in flight or waiting for a connection
+  // fails as unreachable. The client can still be used: it opens new ones.
   close() {
+    const waiting = this.waiting;
+    this.waiting = [];
     for (const connection of this.connections) connection.socket.destroy();
     this.connections.clear();
     this.idle.length = 0;
+    for (const request of waiting) {
+      clearTimeout(request.timer);
+      request.reject(new VaultError('unreachable', `okx-vault client for ${this.socketPath} closed`));
+    }
   }
 
   // {version, locked, keys, uptime_seconds}
@@ -110,22 +124,50 @@ class Client {
     }
   }
 
-  // One request and its reply: {status, data}.
+  // One request and its reply: {status, data}. On an idle connection, else a
+  // new one while there are fewer than maxConnections, else the first to be
+  // free.
   exchangeOnce(method, target, body) {
     return new Promise((resolve, reject) => {
-      let connection = this.idle.pop();
-      const reused = connection !== undefined;
-      if (reused) connection.socket.ref();
-      else connection = this.connect();
       const head = body === undefined
         ? `${method} ${target} HTTP/1.1\r\nHost: localhost\r\n\r\n`
         : `${method} ${target} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
-      const request = { resolve, reject, reused, sent: false, received: false, timer: undefined };
-      request.timer = setTimeout(() => this.fail(connection, new VaultError('unreachable',
-        `okx-vaultd at ${this.socketPath} did not answer within ${this.timeout} ms`)), this.timeout);
-      connection.request = request;
-      connection.socket.write(body === undefined ? head : head + body, (error) => { if (!error) request.sent = true; });
+      const request = {
+        resolve, reject, data: body === undefined ? head : head + body, connection: undefined, reused: false, sent: false, received: false, timer: undefined,
+      };
+      request.timer = setTimeout(() => this.timedOut(request), this.timeout);
+      const idle = this.idle.pop();
+      if (idle !== undefined) {
+        idle.socket.ref();
+        this.start(request, idle, true);
+      } else if (this.connections.size < this.maxConnections) {
+        this.start(request, this.connect(), false);
+      } else {
+        this.waiting.push(request);
+      }
     });
+  }
+
+  start(request, connection, reused) {
+    request.connection = connection;
+    request.reused = reused;
+    connection.request = request;
+    connection.socket.write(request.data, (error) => { if (!error) request.sent = true; });
+  }
+
+  timedOut(request) {
+    const error = new VaultError('unreachable', `okx-vaultd at ${this.socketPath} did not answer within ${this.timeout} ms`);
+    if (request.connection !== undefined) return this.fail(request.connection, error);
+    const at = this.waiting.indexOf(request);
+    if (at >= 0) this.waiting.splice(at, 1);
+    return request.reject(error);
+  }
+
+  // Starts waiting calls on new connections while there is room for them.
+  drain() {
+    while (this.waiting.length > 0 && this.connections.size < this.maxConnections) {
+      this.start(this.waiting.shift(), this.connect(), false);
+    }
   }
 
   connect() {
@@ -171,11 +213,16 @@ class Client {
     connection.buffer = undefined;
     connection.headEnd = -1;
     if (keepAlive && this.connections.has(connection)) {
-      connection.socket.unref();
-      this.idle.push(connection);
+      if (this.waiting.length > 0) {
+        this.start(this.waiting.shift(), connection, true);
+      } else {
+        connection.socket.unref();
+        this.idle.push(connection);
+      }
     } else {
       this.connections.delete(connection);
       connection.socket.destroy();
+      this.drain();
     }
     request.resolve(reply);
   }
@@ -198,6 +245,7 @@ class Client {
     this.connections.delete(connection);
     const at = this.idle.indexOf(connection);
     if (at >= 0) this.idle.splice(at, 1);
+    this.drain();
   }
 
   closed(connection, error) {

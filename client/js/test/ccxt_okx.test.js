@@ -188,6 +188,21 @@ for (const { ccxt, version } of VERSIONS) {
       }
     });
 
+    test('the real apiKey and any password beside the okx-vault: secret sign as ccxt would', async () => {
+      vaultOkx(ccxt, { key: 'main' }); // patches this ccxt
+      for (const password of ['okx-vault', 'not-the-passphrase']) {
+        const now = Date.now();
+        const config = { apiKey: API_KEY, secret: 'okx-vault:main', password, options: { okxVaultSocket: daemon.socket } };
+        const vaulted = recording(new ccxt.okx(config), now);
+        const direct = recording(new ccxt.okx({ apiKey: API_KEY, secret: SECRET, password: PASSPHRASE }), now);
+        open.push(vaulted, direct);
+        await vaulted.privateGetAccountBalance({ ccy: 'BTC' });
+        await direct.privateGetAccountBalance({ ccy: 'BTC' });
+        assertSame(vaulted, direct);
+        assert.equal(vaulted.sent.headers['OK-ACCESS-PASSPHRASE'], PASSPHRASE);
+      }
+    });
+
     test('an apiKey that is not the vault key\'s is refused', async () => {
       const exchange = recording(vaultOkx(ccxt, { key: 'main', socketPath: daemon.socket }, { apiKey: 'other' }), Date.now());
       open.push(exchange);
@@ -214,6 +229,38 @@ for (const { ccxt, version } of VERSIONS) {
       await plain.privateGetAccountBalance();
       await direct.privateGetAccountBalance();
       assertSame(plain, direct);
+    });
+
+    // A daemon of its own for a test that locks or stops it.
+    async function ownDaemon(t) {
+      const own = await VaultDaemon.start();
+      t.after(() => own.close());
+      own.addKey('main', API_KEY, SECRET, PASSPHRASE);
+      const exchange = recording(vaultOkx(ccxt, { key: 'main', socketPath: own.socket }), Date.now());
+      open.push(exchange);
+      await exchange.privateGetAccountBalance();
+      assert.equal(exchange.requests.length, 1);
+      return { own, exchange };
+    }
+
+    test('a vault locked with okx-vault lock: ExchangeNotAvailable, and signing again once unlocked', async (t) => {
+      const { own, exchange } = await ownDaemon(t);
+      const locked = own.cli(['lock']);
+      assert.equal(locked.status, 0, locked.stderr);
+      await assert.rejects(exchange.privateGetAccountBalance(), (e) => e instanceof ccxt.ExchangeNotAvailable && /vault_locked/.test(e.message));
+      assert.equal(exchange.requests.length, 1, 'nothing was sent while locked');
+      const unlocked = own.cli(['unlock']);
+      assert.equal(unlocked.status, 0, unlocked.stderr);
+      await exchange.privateGetAccountBalance();
+      assert.equal(exchange.requests.length, 2);
+    });
+
+    test('a daemon stopped mid-session: NetworkError (not ExchangeNotAvailable)', async (t) => {
+      const { own, exchange } = await ownDaemon(t);
+      await own.stop();
+      await assert.rejects(exchange.privateGetAccountBalance(), (e) => e instanceof ccxt.NetworkError &&
+        !(e instanceof ccxt.ExchangeNotAvailable) && /unreachable/.test(e.message));
+      assert.equal(exchange.requests.length, 1);
     });
 
     test('a secret or password given to ccxt is refused', () => {

@@ -2,14 +2,17 @@
 // ccxt.pro okx's private WebSocket login through the vault, against a local
 // stand-in for OKX's WebSocket API that checks a login as OKX does:
 // sign = base64(HMAC-SHA256(secret, timestamp + 'GET' + '/users/self/verify')),
-// the api key and passphrase, the timestamp within 30 s. Its REST requests
-// (markets, currencies) are answered by ccxt's fetchImplementation hook.
+// the api key and passphrase, the timestamp within 30 s; then watchBalance,
+// watchOrders, watchPositions and createOrderWs on the logged-in connection.
+// Its REST requests (markets, currencies) are answered by ccxt's
+// fetchImplementation hook.
 
 const assert = require('node:assert/strict');
 const { after, before, describe, test } = require('node:test');
 const { WebSocketServer } = require('ws'); // ccxt's own dependency
 
 const { vaultOkx } = require('../ccxt_okx');
+const { patchCcxt } = require('../ccxt_shim');
 const { VERSIONS } = require('./ccxt_versions');
 const { okxSign } = require('./reference');
 const { VaultDaemon } = require('./vault_daemon');
@@ -28,13 +31,19 @@ const INSTRUMENT = {
   lotSz: '0.00000001', minSz: '0.00001', ctType: '', alias: '', state: 'live', maxLmtSz: '9999999999', maxMktSz: '1000000',
 };
 const ACCOUNT = { uTime: NOW(), totalEq: '100', details: [{ ccy: 'USDT', availBal: '90', cashBal: '100', eq: '100', frozenBal: '10', uTime: NOW() }] };
+const POSITION = {
+  instType: 'MARGIN', instId: 'BTC-USDT', posId: '616057041198907393', posSide: 'net', pos: '0.5', posCcy: 'BTC', ccy: 'USDT',
+  avgPx: '20000', mgnMode: 'cross', lever: '3', upl: '1', markPx: '20002', notionalUsd: '10000', liqPx: '', imr: '', mmr: '',
+  margin: '', mgnRatio: '', cTime: NOW(), uTime: NOW(),
+};
 const ORDER = {
   instType: 'SPOT', instId: 'BTC-USDT', ordId: '312269865356374016', clOrdId: 'bot1', px: '20000', sz: '0.01', side: 'buy',
   ordType: 'limit', state: 'live', tdMode: 'cash', cTime: NOW(), uTime: NOW(), fillSz: '0', accFillSz: '0', avgPx: '', fee: '0', feeCcy: 'BTC',
 };
 
-// OKX's private WebSocket, as far as logins and the account and orders
-// channels go. `credentials`: {apiKey: [secret, passphrase]}.
+// OKX's private WebSocket, as far as logins, the account, orders and
+// positions channels and the order operation go. `credentials`:
+// {apiKey: [secret, passphrase]}.
 class OkxWsStandIn {
   static async start(credentials) {
     const standin = new OkxWsStandIn(credentials);
@@ -45,7 +54,8 @@ class OkxWsStandIn {
 
   constructor(credentials) {
     this.credentials = credentials;
-    this.logins = []; // [{args, accepted, path}]
+    this.logins = []; // [{args, accepted, refusal, path}]
+    this.orders = []; // [{frame, loggedIn}]
     this.server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     this.server.on('connection', (socket, request) => this.serve(socket, request.url));
   }
@@ -68,9 +78,17 @@ class OkxWsStandIn {
       const message = JSON.parse(text);
       if (message.op === 'login') {
         const refusal = this.verify(message.args[0]);
-        this.logins.push({ args: message.args, accepted: !refusal, path });
+        this.logins.push({ args: message.args, accepted: !refusal, refusal, path });
         loggedIn = !refusal;
         return send(refusal ? { event: 'error', code: '60009', msg: `Login failed: ${refusal}` } : { event: 'login', code: '0', msg: '', connId: 'c1' });
+      }
+      if (message.op === 'order' || message.op === 'batch-orders') {
+        this.orders.push({ frame: message, loggedIn });
+        if (!loggedIn) return send({ id: message.id, op: message.op, code: '60011', msg: 'Please log in', data: [] });
+        return send({
+          id: message.id, op: message.op, code: '0', msg: '',
+          data: message.args.map((order, i) => ({ ordId: String(2001 + i), clOrdId: order.clOrdId ?? '', tag: order.tag ?? '', ts: NOW(), sCode: '0', sMsg: '' })),
+        });
       }
       if (message.op === 'subscribe') {
         for (const arg of message.args) {
@@ -78,6 +96,7 @@ class OkxWsStandIn {
           send({ event: 'subscribe', arg, connId: 'c1' });
           if (arg.channel === 'account') send({ arg: { channel: 'account', uid: '7' }, data: [ACCOUNT] });
           if (arg.channel === 'orders') send({ arg: { channel: 'orders', instType: arg.instType, uid: '7' }, data: [ORDER] });
+          if (arg.channel === 'positions') send({ arg: { channel: 'positions', instType: arg.instType, uid: '7' }, data: [POSITION] });
         }
       }
       return undefined;
@@ -141,6 +160,53 @@ for (const { ccxt, version } of VERSIONS) {
       assert.equal(logins[0].accepted, true);
       assert.equal(logins[0].args[0].apiKey, API_KEY);
       assert.equal(logins[0].path, '/ws/v5/private');
+    });
+
+    test('watchPositions and createOrderWs with a vault key', async () => {
+      const before = standin.logins.length;
+      const ordersBefore = standin.orders.length;
+      const exchange = await proOkx('main');
+      const positions = await exchange.watchPositions();
+      assert.equal(positions[0].symbol, 'BTC/USDT');
+      assert.equal(positions[0].contracts, 0.5);
+      const order = await exchange.createOrderWs('BTC/USDT', 'limit', 'buy', 0.001, 1000, { op: 'order' });
+      assert.equal(order.id, '2001');
+      const [{ frame, loggedIn }] = standin.orders.slice(ordersBefore);
+      assert.equal(frame.op, 'order');
+      assert.equal(frame.args[0].instId, 'BTC-USDT');
+      assert.equal(frame.args[0].px, '1000');
+      assert.equal(loggedIn, true, 'the order came after an accepted login');
+      const logins = standin.logins.slice(before);
+      assert.equal(logins.length, 1);
+      assert.equal(logins[0].accepted, true);
+    });
+
+    test('the stand-in refuses a login outside 30 s, as OKX does', () => {
+      const login = (timestamp) => ({ apiKey: API_KEY, passphrase: PASSPHRASE, timestamp, sign: okxSign(SECRET, `${timestamp}GET/users/self/verify`) });
+      const now = Math.floor(Date.now() / 1000);
+      assert.equal(standin.verify(login(String(now - 31))), 'timestamp expired');
+      assert.equal(standin.verify(login(String(now + 31))), 'timestamp expired');
+      assert.equal(standin.verify(login(String(now))), undefined);
+    });
+
+    test('the real apiKey and any password beside the okx-vault: secret log in', async () => {
+      patchCcxt(ccxt);
+      const before = standin.logins.length;
+      const exchange = await local(new ccxt.pro.okx({ apiKey: API_KEY, secret: 'okx-vault:main', password: 'okx-vault', options: { okxVaultSocket: daemon.socket } }));
+      const balance = await exchange.watchBalance();
+      assert.equal(balance.USDT.total, 100);
+      const [login] = standin.logins.slice(before);
+      assert.equal(login.accepted, true);
+      assert.equal(login.args[0].passphrase, PASSPHRASE);
+    });
+
+    test('an apiKey that is not the vault key\'s is refused before the login', async () => {
+      const before = standin.logins.length;
+      const exchange = await local(vaultOkx(ccxt, { key: 'main', socketPath: daemon.socket, okxClass: ccxt.pro.okx }, { apiKey: DEMO_API_KEY }));
+      // authenticate() alone: watchBalance would load the markets first, and
+      // the REST request for the currencies would be refused before the login.
+      await assert.rejects(exchange.authenticate(), (e) => e instanceof ccxt.AuthenticationError && /apiKey/.test(e.message));
+      assert.equal(standin.logins.length, before);
     });
 
     test('a demo key in sandbox mode logs in with the demo credentials', async () => {

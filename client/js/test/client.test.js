@@ -57,6 +57,39 @@ class Relay {
   }
 }
 
+// Passes each connection through to the daemon as it is, counting them: how
+// many were opened, and the most open at once.
+class CountingProxy {
+  static async start(path, daemonSocket) {
+    const proxy = new CountingProxy(daemonSocket);
+    proxy.path = path;
+    await new Promise((resolve) => proxy.server.listen(path, resolve));
+    return proxy;
+  }
+
+  constructor(daemonSocket) {
+    this.opened = 0;
+    this.open = 0;
+    this.peak = 0;
+    this.server = net.createServer((connection) => {
+      this.opened += 1;
+      this.open += 1;
+      this.peak = Math.max(this.peak, this.open);
+      const daemon = net.connect(daemonSocket);
+      connection.pipe(daemon).pipe(connection);
+      const closed = () => { connection.destroy(); daemon.destroy(); };
+      connection.on('error', closed);
+      daemon.on('error', closed);
+      daemon.on('close', closed);
+      connection.once('close', () => { this.open -= 1; closed(); });
+    });
+  }
+
+  close() {
+    return new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
 // The HTTP messages on a stream, each whole (its body sized by Content-Length).
 async function* messages(stream) {
   let pending = Buffer.alloc(0);
@@ -325,6 +358,44 @@ describe('Client', () => {
   test('the client holds no secret', async () => {
     await sign('main', { method: 'GET', path: BALANCE });
     assert.equal(require('node:util').inspect(client, { depth: 6, showHidden: true }).includes(SECRET), false);
+  });
+
+  test('50 concurrent signs through one client use at most 8 connections, kept alive', async (t) => {
+    const proxy = await CountingProxy.start(`${daemon.dir}/counting.sock`, daemon.socket);
+    const pooled = new Client({ socketPath: proxy.path });
+    t.after(() => { pooled.close(); return proxy.close(); });
+    for (let round = 0; round < 2; round += 1) {
+      const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => pooled.sign('main', { method: 'GET', path: `${BALANCE}?ccy=T${round}R${i}` })));
+      replies.forEach(({ timestamp, headers }, i) => {
+        seen.push(JSON.stringify(headers));
+        assert.equal(headers['OK-ACCESS-SIGN'], okxSign(SECRET, `${timestamp}GET${BALANCE}?ccy=T${round}R${i}`));
+      });
+    }
+    assert.equal(proxy.peak, 8, 'most connections open at once');
+    assert.equal(proxy.opened, 8, 'the second burst reuses the first one\'s connections');
+    assert.equal(pooled.connections.size, 8);
+  });
+
+  test('maxConnections 1: calls wait for the connection, in order', async (t) => {
+    const proxy = await CountingProxy.start(`${daemon.dir}/counting1.sock`, daemon.socket);
+    const single = new Client({ socketPath: proxy.path, maxConnections: 1 });
+    t.after(() => { single.close(); return proxy.close(); });
+    const order = [];
+    await Promise.all([0, 1, 2, 3].map((i) => single.sign('main', { method: 'GET', path: BALANCE }).then(() => order.push(i))));
+    assert.deepEqual(order, [0, 1, 2, 3]);
+    assert.equal(proxy.opened, 1);
+    assert.throws(() => new Client({ maxConnections: 0 }), TypeError);
+  });
+
+  test('close() fails the calls waiting for a connection', async () => {
+    const single = new Client({ socketPath: daemon.socket, maxConnections: 1 });
+    const calls = [0, 1, 2].map(() => single.sign('main', { method: 'GET', path: BALANCE }));
+    single.close();
+    const results = await Promise.allSettled(calls);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
+    assert.equal(results[2].reason.code, 'unreachable');
+    await single.sign('main', { method: 'GET', path: BALANCE }); // usable again
+    single.close();
   });
 
   test('concurrent calls', async () => {

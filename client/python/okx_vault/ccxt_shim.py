@@ -19,7 +19,8 @@ x-simulated-trading header of sandbox mode) stays ccxt's. The sync class
 signs in sign() with okx_vault.Client (shareable between threads); the asyncio
 classes sign in fetch() with okx_vault.aio.AsyncClient, which never blocks the
 event loop. ccxt.pro's login to private WebSockets sends the daemon's
-ws-login frame. close() closes the vault's connections.
+ws-login frame. An apiKey given to ccxt must be the vault key's, for REST and
+WebSocket alike, or nothing is sent. close() closes the vault's connections.
 
 The socket is $OKX_VAULT_SOCKET or the default, or the instance's
 options["okxVaultSocket"]. Errors from the vault are ccxt's (see
@@ -105,14 +106,21 @@ class _Binding:
                 f"{'not ' if self.simulated else ''}in sandbox mode: call set_sandbox_mode({self.simulated})")
         return None
 
+    def check_api_key(self, exchange, vault_api_key):
+        """An api key given to ccxt must be the vault key's: else the bot
+        believes it trades on one account and signs for another."""
+        from ccxt.base import errors
+
+        api_key = exchange.apiKey
+        if api_key and api_key != PLACEHOLDER and api_key != vault_api_key:
+            raise errors.AuthenticationError(f"okx-vault: ccxt's apiKey is not the api key of vault key '{self.key}'")
+
     def apply(self, exchange, headers, vault_headers):
         from ccxt.base import errors
 
         if (SIMULATED in vault_headers) != (SIMULATED in (exchange.headers or {})):
             raise errors.AuthenticationError(f"okx-vault: key '{self.key}' and ccxt's sandbox mode disagree")
-        api_key = exchange.apiKey
-        if api_key and api_key != PLACEHOLDER and api_key != vault_headers.get("OK-ACCESS-KEY"):
-            raise errors.AuthenticationError(f"okx-vault: ccxt's apiKey is not the api key of vault key '{self.key}'")
+        self.check_api_key(exchange, vault_headers.get("OK-ACCESS-KEY"))
         for name in _VAULT_HEADERS:
             headers[name] = vault_headers[name]
 
@@ -291,6 +299,7 @@ def patch_pro(cls):
                 frame = await binding.client.ws_login_frame(binding.key, str(self.seconds()))
             except VaultError as error:
                 raise ccxt_error(error, binding.key) from error
+            binding.check_api_key(self, (frame.get("args") or [{}])[0].get("apiKey"))
         token = _ws_login_frame.set(frame)
         try:
             return await authenticate(self, params)

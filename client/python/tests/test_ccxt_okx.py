@@ -7,10 +7,16 @@ order ids; what would go on the wire (url, method, body, headers) must be
 identical. The recording class answers at ccxt's fetch(); the threaded test
 and the errors' test send to a stand-in OKX on 127.0.0.1 that checks each
 signature as OKX does.
+
+Python ccxt: this runs against the one copy the test machines have, ccxt
+4.5.54 (shared/third_party/ccxt-python; PyPI is out of their reach), and says
+so in its output (test_the_ccxt_under_test). No other Python ccxt version is
+tested. (The JavaScript suite runs against two.)
 """
 
 import json
 import socket
+import sys
 import threading
 import unittest
 
@@ -53,6 +59,10 @@ def pin(exchange, now):
 
 @requires_ccxt
 class CcxtOkxTest(unittest.TestCase):
+    def test_the_ccxt_under_test(self):
+        print(f"\nPython ccxt under test: {ccxt.__version__} ({ccxt.__file__})", file=sys.stderr)
+        self.assertTrue(ccxt.__version__.startswith("4."), ccxt.__version__)
+
     @classmethod
     def setUpClass(cls):
         cls.daemon = VaultDaemon()
@@ -172,12 +182,34 @@ class CcxtOkxOverHttpTest(VaultAndOkx, unittest.TestCase):
 
     CREDENTIALS = (API_KEY, SECRET, PASSPHRASE)
 
-    def exchange(self, key="main", socket_path=None):
+    def exchange(self, key="main", socket_path=None, **config):
         exchange = ccxt.okx({"secret": "okx-vault:" + key, "urls": {"api": {"rest": self.okx.url}}, "enableRateLimit": False,
                              "options": {"okxVaultSocket": socket_path or self.daemon.socket,
-                                         "fetchMarkets": {"types": ["spot"]}}})
+                                         "fetchMarkets": {"types": ["spot"]}}, **config})
         self.addCleanup(exchange.close)
         return exchange
+
+    def test_the_real_api_key_and_any_password_with_the_vault_secret(self):
+        # A config that keeps its apiKey and puts any password beside the
+        # okx-vault: secret: the vault's passphrase is what OKX gets.
+        for password in ("okx-vault", "not-the-passphrase"):
+            exchange = self.exchange(apiKey=API_KEY, password=password)
+            before = len(self.okx.private())
+            self.assertEqual(exchange.fetch_balance()["USDT"]["free"], 100)  # markets and currencies first
+            sent = self.okx.private()[before:]
+            self.assertEqual([path.split("?")[0] for _, path, *_ in sent],
+                             ["/api/v5/asset/currencies", "/api/v5/account/balance"])
+            for _, _, headers, _, verified in sent:
+                self.assertTrue(verified)
+                self.assertEqual(headers["OK-ACCESS-PASSPHRASE"], PASSPHRASE)
+
+    def test_an_api_key_that_is_not_the_vault_keys_is_refused_before_sending(self):
+        exchange = self.exchange(apiKey="5a1f0b9c-0000-4d4f-9d4b-1f0a2b3c0000")
+        before = len(self.okx.private())
+        with self.assertRaises(ccxt.AuthenticationError) as raised:
+            exchange.private_get_account_balance()
+        self.assertIn("apiKey", str(raised.exception))
+        self.assertEqual(len(self.okx.private()), before)
 
     def test_eight_threads_share_one_instance(self):
         exchange = self.exchange()

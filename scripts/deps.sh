@@ -15,6 +15,7 @@ packages=(
   # packaging: cpack's dpkg-shlibdeps, the maintainer scripts' deb-systemd-helper, lintian
   dpkg-dev init-system-helpers lintian
   python3 nodejs
+  openssl  # the JavaScript register test's stand-in OKX serves HTTPS with a throwaway certificate
   # what Python ccxt imports (shared/third_party/README.md: ccxt itself is not in Debian)
   python3-requests python3-aiohttp python3-certifi python3-yarl python3-typing-extensions python3-cryptography
   python3-pip python3-setuptools python3-wheel  # python_launcher: pip installs client/python, offline

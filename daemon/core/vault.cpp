@@ -886,6 +886,7 @@ std::optional<SecretBytes> Vault::audit_key() {
     next.audit_key = sealed;
     written = write(next, *data_key_, Write::ordinary);
   }
+  release_freed_memory();  // as after every write: a vault's first start writes its store here
   const ExclusiveLock<SharedMutex> state(mutex_);
   adopt(written);
   audit_key_ = std::move(sealed);

@@ -21,6 +21,8 @@ void write_store(const std::filesystem::path& state_dir, unsigned long keys) {
   const SecretBytes master_key = create_key_file(state_dir / "master.key");
   const store::DataKey data_key = store::DataKey::generate();
   store::Image image{{store::wrap_with_key_file(data_key, master_key)}, {}};
+  // As `okx-vaultd --init` makes it: with its audit key, so that the first start writes nothing.
+  image.audit_key = store::seal_audit_key(data_key, SecretBytes::random(store::kAuditKeyBytes));
   const std::string metadata =
       R"({"simulated":false,"created_ms":1767225600000,"expires_ms":null,"last_used_ms":0,"sign_count":0,"grants":[]})";
   for (unsigned long i = 0; i < keys; ++i) {

@@ -226,8 +226,8 @@ export paper_admin
 now() { date -u +%Y-%m-%dT%H:%M:%S.000Z; }
 # signature SOCKET KEY TIME: the bot's OK-ACCESS-SIGN for a balance request.
 signature() {
-  run_as freqtrade "" -- okx-vault --socket "$1" sign "$2" GET /api/v5/account/balance --timestamp "$3" --json |
-    grep -o '"sign":"[^"]*"'
+  run_as freqtrade "" -- okx-vault --socket "$1" sign "$2" GET /api/v5/account/balance --timestamp "$3" |
+    grep '^OK-ACCESS-SIGN: '
 }
 paper_client=/run/okx-vault/paper/okx-vault.sock
 

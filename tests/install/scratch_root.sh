@@ -1,7 +1,8 @@
 # Sourced by the tests in tests/install/ that install the package or follow the
 # README's service recipes as root. scratch_root_enter "$@" re-runs the calling
-# script in a private mount namespace in which /etc, /usr and /var are overlays
-# over this machine's own (their changes go to a tmpfs) and /run is an empty
+# script in a private mount namespace in which /etc, /usr, /var and /root (where
+# the README's recipes keep backups) are overlays over this machine's own (their
+# changes go to a tmpfs) and /run is an empty
 # tmpfs. dpkg, apt, systemd-sysusers, useradd, systemd-creds and the daemon then
 # work on a throwaway copy of the machine: the package database, users and
 # groups, /etc/okx-vault, /var/lib/okx-vault and the host's credential key all
@@ -39,7 +40,7 @@ scratch_root_enter() {
   mount -t tmpfs -o mode=0755 okx-vault-scratch "$SCRATCH" ||
     scratch_root_skip "cannot mount a tmpfs in a private mount namespace here"
   local dir
-  for dir in etc usr var; do
+  for dir in etc usr var root; do
     mkdir -p "$SCRATCH/overlay/$dir-upper" "$SCRATCH/overlay/$dir-work"
     mount -t overlay okx-vault-scratch \
       -o "lowerdir=/$dir,upperdir=$SCRATCH/overlay/$dir-upper,workdir=$SCRATCH/overlay/$dir-work" "/$dir" ||

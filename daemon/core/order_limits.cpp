@@ -171,6 +171,10 @@ std::string shown(std::string_view text) {
   return plain ? std::string(text) : std::string("(a value of ") + std::to_string(text.size()) + " bytes)";
 }
 
+// The instrument type of an amend of a pair. An amend says no mode, and cannot
+// change the type of the order it amends, which was checked when it was placed.
+constexpr std::string_view kSpotOrMargin = "SPOT or MARGIN";
+
 // OKX's instrument types by the shape of the instId: BTC-USDT-SWAP, BTC-USD-250328,
 // BTC-USD-250328-50000-C; a pair is SPOT in cash mode and MARGIN otherwise.
 std::optional<std::string_view> inst_type(std::string_view inst, std::string_view mode, Kind kind) {
@@ -183,6 +187,7 @@ std::optional<std::string_view> inst_type(std::string_view inst, std::string_vie
   if (parts == 5 && (last == "C" || last == "P")) return "OPTION";
   if (parts == 2) {
     if (kind == Kind::leverage || kind == Kind::close) return "MARGIN";
+    if (kind == Kind::amend) return kSpotOrMargin;
     if (mode == "cash") return "SPOT";
     if (contains(proto::td_mode_names(), mode)) return "MARGIN";
   }
@@ -307,7 +312,10 @@ class Checker {
     if (limits_.inst_types.empty()) return;
     const auto type = inst_type(order.inst, order.td_mode, endpoint_.kind);
     if (!type) refuse(LimitRule::inst_type, "the instrument type of " + inst + " is not known");
-    if (!contains(limits_.inst_types, *type)) {
+    const bool allowed = *type == kSpotOrMargin
+                             ? contains(limits_.inst_types, "SPOT") || contains(limits_.inst_types, "MARGIN")
+                             : contains(limits_.inst_types, *type);
+    if (!allowed) {
       refuse(LimitRule::inst_type, "instType " + std::string(*type) + " (" + inst + ") not allowed");
     }
   }

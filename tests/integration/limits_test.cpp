@@ -113,6 +113,52 @@ TEST_F(LimitsTest, AnAllowedOrderIsSignedAsOkxVerifies) {
   EXPECT_EQ(batch.status, 200) << batch.text;
 }
 
+// The README's spot bot: orders of SPOT instruments only, and it amends them
+// (an amend says no tdMode, so a pair's amend passes under SPOT or MARGIN).
+TEST_F(LimitsTest, TheReadmeSpotBotPlacesAndAmendsSpotOrdersOnly) {
+  const test::Output out = cli({"grant",
+                                "main",
+                                "--user",
+                                kBot,
+                                "--inst",
+                                "BTC-USDT",
+                                "--inst",
+                                "ETH-USDT",
+                                "--inst-type",
+                                "SPOT",
+                                "--max-sz",
+                                "BTC-USDT=0.05",
+                                "--max-sz",
+                                "ETH-USDT=1",
+                                "--px-range",
+                                "BTC-USDT=20000:200000",
+                                "--px-range",
+                                "ETH-USDT=1000:20000",
+                                "--ord-types",
+                                "limit,post_only",
+                                "--sides",
+                                "buy,sell",
+                                "--td-modes",
+                                "cash",
+                                "--orders-per-minute",
+                                "30"});
+  ASSERT_EQ(out.exit_code, 0) << out.out << out.err;
+  EXPECT_EQ(sign("POST", "/api/v5/trade/order", kLimitBuy).status, 200);
+  const std::string amend = R"({"instId":"BTC-USDT","ordId":"1","newSz":"0.04","newPx":"61000"})";
+  const Reply amended = sign("POST", "/api/v5/trade/amend-order", amend);
+  EXPECT_EQ(amended.status, 200) << amended.text;
+  EXPECT_EQ(sign("POST", "/api/v5/trade/amend-batch-orders", "[" + amend + "," + amend + "]").status, 200);
+  EXPECT_EQ(sign("POST", "/api/v5/trade/amend-algos", R"({"instId":"ETH-USDT","algoId":"1","newSz":"0.5"})").status,
+            200);
+  const std::string who = std::string("user ") + kBot + ": ";
+  expect_refused(sign("POST", "/api/v5/trade/amend-order", R"({"instId":"BTC-USDT","ordId":"1","newSz":"0.5"})"), 403,
+                 who + "newSz 0.5 > max 0.05 for BTC-USDT");
+  expect_refused(
+      sign("POST", "/api/v5/trade/order",
+           R"({"instId":"BTC-USDT","tdMode":"cross","side":"buy","ordType":"limit","sz":"0.05","px":"60000"})"),
+      403, who + "instType MARGIN (BTC-USDT) not allowed");
+}
+
 TEST_F(LimitsTest, EachViolationIsRefusedWithItsRuleAuditedAndCounted) {
   grant_spot();
   struct Case {

@@ -317,6 +317,47 @@ TEST(LimitsInstrumentTypes, ReadFromTheInstIdAndTheMode) {
   EXPECT_EQ(refusal("WHAT-IS-THIS", "cross")->detail, "the instrument type of WHAT-IS-THIS is not known");
 }
 
+// An amend says no tdMode, and cannot change the instrument type of the order it
+// amends: for a pair it passes when SPOT or MARGIN is allowed.
+TEST(LimitsInstrumentTypes, AnAmendOfAPairPassesUnderSpotOrMargin) {
+  struct Case {
+    std::vector<std::string> inst_types;
+    std::string path;
+    std::string body;
+    const char* refusal;  // nullptr: allowed
+  };
+  const std::string amend = R"({"instId":"BTC-USDT","ordId":"1","newSz":"0.1"})";
+  const std::string amend_swap = R"({"instId":"BTC-USDT-SWAP","ordId":"1","newSz":"1"})";
+  const std::string amend_algo = R"({"instId":"BTC-USDT","algoId":"1","newSz":"0.1","newTriggerPx":"50000"})";
+  for (const Case& c : {
+           Case{{"SPOT"}, "amend-order", amend, nullptr},
+           Case{{"MARGIN"}, "amend-order", amend, nullptr},
+           Case{{"SPOT", "SWAP"}, "amend-batch-orders", "[" + amend + "," + amend_swap + "]", nullptr},
+           Case{{"SPOT"}, "amend-algos", amend_algo, nullptr},
+           Case{{"MARGIN"}, "amend-algos", amend_algo, nullptr},
+           Case{{"SWAP"}, "amend-order", amend, "instType SPOT or MARGIN (BTC-USDT) not allowed"},
+           Case{{"SWAP", "FUTURES"}, "amend-algos", amend_algo, "instType SPOT or MARGIN (BTC-USDT) not allowed"},
+           Case{{"SPOT"}, "amend-order", amend_swap, "instType SWAP (BTC-USDT-SWAP) not allowed"},
+           Case{{"SPOT"},
+                "amend-batch-orders",
+                "[" + amend + "," + amend_swap + "]",
+                "order 2 of 2: instType SWAP (BTC-USDT-SWAP) not allowed"},
+       }) {
+    SCOPED_TRACE(c.path + " " + c.body);
+    proto::Limits l;
+    l.inst_types = c.inst_types;
+    const std::string path = "/api/v5/trade/" + c.path;
+    const LimitVerdict v = check_limits(l, path, path, c.body);
+    if (c.refusal == nullptr) {
+      EXPECT_FALSE(v.refusal) << v.refusal->detail;
+      continue;
+    }
+    ASSERT_TRUE(v.refusal);
+    EXPECT_EQ(v.refusal->rule, LimitRule::inst_type);
+    EXPECT_EQ(v.refusal->detail, c.refusal);
+  }
+}
+
 TEST(LimitsShape, SidesAndReduceOnly) {
   proto::Limits l;
   l.sides = {"sell"};

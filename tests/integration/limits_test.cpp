@@ -278,6 +278,22 @@ TEST_F(LimitsTest, AnEndpointNamedByAnAllowRulePasses) {
                      "allow rule naming it exactly permits it");
 }
 
+// The bot is in a group that holds a plain grant on the key: its own grant's
+// limits still hold, since a grant without limits never widens one with them.
+TEST_F(LimitsTest, APlainGrantToTheBotsGroupDoesNotLiftItsLimits) {
+  grant_spot();
+  const test::Output group = cli({"grant", "main", "--group", kClientsGroup});
+  ASSERT_EQ(group.exit_code, 0) << group.out << group.err;
+  expect_refused(sign("POST", "/api/v5/trade/order",
+                      R"({"instId":"SCAM-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"1","px":"1"})"),
+                 403, std::string("user ") + kBot + ": instId SCAM-USDT not allowed");
+  expect_refused(sign("POST", "/api/v5/asset/convert/trade", R"({"quoteId":"1"})"), 403,
+                 std::string("user ") + kBot +
+                     ": POST /api/v5/asset/convert/trade is not an endpoint the vault reads under trading limits; an "
+                     "allow rule naming it exactly permits it");
+  EXPECT_EQ(sign("POST", "/api/v5/trade/order", kLimitBuy).status, 200);
+}
+
 TEST_F(LimitsTest, ResponsesNeverCarryTheSecret) {
   grant_spot();
   sign("POST", "/api/v5/trade/order", kLimitBuy);

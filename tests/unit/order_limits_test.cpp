@@ -456,6 +456,36 @@ TEST(PolicyWithLimits, AnEndpointNotReadNeedsAnAllowRuleNamingIt) {
       << "an allow rule does not lift the limits of an endpoint the vault reads";
 }
 
+// A plain grant to one of the bot's groups does not lift its user grant's limits;
+// another grant with limits may allow what the first refuses.
+TEST(PolicyWithLimits, AGrantWithoutLimitsDoesNotWidenOneWithThem) {
+  Grant group;
+  group.kind = Grant::Kind::group;
+  group.id = 1001;
+  group.name = "bots";
+  group.ws = true;
+  const std::string scam = R"({"instId":"SCAM-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"1","px":"1"})";
+  for (const std::vector<Grant>& grants : {std::vector<Grant>{limited_grant(), group}, {group, limited_grant()}}) {
+    const Decision refused = decide(grants, kBot, false, "POST", "/api/v5/trade/order", scam, false, kNow);
+    EXPECT_FALSE(refused.allowed);
+    EXPECT_EQ(refused.rule, "user bot: instId SCAM-USDT not allowed");
+    const Decision allowed = decide(grants, kBot, false, "POST", "/api/v5/trade/order", kLimitBuy, false, kNow);
+    EXPECT_TRUE(allowed.allowed) << allowed.rule;
+    EXPECT_EQ(allowed.counted_for, "user bot");
+    EXPECT_FALSE(decide(grants, kBot, false, "GET", "/users/self/verify", {}, true, kNow).allowed);
+    EXPECT_TRUE(decide(grants, kBot, false, "GET", "/api/v5/account/balance", {}, false, kNow).allowed);
+    const Peer other{1002, 1002, 11, {1001}, "/usr/bin/other"};
+    EXPECT_TRUE(decide(grants, other, false, "POST", "/api/v5/trade/order", scam, false, kNow).allowed)
+        << "a peer no limited grant names keeps the plain grant";
+  }
+  group.limits = proto::Limits{};
+  group.limits->inst = {"SCAM-USDT"};
+  const Decision wider =
+      decide({limited_grant(), group}, kBot, false, "POST", "/api/v5/trade/order", scam, false, kNow);
+  EXPECT_TRUE(wider.allowed) << "any grant with limits may allow";
+  EXPECT_EQ(wider.rule, "group bots");
+}
+
 TEST(PolicyWithLimits, BuiltinDeniesStillApply) {
   EXPECT_FALSE(decide({limited_grant()}, kBot, false, "POST", "/api/v5/asset/withdrawal", "{}", false, kNow).allowed);
 }

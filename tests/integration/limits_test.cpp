@@ -238,6 +238,17 @@ TEST_F(LimitsTest, ReduceOnlyAndSidesHold) {
       sign("POST", "/api/v5/trade/order",
            R"({"instId":"ETH-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"market","sz":"1","reduceOnly":true})"),
       403, std::string("user ") + kBot + ": side buy not allowed");
+  // Only where OKX holds an order to reduceOnly: margin, and net mode or the closing side.
+  const std::string reduce =
+      R"({"instId":"ETH-USDT-SWAP","side":"sell","ordType":"market","sz":"1","reduceOnly":true,)";
+  EXPECT_EQ(sign("POST", "/api/v5/trade/order", reduce + R"("tdMode":"isolated","posSide":"long"})").status, 200);
+  expect_refused(sign("POST", "/api/v5/trade/order", reduce + R"("tdMode":"cash"})"), 403,
+                 std::string("user ") + kBot +
+                     ": tdMode cash: reduceOnly holds at OKX only in tdMode cross or isolated");
+  expect_refused(sign("POST", "/api/v5/trade/order", reduce + R"("tdMode":"cross","posSide":"short"})"), 403,
+                 std::string("user ") + kBot +
+                     ": side sell with posSide short opens a position (OKX ignores reduceOnly with posSide); "
+                     "reduce-only allows sell long and buy short");
 }
 
 TEST_F(LimitsTest, NoWebSocketLoginUnderLimits) {

@@ -362,7 +362,7 @@ TEST(LimitsShape, SidesAndReduceOnly) {
   proto::Limits l;
   l.sides = {"sell"};
   l.reduce_only = true;
-  const std::string sell = R"({"instId":"X-Y","tdMode":"cash","side":"sell","ordType":"limit","sz":"1","px":"1")";
+  const std::string sell = R"({"instId":"X-Y","tdMode":"cross","side":"sell","ordType":"limit","sz":"1","px":"1")";
   const auto detail = [&](const std::string& body) {
     const auto v = check_limits(l, "/api/v5/trade/order", "/api/v5/trade/order", body);
     return v.refusal ? v.refusal->detail : std::string("allowed");
@@ -371,8 +371,59 @@ TEST(LimitsShape, SidesAndReduceOnly) {
   EXPECT_EQ(detail(sell + "}"), "reduceOnly true required");
   EXPECT_EQ(detail(sell + R"(,"reduceOnly":false})"), "reduceOnly true required");
   EXPECT_EQ(
-      detail(R"({"instId":"X-Y","tdMode":"cash","side":"buy","ordType":"limit","sz":"1","px":"1","reduceOnly":true})"),
+      detail(R"({"instId":"X-Y","tdMode":"cross","side":"buy","ordType":"limit","sz":"1","px":"1","reduceOnly":true})"),
       "side buy not allowed");
+}
+
+// OKX reads reduceOnly only on margin orders, and on futures and swaps in net
+// mode: under reduce_only, an order OKX would not hold to it is refused.
+TEST(LimitsShape, ReduceOnlyOnlyWhereOkxHoldsToIt) {
+  proto::Limits l;
+  l.reduce_only = true;
+  struct Case {
+    std::string path;
+    std::string members;  // after instId, ordType, sz and reduceOnly true
+    const char* detail;   // "allowed", or the refusal
+  };
+  for (const Case& c : {
+           Case{"trade/order", R"("tdMode":"cross","side":"sell")", "allowed"},
+           Case{"trade/order", R"("tdMode":"isolated","side":"buy","posSide":"net")", "allowed"},
+           Case{"trade/order", R"("tdMode":"cross","side":"sell","posSide":"long")", "allowed"},
+           Case{"trade/order", R"("tdMode":"cross","side":"buy","posSide":"short")", "allowed"},
+           Case{"trade/order-algo", R"("tdMode":"cross","side":"sell","posSide":"long")", "allowed"},
+           Case{"trade/order", R"("tdMode":"cash","side":"sell")",
+                "tdMode cash: reduceOnly holds at OKX only in tdMode cross or isolated"},
+           Case{"trade/order", R"("tdMode":"spot_isolated","side":"sell")",
+                "tdMode spot_isolated: reduceOnly holds at OKX only in tdMode cross or isolated"},
+           Case{"trade/order", R"("side":"sell")",
+                "tdMode missing: reduceOnly holds at OKX only in tdMode cross or isolated"},
+           Case{"trade/order-algo", R"("tdMode":"cash","side":"sell")",
+                "tdMode cash: reduceOnly holds at OKX only in tdMode cross or isolated"},
+           Case{"trade/order", R"("tdMode":"cross","side":"buy","posSide":"long")",
+                "side buy with posSide long opens a position (OKX ignores reduceOnly with posSide); reduce-only allows "
+                "sell long and buy short"},
+           Case{"trade/order", R"("tdMode":"cross","side":"sell","posSide":"short")",
+                "side sell with posSide short opens a position (OKX ignores reduceOnly with posSide); reduce-only "
+                "allows sell long and buy short"},
+           Case{"trade/order-algo", R"("tdMode":"cross","side":"buy","posSide":"long")",
+                "side buy with posSide long opens a position (OKX ignores reduceOnly with posSide); reduce-only allows "
+                "sell long and buy short"},
+           Case{"trade/order", R"("tdMode":"cross","side":"sell","posSide":"LONG")",
+                "posSide LONG is not net, long or short"},
+           Case{"trade/order", R"("tdMode":"cross","side":"sell","posSide":"")",
+                "posSide (a value of 0 bytes) is not net, long or short"},
+       }) {
+    SCOPED_TRACE(c.path + " " + c.members);
+    const std::string path = "/api/v5/" + c.path;
+    const std::string type = c.path == "trade/order" ? "market" : "conditional";
+    const std::string body = R"({"instId":"ETH-USDT-SWAP","ordType":")" + type + R"(","sz":"1","reduceOnly":true,)" +
+                             c.members + (c.path == "trade/order" ? "" : R"(,"slTriggerPx":"1","slOrdPx":"-1")") + "}";
+    const LimitVerdict v = check_limits(l, path, path, body);
+    EXPECT_EQ(v.refusal ? v.refusal->detail : std::string("allowed"), c.detail);
+    if (v.refusal) {
+      EXPECT_EQ(v.refusal->rule, LimitRule::reduce_only);
+    }
+  }
 }
 
 TEST(LimitsMarket, AnAlgoAtMarketPriceNeedsMarketAllowed) {

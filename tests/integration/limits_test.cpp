@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 #include <chrono>
+#include <sstream>
 #include <thread>
 
 #include "client/client.hpp"
@@ -94,6 +95,23 @@ class LimitsTest : public ::testing::Test {
 
   std::string metrics() { return Client(daemon_->socket().string()).request("GET", "/v1/metrics").body; }
 
+  // Stops the daemon and expects each record ("sign main deny RULE") in its audit log.
+  void expect_audited(const std::vector<std::string>& records) {
+    daemon_->stop();
+    const std::vector<std::string> audit = test::audit_lines(daemon_->state_dir() / "audit.log");
+    for (const std::string& record : records) {
+      EXPECT_NE(std::find(audit.begin(), audit.end(), record), audit.end()) << record;
+    }
+  }
+
+  // The words of `text`, none of which holds a space.
+  static std::vector<std::string> words(const std::string& text) {
+    std::istringstream in(text);
+    std::vector<std::string> out;
+    for (std::string word; in >> word;) out.push_back(word);
+    return out;
+  }
+
   test::TempDir dir_;
   std::unique_ptr<test::Daemon> daemon_;
   std::string responses_;
@@ -116,32 +134,11 @@ TEST_F(LimitsTest, AnAllowedOrderIsSignedAsOkxVerifies) {
 // The README's spot bot: orders of SPOT instruments only, and it amends them
 // (an amend says no tdMode, so a pair's amend passes under SPOT or MARGIN).
 TEST_F(LimitsTest, TheReadmeSpotBotPlacesAndAmendsSpotOrdersOnly) {
-  const test::Output out = cli({"grant",
-                                "main",
-                                "--user",
-                                kBot,
-                                "--inst",
-                                "BTC-USDT",
-                                "--inst",
-                                "ETH-USDT",
-                                "--inst-type",
-                                "SPOT",
-                                "--max-sz",
-                                "BTC-USDT=0.05",
-                                "--max-sz",
-                                "ETH-USDT=1",
-                                "--px-range",
-                                "BTC-USDT=20000:200000",
-                                "--px-range",
-                                "ETH-USDT=1000:20000",
-                                "--ord-types",
-                                "limit,post_only",
-                                "--sides",
-                                "buy,sell",
-                                "--td-modes",
-                                "cash",
-                                "--orders-per-minute",
-                                "30"});
+  const test::Output out = cli(words(
+      "grant main --user " + std::string(kBot) +
+      " --inst BTC-USDT --inst ETH-USDT --inst-type SPOT --max-sz BTC-USDT=0.05 "
+      "--max-sz ETH-USDT=1 --px-range BTC-USDT=20000:200000 --px-range ETH-USDT=1000:20000 --ord-types limit,post_only "
+      "--sides buy,sell --td-modes cash --orders-per-minute 30"));
   ASSERT_EQ(out.exit_code, 0) << out.out << out.err;
   EXPECT_EQ(sign("POST", "/api/v5/trade/order", kLimitBuy).status, 200);
   const std::string amend = R"({"instId":"BTC-USDT","ordId":"1","newSz":"0.04","newPx":"61000"})";
@@ -223,8 +220,10 @@ TEST_F(LimitsTest, ABatchWithOneBadOrderIsRefusedWhole) {
   grant_spot();
   const std::string bad =
       R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"9","px":"60000"})";
+  const std::string rule = std::string("user ") + kBot + ": order 2 of 3: sz 9 > max 0.1 for BTC-USDT";
   expect_refused(sign("POST", "/api/v5/trade/batch-orders", "[" + kLimitBuy + "," + bad + "," + kLimitBuy + "]"), 403,
-                 std::string("user ") + kBot + ": order 2 of 3: sz 9 > max 0.1 for BTC-USDT");
+                 rule);
+  expect_audited({"sign main deny " + rule});
 }
 
 TEST_F(LimitsTest, ReduceOnlyAndSidesHold) {
@@ -249,6 +248,12 @@ TEST_F(LimitsTest, ReduceOnlyAndSidesHold) {
                  std::string("user ") + kBot +
                      ": side sell with posSide short opens a position (OKX ignores reduceOnly with posSide); "
                      "reduce-only allows sell long and buy short");
+  const std::string counted = metrics();
+  EXPECT_NE(counted.find("okxvault_limit_refusals_total{rule=\"reduce_only\"} 3\n"), std::string::npos) << counted;
+  EXPECT_NE(counted.find("okxvault_limit_refusals_total{rule=\"side\"} 1\n"), std::string::npos) << counted;
+  const std::string who = std::string("sign main deny user ") + kBot + ": ";
+  expect_audited({who + "reduceOnly true required", who + "side buy not allowed",
+                  who + "tdMode cash: reduceOnly holds at OKX only in tdMode cross or isolated"});
 }
 
 TEST_F(LimitsTest, NoWebSocketLoginUnderLimits) {
@@ -257,6 +262,8 @@ TEST_F(LimitsTest, NoWebSocketLoginUnderLimits) {
   EXPECT_EQ(reply.status, 403) << reply.text;
   EXPECT_NE(rule_of(reply).find("trading limits exclude WebSocket login"), std::string::npos) << rule_of(reply);
   EXPECT_EQ(reply.text.find("\"sign\""), std::string::npos);
+  EXPECT_NE(metrics().find("okxvault_limit_refusals_total{rule=\"ws\"} 1\n"), std::string::npos);
+  expect_audited({"ws-login main deny " + rule_of(reply)});
 }
 
 // Each curl is its own connection; the count is the grant's, across them, and a
@@ -277,6 +284,7 @@ TEST_F(LimitsTest, TheOrdersPerMinuteHoldAcrossConnectionsAndThenReset) {
       sign("POST", "/api/v5/trade/batch-orders", "[" + kLimitBuy + "," + kLimitBuy + "," + kLimitBuy + "]").status, 200)
       << "a minute later the count is free";
   EXPECT_NE(metrics().find("okxvault_limit_refusals_total{rule=\"rate\"} 1\n"), std::string::npos);
+  expect_audited({std::string("sign main deny user ") + kBot + ": more than 3 orders per minute"});
 }
 
 TEST_F(LimitsTest, AnEndpointNamedByAnAllowRulePasses) {
@@ -353,6 +361,52 @@ TEST_F(LimitsTest, BodiesOfManySmallObjectsOrDeepNestingAreRefusedAndTheDaemonGo
   const Reply deep = sign("POST", "/api/v5/trade/order", R"({"a":[{"b":[{}]}]})");
   EXPECT_NE(rule_of(deep).find("nested deeper than 4 levels"), std::string::npos) << rule_of(deep);
   EXPECT_EQ(sign("POST", "/api/v5/trade/order", kLimitBuy).status, 200) << "the daemon goes on";
+  expect_audited({"sign main deny " + rule_of(wide), "sign main deny " + rule_of(deep)});
+}
+
+// What the daemon reads before the limits: a body that is not valid UTF-8 is not
+// JSON in the request, and one that starts with a BOM is not an object or array.
+// Then the limits: each endpoint takes one kind of top-level value.
+TEST_F(LimitsTest, BodiesNotOfOneReadingOrOfTheWrongKindAreRefused) {
+  grant_spot();
+  const auto expect_invalid = [&](const Reply& reply, const char* code) {
+    EXPECT_EQ(reply.status, 400) << reply.text;
+    EXPECT_EQ(reply.body.at("error").at("code").as_string(), code) << reply.text;
+    EXPECT_EQ(reply.text.find("OK-ACCESS-SIGN"), std::string::npos);
+  };
+  expect_invalid(sign("POST", "/api/v5/trade/order",
+                      R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.05","px":"60000",)"
+                      "\"tag\":\"\xc0\xaf\"}"),
+                 "invalid_json");
+  expect_invalid(sign("POST", "/api/v5/trade/order", "\xef\xbb\xbf" + kLimitBuy), "bad_request");
+  const std::string who = std::string("user ") + kBot + ": ";
+  expect_refused(sign("POST", "/api/v5/trade/order", "[" + kLimitBuy + "]"), 403, who + "an order is a JSON object");
+  expect_refused(sign("POST", "/api/v5/trade/batch-orders", kLimitBuy), 403,
+                 who + "a batch is a JSON array of 1 to 20 orders");
+  expect_refused(sign("POST", "/api/v5/trade/amend-batch-orders", R"({"instId":"BTC-USDT","ordId":"1"})"), 403,
+                 who + "a batch is a JSON array of 1 to 20 orders");
+  EXPECT_EQ(sign("POST", "/api/v5/trade/order", kLimitBuy).status, 200);
+}
+
+TEST_F(LimitsTest, AlgoOrdersAndClosingPositionsKeepTheLimits) {
+  grant_spot();
+  const std::string who = std::string("user ") + kBot + ": ";
+  const std::string stop =
+      R"({"instId":"ETH-USDT-SWAP","tdMode":"cross","side":"sell","slTriggerPx":"2000","slOrdPx":"-1",)";
+  EXPECT_EQ(sign("POST", "/api/v5/trade/order-algo", stop + R"("ordType":"conditional","sz":"3"})").status, 200);
+  expect_refused(sign("POST", "/api/v5/trade/order-algo", stop + R"("ordType":"conditional","sz":"11"})"), 403,
+                 who + "sz 11 > max 10 for ETH-USDT-SWAP");
+  expect_refused(sign("POST", "/api/v5/trade/order-algo", stop + R"("ordType":"oco","sz":"3"})"), 403,
+                 who + "ordType oco not allowed");
+  expect_refused(sign("POST", "/api/v5/trade/order-algo",
+                      R"({"instId":"ETH-USDT-SWAP","tdMode":"cross","side":"sell","ordType":"twap","sz":"3"})"),
+                 403, who + "ordType twap is not one the vault reads on /api/v5/trade/order-algo");
+  EXPECT_EQ(sign("POST", "/api/v5/trade/close-position", R"({"instId":"ETH-USDT-SWAP","mgnMode":"cross"})").status,
+            200);
+  expect_refused(sign("POST", "/api/v5/trade/close-position", R"({"instId":"ETH-USDT-SWAP","mgnMode":"isolated"})"),
+                 403, who + "mgnMode isolated not allowed");
+  expect_refused(sign("POST", "/api/v5/trade/close-position", R"({"instId":"XRP-USDT-SWAP","mgnMode":"cross"})"), 403,
+                 who + "instId XRP-USDT-SWAP not allowed");
 }
 
 }  // namespace

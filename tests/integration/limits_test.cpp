@@ -156,6 +156,27 @@ TEST_F(LimitsTest, TheReadmeSpotBotPlacesAndAmendsSpotOrdersOnly) {
       403, who + "instType MARGIN (BTC-USDT) not allowed");
 }
 
+// The README's swap bot, and the refusals the README shows for it.
+TEST_F(LimitsTest, TheReadmeSwapBotIsRefusedAsTheReadmeSays) {
+  const test::Output out = cli(words(
+      "grant main --user " + std::string(kBot) +
+      " --inst ETH-USDT-SWAP --inst BTC-USDT-SWAP --inst-type SWAP --max-sz ETH-USDT-SWAP=10 --max-sz BTC-USDT-SWAP=10 "
+      "--ord-types limit,post_only,market,conditional,oco --td-modes cross --max-leverage 3 --orders-per-minute 60"));
+  ASSERT_EQ(out.exit_code, 0) << out.out << out.err;
+  const auto order = [](const char* sz) {
+    return std::string(R"({"instId":"ETH-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"limit","sz":")") + sz +
+           R"(","px":"2000"})";
+  };
+  const std::string who = std::string("user ") + kBot + ": ";
+  EXPECT_EQ(sign("POST", "/api/v5/trade/batch-orders", "[" + order("1") + "," + order("10") + "]").status, 200);
+  expect_refused(sign("POST", "/api/v5/trade/batch-orders",
+                      "[" + order("1") + "," + order("20") + "," + order("1") + "]"),
+                 403, who + "order 2 of 3: sz 20 > max 10 for ETH-USDT-SWAP");
+  expect_refused(sign("POST", "/api/v5/account/set-leverage",
+                      R"({"instId":"ETH-USDT-SWAP","lever":"20","mgnMode":"cross"})"),
+                 403, who + "lever 20 > max 3");
+}
+
 TEST_F(LimitsTest, EachViolationIsRefusedWithItsRuleAuditedAndCounted) {
   grant_spot();
   struct Case {

@@ -81,8 +81,12 @@ const std::vector<std::string_view>& ord_type_names() {
                                                    "market", "limit", "post_only", "fok", "ioc", "optimal_limit_ioc",
                                                    "mmp", "mmp_and_post_only", "op_fok",
                                                    // trade/order-algo
-                                                   "conditional", "oco", "trigger", "move_order_stop", "twap",
-                                                   "iceberg", "chase"};
+                                                   "conditional", "oco", "trigger", "move_order_stop"};
+  return names;
+}
+
+const std::vector<std::string_view>& unread_ord_type_names() {
+  static const std::vector<std::string_view> names{"twap", "iceberg", "chase"};
   return names;
 }
 
@@ -140,6 +144,15 @@ void validate(const Limits& limits) {
     if (!range.max.empty()) check_decimal(range.max, "px_range max for " + range.inst);
     if (!range.min.empty() && !range.max.empty() && compare_decimal(range.min, range.max) > 0) {
       invalid("px_range for " + range.inst + ": min " + range.min + " is above max " + range.max);
+    }
+  }
+  for (const std::string& type : limits.ord_types) {
+    // Listed, they would read as allowed, yet every such order is refused.
+    if (std::find(unread_ord_type_names().begin(), unread_ord_type_names().end(), type) !=
+        unread_ord_type_names().end()) {
+      invalid("ord_types: '" + type +
+              "' is an order-algo type whose orders the vault does not read, so trading limits refuse them all; "
+              "leave it out");
     }
   }
   check_names(limits.ord_types, ord_type_names(), "ord_types");

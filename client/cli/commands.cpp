@@ -679,6 +679,16 @@ std::vector<std::string> comma_list(std::string_view text) {
   }
 }
 
+// A list option's values. Given empty, the list would mean "any" to the daemon,
+// the opposite of what someone who limits a list has in mind: it is refused.
+std::vector<std::string> listed(std::string_view flag, std::string_view value, std::string_view what) {
+  if (value.empty()) {
+    throw Error(Code::bad_request, std::string(flag) + " '': give at least one " + std::string(what) +
+                                       ", comma-separated; leave " + std::string(flag) + " out to allow any");
+  }
+  return comma_list(value);
+}
+
 // The trading limits the flags ask for; none unless one of them is given. A
 // malformed one is invalid input (exit code 6), as a malformed --allow rule is.
 std::optional<proto::Limits> limits_of(const Invocation& invocation) {
@@ -719,17 +729,17 @@ std::optional<proto::Limits> limits_of(const Invocation& invocation) {
     any = true;
   }
   if (const auto value = optional_value(invocation, "ord-types")) {
-    limits.ord_types = comma_list(*value);
+    limits.ord_types = listed("--ord-types", *value, "ordType");
     check_flag(only(&proto::Limits::ord_types, limits.ord_types), "--ord-types", *value);
     any = true;
   }
   if (const auto value = optional_value(invocation, "sides")) {
-    limits.sides = comma_list(*value);
+    limits.sides = listed("--sides", *value, "side");
     check_flag(only(&proto::Limits::sides, limits.sides), "--sides", *value);
     any = true;
   }
   if (const auto value = optional_value(invocation, "td-modes")) {
-    limits.td_modes = comma_list(*value);
+    limits.td_modes = listed("--td-modes", *value, "tdMode");
     check_flag(only(&proto::Limits::td_modes, limits.td_modes), "--td-modes", *value);
     any = true;
   }

@@ -59,7 +59,7 @@ _okx_vault() {
       ;;
     --ord-types)
       _okx_vault_list market limit post_only fok ioc optimal_limit_ioc mmp mmp_and_post_only op_fok \
-        conditional oco trigger move_order_stop twap iceberg chase
+        conditional oco trigger move_order_stop
       return
       ;;
     --sides)

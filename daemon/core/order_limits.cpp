@@ -18,7 +18,20 @@ struct Refused {
 
 enum class Type : unsigned char { string, boolean, attachments };
 // What a member means to the limits.
-enum class Role : unsigned char { none, inst, side, ord_type, td_mode, sz, px, ord_px, reduce_only, tgt_ccy, lever };
+enum class Role : unsigned char {
+  none,
+  inst,
+  side,
+  pos_side,
+  ord_type,
+  td_mode,
+  sz,
+  px,
+  ord_px,
+  reduce_only,
+  tgt_ccy,
+  lever
+};
 
 struct Field {
   std::string_view name;
@@ -38,7 +51,7 @@ constexpr Field kOrder[] = {{"instId", S, Role::inst},
                             {"clOrdId"},
                             {"tag"},
                             {"side", S, Role::side},
-                            {"posSide"},
+                            {"posSide", S, Role::pos_side},
                             {"ordType", S, Role::ord_type},
                             {"sz", S, Role::sz},
                             {"px", S, Role::px},
@@ -57,7 +70,7 @@ constexpr Field kAlgo[] = {{"instId", S, Role::inst},
                            {"tdMode", S, Role::td_mode},
                            {"ccy"},
                            {"side", S, Role::side},
-                           {"posSide"},
+                           {"posSide", S, Role::pos_side},
                            {"ordType", S, Role::ord_type},
                            {"sz", S, Role::sz},
                            {"tag"},
@@ -171,6 +184,10 @@ std::string shown(std::string_view text) {
   return plain ? std::string(text) : std::string("(a value of ") + std::to_string(text.size()) + " bytes)";
 }
 
+// The instrument type of an amend of a pair. An amend says no mode, and cannot
+// change the type of the order it amends, which was checked when it was placed.
+constexpr std::string_view kSpotOrMargin = "SPOT or MARGIN";
+
 // OKX's instrument types by the shape of the instId: BTC-USDT-SWAP, BTC-USD-250328,
 // BTC-USD-250328-50000-C; a pair is SPOT in cash mode and MARGIN otherwise.
 std::optional<std::string_view> inst_type(std::string_view inst, std::string_view mode, Kind kind) {
@@ -183,6 +200,7 @@ std::optional<std::string_view> inst_type(std::string_view inst, std::string_vie
   if (parts == 5 && (last == "C" || last == "P")) return "OPTION";
   if (parts == 2) {
     if (kind == Kind::leverage || kind == Kind::close) return "MARGIN";
+    if (kind == Kind::amend) return kSpotOrMargin;
     if (mode == "cash") return "SPOT";
     if (contains(proto::td_mode_names(), mode)) return "MARGIN";
   }
@@ -193,6 +211,7 @@ std::optional<std::string_view> inst_type(std::string_view inst, std::string_vie
 struct Order {
   std::string_view inst;
   std::string_view side;
+  std::optional<std::string_view> pos_side;  // absent is net mode; "" is not
   std::string_view ord_type;
   std::string_view td_mode;
   std::string_view tgt_ccy;
@@ -258,6 +277,9 @@ class Checker {
       case Role::side:
         order.side = member.text;
         break;
+      case Role::pos_side:
+        order.pos_side = member.text;
+        break;
       case Role::ord_type:
         order.ord_type = member.text;
         break;
@@ -307,7 +329,10 @@ class Checker {
     if (limits_.inst_types.empty()) return;
     const auto type = inst_type(order.inst, order.td_mode, endpoint_.kind);
     if (!type) refuse(LimitRule::inst_type, "the instrument type of " + inst + " is not known");
-    if (!contains(limits_.inst_types, *type)) {
+    const bool allowed = *type == kSpotOrMargin
+                             ? contains(limits_.inst_types, "SPOT") || contains(limits_.inst_types, "MARGIN")
+                             : contains(limits_.inst_types, *type);
+    if (!allowed) {
       refuse(LimitRule::inst_type, "instType " + std::string(*type) + " (" + inst + ") not allowed");
     }
   }
@@ -329,7 +354,7 @@ class Checker {
       if (!limits_.ord_types.empty() && !contains(limits_.ord_types, order.ord_type)) {
         refuse(LimitRule::ord_type, "ordType " + std::string(order.ord_type) + " not allowed");
       }
-      if (limits_.reduce_only && order.reduce_only != true) refuse(LimitRule::reduce_only, "reduceOnly true required");
+      if (limits_.reduce_only) check_reduce_only(order);
     }
     if ((kind == Kind::order || kind == Kind::algo || kind == Kind::close) && !limits_.td_modes.empty() &&
         !contains(limits_.td_modes, order.td_mode)) {
@@ -346,6 +371,29 @@ class Checker {
       refuse(LimitRule::px_range,
              "ordType move_order_stop follows the market, so it cannot be held to the px range for " +
                  std::string(order.inst));
+    }
+  }
+
+  // OKX reads reduceOnly only on margin orders and on futures and swaps in net
+  // mode: in tdMode cash, or with posSide long or short, reduceOnly true still
+  // opens a position. In long/short mode, sell long and buy short only close one.
+  static void check_reduce_only(const Order& order) {
+    if (order.reduce_only != true) refuse(LimitRule::reduce_only, "reduceOnly true required");
+    if (order.td_mode != "cross" && order.td_mode != "isolated") {
+      refuse(LimitRule::reduce_only, (order.td_mode.empty() ? "tdMode missing" : "tdMode " + shown(order.td_mode)) +
+                                         ": reduceOnly holds at OKX only in tdMode cross or isolated");
+    }
+    if (!order.pos_side || *order.pos_side == "net") return;
+    const std::string_view pos_side = *order.pos_side;
+    if (pos_side != "long" && pos_side != "short") {
+      refuse(LimitRule::reduce_only, "posSide " + shown(pos_side) + " is not net, long or short");
+    }
+    const bool closes = (pos_side == "long" && order.side == "sell") || (pos_side == "short" && order.side == "buy");
+    if (!closes) {
+      refuse(LimitRule::reduce_only,
+             (order.side.empty() ? "side missing" : "side " + shown(order.side)) + " with posSide " +
+                 std::string(pos_side) +
+                 " opens a position (OKX ignores reduceOnly with posSide); reduce-only allows sell long and buy short");
     }
   }
 

@@ -38,7 +38,7 @@ enum class LimitRule : unsigned char {
   ord_type,      // ordType not allowed
   side,          // side not allowed
   td_mode,       // tdMode / mgnMode not allowed
-  reduce_only,   // reduceOnly required
+  reduce_only,   // reduceOnly required, on an order OKX holds to it
   max_leverage,  // lever above the maximum
   rate,          // orders per minute
 };

@@ -233,11 +233,17 @@ void validate_sign_request(std::string_view method, std::string_view request_pat
 Decision decide(const std::vector<Grant>& grants, const Peer& peer, bool admin, std::string_view method,
                 std::string_view request_path, std::string_view body, bool ws, std::int64_t now_ms) {
   const std::string path = ws ? std::string(request_path) : canonical_path(request_path);
+  // A limited grant is never widened by another: once a grant that names the
+  // peer has limits, only grants with limits may allow its requests, so that a
+  // plain grant to one of its groups does not lift its user grant's limits.
+  const bool limited =
+      std::any_of(grants.begin(), grants.end(), [&](const Grant& g) { return g.limits && g.names(peer); });
   std::optional<Decision> first_denial;
   bool any = false;
   for (const Grant& grant : grants) {
     if (!grant.names(peer)) continue;
     any = true;
+    if (limited && !grant.limits) continue;
     Decision decision = evaluate(grant, method, path, request_path, body, ws, now_ms);
     if (decision.allowed) return decision;
     if (!first_denial) first_denial = std::move(decision);

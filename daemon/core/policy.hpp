@@ -3,7 +3,8 @@
 // Pure functions of their arguments (no I/O, no clock), safe from any thread.
 //
 // A request is allowed if some grant that names the peer (its uid, or a group it
-// is in) allows it; admins without a grant sign as if under an unrestricted one.
+// is in) allows it; if any of those grants has trading limits, only one with
+// limits may allow it. Admins without a grant sign as if under an unrestricted one.
 // Within a grant, in order: an expired grant denies; a WebSocket login needs
 // `ws` and a grant that is not read-only; a read-only grant denies all but GET;
 // a matching deny rule denies; a matching built-in deny denies unless one of the
@@ -12,7 +13,6 @@
 // them matches. Then a grant with trading limits: a WebSocket login is denied;
 // a POST must pass check_limits, except that an endpoint it does not read
 // passes if an allow rule names it exactly (its prefix is the whole path).
-// Limits bind a peer only if every grant that names it carries them.
 //
 // OKX signs timestamp + METHOD + path + body with no separator, so the policy
 // holds only if that string has one reading. Requests therefore follow OKX V5's

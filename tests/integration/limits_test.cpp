@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 #include <chrono>
+#include <sstream>
 #include <thread>
 
 #include "client/client.hpp"
@@ -94,6 +95,23 @@ class LimitsTest : public ::testing::Test {
 
   std::string metrics() { return Client(daemon_->socket().string()).request("GET", "/v1/metrics").body; }
 
+  // Stops the daemon and expects each record ("sign main deny RULE") in its audit log.
+  void expect_audited(const std::vector<std::string>& records) {
+    daemon_->stop();
+    const std::vector<std::string> audit = test::audit_lines(daemon_->state_dir() / "audit.log");
+    for (const std::string& record : records) {
+      EXPECT_NE(std::find(audit.begin(), audit.end(), record), audit.end()) << record;
+    }
+  }
+
+  // The words of `text`, none of which holds a space.
+  static std::vector<std::string> words(const std::string& text) {
+    std::istringstream in(text);
+    std::vector<std::string> out;
+    for (std::string word; in >> word;) out.push_back(word);
+    return out;
+  }
+
   test::TempDir dir_;
   std::unique_ptr<test::Daemon> daemon_;
   std::string responses_;
@@ -111,6 +129,52 @@ TEST_F(LimitsTest, AnAllowedOrderIsSignedAsOkxVerifies) {
       << "cancels pass";
   const Reply batch = sign("POST", "/api/v5/trade/batch-orders", "[" + kLimitBuy + "," + kLimitBuy + "]");
   EXPECT_EQ(batch.status, 200) << batch.text;
+}
+
+// The README's spot bot: orders of SPOT instruments only, and it amends them
+// (an amend says no tdMode, so a pair's amend passes under SPOT or MARGIN).
+TEST_F(LimitsTest, TheReadmeSpotBotPlacesAndAmendsSpotOrdersOnly) {
+  const test::Output out = cli(words(
+      "grant main --user " + std::string(kBot) +
+      " --inst BTC-USDT --inst ETH-USDT --inst-type SPOT --max-sz BTC-USDT=0.05 "
+      "--max-sz ETH-USDT=1 --px-range BTC-USDT=20000:200000 --px-range ETH-USDT=1000:20000 --ord-types limit,post_only "
+      "--sides buy,sell --td-modes cash --orders-per-minute 30"));
+  ASSERT_EQ(out.exit_code, 0) << out.out << out.err;
+  EXPECT_EQ(sign("POST", "/api/v5/trade/order", kLimitBuy).status, 200);
+  const std::string amend = R"({"instId":"BTC-USDT","ordId":"1","newSz":"0.04","newPx":"61000"})";
+  const Reply amended = sign("POST", "/api/v5/trade/amend-order", amend);
+  EXPECT_EQ(amended.status, 200) << amended.text;
+  EXPECT_EQ(sign("POST", "/api/v5/trade/amend-batch-orders", "[" + amend + "," + amend + "]").status, 200);
+  EXPECT_EQ(sign("POST", "/api/v5/trade/amend-algos", R"({"instId":"ETH-USDT","algoId":"1","newSz":"0.5"})").status,
+            200);
+  const std::string who = std::string("user ") + kBot + ": ";
+  expect_refused(sign("POST", "/api/v5/trade/amend-order", R"({"instId":"BTC-USDT","ordId":"1","newSz":"0.5"})"), 403,
+                 who + "newSz 0.5 > max 0.05 for BTC-USDT");
+  expect_refused(
+      sign("POST", "/api/v5/trade/order",
+           R"({"instId":"BTC-USDT","tdMode":"cross","side":"buy","ordType":"limit","sz":"0.05","px":"60000"})"),
+      403, who + "instType MARGIN (BTC-USDT) not allowed");
+}
+
+// The README's swap bot, and the refusals the README shows for it.
+TEST_F(LimitsTest, TheReadmeSwapBotIsRefusedAsTheReadmeSays) {
+  const test::Output out = cli(words(
+      "grant main --user " + std::string(kBot) +
+      " --inst ETH-USDT-SWAP --inst BTC-USDT-SWAP --inst-type SWAP --max-sz ETH-USDT-SWAP=10 --max-sz BTC-USDT-SWAP=10 "
+      "--ord-types limit,post_only,market,conditional,oco --td-modes cross --max-leverage 3 --orders-per-minute 60"));
+  ASSERT_EQ(out.exit_code, 0) << out.out << out.err;
+  const auto order = [](const char* sz) {
+    return std::string(R"({"instId":"ETH-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"limit","sz":")") + sz +
+           R"(","px":"2000"})";
+  };
+  const std::string who = std::string("user ") + kBot + ": ";
+  EXPECT_EQ(sign("POST", "/api/v5/trade/batch-orders", "[" + order("1") + "," + order("10") + "]").status, 200);
+  expect_refused(sign("POST", "/api/v5/trade/batch-orders",
+                      "[" + order("1") + "," + order("20") + "," + order("1") + "]"),
+                 403, who + "order 2 of 3: sz 20 > max 10 for ETH-USDT-SWAP");
+  expect_refused(sign("POST", "/api/v5/account/set-leverage",
+                      R"({"instId":"ETH-USDT-SWAP","lever":"20","mgnMode":"cross"})"),
+                 403, who + "lever 20 > max 3");
 }
 
 TEST_F(LimitsTest, EachViolationIsRefusedWithItsRuleAuditedAndCounted) {
@@ -177,8 +241,10 @@ TEST_F(LimitsTest, ABatchWithOneBadOrderIsRefusedWhole) {
   grant_spot();
   const std::string bad =
       R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"9","px":"60000"})";
+  const std::string rule = std::string("user ") + kBot + ": order 2 of 3: sz 9 > max 0.1 for BTC-USDT";
   expect_refused(sign("POST", "/api/v5/trade/batch-orders", "[" + kLimitBuy + "," + bad + "," + kLimitBuy + "]"), 403,
-                 std::string("user ") + kBot + ": order 2 of 3: sz 9 > max 0.1 for BTC-USDT");
+                 rule);
+  expect_audited({"sign main deny " + rule});
 }
 
 TEST_F(LimitsTest, ReduceOnlyAndSidesHold) {
@@ -192,6 +258,23 @@ TEST_F(LimitsTest, ReduceOnlyAndSidesHold) {
       sign("POST", "/api/v5/trade/order",
            R"({"instId":"ETH-USDT-SWAP","tdMode":"cross","side":"buy","ordType":"market","sz":"1","reduceOnly":true})"),
       403, std::string("user ") + kBot + ": side buy not allowed");
+  // Only where OKX holds an order to reduceOnly: margin, and net mode or the closing side.
+  const std::string reduce =
+      R"({"instId":"ETH-USDT-SWAP","side":"sell","ordType":"market","sz":"1","reduceOnly":true,)";
+  EXPECT_EQ(sign("POST", "/api/v5/trade/order", reduce + R"("tdMode":"isolated","posSide":"long"})").status, 200);
+  expect_refused(sign("POST", "/api/v5/trade/order", reduce + R"("tdMode":"cash"})"), 403,
+                 std::string("user ") + kBot +
+                     ": tdMode cash: reduceOnly holds at OKX only in tdMode cross or isolated");
+  expect_refused(sign("POST", "/api/v5/trade/order", reduce + R"("tdMode":"cross","posSide":"short"})"), 403,
+                 std::string("user ") + kBot +
+                     ": side sell with posSide short opens a position (OKX ignores reduceOnly with posSide); "
+                     "reduce-only allows sell long and buy short");
+  const std::string counted = metrics();
+  EXPECT_NE(counted.find("okxvault_limit_refusals_total{rule=\"reduce_only\"} 3\n"), std::string::npos) << counted;
+  EXPECT_NE(counted.find("okxvault_limit_refusals_total{rule=\"side\"} 1\n"), std::string::npos) << counted;
+  const std::string who = std::string("sign main deny user ") + kBot + ": ";
+  expect_audited({who + "reduceOnly true required", who + "side buy not allowed",
+                  who + "tdMode cash: reduceOnly holds at OKX only in tdMode cross or isolated"});
 }
 
 TEST_F(LimitsTest, NoWebSocketLoginUnderLimits) {
@@ -200,6 +283,8 @@ TEST_F(LimitsTest, NoWebSocketLoginUnderLimits) {
   EXPECT_EQ(reply.status, 403) << reply.text;
   EXPECT_NE(rule_of(reply).find("trading limits exclude WebSocket login"), std::string::npos) << rule_of(reply);
   EXPECT_EQ(reply.text.find("\"sign\""), std::string::npos);
+  EXPECT_NE(metrics().find("okxvault_limit_refusals_total{rule=\"ws\"} 1\n"), std::string::npos);
+  expect_audited({"ws-login main deny " + rule_of(reply)});
 }
 
 // Each curl is its own connection; the count is the grant's, across them, and a
@@ -220,6 +305,7 @@ TEST_F(LimitsTest, TheOrdersPerMinuteHoldAcrossConnectionsAndThenReset) {
       sign("POST", "/api/v5/trade/batch-orders", "[" + kLimitBuy + "," + kLimitBuy + "," + kLimitBuy + "]").status, 200)
       << "a minute later the count is free";
   EXPECT_NE(metrics().find("okxvault_limit_refusals_total{rule=\"rate\"} 1\n"), std::string::npos);
+  expect_audited({std::string("sign main deny user ") + kBot + ": more than 3 orders per minute"});
 }
 
 TEST_F(LimitsTest, AnEndpointNamedByAnAllowRulePasses) {
@@ -230,6 +316,22 @@ TEST_F(LimitsTest, AnEndpointNamedByAnAllowRulePasses) {
                  std::string("user ") + kBot +
                      ": POST /api/v5/trade/order-precheck is not an endpoint the vault reads under trading limits; an "
                      "allow rule naming it exactly permits it");
+}
+
+// The bot is in a group that holds a plain grant on the key: its own grant's
+// limits still hold, since a grant without limits never widens one with them.
+TEST_F(LimitsTest, APlainGrantToTheBotsGroupDoesNotLiftItsLimits) {
+  grant_spot();
+  const test::Output group = cli({"grant", "main", "--group", kClientsGroup});
+  ASSERT_EQ(group.exit_code, 0) << group.out << group.err;
+  expect_refused(sign("POST", "/api/v5/trade/order",
+                      R"({"instId":"SCAM-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"1","px":"1"})"),
+                 403, std::string("user ") + kBot + ": instId SCAM-USDT not allowed");
+  expect_refused(sign("POST", "/api/v5/asset/convert/trade", R"({"quoteId":"1"})"), 403,
+                 std::string("user ") + kBot +
+                     ": POST /api/v5/asset/convert/trade is not an endpoint the vault reads under trading limits; an "
+                     "allow rule naming it exactly permits it");
+  EXPECT_EQ(sign("POST", "/api/v5/trade/order", kLimitBuy).status, 200);
 }
 
 TEST_F(LimitsTest, ResponsesNeverCarryTheSecret) {
@@ -280,6 +382,52 @@ TEST_F(LimitsTest, BodiesOfManySmallObjectsOrDeepNestingAreRefusedAndTheDaemonGo
   const Reply deep = sign("POST", "/api/v5/trade/order", R"({"a":[{"b":[{}]}]})");
   EXPECT_NE(rule_of(deep).find("nested deeper than 4 levels"), std::string::npos) << rule_of(deep);
   EXPECT_EQ(sign("POST", "/api/v5/trade/order", kLimitBuy).status, 200) << "the daemon goes on";
+  expect_audited({"sign main deny " + rule_of(wide), "sign main deny " + rule_of(deep)});
+}
+
+// What the daemon reads before the limits: a body that is not valid UTF-8 is not
+// JSON in the request, and one that starts with a BOM is not an object or array.
+// Then the limits: each endpoint takes one kind of top-level value.
+TEST_F(LimitsTest, BodiesNotOfOneReadingOrOfTheWrongKindAreRefused) {
+  grant_spot();
+  const auto expect_invalid = [&](const Reply& reply, const char* code) {
+    EXPECT_EQ(reply.status, 400) << reply.text;
+    EXPECT_EQ(reply.body.at("error").at("code").as_string(), code) << reply.text;
+    EXPECT_EQ(reply.text.find("OK-ACCESS-SIGN"), std::string::npos);
+  };
+  expect_invalid(sign("POST", "/api/v5/trade/order",
+                      R"({"instId":"BTC-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"0.05","px":"60000",)"
+                      "\"tag\":\"\xc0\xaf\"}"),
+                 "invalid_json");
+  expect_invalid(sign("POST", "/api/v5/trade/order", "\xef\xbb\xbf" + kLimitBuy), "bad_request");
+  const std::string who = std::string("user ") + kBot + ": ";
+  expect_refused(sign("POST", "/api/v5/trade/order", "[" + kLimitBuy + "]"), 403, who + "an order is a JSON object");
+  expect_refused(sign("POST", "/api/v5/trade/batch-orders", kLimitBuy), 403,
+                 who + "a batch is a JSON array of 1 to 20 orders");
+  expect_refused(sign("POST", "/api/v5/trade/amend-batch-orders", R"({"instId":"BTC-USDT","ordId":"1"})"), 403,
+                 who + "a batch is a JSON array of 1 to 20 orders");
+  EXPECT_EQ(sign("POST", "/api/v5/trade/order", kLimitBuy).status, 200);
+}
+
+TEST_F(LimitsTest, AlgoOrdersAndClosingPositionsKeepTheLimits) {
+  grant_spot();
+  const std::string who = std::string("user ") + kBot + ": ";
+  const std::string stop =
+      R"({"instId":"ETH-USDT-SWAP","tdMode":"cross","side":"sell","slTriggerPx":"2000","slOrdPx":"-1",)";
+  EXPECT_EQ(sign("POST", "/api/v5/trade/order-algo", stop + R"("ordType":"conditional","sz":"3"})").status, 200);
+  expect_refused(sign("POST", "/api/v5/trade/order-algo", stop + R"("ordType":"conditional","sz":"11"})"), 403,
+                 who + "sz 11 > max 10 for ETH-USDT-SWAP");
+  expect_refused(sign("POST", "/api/v5/trade/order-algo", stop + R"("ordType":"oco","sz":"3"})"), 403,
+                 who + "ordType oco not allowed");
+  expect_refused(sign("POST", "/api/v5/trade/order-algo",
+                      R"({"instId":"ETH-USDT-SWAP","tdMode":"cross","side":"sell","ordType":"twap","sz":"3"})"),
+                 403, who + "ordType twap is not one the vault reads on /api/v5/trade/order-algo");
+  EXPECT_EQ(sign("POST", "/api/v5/trade/close-position", R"({"instId":"ETH-USDT-SWAP","mgnMode":"cross"})").status,
+            200);
+  expect_refused(sign("POST", "/api/v5/trade/close-position", R"({"instId":"ETH-USDT-SWAP","mgnMode":"isolated"})"),
+                 403, who + "mgnMode isolated not allowed");
+  expect_refused(sign("POST", "/api/v5/trade/close-position", R"({"instId":"XRP-USDT-SWAP","mgnMode":"cross"})"), 403,
+                 who + "instId XRP-USDT-SWAP not allowed");
 }
 
 }  // namespace

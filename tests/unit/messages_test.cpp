@@ -430,6 +430,11 @@ TEST(GrantLimits, MalformedLimitsAreBadRequestNamingTheLimit) {
       {R"({"sides":["long"]})", "sides: 'long' is not one of buy, sell"},
       {R"({"td_modes":"cash"})", "'td_modes' must be an array of strings"},
       {R"({"ord_types":["limit",7]})", "'ord_types' must be a string"},
+      {R"({"ord_types":["limit","twap"]})",
+       "ord_types: 'twap' is an order-algo type whose orders the vault does not read, so trading limits refuse them "
+       "all"},
+      {R"({"ord_types":["iceberg"]})", "ord_types: 'iceberg' is an order-algo type"},
+      {R"({"ord_types":["chase"]})", "ord_types: 'chase' is an order-algo type"},
       {R"({"inst_types":["spot"]})", "inst_types: 'spot' is not one of"},
       {R"({"max_sz":{"inst":"BTC-USDT","sz":"1"}})", "'max_sz' must be an array"},
       {R"({"px_range":["BTC-USDT"]})", "expected a JSON object"},

@@ -317,11 +317,52 @@ TEST(LimitsInstrumentTypes, ReadFromTheInstIdAndTheMode) {
   EXPECT_EQ(refusal("WHAT-IS-THIS", "cross")->detail, "the instrument type of WHAT-IS-THIS is not known");
 }
 
+// An amend says no tdMode, and cannot change the instrument type of the order it
+// amends: for a pair it passes when SPOT or MARGIN is allowed.
+TEST(LimitsInstrumentTypes, AnAmendOfAPairPassesUnderSpotOrMargin) {
+  struct Case {
+    std::vector<std::string> inst_types;
+    std::string path;
+    std::string body;
+    const char* refusal;  // nullptr: allowed
+  };
+  const std::string amend = R"({"instId":"BTC-USDT","ordId":"1","newSz":"0.1"})";
+  const std::string amend_swap = R"({"instId":"BTC-USDT-SWAP","ordId":"1","newSz":"1"})";
+  const std::string amend_algo = R"({"instId":"BTC-USDT","algoId":"1","newSz":"0.1","newTriggerPx":"50000"})";
+  for (const Case& c : {
+           Case{{"SPOT"}, "amend-order", amend, nullptr},
+           Case{{"MARGIN"}, "amend-order", amend, nullptr},
+           Case{{"SPOT", "SWAP"}, "amend-batch-orders", "[" + amend + "," + amend_swap + "]", nullptr},
+           Case{{"SPOT"}, "amend-algos", amend_algo, nullptr},
+           Case{{"MARGIN"}, "amend-algos", amend_algo, nullptr},
+           Case{{"SWAP"}, "amend-order", amend, "instType SPOT or MARGIN (BTC-USDT) not allowed"},
+           Case{{"SWAP", "FUTURES"}, "amend-algos", amend_algo, "instType SPOT or MARGIN (BTC-USDT) not allowed"},
+           Case{{"SPOT"}, "amend-order", amend_swap, "instType SWAP (BTC-USDT-SWAP) not allowed"},
+           Case{{"SPOT"},
+                "amend-batch-orders",
+                "[" + amend + "," + amend_swap + "]",
+                "order 2 of 2: instType SWAP (BTC-USDT-SWAP) not allowed"},
+       }) {
+    SCOPED_TRACE(c.path + " " + c.body);
+    proto::Limits l;
+    l.inst_types = c.inst_types;
+    const std::string path = "/api/v5/trade/" + c.path;
+    const LimitVerdict v = check_limits(l, path, path, c.body);
+    if (c.refusal == nullptr) {
+      EXPECT_FALSE(v.refusal) << v.refusal->detail;
+      continue;
+    }
+    ASSERT_TRUE(v.refusal);
+    EXPECT_EQ(v.refusal->rule, LimitRule::inst_type);
+    EXPECT_EQ(v.refusal->detail, c.refusal);
+  }
+}
+
 TEST(LimitsShape, SidesAndReduceOnly) {
   proto::Limits l;
   l.sides = {"sell"};
   l.reduce_only = true;
-  const std::string sell = R"({"instId":"X-Y","tdMode":"cash","side":"sell","ordType":"limit","sz":"1","px":"1")";
+  const std::string sell = R"({"instId":"X-Y","tdMode":"cross","side":"sell","ordType":"limit","sz":"1","px":"1")";
   const auto detail = [&](const std::string& body) {
     const auto v = check_limits(l, "/api/v5/trade/order", "/api/v5/trade/order", body);
     return v.refusal ? v.refusal->detail : std::string("allowed");
@@ -330,8 +371,59 @@ TEST(LimitsShape, SidesAndReduceOnly) {
   EXPECT_EQ(detail(sell + "}"), "reduceOnly true required");
   EXPECT_EQ(detail(sell + R"(,"reduceOnly":false})"), "reduceOnly true required");
   EXPECT_EQ(
-      detail(R"({"instId":"X-Y","tdMode":"cash","side":"buy","ordType":"limit","sz":"1","px":"1","reduceOnly":true})"),
+      detail(R"({"instId":"X-Y","tdMode":"cross","side":"buy","ordType":"limit","sz":"1","px":"1","reduceOnly":true})"),
       "side buy not allowed");
+}
+
+// OKX reads reduceOnly only on margin orders, and on futures and swaps in net
+// mode: under reduce_only, an order OKX would not hold to it is refused.
+TEST(LimitsShape, ReduceOnlyOnlyWhereOkxHoldsToIt) {
+  proto::Limits l;
+  l.reduce_only = true;
+  struct Case {
+    std::string path;
+    std::string members;  // after instId, ordType, sz and reduceOnly true
+    const char* detail;   // "allowed", or the refusal
+  };
+  for (const Case& c : {
+           Case{"trade/order", R"("tdMode":"cross","side":"sell")", "allowed"},
+           Case{"trade/order", R"("tdMode":"isolated","side":"buy","posSide":"net")", "allowed"},
+           Case{"trade/order", R"("tdMode":"cross","side":"sell","posSide":"long")", "allowed"},
+           Case{"trade/order", R"("tdMode":"cross","side":"buy","posSide":"short")", "allowed"},
+           Case{"trade/order-algo", R"("tdMode":"cross","side":"sell","posSide":"long")", "allowed"},
+           Case{"trade/order", R"("tdMode":"cash","side":"sell")",
+                "tdMode cash: reduceOnly holds at OKX only in tdMode cross or isolated"},
+           Case{"trade/order", R"("tdMode":"spot_isolated","side":"sell")",
+                "tdMode spot_isolated: reduceOnly holds at OKX only in tdMode cross or isolated"},
+           Case{"trade/order", R"("side":"sell")",
+                "tdMode missing: reduceOnly holds at OKX only in tdMode cross or isolated"},
+           Case{"trade/order-algo", R"("tdMode":"cash","side":"sell")",
+                "tdMode cash: reduceOnly holds at OKX only in tdMode cross or isolated"},
+           Case{"trade/order", R"("tdMode":"cross","side":"buy","posSide":"long")",
+                "side buy with posSide long opens a position (OKX ignores reduceOnly with posSide); reduce-only allows "
+                "sell long and buy short"},
+           Case{"trade/order", R"("tdMode":"cross","side":"sell","posSide":"short")",
+                "side sell with posSide short opens a position (OKX ignores reduceOnly with posSide); reduce-only "
+                "allows sell long and buy short"},
+           Case{"trade/order-algo", R"("tdMode":"cross","side":"buy","posSide":"long")",
+                "side buy with posSide long opens a position (OKX ignores reduceOnly with posSide); reduce-only allows "
+                "sell long and buy short"},
+           Case{"trade/order", R"("tdMode":"cross","side":"sell","posSide":"LONG")",
+                "posSide LONG is not net, long or short"},
+           Case{"trade/order", R"("tdMode":"cross","side":"sell","posSide":"")",
+                "posSide (a value of 0 bytes) is not net, long or short"},
+       }) {
+    SCOPED_TRACE(c.path + " " + c.members);
+    const std::string path = "/api/v5/" + c.path;
+    const std::string type = c.path == "trade/order" ? "market" : "conditional";
+    const std::string body = R"({"instId":"ETH-USDT-SWAP","ordType":")" + type + R"(","sz":"1","reduceOnly":true,)" +
+                             c.members + (c.path == "trade/order" ? "" : R"(,"slTriggerPx":"1","slOrdPx":"-1")") + "}";
+    const LimitVerdict v = check_limits(l, path, path, body);
+    EXPECT_EQ(v.refusal ? v.refusal->detail : std::string("allowed"), c.detail);
+    if (v.refusal) {
+      EXPECT_EQ(v.refusal->rule, LimitRule::reduce_only);
+    }
+  }
 }
 
 TEST(LimitsMarket, AnAlgoAtMarketPriceNeedsMarketAllowed) {
@@ -413,6 +505,36 @@ TEST(PolicyWithLimits, AnEndpointNotReadNeedsAnAllowRuleNamingIt) {
   EXPECT_FALSE(
       decide({g}, kBot, false, "POST", "/api/v5/trade/order", R"({"instId":"SCAM-USDT"})", false, kNow).allowed)
       << "an allow rule does not lift the limits of an endpoint the vault reads";
+}
+
+// A plain grant to one of the bot's groups does not lift its user grant's limits;
+// another grant with limits may allow what the first refuses.
+TEST(PolicyWithLimits, AGrantWithoutLimitsDoesNotWidenOneWithThem) {
+  Grant group;
+  group.kind = Grant::Kind::group;
+  group.id = 1001;
+  group.name = "bots";
+  group.ws = true;
+  const std::string scam = R"({"instId":"SCAM-USDT","tdMode":"cash","side":"buy","ordType":"limit","sz":"1","px":"1"})";
+  for (const std::vector<Grant>& grants : {std::vector<Grant>{limited_grant(), group}, {group, limited_grant()}}) {
+    const Decision refused = decide(grants, kBot, false, "POST", "/api/v5/trade/order", scam, false, kNow);
+    EXPECT_FALSE(refused.allowed);
+    EXPECT_EQ(refused.rule, "user bot: instId SCAM-USDT not allowed");
+    const Decision allowed = decide(grants, kBot, false, "POST", "/api/v5/trade/order", kLimitBuy, false, kNow);
+    EXPECT_TRUE(allowed.allowed) << allowed.rule;
+    EXPECT_EQ(allowed.counted_for, "user bot");
+    EXPECT_FALSE(decide(grants, kBot, false, "GET", "/users/self/verify", {}, true, kNow).allowed);
+    EXPECT_TRUE(decide(grants, kBot, false, "GET", "/api/v5/account/balance", {}, false, kNow).allowed);
+    const Peer other{1002, 1002, 11, {1001}, "/usr/bin/other"};
+    EXPECT_TRUE(decide(grants, other, false, "POST", "/api/v5/trade/order", scam, false, kNow).allowed)
+        << "a peer no limited grant names keeps the plain grant";
+  }
+  group.limits = proto::Limits{};
+  group.limits->inst = {"SCAM-USDT"};
+  const Decision wider =
+      decide({limited_grant(), group}, kBot, false, "POST", "/api/v5/trade/order", scam, false, kNow);
+  EXPECT_TRUE(wider.allowed) << "any grant with limits may allow";
+  EXPECT_EQ(wider.rule, "group bots");
 }
 
 TEST(PolicyWithLimits, BuiltinDeniesStillApply) {

@@ -299,7 +299,7 @@ put_grants() {
   [ "$code" = 200 ] || { echo "PUT grants: $code $(cat "$work/put.out")" >&2; exit 1; }
 }
 uid=$(id -u)
-plain_grant="{\"grants\":[{\"user\":\"$uid\"}]}"
+plain_grant="{\"grants\":[{\"user\":\"$uid\",\"limits\":null}]}"
 limited_grant="{\"grants\":[{\"user\":\"$uid\",\"limits\":{\"inst\":[\"BTC-USDT\",\"ETH-USDT-SWAP\",\"BTC-USD-*\"],\
 \"max_sz\":[{\"inst\":\"BTC-USDT\",\"sz\":\"0.5\"},{\"inst\":\"ETH-USDT-SWAP\",\"sz\":\"10\"}],\
 \"px_range\":[{\"inst\":\"BTC-USDT\",\"min\":\"10000\",\"max\":\"90000\"}],\"ord_types\":[\"limit\",\"post_only\"],\

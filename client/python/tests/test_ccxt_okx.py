@@ -15,6 +15,8 @@ tested. (The JavaScript suite runs against two.)
 """
 
 import json
+import os
+import pwd
 import socket
 import sys
 import threading
@@ -310,6 +312,63 @@ class CcxtOkxOverHttpTest(VaultAndOkx, unittest.TestCase):
         thread.join()
         self.assertIn("user bot: rate 10/s", str(raised.exception))
         self.assertEqual(raised.exception.__cause__.status, 429)
+
+
+@requires_ccxt
+class CcxtOkxUnderTradingLimitsTest(VaultAndOkx, unittest.TestCase):
+    """ccxt's own order bodies, as ccxt builds them, through a grant with
+    trading limits: the vault's strict body reader takes them, signs what the
+    limits allow, and refuses the rest as PermissionDenied naming the rule,
+    with nothing sent to OKX."""
+
+    CREDENTIALS = (API_KEY, SECRET, PASSPHRASE)
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        user = pwd.getpwuid(os.getuid()).pw_name
+        out = cls.daemon.cli("grant", "main", "--user", user, "--allow", "GET /api/v5/", "--allow",
+                             "POST /api/v5/trade/", "--inst", "BTC-USDT", "--max-sz", "BTC-USDT=0.01",
+                             "--ord-types", "limit,post_only", "--orders-per-minute", "1000")
+        if out.returncode != 0:
+            raise RuntimeError(f"okx-vault grant failed: {out.stderr}")
+
+    def setUp(self):
+        self.exchange = ccxt.okx({"secret": "okx-vault:main", "urls": {"api": {"rest": self.okx.url}},
+                                  "enableRateLimit": False,
+                                  "options": {"okxVaultSocket": self.daemon.socket, "fetchMarkets": {"types": ["spot"]}}})
+        self.addCleanup(self.exchange.close)
+        self.exchange.load_markets()
+
+    def refused(self, call):
+        before = len(self.okx.private())
+        with self.assertRaises(ccxt.PermissionDenied) as raised:
+            call()
+        self.assertEqual(len(self.okx.private()), before, "a refused order reached OKX")
+        return str(raised.exception)
+
+    def test_an_order_within_the_limits_is_signed(self):
+        before = len(self.okx.private())
+        self.exchange.create_order("BTC/USDT", "limit", "buy", 0.001, 1000, {"clOrdId": "inlimits1"})
+        sent = self.okx.private()[before:]
+        self.assertEqual(len(sent), 1)
+        # ccxt 4.5 places even a single order through batch-orders.
+        self.assertIn(sent[0][1], ("/api/v5/trade/order", "/api/v5/trade/batch-orders"))
+        self.assertTrue(sent[0][-1], "the stand-in OKX verified the signature")
+
+    def test_an_order_over_the_size_is_refused_naming_the_rule(self):
+        message = self.refused(lambda: self.exchange.create_order("BTC/USDT", "limit", "buy", 0.5, 1000))
+        self.assertIn("sz 0.5 > max 0.01 for BTC-USDT", message)
+
+    def test_an_order_type_not_allowed_is_refused_naming_the_rule(self):
+        message = self.refused(lambda: self.exchange.create_order("BTC/USDT", "market", "sell", 0.001))
+        self.assertIn("ordType market", message)
+
+    def test_a_batch_with_one_order_over_the_size_is_refused_whole(self):
+        orders = [{"symbol": "BTC/USDT", "type": "limit", "side": "buy", "amount": 0.001, "price": 1000},
+                  {"symbol": "BTC/USDT", "type": "limit", "side": "buy", "amount": 0.02, "price": 1000}]
+        message = self.refused(lambda: self.exchange.create_orders(orders))
+        self.assertIn("sz 0.02 > max 0.01", message)
 
 
 if __name__ == "__main__":

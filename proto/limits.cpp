@@ -1,6 +1,7 @@
 #include "proto/limits.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 #include "common/error.hpp"
 
@@ -59,6 +60,9 @@ std::pair<std::string_view, std::string_view> parts(std::string_view d) {
   return {whole, fraction};
 }
 
+// The ordType values of trade/order-algo that trading limits do not read, and so always refuse.
+constexpr std::string_view kUnreadOrdTypes[] = {"twap", "iceberg", "chase"};
+
 }  // namespace
 
 const std::vector<std::string_view>& inst_type_names() {
@@ -82,11 +86,6 @@ const std::vector<std::string_view>& ord_type_names() {
                                                    "mmp", "mmp_and_post_only", "op_fok",
                                                    // trade/order-algo
                                                    "conditional", "oco", "trigger", "move_order_stop"};
-  return names;
-}
-
-const std::vector<std::string_view>& unread_ord_type_names() {
-  static const std::vector<std::string_view> names{"twap", "iceberg", "chase"};
   return names;
 }
 
@@ -148,8 +147,7 @@ void validate(const Limits& limits) {
   }
   for (const std::string& type : limits.ord_types) {
     // Listed, they would read as allowed, yet every such order is refused.
-    if (std::find(unread_ord_type_names().begin(), unread_ord_type_names().end(), type) !=
-        unread_ord_type_names().end()) {
+    if (std::find(std::begin(kUnreadOrdTypes), std::end(kUnreadOrdTypes), type) != std::end(kUnreadOrdTypes)) {
       invalid("ord_types: '" + type +
               "' is an order-algo type whose orders the vault does not read, so trading limits refuse them all; "
               "leave it out");

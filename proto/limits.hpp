@@ -58,8 +58,6 @@ const std::vector<std::string_view>& td_mode_names();
 const std::vector<std::string_view>& side_names();
 // The ordType values of trade/order and trade/order-algo that trading limits read.
 const std::vector<std::string_view>& ord_type_names();
-// The ordType values of trade/order-algo they do not read, and so always refuse.
-const std::vector<std::string_view>& unread_ord_type_names();
 
 // Throws Error(bad_request) naming the limit and the value at fault.
 void validate(const Limits& limits);

@@ -36,6 +36,13 @@ void verify_checksum(const std::filesystem::path& path, std::span<const unsigned
 
 void release_freed_memory() { ::malloc_trim(0); }
 
+void bound_retained_memory() {
+  constexpr int kThreshold = 256 * 1024;
+  // A sanitizer's allocator ignores these; nothing else depends on them.
+  ::mallopt(M_MMAP_THRESHOLD, kThreshold);
+  ::mallopt(M_TRIM_THRESHOLD, kThreshold);
+}
+
 LoadedStore load_store(const std::filesystem::path& path, const Unwrap* unwrap, std::uint64_t min_generation) {
   const std::vector<unsigned char> bytes = read_private_file(path);
   try {

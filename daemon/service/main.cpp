@@ -29,6 +29,7 @@
 #include "common/terminal.hpp"
 #include "daemon/api/handler.hpp"
 #include "daemon/audit/audit.hpp"
+#include "daemon/core/loader.hpp"
 #include "daemon/core/vault.hpp"
 #include "daemon/net/event_loops.hpp"
 #include "daemon/net/server.hpp"
@@ -474,6 +475,7 @@ int main(int argc, char** argv) {
   using namespace okxvault;
   try {
     harden_process();
+    bound_retained_memory();
     const auto options = parse_options(argc, argv);
     if (!options) return 0;
     setup_logging(options->log_level);

@@ -238,23 +238,14 @@ const Handler::Route Handler::kRoutes[] = {
 };
 #undef OKXV_SERVE
 
-namespace {
-
-// Whether `path` is `pattern`, a `{name}` in it standing for one segment
-// (possibly empty), which is then put in `name`.
-bool matches(std::string_view pattern, std::string_view path, std::string_view& name) {
-  constexpr std::string_view kName = "{name}";
-  const std::size_t at = pattern.find(kName);
-  if (at == std::string_view::npos) return path == pattern;
-  const std::string_view before = pattern.substr(0, at), after = pattern.substr(at + kName.size());
+bool Handler::PathPattern::matches(std::string_view path, std::string_view& name) const {
+  if (!has_name) return path == before;
   if (path.size() < before.size() + after.size() || !path.starts_with(before) || !path.ends_with(after)) return false;
   const std::string_view segment = path.substr(before.size(), path.size() - before.size() - after.size());
   if (segment.find('/') != std::string_view::npos) return false;
   name = segment;
   return true;
 }
-
-}  // namespace
 
 Handler::Handler(Vault& vault, Audit& audit, HandlerOptions options)
     : vault_(vault), audit_(audit), options_(std::move(options)) {}
@@ -279,7 +270,7 @@ bool Handler::changes_vault(const Request& request, bool admin) const {
   const std::string_view path = target.substr(0, target.find('?'));
   return std::any_of(std::begin(kRoutes), std::end(kRoutes), [&](const Route& route) {
     std::string_view name;
-    return route.admin_only && route.method == request.method() && matches(route.pattern, path, name);
+    return route.admin_only && route.method == request.method() && route.pattern.matches(path, name);
   });
 }
 
@@ -309,7 +300,7 @@ Response Handler::dispatch(Call& call) const {
   std::string allowed;
   for (const Route& route : kRoutes) {
     std::string_view name;
-    if (!matches(route.pattern, path, name)) continue;
+    if (!route.pattern.matches(path, name)) continue;
     if (route.method == verb) {
       call.route = &route;
       call.name = name;

@@ -83,9 +83,28 @@ class Handler {
   // needs the vault unlocked is refused before it acts; the slot changes leave that
   // check to the vault, after the passphrase gate, which counts a wrong
   // passphrase whatever the vault's state.
+  // A route's path, in which `{name}` stands for one path segment (possibly
+  // empty). It is split there when the table is compiled, so that a path is
+  // matched by comparisons alone.
+  struct PathPattern {
+    std::string_view before;  // the whole path when there is no `{name}`
+    std::string_view after;
+    bool has_name = false;
+    // NOLINTNEXTLINE(google-explicit-constructor): the table's patterns are string literals
+    consteval PathPattern(const char* pattern) : before(pattern) {
+      constexpr std::string_view kName = "{name}";
+      const std::size_t at = before.find(kName);
+      if (at == std::string_view::npos) return;
+      after = before.substr(at + kName.size());
+      before = before.substr(0, at);
+      has_name = true;
+    }
+    // Whether `path` is this pattern; if so, `name` is the segment `{name}` stood for.
+    bool matches(std::string_view path, std::string_view& name) const;
+  };
   struct Route {
     boost::beast::http::verb method;
-    std::string_view pattern;  // `{name}`: one path segment
+    PathPattern pattern;
     bool admin_only = false;
     bool needs_unlocked = false;
     std::string_view action;      // in the audit log; empty: not audited

@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "proto/base64.hpp"
+#include "proto/json_escape.hpp"
 #include "proto/limits_json.hpp"
 
 namespace okxvault::proto {
@@ -128,12 +129,15 @@ class Fields {
 };
 
 // JSON text written into one string whose size is fixed before the first byte:
-// strings are escaped by Boost.JSON's serializer straight into it, with no tree
-// and no intermediate copy, and it is never reallocated. It wipes itself, handed
-// out by take() or not.
+// a string with something to escape goes through Boost.JSON's serializer
+// straight into it, any other is copied between quotes; there is no tree and no
+// intermediate copy, and it is never reallocated. It wipes itself, handed out by
+// take() or not.
 class Writer {
  public:
   // Room for the text of `text` as a JSON string: a control byte becomes \u00XX.
+  // (Sized without reading the text: the buffer is cleared once and wiped
+  // once, which costs less than reading every string twice.)
   static constexpr std::size_t room(std::string_view text) { return 6 * text.size() + 2; }
 
   explicit Writer(std::size_t capacity) : out_(capacity, '\0') {}
@@ -148,6 +152,7 @@ class Writer {
   }
 
   Writer& quoted(std::string_view text) {
+    if (!needs_escape(text)) return raw("\"").raw(text).raw("\"");
     serializer_.reset(text);
     size_ += serializer_.read(out_.data() + size_, out_.size() - size_).size();
     if (!serializer_.done()) overflow();

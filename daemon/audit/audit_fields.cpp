@@ -9,26 +9,13 @@
 #include <concepts>
 
 #include "common/error.hpp"
+#include "proto/json_escape.hpp"
 
 namespace okxvault {
 namespace {
 
-// The bytes Boost.JSON writes for one byte of a string: quotes and backslashes
-// and the five control bytes with a short escape take two, other control bytes
-// six (\u00XX); any other byte, UTF-8 or not, is written as it is.
-constexpr std::size_t escaped_size(char c) {
-  const auto u = static_cast<unsigned char>(c);
-  if (c == '"' || c == '\\') return 2;
-  if (u >= 0x20) return 1;
-  return c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t' ? 2 : 6;
-}
-
-// Boost.JSON escapes quotes, backslashes and control bytes, and writes any other
-// text as it is: most fields skip the serializer, which costs more than the hash.
-bool needs_escape(std::string_view text) {
-  return std::ranges::any_of(text,
-                             [](char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; });
-}
+using proto::escaped_size;
+using proto::needs_escape;
 
 // How much of `value` is kept: all of it if its escaped text fits in `limit`
 // bytes, else the longest prefix that does, cut before a UTF-8 character (a

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "proto/json_escape.hpp"
 
 namespace okxvault {
 namespace {
@@ -572,6 +573,41 @@ TEST(SignReplyCodec, WritesWhatBoostJsonWouldForTheSameObject) {
                                                                              {"passphrase", text},
                                                                              {"timestamp", "1538054050"},
                                                                              {"sign", text}}}}}));
+  }
+}
+
+// Text with nothing to escape is copied, any other goes through the serializer:
+// each of the 256 bytes, alone and amid plain text, comes out as Boost.JSON
+// writes it, and escaped_size (what the audit record sizes its cuts by) agrees.
+TEST(SignReplyCodec, EveryByteIsWrittenAsBoostJsonWould) {
+  for (int byte = 0; byte < 256; ++byte) {
+    const char c = static_cast<char>(byte);
+    SCOPED_TRACE(byte);
+    const std::string serialized = json::serialize(json::string(std::string(1, c)));
+    EXPECT_EQ(proto::escaped_size(c), serialized.size() - 2);
+    const std::string as_is{'"', c, '"'};
+    EXPECT_EQ(proto::needs_escape(c), serialized != as_is);
+    for (const std::string& text : {std::string(1, c), "OK-" + std::string(1, c) + "-SIGN"}) {
+      const std::vector<proto::HeaderView> headers{{text, text}};
+      EXPECT_EQ(std::string(proto::encode(proto::SignReplyView{text, headers})),
+                json::serialize(json::object{{"timestamp", text}, {"headers", json::object{{text, text}}}}));
+    }
+  }
+}
+
+// needs_escape reads eight bytes at a time: a byte to escape is found at every
+// place in a word and in the tail, among bytes with the top bit set or not.
+TEST(JsonEscape, EveryByteIsFoundAtEveryPlace) {
+  for (const char filler : {'a', '\x7f', '\x80', '\xff', '!'}) {
+    for (int byte = 0; byte < 256; ++byte) {
+      for (std::size_t at = 0; at < 17; ++at) {
+        std::string text(17, filler);
+        text[at] = static_cast<char>(byte);
+        ASSERT_EQ(proto::needs_escape(text), proto::needs_escape(static_cast<char>(byte)))
+            << "byte " << byte << " at " << at << " among " << static_cast<int>(static_cast<unsigned char>(filler));
+      }
+    }
+    EXPECT_FALSE(proto::needs_escape(std::string(17, filler)));
   }
 }
 

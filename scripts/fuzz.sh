@@ -5,7 +5,7 @@
 # tests/fuzz/regressions/TARGET/, which the replay tests of every build run from
 # then on: commit it together with the fix.
 # The fuzzers run side by side, one per CPU.
-# Usage: scripts/fuzz.sh [TARGET...]        (default: http path sign store limits)
+# Usage: scripts/fuzz.sh [TARGET...]        (default: http path sign sign_json store limits)
 #        OKXVAULT_FUZZ_SECONDS=N scripts/fuzz.sh   (seconds per target, default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 seconds=${OKXVAULT_FUZZ_SECONDS:-60}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(http path sign store limits)
+[ ${#targets[@]} -gt 0 ] || targets=(http path sign sign_json store limits)
 
 echo "== build-fuzz: configure and build"
 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_CXX_COMPILER=clang++-14 -DOKXVAULT_FUZZ=ON -DOKXVAULT_WERROR=ON > /dev/null

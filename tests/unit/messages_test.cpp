@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <functional>
 #include <set>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include "common/error.hpp"
 #include "proto/json_escape.hpp"
+#include "tests/support/sign_request_tree.hpp"
 
 namespace okxvault {
 namespace {
@@ -83,6 +85,65 @@ TEST(DecodeSign, RejectsMissingFieldsWrongTypesAndUnknownFieldsAsBadRequest) {
     expect_error(
         Code::bad_request, [&] { proto::decode_sign(text); }, text);
   }
+}
+
+// decode_sign reads the text straight into its fields; the tree reading it
+// replaced is the reference. Every combination of the four fields and an
+// unknown one, each absent or holding one of several kinds of value, in both
+// orders, with repeated members, nested values, broken text and every prefix
+// of a request: the same request or the same error, message included.
+TEST(DecodeSign, AgreesWithTheTreeReadingItReplaced) {
+  const std::vector<std::string> values = {"",     R"("GET")", R"("a\"b\\c\u00e9\ud83d\ude00")",
+                                           "null", "1",        "-2.5e3",
+                                           "true", "{}",       R"({"method":"x","a":[1,{"b":null}]})",
+                                           "[]",   R"(["x"])"};
+  const std::vector<std::string> names = {"method", "path", "body", "timestamp", "extra"};
+  std::vector<std::string> texts = kNotJson;
+  texts.insert(texts.end(), kNotAnObject.begin(), kNotAnObject.end());
+  const auto object = [&](const std::vector<std::size_t>& chosen, bool reversed) {
+    std::vector<std::string> members;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (!values[chosen[i]].empty()) members.push_back("\"" + names[i] + "\":" + values[chosen[i]]);
+    }
+    if (reversed) std::reverse(members.begin(), members.end());
+    std::string text = "{";
+    for (const std::string& member : members) text += (text.size() > 1 ? "," : "") + member;
+    return text + "}";
+  };
+  for (std::size_t method = 0; method < values.size(); ++method) {
+    for (std::size_t path = 0; path < values.size(); ++path) {
+      for (const std::size_t body : {0, 1, 2, 3, 4, 7}) {
+        for (const std::size_t timestamp : {0, 1, 3, 6, 9}) {
+          for (const std::size_t extra : {0, 1}) {
+            texts.push_back(object({method, path, body, timestamp, extra}, false));
+            texts.push_back(object({method, path, body, timestamp, extra}, true));
+          }
+        }
+      }
+    }
+  }
+  for (const std::string& first : values) {
+    for (const std::string& second : values) {
+      if (first.empty() || second.empty()) continue;
+      texts.push_back(R"({"method":)" + first + R"(,"path":"/p","method":)" + second + "}");
+      texts.push_back(R"({"method":"GET","path":"/p","body":)" + first + R"(,"body":)" + second + "}");
+    }
+  }
+  const std::string full =
+      R"({"method":"POST","path":"/api/v5/trade/order","body":"{\"instId\":\"BTC-USDT\"}","timestamp":"2020-12-08T09:08:57.715Z"})";
+  for (std::size_t size = 0; size <= full.size(); ++size) texts.push_back(full.substr(0, size));
+  texts.push_back(full + " ");
+  texts.push_back(" \n" + full + "\t");
+  for (const std::size_t depth : {30, 31, 32, 33, 100}) {
+    texts.push_back(R"({"method":"GET","path":"/p","extra":)" + std::string(depth, '[') + std::string(depth, ']') +
+                    "}");
+  }
+  texts.push_back(std::string(R"({"method":"GET","path":"/p","body":"a)") + '\xff' + "\"}");
+  texts.push_back(std::string(R"({"method":"GET","path":"/p","body":"a)") + '\x01' + "\"}");
+  for (const std::string& text : texts) {
+    ASSERT_EQ(test::outcome(proto::decode_sign, text), test::outcome(test::sign_request_from_tree, text)) << text;
+  }
+  EXPECT_GT(texts.size(), 10'000U);
 }
 
 constexpr char kAwkwardBytes[] = "quote \" backslash \\ tab \t newline \n cr \r nul \0 del \x7f end";

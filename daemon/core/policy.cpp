@@ -42,26 +42,23 @@ std::string shown(char c) {
 // the end when `trailing_slash_ok` (rule prefixes like "/api/v5/trade/").
 std::string canonical(std::string_view path, bool trailing_slash_ok) {
   if (path.empty() || path.front() != '/') not_canonical("must start with /");
-  std::string out;
-  out.reserve(path.size());
-  std::size_t segment_start = 1;
-  for (std::size_t i = 1; i <= path.size(); ++i) {
-    if (i == path.size() || path[i] == '/') {
-      const std::string_view segment = path.substr(segment_start, i - segment_start);
-      const bool last = i == path.size();
-      if (segment.empty() && !(last && trailing_slash_ok)) not_canonical("empty segment");
-      segment_start = i + 1;
-      out += '/';
-      out.append(segment);
+  std::string out(path);
+  bool segment_empty = true;  // the segment after the last '/', so far
+  for (std::size_t i = 1; i < out.size(); ++i) {
+    char& c = out[i];
+    if (c == '/') {
+      if (segment_empty) not_canonical("empty segment");
+      segment_empty = true;
       continue;
     }
-    const char c = path[i];
+    segment_empty = false;
     if (c == '.') not_canonical("a dot; OKX V5 paths have none");
     if (c == '%') not_canonical("percent-encoding");
     if (c == ';') not_canonical("a path parameter (;)");
     if (!segment_char(c)) not_canonical(shown(c) + " in a segment; OKX V5 paths are made of letters, digits, - and _");
+    c = lower(c);
   }
-  for (char& c : out) c = lower(c);
+  if (segment_empty && !trailing_slash_ok) not_canonical("empty segment");
   return out;
 }
 

@@ -81,7 +81,7 @@ struct Handler::Call {
 
   // Text that carries no secret (metadata, status) is copied in.
   Response reply(http::status status, std::string_view text) const { return reply(status, WipingString(text)); }
-  Response reply(http::status status, WipingString body = {}) const {
+  Response reply(http::status status, WipingString&& body = {}) const {
     Response response{status, request.version()};
     // Usually what the version implies already: then setting it would only search the fields.
     const bool keep_alive = request.keep_alive();

@@ -259,7 +259,7 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  void respond(Response response, std::chrono::milliseconds hold) {
+  void respond(Response&& response, std::chrono::milliseconds hold) {
     response_ = std::move(response);
     if (stopping_) response_.keep_alive(false);
     if (hold.count() == 0) return write();

@@ -38,8 +38,9 @@ inline proto::SignRequest sign_request_from_tree(std::string_view text) {
   for (const auto& member : *object) {
     const std::string_view key = member.key();
     if (key != "method" && key != "path" && key != "body" && key != "timestamp") {
-      fail("unknown field (its name is not repeated, in case it is a secret); the fields are 'method', 'path', "
-           "'body', 'timestamp'");
+      fail(
+          "unknown field (its name is not repeated, in case it is a secret); the fields are 'method', 'path', "
+          "'body', 'timestamp'");
     }
   }
   return request;

@@ -536,23 +536,11 @@ class SignRequestHandler {
   bool on_document_end(boost::system::error_code&) { return true; }
   bool on_object_begin(boost::system::error_code&) {
     if (depth_ == 0) is_object_ = true;
-    value(Kind::other);
-    ++depth_;
-    return true;
+    return enter();
   }
-  bool on_object_end(std::size_t, boost::system::error_code&) {
-    --depth_;
-    return true;
-  }
-  bool on_array_begin(boost::system::error_code&) {
-    value(Kind::other);
-    ++depth_;
-    return true;
-  }
-  bool on_array_end(std::size_t, boost::system::error_code&) {
-    --depth_;
-    return true;
-  }
+  bool on_object_end(std::size_t, boost::system::error_code&) { return leave(); }
+  bool on_array_begin(boost::system::error_code&) { return enter(); }
+  bool on_array_end(std::size_t, boost::system::error_code&) { return leave(); }
   bool on_key_part(json::string_view part, std::size_t, boost::system::error_code&) {
     if (depth_ == 1) key_.append(part.data(), part.size());
     return true;
@@ -621,6 +609,16 @@ class SignRequestHandler {
   // last of a repeated member's values counts), or one nested deeper.
   bool value(Kind kind) {
     if (depth_ == 1 && current_ != kUnknown) kinds_[current_] = kind;
+    return true;
+  }
+  // An object or array begins, as a value, or ends.
+  bool enter() {
+    value(Kind::other);
+    ++depth_;
+    return true;
+  }
+  bool leave() {
+    --depth_;
     return true;
   }
 

@@ -76,13 +76,6 @@ class Handler {
 
  private:
   struct Call;
-  // What may be asked, by whom, in which state of the vault, and what the audit
-  // log calls it. An admin-only route audits its refusals and every failure, a
-  // route with an action audits its success too (sign and ws-login: their
-  // failures once the request is read, as decisions about a key). A route that
-  // needs the vault unlocked is refused before it acts; the slot changes leave that
-  // check to the vault, after the passphrase gate, which counts a wrong
-  // passphrase whatever the vault's state.
   // A route's path, in which `{name}` stands for one path segment (possibly
   // empty). It is split there when the table is compiled, so that a path is
   // matched by comparisons alone.
@@ -102,6 +95,13 @@ class Handler {
     // Whether `path` is this pattern; if so, `name` is the segment `{name}` stood for.
     bool matches(std::string_view path, std::string_view& name) const;
   };
+  // What may be asked, by whom, in which state of the vault, and what the audit
+  // log calls it. An admin-only route audits its refusals and every failure, a
+  // route with an action audits its success too (sign and ws-login: their
+  // failures once the request is read, as decisions about a key). A route that
+  // needs the vault unlocked is refused before it acts; the slot changes leave that
+  // check to the vault, after the passphrase gate, which counts a wrong
+  // passphrase whatever the vault's state.
   struct Route {
     boost::beast::http::verb method;
     PathPattern pattern;

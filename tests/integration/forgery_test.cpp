@@ -206,6 +206,47 @@ TEST_F(ForgeryTest, TheAuditRecordShowsExactlyThePathThatWasSigned) {
   EXPECT_EQ(signed_paths, (std::vector<std::string>{"GET " + get_path, "POST " + post_path}));
 }
 
+// A member given twice is read once: the policy decides on the value that is
+// signed and audited (the last, as Boost.JSON's tree keeps it), whichever order
+// the two come in, so no order of them gets an allowed reading past the policy
+// and another signed.
+TEST_F(ForgeryTest, AMemberGivenTwiceIsReadOnceForThePolicyAndTheSignature) {
+  start();
+  grant(bot_grant(R"(,"allow":["GET /api/v5/account/"])"));
+  const std::string allowed = "/api/v5/account/balance", refused = "/api/v5/asset/balances";
+  const auto twice = [](std::string_view first, std::string_view last) {
+    return std::string(R"({"method":"GET","path":")") + std::string(first) + R"(","path":")" + std::string(last) +
+           R"("})";
+  };
+  const Reply denied = as_bot("POST", "/v1/keys/main/sign", twice(allowed, refused));
+  EXPECT_EQ(denied.status, 403) << denied.body;
+  EXPECT_FALSE(denied.signed_()) << denied.body;
+  const Reply granted = as_bot("POST", "/v1/keys/main/sign", twice(refused, allowed));
+  ASSERT_EQ(granted.status, 200) << granted.body;
+  const json::value headers = json::parse(granted.body).at("headers");
+  const std::string ts(headers.at("OK-ACCESS-TIMESTAMP").as_string());
+  EXPECT_EQ(headers.at("OK-ACCESS-SIGN").as_string(), test::okx_signature(kSecret, ts + "GET" + allowed));
+  const Reply method_twice =
+      as_bot("POST", "/v1/keys/main/sign", R"({"method":"POST","path":")" + allowed + R"(","method":"GET"})");
+  ASSERT_EQ(method_twice.status, 200) << method_twice.body;
+  const json::value method_headers = json::parse(method_twice.body).at("headers");
+  EXPECT_EQ(method_headers.at("OK-ACCESS-SIGN").as_string(),
+            test::okx_signature(kSecret,
+                                std::string(method_headers.at("OK-ACCESS-TIMESTAMP").as_string()) + "GET" + allowed));
+  daemon_->stop();  // flushes the audit log
+  std::vector<std::string> decisions;
+  std::ifstream in(daemon_->state_dir() / "audit.log");
+  for (std::string line; std::getline(in, line);) {
+    const json::object record = json::parse(line).as_object();
+    if (record.at("action").as_string() != "sign") continue;
+    decisions.push_back(std::string(record.at("decision").as_string()) + " " +
+                        std::string(record.at("method").as_string()) + " " +
+                        std::string(record.at("path").as_string()));
+  }
+  EXPECT_EQ(decisions,
+            (std::vector<std::string>{"deny GET " + refused, "allow GET " + allowed, "allow GET " + allowed}));
+}
+
 // WebSocket logins: a logged-in private WebSocket can place orders, so a grant
 // gets one only if it says so.
 class WsLoginTest : public ForgeryTest {

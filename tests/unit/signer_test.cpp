@@ -486,8 +486,8 @@ constexpr unsigned char kPaint = 0xA5;
   return kPaintedBytes - untouched;
 }
 
-// What sign() does with Nettle, in a frame at least as large as sign()'s: an
-// HMAC's two hashes, the first over several blocks.
+// What HmacSha256::mac() does with Nettle, in a frame at least as large as its
+// own: an HMAC's two hashes, the first over several blocks.
 [[gnu::noinline]] void hash_as_sign_does() {
   const std::string message(300, 'x');
   sha256_ctx state;
@@ -500,10 +500,11 @@ constexpr unsigned char kPaint = 0xA5;
   asm volatile("" : : "r"(mac.data()) : "memory");
 }
 
-// sign() wipes kWipedStackBytes below its frame after Nettle's hashes: more
+// HmacSha256::mac() (what signs, and keys the audit log's lines) wipes
+// kWipedStackBytes below its frame after Nettle's hashes: more
 // than they use, with the SHA instructions or without (NETTLE_FAT_OVERRIDE=none
 // measures the plain code). Sanitizers grow every frame.
-TEST(Signer, UsesLessStackThanItWipes) {
+TEST(HmacSha256, UsesLessStackThanItWipes) {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   GTEST_SKIP() << "sanitizers enlarge the frames this measures";
 #elif defined(__has_feature)
@@ -516,7 +517,7 @@ TEST(Signer, UsesLessStackThanItWipes) {
   hash_as_sign_does();
   const std::size_t used = painted_depth_used();
   EXPECT_GT(used, 0U) << "the measurement sees the call";
-  EXPECT_LE(used, Signer::kWipedStackBytes) << "Nettle's hashes used more stack than sign() wipes";
+  EXPECT_LE(used, HmacSha256::kWipedStackBytes) << "Nettle's hashes used more stack than mac() wipes";
 }
 }  // namespace
 }  // namespace okxvault

@@ -1,5 +1,6 @@
 #include "proto/audit_chain.hpp"
 
+#include <nettle/sha2.h>
 #include <sodium.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@ namespace okxvault::audit_chain {
 namespace {
 
 constexpr std::string_view kPrevPrefix = "{\"prev\":\"";
+constexpr std::string_view kFormat2 = ",\"v\":2";  // after `prev`
 constexpr std::string_view kHashMarker = ",\"hash\":\"";
 constexpr std::string_view kMacMarker = "\",\"mac\":\"";
 constexpr std::string_view kEnd = "\"}";
@@ -29,19 +31,43 @@ constexpr std::array<char, 512> kHexPairs = [] {
   return pairs;
 }();
 
-// Hex of the BLAKE2b-256 of `bytes` (keyed with `key` if any), written at `hex`.
-// A hash is public: its hex needs no constant-time encoder, and sodium_bin2hex
-// costs a third of the hash; a digit pair per byte from a table costs a third
-// of Boost's hex_lower.
+// Writes the 64 hex digits of a 32-byte digest at `hex`. Hashes are public:
+// their hex needs no constant-time encoder (sodium_bin2hex costs a third of a
+// hash), and a digit pair per byte from a table costs a third of Boost's hex_lower.
+void write_hex(const unsigned char* digest, char* hex) {
+  for (std::size_t i = 0; i < kHexLength / 2; ++i) {
+    std::memcpy(hex + 2 * i, &kHexPairs[2 * std::size_t{digest[i]}], 2);
+  }
+}
+
+// The hex of a line's hash and of its mac (each writes 64 digits at `hex`).
+// Format 2: SHA-256 with Nettle, which uses the CPU's SHA instructions where it
+// has them, and HMAC-SHA-256 of the hash.
+void sha256_hex(std::string_view bytes, char* hex) {
+  sha256_ctx state;
+  sha256_init(&state);
+  sha256_update(&state, bytes.size(), reinterpret_cast<const std::uint8_t*>(bytes.data()));
+  std::array<unsigned char, SHA256_DIGEST_SIZE> digest;
+  sha256_digest(&state, digest.size(), digest.data());
+  write_hex(digest.data(), hex);
+}
+void hmac_hex(std::string_view hash, const Key& key, char* hex) { write_hex(key.hmac().mac({hash}).data(), hex); }
+
+// Format 1: BLAKE2b-256, keyed with the audit key itself for the mac.
 void blake2b_hex(std::string_view bytes, const SecretBytes* key, char* hex) {
   ensure_sodium();
   std::array<unsigned char, kHexLength / 2> digest;
   crypto_generichash(digest.data(), digest.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
                      key ? key->data() : nullptr, key ? key->size() : 0);
-  for (const unsigned char byte : digest) {
-    std::memcpy(hex, &kHexPairs[2 * std::size_t{byte}], 2);
-    hex += 2;
-  }
+  write_hex(digest.data(), hex);
+}
+
+// Whether a line's body (as parse() gives it, long enough for its `prev`) is of
+// format 2: `"v":2` is its member right after `prev`.
+bool is_format2(std::string_view body) {
+  const std::string_view after_prev = body.substr(kPrevPrefix.size() + kHexLength + 1);
+  return after_prev.starts_with(kFormat2) &&
+         (after_prev.size() == kFormat2.size() || after_prev[kFormat2.size()] == ',');
 }
 
 // Appends `marker` and 64 hex digits to `out`; returns where the digits are.
@@ -68,19 +94,20 @@ bool is_reopen_record(std::string_view line) {
 
 }  // namespace
 
-Hash seal_into(std::string& out, std::string_view fields, std::string_view prev, const SecretBytes* key) {
+Hash seal_into(std::string& out, std::string_view fields, std::string_view prev, const Key* key) {
   const std::size_t start = out.size();
   out += kPrevPrefix;
   out += prev;
   out += '"';
+  out += kFormat2;
   if (!fields.empty()) out += ',';
   out += fields;
   const std::size_t body_end = out.size();
   const std::size_t hash_at = append_hex_member(out, kHashMarker);
-  blake2b_hex(std::string_view(out).substr(start, body_end - start), nullptr, &out[hash_at]);
+  sha256_hex(std::string_view(out).substr(start, body_end - start), &out[hash_at]);
   if (key) {
     const std::size_t mac_at = append_hex_member(out, kMacMarker);
-    blake2b_hex(std::string_view(out).substr(hash_at, kHexLength), key, &out[mac_at]);
+    hmac_hex(std::string_view(out).substr(hash_at, kHexLength), *key, &out[mac_at]);
   }
   out += kEnd;
   Hash hash;
@@ -103,6 +130,11 @@ std::optional<Sealed> parse(std::string_view line) {
   take_hex(kMacMarker, sealed.mac);  // it closes the hash's string: what is left ends like an unkeyed line's
   if (!take_hex(kHashMarker, sealed.hash)) return std::nullopt;
   sealed.body = rest;
+  if (rest.starts_with(kPrevPrefix) && rest.size() > kPrevPrefix.size() + kHexLength) {
+    sealed.fields = rest.substr(kPrevPrefix.size() + kHexLength + 1);
+    if (is_format2(rest)) sealed.fields.remove_prefix(kFormat2.size());
+    if (sealed.fields.starts_with(',')) sealed.fields.remove_prefix(1);
+  }
   return sealed;
 }
 
@@ -111,7 +143,7 @@ std::string hash_of(std::string_view line) {
   return sealed ? std::string(sealed->hash) : std::string();
 }
 
-Verdict verify(std::istream& lines, std::optional<std::string_view> head, const SecretBytes* key, std::size_t max_lines,
+Verdict verify(std::istream& lines, std::optional<std::string_view> head, const Key* key, std::size_t max_lines,
                std::optional<std::string_view> follows) {
   Verdict verdict;
   verdict.macs_checked = key != nullptr;
@@ -126,11 +158,16 @@ Verdict verify(std::istream& lines, std::optional<std::string_view> head, const 
   while (verdict.lines < max_lines && std::getline(lines, line)) {
     ++verdict.lines;
     const std::optional<Sealed> sealed = parse(line);
-    if (!line.starts_with(kPrevPrefix) || !sealed || sealed->body.size() < kPrevPrefix.size() + kHexLength + 1) {
+    if (!line.starts_with(kPrevPrefix) || !sealed || sealed->body.size() <= kPrevPrefix.size() + kHexLength) {
       return fail("not a chained audit line");
     }
+    const bool format2 = is_format2(sealed->body);
     Hash actual;
-    blake2b_hex(sealed->body, nullptr, actual.data());
+    if (format2) {
+      sha256_hex(sealed->body, actual.data());
+    } else {
+      blake2b_hex(sealed->body, nullptr, actual.data());
+    }
     if (view(actual) != sealed->hash) return fail("the line was edited (its hash does not match its contents)");
     const std::string_view prev = std::string_view(line).substr(kPrevPrefix.size(), kHexLength);
     if (verdict.lines == 1 && follows) {
@@ -151,7 +188,11 @@ Verdict verify(std::istream& lines, std::optional<std::string_view> head, const 
     }
     if (!sealed->mac.empty()) {
       if (key) {
-        blake2b_hex(sealed->hash, key, actual.data());
+        if (format2) {
+          hmac_hex(sealed->hash, *key, actual.data());
+        } else {
+          blake2b_hex(sealed->hash, &key->bytes(), actual.data());
+        }
         if (view(actual) != sealed->mac) {
           return fail(
               "the line's mac is not the audit key's: this line, or the chain before it, was rewritten "

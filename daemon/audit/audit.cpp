@@ -260,12 +260,12 @@ struct Audit::Writer {
   const std::string path;
   int fd;
   std::mutex mutex;
-  std::condition_variable wake;            // the backstop: lines or windows to watch, a failure, or a stop
-  std::condition_variable idle;            // a write ended
-  audit_chain::Hash prev;                  // the last line's hash
-  std::shared_ptr<const SecretBytes> key;  // the audit key, once the vault gave it: lines are keyed from then on
-  std::uint64_t lines = 0;                 // in the file and pending
-  audit_chain::Head written;               // the last line written
+  std::condition_variable wake;                 // the backstop: lines or windows to watch, a failure, or a stop
+  std::condition_variable idle;                 // a write ended
+  audit_chain::Hash prev;                       // the last line's hash
+  std::shared_ptr<const audit_chain::Key> key;  // the audit key, once the vault gave it: lines are keyed from then on
+  std::uint64_t lines = 0;                      // in the file and pending
+  audit_chain::Head written;                    // the last line written
   Steady::time_point announced_at;
   bool announced = true;  // the written head went to the journal
   std::string pending;    // sealed lines, each ending in a newline
@@ -599,7 +599,7 @@ void Audit::record(const Peer& peer, const AuditRecord& r) {
 
 void Audit::use_key(SecretBytes key) {
   if (!writer_) return;
-  auto shared = std::make_shared<const SecretBytes>(std::move(key));
+  auto shared = std::make_shared<const audit_chain::Key>(std::move(key));  // its HMAC schedule: outside the lock
   std::lock_guard lock(writer_->mutex);
   writer_->key = std::move(shared);
 }
@@ -607,7 +607,7 @@ void Audit::use_key(SecretBytes key) {
 audit_chain::Verdict Audit::verify(std::optional<std::string_view> head) {
   if (!writer_) return {};
   writer_->flush();
-  std::shared_ptr<const SecretBytes> key;
+  std::shared_ptr<const audit_chain::Key> key;
   std::uint64_t lines = 0;
   {
     std::lock_guard lock(writer_->mutex);

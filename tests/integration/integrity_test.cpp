@@ -260,13 +260,12 @@ std::string joined(const std::vector<std::string>& lines) {
   return text;
 }
 
-// The lines rechained from the start with plain BLAKE2b, as anyone can.
+// The lines rechained from the start without the key, as anyone can.
 std::vector<std::string> rechained(const std::vector<std::string>& lines) {
   std::vector<std::string> out;
   std::string prev(audit_chain::kGenesis);
   for (const std::string& line : lines) {
-    const std::size_t from = std::string_view(R"({"prev":")").size() + 64 + 2;
-    const std::string fields(audit_chain::parse(line).value().body.substr(from));
+    const std::string fields(audit_chain::parse(line).value().fields);
     std::string sealed;
     prev = audit_chain::view(audit_chain::seal_into(sealed, fields, prev, nullptr));
     out.push_back(sealed);
@@ -445,6 +444,49 @@ TEST_F(LockedIntegrityTest, LinesWrittenBeforeTheFirstUnlockHaveNoMacAndTheKeyed
   ASSERT_GE(lines.size(), 2u);
   EXPECT_TRUE(audit_chain::parse(lines[lines.size() - 2]).value().mac.empty()) << lines[lines.size() - 2];
   EXPECT_EQ(audit_chain::parse(lines.back()).value().mac.size(), 64u) << lines.back();
+}
+
+// A log that okx-vaultd 0.1.0 began (format 1: BLAKE2b, no "v") goes on in
+// format 2 as one chain: the daemon and the file alone verify it whole, and an
+// edit of an old line is still found.
+TEST(AuditFormatTest, ALogInTheOlderFormatGoesOnInTheNewOneAsOneChain) {
+  TempDir dir;
+  const fs::path state = dir / "state";
+  fs::create_directory(state);
+  fs::permissions(state, fs::perms::owner_all);
+  std::vector<std::string> older = lines_of(read_file(std::string(OKXVAULT_TEST_DATA) + "/audit-v1.log"));
+  older.resize(3);  // the unkeyed ones: the keyed ones are another vault's
+  write_file(state / "audit.log", joined(older));
+  fs::permissions(state / "audit.log", fs::perms::owner_read | fs::perms::owner_write);
+
+  Daemon daemon(dir.path(), {"--passphrase-cost", "test"});
+  Client client(daemon.socket().string());
+  client.add(key("main"));
+  client.sign("main", proto::SignRequest{"GET", "/api/v5/account/balance", "", std::nullopt});
+  const auto verify_by_daemon = [&] {
+    return run({cli_binary(), "--socket", daemon.socket().string(), "audit", "verify"});
+  };
+  Output out = verify_by_daemon();
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_NE(out.out.find("every mac checked with the audit key"), std::string::npos) << out.out;
+
+  const std::vector<std::string> lines = lines_of(read_file(state / "audit.log"));
+  ASSERT_GE(lines.size(), 5u);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i].substr(9 + 64, 7) == R"(","v":2)", i >= 3) << "line " << i + 1 << ": " << lines[i];
+  }
+  EXPECT_EQ(std::vector<std::string>(lines.begin(), lines.begin() + 3), older)
+      << "the older lines are kept as they were";
+  EXPECT_EQ(lines[3].substr(9, 64), audit_chain::hash_of(older[2])) << "the first new line continues the older chain";
+  out = run({cli_binary(), "audit", "verify", (state / "audit.log").string()});
+  EXPECT_EQ(out.exit_code, 0) << out.err;
+
+  std::vector<std::string> edited = lines;
+  edited[1].replace(edited[1].find("refuse"), 6, "allow!");
+  write_file(state / "audit.log", joined(edited));
+  out = verify_by_daemon();
+  EXPECT_EQ(out.exit_code, 1) << out.out;
+  EXPECT_NE(out.err.find("line 2: the line was edited"), std::string::npos) << out.err;
 }
 
 }  // namespace

@@ -5,16 +5,20 @@
 #include "proto/audit_chain.hpp"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 
+#include <array>
 #include <optional>
 #include <sstream>
 #include <vector>
+
+#include "tests/support/process.hpp"
 
 namespace okxvault {
 namespace {
 
 // Appends n lines to `lines`, keyed with `key` if any.
-void extend(std::vector<std::string>& lines, int n, const SecretBytes* key = nullptr) {
+void extend(std::vector<std::string>& lines, int n, const audit_chain::Key* key = nullptr) {
   std::string prev = lines.empty() ? std::string(audit_chain::kGenesis) : audit_chain::hash_of(lines.back());
   for (int i = 0; i < n; ++i) {
     std::string line;
@@ -24,14 +28,14 @@ void extend(std::vector<std::string>& lines, int n, const SecretBytes* key = nul
   }
 }
 
-std::vector<std::string> chain(int n, const SecretBytes* key = nullptr) {
+std::vector<std::string> chain(int n, const audit_chain::Key* key = nullptr) {
   std::vector<std::string> lines;
   extend(lines, n, key);
   return lines;
 }
 
 audit_chain::Verdict verify(const std::vector<std::string>& lines, std::optional<std::string_view> head = std::nullopt,
-                            const SecretBytes* key = nullptr) {
+                            const audit_chain::Key* key = nullptr) {
   std::string text;
   for (const auto& line : lines) text += line + "\n";
   std::istringstream in(text);
@@ -47,7 +51,7 @@ TEST(AuditChain, AnIntactChainVerifies) {
 
 TEST(AuditChain, LinesAreJsonObjectsWithPrevFirstAndHashLast) {
   const auto lines = chain(2);
-  EXPECT_TRUE(lines[0].starts_with(std::string(R"({"prev":")") + std::string(audit_chain::kGenesis) + "\","));
+  EXPECT_TRUE(lines[0].starts_with(std::string(R"({"prev":")") + std::string(audit_chain::kGenesis) + R"(","v":2,)"));
   EXPECT_NE(lines[0].find(R"("action":"sign","n":0,"hash":")"), std::string::npos);
   EXPECT_EQ(lines[1].substr(9, 64), audit_chain::hash_of(lines[0]));
 }
@@ -57,7 +61,7 @@ TEST(AuditChain, SealingAppendsToWhatTheBufferHoldsAndHashesOnlyTheNewLine) {
   const audit_chain::Hash hash = audit_chain::seal_into(out, "", audit_chain::kGenesis, nullptr);
   ASSERT_TRUE(out.starts_with("earlier bytes\n"));
   const std::string line = out.substr(14);
-  EXPECT_EQ(line, std::string(R"({"prev":")") + std::string(audit_chain::kGenesis) + R"(","hash":")" +
+  EXPECT_EQ(line, std::string(R"({"prev":")") + std::string(audit_chain::kGenesis) + R"(","v":2,"hash":")" +
                       std::string(audit_chain::view(hash)) + "\"}");
   EXPECT_EQ(audit_chain::hash_of(line), audit_chain::view(hash));
   EXPECT_TRUE(verify({line}).ok);
@@ -173,7 +177,7 @@ TEST(AuditChain, AHeadMustBeInTheLogAtOrBeforeTheFirstBreak) {
 }
 
 TEST(AuditChain, KeyedLinesEndInAMacOfTheirHashThatOnlyTheKeyChecks) {
-  const SecretBytes key = SecretBytes::random(32);
+  const audit_chain::Key key(SecretBytes::random(32));
   auto lines = chain(4, &key);
   EXPECT_NE(lines[0].find(R"("n":0,"hash":")"), std::string::npos) << lines[0];
   EXPECT_NE(lines[0].find(R"(","mac":")"), std::string::npos) << lines[0];
@@ -189,7 +193,7 @@ TEST(AuditChain, KeyedLinesEndInAMacOfTheirHashThatOnlyTheKeyChecks) {
   EXPECT_EQ(verdict.keyed, 4u);
   EXPECT_FALSE(verdict.macs_checked);
 
-  const SecretBytes other = SecretBytes::random(32);
+  const audit_chain::Key other(SecretBytes::random(32));
   verdict = verify(lines, std::nullopt, &other);
   EXPECT_FALSE(verdict.ok);
   EXPECT_EQ(verdict.first_bad, 1u);
@@ -205,9 +209,9 @@ TEST(AuditChain, KeyedLinesEndInAMacOfTheirHashThatOnlyTheKeyChecks) {
 // What an attacker without the key does: deletes a line and recomputes the rest
 // of the chain, with a key of their own, or without macs.
 TEST(AuditChain, AChainRecomputedWithoutTheKeyIsFoundOrNamedAsUnkeyed) {
-  const SecretBytes key = SecretBytes::random(32);
-  const SecretBytes forger = SecretBytes::random(32);
-  for (const SecretBytes* rewrite_with : {&forger, static_cast<const SecretBytes*>(nullptr)}) {
+  const audit_chain::Key key(SecretBytes::random(32));
+  const audit_chain::Key forger(SecretBytes::random(32));
+  for (const audit_chain::Key* rewrite_with : {&forger, static_cast<const audit_chain::Key*>(nullptr)}) {
     std::vector<std::string> lines = chain(2, &key);
     extend(lines, 3, rewrite_with);
     const auto verdict = verify(lines, std::nullopt, &key);
@@ -223,7 +227,7 @@ TEST(AuditChain, AChainRecomputedWithoutTheKeyIsFoundOrNamedAsUnkeyed) {
 }
 
 TEST(AuditChain, AnUnkeyedLogGoesOnKeyedAndTheKeyedLinesVouchForIt) {
-  const SecretBytes key = SecretBytes::random(32);
+  const audit_chain::Key key(SecretBytes::random(32));
   std::vector<std::string> lines = chain(3);
   extend(lines, 2, &key);
   auto verdict = verify(lines, std::nullopt, &key);
@@ -238,9 +242,8 @@ TEST(AuditChain, AnUnkeyedLogGoesOnKeyedAndTheKeyedLinesVouchForIt) {
   std::vector<std::string> rewritten;
   for (const std::string& line : lines) {
     const audit_chain::Sealed old = audit_chain::parse(line).value();
-    const std::string_view fields = old.body.substr(std::string_view(R"({"prev":")").size() + 64 + 2);
     std::string sealed;
-    audit_chain::seal_into(sealed, fields,
+    audit_chain::seal_into(sealed, old.fields,
                            rewritten.empty() ? std::string(audit_chain::kGenesis)
                                              : audit_chain::hash_of(rewritten.back()),
                            nullptr);
@@ -252,6 +255,90 @@ TEST(AuditChain, AnUnkeyedLogGoesOnKeyedAndTheKeyedLinesVouchForIt) {
   verdict = verify(rewritten, std::nullopt, &key);
   EXPECT_FALSE(verdict.ok);
   EXPECT_EQ(verdict.first_bad, 3u);
+}
+
+// A line's hash and mac, computed with libsodium's SHA-256 and HMAC-SHA-256,
+// not the Nettle code that seals: what PROTOCOL.md says a format-2 line is.
+TEST(AuditChain, AFormat2LineIsSha256OfItsBodyAndHmacSha256OfItsHash) {
+  const audit_chain::Key key(SecretBytes::random(32));
+  for (const std::string& line : chain(3, &key)) {
+    const audit_chain::Sealed sealed = audit_chain::parse(line).value();
+    std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
+    crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(sealed.body.data()), sealed.body.size());
+    std::array<char, 65> hex{};
+    sodium_bin2hex(hex.data(), hex.size(), digest.data(), digest.size());
+    EXPECT_EQ(sealed.hash, std::string_view(hex.data(), 64)) << line;
+    crypto_auth_hmacsha256_state state;
+    crypto_auth_hmacsha256_init(&state, key.bytes().data(), key.bytes().size());
+    crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(sealed.hash.data()),
+                                  sealed.hash.size());
+    crypto_auth_hmacsha256_final(&state, digest.data());
+    sodium_bin2hex(hex.data(), hex.size(), digest.data(), digest.size());
+    EXPECT_EQ(sealed.mac, std::string_view(hex.data(), 64)) << line;
+  }
+}
+
+// tests/data/audit-v1.log: six format-1 lines (BLAKE2b), the last three keyed
+// with the bytes 0, 1, ..., 31, as okx-vaultd 0.1.0 wrote them before format 2.
+// They still verify, macs included, and a log goes on from them in format 2.
+audit_chain::Key fixture_key() {
+  SecretBytes bytes(32);
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes.data()[i] = static_cast<unsigned char>(i);
+  return audit_chain::Key(std::move(bytes));
+}
+
+std::vector<std::string> format1_lines() {
+  std::vector<std::string> lines;
+  std::istringstream in(test::read_file(std::string(OKXVAULT_TEST_DATA) + "/audit-v1.log"));
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+TEST(AuditChain, Format1LinesStillVerifyWithTheirMacs) {
+  const audit_chain::Key key = fixture_key();
+  std::vector<std::string> lines = format1_lines();
+  ASSERT_EQ(lines.size(), 6u);
+  EXPECT_EQ(lines[0].find(R"("v":)"), std::string::npos) << "format 1 has no version member";
+  auto verdict = verify(lines, std::nullopt, &key);
+  EXPECT_TRUE(verdict.ok) << verdict.reason;
+  EXPECT_EQ(verdict.keyed, 3u);
+  EXPECT_TRUE(verdict.macs_checked);
+  EXPECT_TRUE(audit_chain::parse(lines[1]).value().fields.starts_with(R"("time":)"));
+
+  const audit_chain::Key other(SecretBytes::random(32));
+  verdict = verify(lines, std::nullopt, &other);
+  EXPECT_FALSE(verdict.ok);
+  EXPECT_EQ(verdict.first_bad, 4u);
+
+  lines[1].replace(lines[1].find("refuse"), 6, "allow!");
+  verdict = verify(lines);
+  EXPECT_FALSE(verdict.ok);
+  EXPECT_EQ(verdict.first_bad, 2u);
+  EXPECT_NE(verdict.reason.find("edited"), std::string::npos) << verdict.reason;
+}
+
+TEST(AuditChain, ALogOfFormat1GoesOnInFormat2AsOneChain) {
+  const audit_chain::Key key = fixture_key();
+  std::vector<std::string> lines = format1_lines();
+  extend(lines, 3, &key);
+  EXPECT_EQ(lines[6].substr(9, 64), audit_chain::hash_of(lines[5]));
+  auto verdict = verify(lines, audit_chain::hash_of(lines[4]), &key);
+  EXPECT_TRUE(verdict.ok) << verdict.reason;
+  EXPECT_EQ(verdict.keyed, 6u);
+  EXPECT_EQ(verdict.head_line, 5u);
+
+  // A format-1 line relabelled as format 2 (or the reverse) is hashed the other
+  // way, and fails as an edit.
+  std::vector<std::string> relabelled = lines;
+  relabelled[2].insert(9 + 64 + 1, R"(,"v":2)");
+  verdict = verify(relabelled);
+  EXPECT_FALSE(verdict.ok);
+  EXPECT_EQ(verdict.first_bad, 3u);
+  relabelled = lines;
+  relabelled[7].erase(9 + 64 + 1, 6);
+  verdict = verify(relabelled);
+  EXPECT_FALSE(verdict.ok);
+  EXPECT_EQ(verdict.first_bad, 8u);
 }
 
 }  // namespace

@@ -156,7 +156,7 @@ TEST(AuditFields, NoLineIsLongerThanTheStatedMaximum) {
     std::string fields;
     append_audit_fields(fields, big, peer, {big, big, big, big, false, big}, &repeats);
     std::string line;
-    const SecretBytes key = SecretBytes::random(32);  // a keyed line is the longer
+    const audit_chain::Key key(SecretBytes::random(32));  // a keyed line is the longer
     audit_chain::seal_into(line, fields, audit_chain::kGenesis, &key);
     longest = std::max(longest, line.size() + 1);
     EXPECT_NO_THROW(json::parse(line));
@@ -164,9 +164,10 @@ TEST(AuditFields, NoLineIsLongerThanTheStatedMaximum) {
   EXPECT_LE(longest, kAuditMaxLine);
 }
 
-// Two lines an earlier daemon wrote (their fields from a JSON tree, sealed into a
-// string each): the same records still make the same bytes, chain included.
-TEST(AuditLine, IsByteForByteWhatEarlierVersionsWrote) {
+// Two lines an earlier daemon wrote (format 1, their fields from a JSON tree,
+// sealed into a string each): the same records still make the same members,
+// byte for byte, now in format-2 lines; and the old lines still verify.
+TEST(AuditLine, CarriesTheMembersEarlierVersionsWrote) {
   const std::string written[] = {
       R"--({"prev":"0000000000000000000000000000000000000000000000000000000000000000","time":"2026-11-26T06:18:50.733Z","uid":0,"gid":0,"pid":25861,"exe":"/usr/bin/curl","action":"sign","key":"k00000","method":"POST","path":"/api/v5/trade/order?a=\"b\\c","decision":"allow","rule":"user 0 (admin)","hash":"f16b6f8189db34d7263ffd7171e2be13c1d635905f5e1f797dbe1d8a2688fada"})--",
       R"--({"prev":"f16b6f8189db34d7263ffd7171e2be13c1d635905f5e1f797dbe1d8a2688fada","time":"2026-11-26T06:18:50.794Z","uid":0,"gid":0,"pid":25862,"exe":"/usr/bin/curl","action":"sign","key":"nokey","method":"GET","path":"/api/v5/account/balance","decision":"deny","rule":"key_not_found","hash":"8e8ffc1b2b96338585124aab90735c424766930bd17c73b0f4b9e06abc33a611"})--",
@@ -176,14 +177,24 @@ TEST(AuditLine, IsByteForByteWhatEarlierVersionsWrote) {
   std::string fields;
   append_audit_fields(fields, "2026-11-26T06:18:50.733Z", curl1,
                       {"sign", "k00000", "POST", R"(/api/v5/trade/order?a="b\c)", true, "user 0 (admin)"});
+  EXPECT_EQ(fields, audit_chain::parse(written[0]).value().fields);
   const audit_chain::Hash first = audit_chain::seal_into(log, fields, audit_chain::kGenesis, nullptr);
   log += '\n';
   fields.clear();
   append_audit_fields(fields, "2026-11-26T06:18:50.794Z", curl2,
                       {"sign", "nokey", "GET", "/api/v5/account/balance", false, "key_not_found"});
+  EXPECT_EQ(fields, audit_chain::parse(written[1]).value().fields);
   const audit_chain::Hash second = audit_chain::seal_into(log, fields, audit_chain::view(first), nullptr);
-  EXPECT_EQ(log, written[0] + "\n" + written[1]);
-  EXPECT_EQ(audit_chain::view(second), audit_chain::hash_of(written[1]));
+  EXPECT_EQ(log, R"({"prev":")" + std::string(audit_chain::kGenesis) + R"(","v":2,)" +
+                     std::string(audit_chain::parse(written[0]).value().fields) + R"(,"hash":")" +
+                     std::string(audit_chain::view(first)) + R"("})" + "\n" + R"({"prev":")" +
+                     std::string(audit_chain::view(first)) + R"(","v":2,)" +
+                     std::string(audit_chain::parse(written[1]).value().fields) + R"(,"hash":")" +
+                     std::string(audit_chain::view(second)) + R"("})");
+  std::istringstream earlier(written[0] + "\n" + written[1] + "\n");
+  const audit_chain::Verdict verdict = audit_chain::verify(earlier);
+  EXPECT_TRUE(verdict.ok) << verdict.reason;
+  EXPECT_EQ(verdict.lines, 2u);
 }
 
 TEST(Audit, ALineCarriesTheRecordBetweenPrevAndHash) {

@@ -26,7 +26,6 @@ void resume(sha256_ctx& state, const unsigned char* chaining) {
 // The key schedule is libsodium's, which wipes the padded key it builds; Nettle
 // would leave it on the stack.
 HmacSha256::HmacSha256(std::span<const unsigned char> key) : chaining_(2 * kChainingBytes) {
-  ensure_sodium();
   crypto_auth_hmacsha256_state state;
   crypto_auth_hmacsha256_init(&state, key.data(), key.size());
   std::memcpy(chaining_.data(), state.ictx.state, kChainingBytes);

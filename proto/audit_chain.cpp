@@ -132,7 +132,10 @@ std::optional<Sealed> parse(std::string_view line) {
   sealed.body = rest;
   if (rest.starts_with(kPrevPrefix) && rest.size() > kPrevPrefix.size() + kHexLength) {
     sealed.fields = rest.substr(kPrevPrefix.size() + kHexLength + 1);
-    if (is_format2(rest)) sealed.fields.remove_prefix(kFormat2.size());
+    if (is_format2(rest)) {
+      sealed.format = 2;
+      sealed.fields.remove_prefix(kFormat2.size());
+    }
     if (sealed.fields.starts_with(',')) sealed.fields.remove_prefix(1);
   }
   return sealed;
@@ -161,7 +164,7 @@ Verdict verify(std::istream& lines, std::optional<std::string_view> head, const 
     if (!line.starts_with(kPrevPrefix) || !sealed || sealed->body.size() <= kPrevPrefix.size() + kHexLength) {
       return fail("not a chained audit line");
     }
-    const bool format2 = is_format2(sealed->body);
+    const bool format2 = sealed->format == 2;
     Hash actual;
     if (format2) {
       sha256_hex(sealed->body, actual.data());

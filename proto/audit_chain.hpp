@@ -73,6 +73,7 @@ Hash seal_into(std::string& out, std::string_view fields, std::string_view prev,
 struct Sealed {
   std::string_view body;
   std::string_view fields;  // the record's members: the body without `prev` and `v` ("" if it has no `prev`)
+  int format = 1;           // 2 when `"v":2` follows `prev`
   std::string_view hash;
   std::string_view mac;
 };
